@@ -1,0 +1,100 @@
+"""Figures: receptive fields and confusion matrices (matplotlib, Agg backend)."""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+
+from .errors import ConfigError
+from .runs import atomic_path
+
+
+def _figure_module():
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def weight_grid(weights: np.ndarray, shape: tuple[int, int] = (28, 28)) -> np.ndarray:
+    """Tile each neuron's incoming weights as an image.
+
+    Parameters
+    ----------
+    weights : float array, shape (rows * cols, n_neurons)
+    shape : (rows, cols)
+        Image shape of one receptive field.
+
+    Returns
+    -------
+    float64 array, shape (side * rows, side * cols)
+        ``side = ceil(sqrt(n_neurons))``; unused tiles are NaN.
+    """
+    weights = np.asarray(weights, dtype=np.float64)
+    rows, cols = shape
+    if weights.ndim != 2 or weights.shape[0] != rows * cols:
+        raise ConfigError(f"weights must have shape ({rows * cols}, n_neurons), got {weights.shape}")
+    n = weights.shape[1]
+    side = math.ceil(math.sqrt(n))
+    grid = np.full((side * rows, side * cols), np.nan)
+    for k in range(n):
+        r, c = divmod(k, side)
+        grid[r * rows:(r + 1) * rows, c * cols:(c + 1) * cols] = weights[:, k].reshape(rows, cols)
+    return grid
+
+
+def plot_weights(weights: np.ndarray, path: str | os.PathLike[str], *, title: str = "", w_max: float = 1.0) -> None:
+    """Save the receptive fields of all neurons as a grid of 28x28 images (PNG)."""
+    plt = _figure_module()
+    grid = weight_grid(weights)
+    side_px = grid.shape[0]
+    fig, ax = plt.subplots(figsize=(min(16, 2 + side_px / 40), min(16, 2 + side_px / 40)))
+    im = ax.imshow(grid, cmap="hot_r", vmin=0.0, vmax=float(np.nanmax(grid)) if np.isfinite(grid).any() else w_max,
+                   interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(title or f"input->excitatory weights, {weights.shape[1]} neurons")
+    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="weight")
+    _save(fig, path, plt)
+
+
+def plot_confusion(confusion: np.ndarray, path: str | os.PathLike[str], *, title: str = "") -> None:
+    """Save a row-normalised confusion matrix (true class x predicted class) as PNG."""
+    plt = _figure_module()
+    confusion = np.asarray(confusion)
+    if confusion.ndim != 2 or confusion.shape[0] != confusion.shape[1]:
+        raise ConfigError(f"confusion matrix must be square, got shape {confusion.shape}")
+    rates = confusion / np.maximum(confusion.sum(axis=1, keepdims=True), 1)
+    n = confusion.shape[0]
+    fig, ax = plt.subplots(figsize=(6.5, 5.5))
+    im = ax.imshow(rates, cmap="Blues", vmin=0, vmax=1)
+    for i in range(n):
+        for j in range(n):
+            ax.text(j, i, f"{rates[i, j]:.2f}", ha="center", va="center", fontsize=7,
+                    color="white" if rates[i, j] > 0.5 else "black")
+    ax.set_xticks(range(n))
+    ax.set_yticks(range(n))
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    total = confusion.sum()
+    acc = np.trace(confusion) / total if total else float("nan")
+    ax.set_title(title or f"confusion matrix, accuracy {acc:.4f} (n={total})")
+    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="fraction of true class")
+    _save(fig, path, plt)
+
+
+def _save(fig, path, plt) -> None:
+    path = os.fspath(path)
+    if not path.lower().endswith(".png"):
+        plt.close(fig)
+        raise ConfigError(f"output {path} must end in .png")
+    try:
+        fig.tight_layout()
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png", dpi=120)
+    finally:
+        plt.close(fig)

@@ -1,0 +1,177 @@
+"""Runs on disk: a trained network and what produced it, written atomically.
+
+A run directory holds
+
+``run.json``
+    format version, spikedyn version, the full :class:`~spikedyn.config.NetworkConfig`,
+    seed, number of training samples seen, training statistics;
+``weights.npy``
+    input->excitatory weights, float64 (n_input, n_neurons);
+``theta.npy``
+    adaptive thresholds in mV, float64 (n_neurons,);
+``state.npz``
+    the dynamic state (membrane potentials, conductances, spike history, clock), so
+    that training can resume exactly where it stopped;
+
+and, after ``spikedyn evaluate``, ``evaluation.json`` and ``evaluation.npz``.
+
+Every file is written to a temporary name and renamed into place; a new run
+directory is assembled under a temporary name and renamed as a whole, so an
+interrupted or failed command never leaves a partial run behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from . import __version__
+from .config import NetworkConfig
+from .errors import ConfigError, SpikedynError
+from .network import Network, State
+
+FORMAT_VERSION = 1
+RUN_FILE = "run.json"
+
+
+class RunError(SpikedynError):
+    """A run directory is missing, incomplete or of another format."""
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it to ``path`` if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    finally:
+        tmp_path.unlink(missing_ok=True)
+
+
+def write_json(path: str | os.PathLike[str], data: Any) -> None:
+    """Write ``data`` as indented JSON, atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def write_npy(path: str | os.PathLike[str], array: np.ndarray) -> None:
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            np.save(f, array)
+
+
+def write_npz(path: str | os.PathLike[str], **arrays: np.ndarray) -> None:
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, **arrays)
+
+
+def check_new_run_dir(run_dir: str | os.PathLike[str]) -> Path:
+    """Refuse to overwrite an existing, non-empty directory."""
+    run_dir = Path(run_dir)
+    if run_dir.exists() and (not run_dir.is_dir() or any(run_dir.iterdir())):
+        raise ConfigError(f"output {run_dir} already exists; choose a new --out or delete it")
+    return run_dir
+
+
+def save_run(run_dir: str | os.PathLike[str], network: Network, extra: dict[str, Any] | None = None) -> Path:
+    """Write ``network`` to a new run directory, atomically as a whole.
+
+    Parameters
+    ----------
+    run_dir : path
+        Must not exist or be empty.
+    network : Network
+    extra : dict, optional
+        More JSON-serialisable metadata for ``run.json`` (e.g. training statistics).
+    """
+    run_dir = check_new_run_dir(run_dir)
+    run_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{run_dir.name}.", suffix=".tmp", dir=run_dir.parent))
+    try:
+        np.save(tmp / "weights.npy", network.weights)
+        np.save(tmp / "theta.npy", network.theta)
+        np.savez(tmp / "state.npz", **network._state._asdict())
+        meta = {
+            "format_version": FORMAT_VERSION,
+            "spikedyn_version": __version__,
+            "config": network.config.to_dict(),
+            "seed": network.seed,
+            "samples_seen": network.samples_seen,
+        }
+        meta.update(extra or {})
+        (tmp / RUN_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+        if run_dir.exists():  # an empty directory, checked above
+            run_dir.rmdir()
+        os.replace(tmp, run_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return run_dir
+
+
+def read_meta(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
+    """The parsed ``run.json`` of a run directory."""
+    run_dir = Path(run_dir)
+    meta_path = run_dir / RUN_FILE
+    if not meta_path.is_file():
+        raise RunError(f"{run_dir} is not a spikedyn run (no {RUN_FILE}); pass a directory made by 'spikedyn train'")
+    try:
+        meta = json.loads(meta_path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise RunError(f"{meta_path} is unreadable ({exc}); retrain or restore the run") from None
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise RunError(
+            f"{run_dir} has run format {meta.get('format_version')!r}, this spikedyn reads {FORMAT_VERSION}; "
+            "use the spikedyn version that wrote it"
+        )
+    return meta
+
+
+def load_run(run_dir: str | os.PathLike[str]) -> tuple[Network, dict[str, Any]]:
+    """Load a run directory back into a :class:`Network`, exactly as it was saved.
+
+    Returns
+    -------
+    network : Network
+    meta : dict
+        The contents of ``run.json``.
+    """
+    run_dir = Path(run_dir)
+    meta = read_meta(run_dir)
+    config = NetworkConfig.from_dict(meta["config"])
+    network = Network(config, seed=int(meta["seed"]))
+    try:
+        weights = np.load(run_dir / "weights.npy")
+        theta = np.load(run_dir / "theta.npy")
+        with np.load(run_dir / "state.npz") as z:
+            state = {k: z[k] for k in State._fields}
+    except (OSError, ValueError, KeyError) as exc:
+        raise RunError(f"{run_dir} is incomplete or corrupt ({exc}); retrain or restore the run") from None
+    expected = {"weights": (config.n_input, config.n_neurons), "theta": (config.n_neurons,)}
+    for name, array in (("weights", weights), ("theta", theta)):
+        if array.shape != expected[name] or array.dtype != np.float64:
+            raise RunError(
+                f"{run_dir}/{name}.npy has shape {array.shape} {array.dtype}, the config needs "
+                f"{expected[name]} float64; the run is corrupt"
+            )
+    for name, current in network._state._asdict().items():
+        if state[name].shape != current.shape or state[name].dtype != current.dtype:
+            raise RunError(f"{run_dir}/state.npz field {name} does not match the config; the run is corrupt")
+        current[...] = state[name]
+    network.weights = np.ascontiguousarray(weights)
+    network.theta = np.ascontiguousarray(theta)
+    network.samples_seen = int(meta["samples_seen"])
+    return network, meta
