@@ -121,7 +121,9 @@ class State(NamedTuple):
     ``diehl-cook``, (0,) for ``lateral``) and the list of inhibitory neurons not at
     rest, ``active_i[:n_active_i[0]]`` with membership flags ``is_active_i``
     (see :func:`spikedyn.neurons._lif_step_active`); ``last_pre`` (int64,
-    (n_input,)); ``clock`` (int64, (1,)), the index of the next step.
+    (n_input,)); the excitatory neurons whose STDP trace ``post1`` may be non-zero,
+    ``recent_post[:n_recent_post[0]]`` with flags ``is_recent_post`` (every other
+    neuron's ``post1`` is exactly 0); ``clock`` (int64, (1,)), the index of the next step.
     """
 
     v: np.ndarray
@@ -137,6 +139,9 @@ class State(NamedTuple):
     is_active_i: np.ndarray
     n_active_i: np.ndarray
     last_pre: np.ndarray
+    recent_post: np.ndarray
+    is_recent_post: np.ndarray
+    n_recent_post: np.ndarray
     clock: np.ndarray
 
 
@@ -162,8 +167,10 @@ def _new_state(kp, n_input, n_neurons):
         np.empty(n_neurons), np.empty(n_neurons), np.empty(n_neurons),
         np.empty(n_neurons, np.int64), np.empty(n_neurons, np.int64),
         np.empty(n_inh), np.empty(n_inh), np.empty(n_inh), np.empty(n_inh, np.int64),
-        np.empty(n_inh, np.int32), np.zeros(n_inh, np.bool_), np.zeros(1, np.int64),
-        np.empty(n_input, np.int64), np.zeros(1, np.int64),
+        np.zeros(n_inh, np.int32), np.zeros(n_inh, np.bool_), np.zeros(1, np.int64),
+        np.empty(n_input, np.int64),
+        np.zeros(n_neurons, np.int32), np.zeros(n_neurons, np.bool_), np.zeros(1, np.int64),
+        np.zeros(1, np.int64),
     )
     _rest_state(kp, st)
     return st
@@ -184,6 +191,8 @@ def _rest_state(kp, st):
     st.is_active_i[:] = False  # at rest: a fixed point, see _lif_step_active
     st.n_active_i[0] = 0
     st.last_pre[:] = NEVER
+    st.is_recent_post[:] = False
+    st.n_recent_post[0] = 0
     st.clock[0] = 0
 
 
@@ -226,6 +235,28 @@ def _inhibit_others(gi, sources, n_sources, weight):
 
 
 @numba.njit(cache=True)
+def _recent_traces_now(table, st, t, out):
+    """``out[j] = post1 trace of neuron j at step t`` for the recent neurons (in place).
+
+    Neurons whose trace has fallen to exactly 0 leave the recent list; their entry
+    in ``out`` is set to 0 and, like every non-recent neuron's, stays 0. The result
+    equals :func:`spikedyn.plasticity._traces_now` over all neurons, at the cost of
+    the recent ones only.
+    """
+    kept = 0
+    for k in range(st.n_recent_post[0]):
+        j = st.recent_post[k]
+        value = _trace(table, t - st.last_post[j])
+        out[j] = value
+        if value == 0.0:
+            st.is_recent_post[j] = False
+        else:
+            st.recent_post[kept] = j
+            kept += 1
+    st.n_recent_post[0] = kept
+
+
+@numba.njit(cache=True)
 def _run_steps(kp, st, buf, w, theta, n_steps, with_input, learn, counts, rec_step, rec_neuron, n_rec):
     """Simulate ``n_steps`` steps from ``st.clock[0]``; update state, ``w`` and ``theta`` in place.
 
@@ -239,6 +270,7 @@ def _run_steps(kp, st, buf, w, theta, n_steps, with_input, learn, counts, rec_st
     exc = kp.exc
     dc = not kp.lateral
     t0 = st.clock[0]
+    buf.post1_now[:] = 0.0  # only the recent neurons' entries are ever refreshed
     for s in range(n_steps):
         t = t0 + s
         # groups + thresholds
@@ -253,7 +285,7 @@ def _run_steps(kp, st, buf, w, theta, n_steps, with_input, learn, counts, rec_st
             lo = buf.step_ptr[s]
             hi = buf.step_ptr[s + 1]
             if hi > lo and learn:
-                _traces_now(kp.post1_table, st.last_post, t, buf.post1_now)
+                _recent_traces_now(kp.post1_table, st, t, buf.post1_now)
             for e in range(lo, hi):
                 i = buf.pixels[e]
                 if learn:
@@ -269,6 +301,10 @@ def _run_steps(kp, st, buf, w, theta, n_steps, with_input, learn, counts, rec_st
                 post2 = _trace(kp.post2_table, t - st.last_post[j])
                 _potentiate_column(w, j, buf.pre_now, kp.nu_post, post2, kp.w_max)
                 st.last_post[j] = t
+                if not st.is_recent_post[j]:
+                    st.is_recent_post[j] = True
+                    st.recent_post[st.n_recent_post[0]] = j
+                    st.n_recent_post[0] += 1
         # synapses: competition
         if dc:
             for k in range(n_e):
@@ -381,6 +417,11 @@ def _check_images(images, n_input: int) -> np.ndarray:
     return np.ascontiguousarray(images)
 
 
+def _check_batch_size(batch_size: int) -> None:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ConfigError(f"batch_size must be a positive integer, got {batch_size!r}")
+
+
 class Network:
     """A spikedyn network: weights, adaptive thresholds and dynamic state.
 
@@ -418,6 +459,7 @@ class Network:
     def train(self, images, *, progress: bool = True, batch_size: int = 250, desc: str = "train") -> TrainStats:
         """Learn from ``images`` (uint8, (n, n_input) or (n, rows, cols)) in order, without labels."""
         images = _check_images(images, self.config.n_input)
+        _check_batch_size(batch_size)
         n = images.shape[0]
         if self._buffers is None:
             self._buffers = _new_buffers(self._kp, self.config.n_input, self.config.n_neurons)
@@ -458,6 +500,7 @@ class Network:
         int32 array, shape (n, n_neurons)
         """
         images = _check_images(images, self.config.n_input)
+        _check_batch_size(batch_size)
         n = images.shape[0]
         out = np.zeros((n, self.config.n_neurons), np.int32)
         n_jobs = default_jobs() if n_jobs is None else int(n_jobs)

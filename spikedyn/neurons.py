@@ -61,6 +61,22 @@ def _decayed(g, dt_over_tau):
     return g if g >= FLUSH_BELOW else 0.0
 
 
+@numba.njit(cache=True, inline="always")
+def _integrate(p, v, ge, gi, j, since):
+    """Euler step of neuron j's v, ge, gi in place (v held while refractory); returns the new v."""
+    vj = v[j]
+    gej = ge[j]
+    gij = gi[j]
+    dv = p.dt_over_tau_m * ((p.v_rest - vj) + gej * (p.e_exc - vj) + gij * (p.e_inh - vj))
+    # As Brian2 writes it, ``v + dv * int(not_refractory)``: the same value as a branch,
+    # but a plain store (a conditional one compiles to a slow masked store).
+    vj = vj + dv * (since >= p.refractory_steps)
+    v[j] = vj
+    ge[j] = _decayed(gej, p.dt_over_tau_ge)
+    gi[j] = _decayed(gij, p.dt_over_tau_gi)
+    return vj
+
+
 @numba.njit(cache=True)
 def _lif_step(p, v, ge, gi, theta, last_spike, t, adapt_theta, spikes):
     """Advance a LIF population by one step; write the indices of spiking neurons.
@@ -87,36 +103,26 @@ def _lif_step(p, v, ge, gi, theta, last_spike, t, adapt_theta, spikes):
     """
     n = v.shape[0]
     gate_steps = max(p.refractory_steps, p.lockout_steps)
-    # Branch-free update (compiles to SIMD); spiking indices are collected afterwards.
+    # Three loops so that each compiles to branch-free SIMD code with plain stores
+    # (a conditional theta store would become a slow masked store).
     n_fired = 0
-    if theta.shape[0] > 0:
+    if theta.shape[0] == 0:
         for j in range(n):
             since = t - last_spike[j]
-            vj = v[j]
-            gej = ge[j]
-            gij = gi[j]
-            dv = p.dt_over_tau_m * ((p.v_rest - vj) + gej * (p.e_exc - vj) + gij * (p.e_inh - vj))
-            vj = vj + dv if since >= p.refractory_steps else vj
-            v[j] = vj
-            ge[j] = _decayed(gej, p.dt_over_tau_ge)
-            gi[j] = _decayed(gij, p.dt_over_tau_gi)
-            th = theta[j]
-            if adapt_theta:
-                th = th - p.dt_over_tau_theta * th
-                theta[j] = th
+            vj = _integrate(p, v, ge, gi, j, since)
+            n_fired += (vj > p.v_thresh) & (since >= gate_steps)
+    elif adapt_theta:
+        for j in range(n):
+            since = t - last_spike[j]
+            vj = _integrate(p, v, ge, gi, j, since)
+            th = theta[j] - p.dt_over_tau_theta * theta[j]
+            theta[j] = th
             n_fired += (vj > p.v_thresh + th) & (since >= gate_steps)
     else:
         for j in range(n):
             since = t - last_spike[j]
-            vj = v[j]
-            gej = ge[j]
-            gij = gi[j]
-            dv = p.dt_over_tau_m * ((p.v_rest - vj) + gej * (p.e_exc - vj) + gij * (p.e_inh - vj))
-            vj = vj + dv if since >= p.refractory_steps else vj
-            v[j] = vj
-            ge[j] = _decayed(gej, p.dt_over_tau_ge)
-            gi[j] = _decayed(gij, p.dt_over_tau_gi)
-            n_fired += (vj > p.v_thresh) & (since >= gate_steps)
+            vj = _integrate(p, v, ge, gi, j, since)
+            n_fired += (vj > p.v_thresh + theta[j]) & (since >= gate_steps)
     if n_fired == 0:
         return 0
     k = 0

@@ -3,7 +3,7 @@
 Every STDP trace is set to 1 on its neuron's spike and decays with its time constant,
 so its value at step ``t`` is a function of the last spike alone::
 
-    trace(t) = exp(-(t - t_last) * dt / tau)        (0 if the neuron never fired)
+    trace(t) = exp(-(t - t_last) / tau_steps),  tau_steps = tau / dt   (0 if the neuron never fired)
 
 The kernels therefore store the step of each neuron's last spike instead of the
 traces, and evaluate a trace only when a rule reads it (nothing is decayed step by
@@ -97,7 +97,11 @@ def _normalize_columns(w, target, col_sum):
 
 
 def decay_table(tau_ms: float, dt_ms: float) -> np.ndarray:
-    """``exp(-k * dt_ms / tau_ms)`` for k = 0, 1, ... while it is >= ``FLUSH_BELOW`` (float64)."""
+    """``exp(-k / tau_steps)``, ``tau_steps = tau_ms / dt_ms``, for k = 0, 1, ... while >= ``FLUSH_BELOW``.
+
+    This is the kernels' exact formula (it equals ``exp(-k * dt_ms / tau_ms)`` up to
+    rounding of the division).
+    """
     if not (tau_ms > 0 and dt_ms > 0):
         raise ConfigError(f"decay_table needs tau_ms > 0 and dt_ms > 0, got {tau_ms}, {dt_ms}")
     return _decay_table(tau_ms / dt_ms)

@@ -91,6 +91,9 @@ def confusion_matrix(labels, predictions, n_classes: int = 10) -> np.ndarray:
     predictions = np.asarray(predictions, dtype=np.int64)
     if labels.shape != predictions.shape:
         raise ConfigError(f"labels {labels.shape} and predictions {predictions.shape} differ in shape")
+    for name, values in (("labels", labels), ("predictions", predictions)):
+        if values.size and (values.min() < 0 or values.max() >= n_classes):
+            raise ConfigError(f"{name} must lie in [0, {n_classes}), got {values.min()}..{values.max()}")
     out = np.zeros((n_classes, n_classes), np.int64)
     np.add.at(out, (labels, predictions), 1)
     return out

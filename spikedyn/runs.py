@@ -132,6 +132,8 @@ def read_meta(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
         meta = json.loads(meta_path.read_text())
     except (OSError, json.JSONDecodeError) as exc:
         raise RunError(f"{meta_path} is unreadable ({exc}); retrain or restore the run") from None
+    if not isinstance(meta, dict):
+        raise RunError(f"{meta_path} holds a JSON {type(meta).__name__}, not a run record; retrain or restore the run")
     if meta.get("format_version") != FORMAT_VERSION:
         raise RunError(
             f"{run_dir} has run format {meta.get('format_version')!r}, this spikedyn reads {FORMAT_VERSION}; "
@@ -151,8 +153,14 @@ def load_run(run_dir: str | os.PathLike[str]) -> tuple[Network, dict[str, Any]]:
     """
     run_dir = Path(run_dir)
     meta = read_meta(run_dir)
-    config = NetworkConfig.from_dict(meta["config"])
-    network = Network(config, seed=int(meta["seed"]))
+    try:
+        config = NetworkConfig.from_dict(meta["config"])
+        network = Network(config, seed=int(meta["seed"]))
+        samples_seen = int(meta["samples_seen"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise RunError(
+            f"{run_dir}/{RUN_FILE} is incomplete or corrupt ({type(exc).__name__}: {exc}); retrain or restore the run"
+        ) from None
     try:
         weights = np.load(run_dir / "weights.npy")
         theta = np.load(run_dir / "theta.npy")
@@ -173,5 +181,5 @@ def load_run(run_dir: str | os.PathLike[str]) -> tuple[Network, dict[str, Any]]:
         current[...] = state[name]
     network.weights = np.ascontiguousarray(weights)
     network.theta = np.ascontiguousarray(theta)
-    network.samples_seen = int(meta["samples_seen"])
+    network.samples_seen = samples_seen
     return network, meta

@@ -1,0 +1,424 @@
+"""Slow, obviously correct NumPy references for the spikedyn kernels.
+
+Everything here is written from the documented equations (the docstrings of
+:mod:`spikedyn.neurons`, :mod:`spikedyn.plasticity` and :mod:`spikedyn.network`), not
+from the kernels: dense arrays, one step at a time, every trace stored explicitly.
+Only two things are taken from the package on purpose:
+
+- :func:`spikedyn.encoding.poisson_raster` (through ``SpikeRaster.dense``), the input
+  spikes, which the encoding tests check on their own;
+- :func:`spikedyn.plasticity.decay_table`, so that a trace ``exp(-k dt / tau)`` is
+  the very same float64 number here and in the kernels (``math.exp`` of
+  ``-k / (tau/dt)``; see ``tests/test_plasticity.py``).
+
+Arithmetic is written in the same expression order as the documented equations, so
+results can be compared bit for bit (``np.array_equal``). Two places where the order
+matters and a "natural" NumPy expression would differ by an ulp:
+
+- column sums for the weight normalisation are accumulated row by row (``np.sum``
+  may use pairwise summation);
+- ``nu_post * pre * post2`` is evaluated left to right, as written in the rule.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from spikedyn._numerics import FLUSH_BELOW
+from spikedyn.config import NetworkConfig
+from spikedyn.encoding import poisson_raster, presentation_seed
+from spikedyn.neurons import LifParams
+from spikedyn.plasticity import decay_table
+
+#: Step of the last spike of a neuron that never fired (any large negative number works).
+NEVER = -(2**40)
+
+
+# ----------------------------------------------------------------------------------------
+# Neurons
+# ----------------------------------------------------------------------------------------
+def flush(g):
+    """Values below FLUSH_BELOW become exactly 0.0."""
+    g = np.asarray(g, dtype=np.float64)
+    return np.where(g >= FLUSH_BELOW, g, 0.0)
+
+
+def lif_step_naive(params: LifParams, v, ge, gi, theta, last_spike, t, adapt_theta):
+    """One forward-Euler step of a LIF population, from start-of-step values.
+
+    ::
+
+        v'     = v + dt/tau_m * ((v_rest - v) + ge (e_exc - v) + gi (e_inh - v))  if t - last_spike >= refractory
+        ge'    = ge - dt/tau_ge * ge     (0 below FLUSH_BELOW)
+        gi'    = gi - dt/tau_gi * gi     (0 below FLUSH_BELOW)
+        theta' = theta - dt/tau_theta * theta                                     if adapt_theta
+        fires  : v' > v_thresh + theta'  and  t - last_spike >= max(refractory, lockout)
+
+    Returns ``(spikes, (v', ge', gi', theta'))``; new arrays, no reset applied.
+    ``theta`` of length 0 means no adaptive threshold (taken as 0).
+    """
+    p = params
+    v = np.array(v, dtype=np.float64)
+    ge = np.array(ge, dtype=np.float64)
+    gi = np.array(gi, dtype=np.float64)
+    theta = np.array(theta, dtype=np.float64)
+    since = int(t) - np.asarray(last_spike, dtype=np.int64)
+
+    dv = p.dt_over_tau_m * ((p.v_rest - v) + ge * (p.e_exc - v) + gi * (p.e_inh - v))
+    v_new = np.where(since >= p.refractory_steps, v + dv, v)
+    ge_new = flush(ge - p.dt_over_tau_ge * ge)
+    gi_new = flush(gi - p.dt_over_tau_gi * gi)
+    if theta.size and adapt_theta:
+        theta_new = theta - p.dt_over_tau_theta * theta
+    else:
+        theta_new = theta.copy()
+    threshold = p.v_thresh + theta_new if theta.size else p.v_thresh
+    gate = max(p.refractory_steps, p.lockout_steps)
+    fired = (v_new > threshold) & (since >= gate)
+    return np.flatnonzero(fired).astype(np.int32), (v_new, ge_new, gi_new, theta_new)
+
+
+def lif_params_naive(config: NetworkConfig) -> tuple[LifParams, LifParams]:
+    """Kernel parameters of the excitatory and inhibitory populations, from the config."""
+    dt = config.timing.dt_ms
+    e, i = config.excitatory, config.inhibitory
+    exc = LifParams(
+        v_rest=e.v_rest_mv,
+        v_reset=e.v_reset_mv,
+        v_thresh=e.v_thresh_mv - e.theta_offset_mv,
+        e_exc=e.e_exc_mv,
+        e_inh=e.e_inh_mv,
+        dt_over_tau_m=dt / e.tau_m_ms,
+        dt_over_tau_ge=dt / e.tau_ge_ms,
+        dt_over_tau_gi=dt / e.tau_gi_ms,
+        dt_over_tau_theta=dt / e.tau_theta_ms,
+        theta_plus=e.theta_plus_mv,
+        refractory_steps=round(e.refractory_ms / dt),
+        lockout_steps=round(e.lockout_ms / dt),
+    )
+    inh = LifParams(
+        v_rest=i.v_rest_mv,
+        v_reset=i.v_reset_mv,
+        v_thresh=i.v_thresh_mv,
+        e_exc=i.e_exc_mv,
+        e_inh=i.e_inh_mv,
+        dt_over_tau_m=dt / i.tau_m_ms,
+        dt_over_tau_ge=dt / i.tau_ge_ms,
+        dt_over_tau_gi=0.0,  # no inhibitory input to inhibitory neurons: gi stays 0
+        dt_over_tau_theta=0.0,
+        theta_plus=0.0,
+        refractory_steps=round(i.refractory_ms / dt),
+        lockout_steps=0,
+    )
+    return exc, inh
+
+
+# ----------------------------------------------------------------------------------------
+# Plasticity
+# ----------------------------------------------------------------------------------------
+def trace_naive(table: np.ndarray, since):
+    """``exp(-since dt / tau)`` read from ``table`` (0.0 past its end); ``since`` >= 0."""
+    since = np.asarray(since, dtype=np.int64)
+    out = np.zeros(since.shape)
+    inside = since < table.shape[0]
+    out[inside] = table[since[inside]]
+    return out if out.ndim else float(out)
+
+
+def clip_naive(x, w_max):
+    return np.minimum(np.maximum(x, 0.0), w_max)
+
+
+def stdp_pre_naive(w, i, post1, nu_pre, w_max):
+    """Presynaptic spike of input i: ``w[i, j] = clip(w[i, j] - nu_pre * post1[j], 0, w_max)``."""
+    w = np.array(w, dtype=np.float64)
+    for j in range(w.shape[1]):
+        w[i, j] = min(max(w[i, j] - nu_pre * post1[j], 0.0), w_max)
+    return w
+
+
+def stdp_post_naive(w, j, pre, post2, nu_post, w_max):
+    """Postsynaptic spike of neuron j: ``w[i, j] = clip(w[i, j] + nu_post * pre[i] * post2, 0, w_max)``."""
+    w = np.array(w, dtype=np.float64)
+    for i in range(w.shape[0]):
+        w[i, j] = min(max(w[i, j] + nu_post * pre[i] * post2, 0.0), w_max)
+    return w
+
+
+def normalize_naive(w, target):
+    """Scale each column to sum to ``target``; an all-zero column is left alone.
+
+    The sums are accumulated row by row (ascending input index), the order the
+    documented loop uses, so the scale factors are bit-identical.
+    """
+    w = np.array(w, dtype=np.float64)
+    n_in, n_out = w.shape
+    factors = np.ones(n_out)
+    for j in range(n_out):
+        s = 0.0
+        for i in range(n_in):
+            s += w[i, j]
+        if s > 0.0:
+            factors[j] = target / s
+    for i in range(n_in):
+        for j in range(n_out):
+            w[i, j] = w[i, j] * factors[j]
+    return w
+
+
+def _normalize_fast(w, target):
+    """:func:`normalize_naive`, vectorised per row (same operations, same order)."""
+    s = np.zeros(w.shape[1])
+    for i in range(w.shape[0]):
+        s = s + w[i]
+    factors = np.ones(w.shape[1])
+    positive = s > 0.0
+    factors[positive] = target / s[positive]
+    return w * factors
+
+
+# ----------------------------------------------------------------------------------------
+# Whole network
+# ----------------------------------------------------------------------------------------
+@dataclass
+class NaiveState:
+    """Dynamic state; traces are stored explicitly next to the last spike steps."""
+
+    v: np.ndarray
+    ge: np.ndarray
+    gi: np.ndarray
+    last_spike: np.ndarray
+    last_post: np.ndarray
+    vi: np.ndarray
+    gei: np.ndarray
+    gii: np.ndarray
+    last_spike_i: np.ndarray
+    last_pre: np.ndarray
+    clock: int
+    pre: np.ndarray = field(default=None)  # input traces, as last read
+    post1: np.ndarray = field(default=None)
+    post2: np.ndarray = field(default=None)
+
+    @classmethod
+    def at_rest(cls, config: NetworkConfig) -> "NaiveState":
+        n, n_in = config.n_neurons, config.n_input
+        n_inh = 0 if config.model == "lateral" else n
+        return cls(
+            v=np.full(n, config.excitatory.v_rest_mv), ge=np.zeros(n), gi=np.zeros(n),
+            last_spike=np.full(n, NEVER, np.int64), last_post=np.full(n, NEVER, np.int64),
+            vi=np.full(n_inh, config.inhibitory.v_rest_mv), gei=np.zeros(n_inh), gii=np.zeros(n_inh),
+            last_spike_i=np.full(n_inh, NEVER, np.int64), last_pre=np.full(n_in, NEVER, np.int64),
+            clock=0, pre=np.zeros(n_in), post1=np.zeros(n), post2=np.zeros(n),
+        )
+
+
+@dataclass
+class NaiveResult:
+    weights: np.ndarray
+    theta: np.ndarray
+    counts: np.ndarray  # (n_samples, N), spikes of each sample's last presentation
+    attempts: np.ndarray  # (n_samples,), presentations per sample
+    state: NaiveState
+    exc_spikes: int = 0  # all excitatory spikes, rest periods and retries included
+    inh_spikes: int = 0
+    input_spikes: int = 0
+    potentiations: int = 0  # postsynaptic STDP updates with post2 > 0
+    depressions: int = 0  # presynaptic STDP updates with some post1 > 0
+    clipped: int = 0  # weight updates that hit 0 or w_max
+
+
+def poisson_rasters(config: NetworkConfig, images, *, seed: int, stream: int, first_index: int = 0
+                    ) -> Callable[[int, int], np.ndarray]:
+    """``rasters(k, attempt)``: dense input raster (present_steps, n_input) of sample k.
+
+    Rate ``rate_hz_per_unit + attempt * retry_rate_hz_per_unit`` and seed
+    ``presentation_seed(seed, stream, first_index + k, attempt)``, as documented.
+    """
+    images = np.asarray(images).reshape(len(images), -1)
+    inp, timing = config.input, config.timing
+
+    def rasters(k: int, attempt: int) -> np.ndarray:
+        rate = inp.rate_hz_per_unit + attempt * inp.retry_rate_hz_per_unit
+        sd = presentation_seed(seed, stream, first_index + k, attempt)
+        raster = poisson_raster(images[k], rate, dt_ms=timing.dt_ms, n_steps=timing.present_steps, seed=sd)
+        return raster.dense(config.n_input)
+
+    return rasters
+
+
+class _Sim:
+    """Dense, step-by-step simulation of the whole network (see :func:`simulate_naive`)."""
+
+    def __init__(self, config: NetworkConfig, weights, theta, state: NaiveState | None):
+        self.c = config
+        self.exc, self.inh = lif_params_naive(config)
+        self.dc = config.model == "diehl-cook"
+        s, dt = config.stdp, config.timing.dt_ms
+        self.pre_table = decay_table(s.tau_pre_ms, dt)
+        self.post1_table = decay_table(s.tau_post1_ms, dt)
+        self.post2_table = decay_table(s.tau_post2_ms, dt)
+        self.w = np.array(weights, dtype=np.float64)
+        self.theta = np.array(theta, dtype=np.float64)
+        self.st = state if state is not None else NaiveState.at_rest(config)
+        self.exc_spikes = self.inh_spikes = self.input_spikes = 0
+        self.potentiations = self.depressions = self.clipped = 0
+
+    def step(self, t: int, inputs: np.ndarray, learn: bool) -> np.ndarray:
+        """Simulate step ``t`` with the input pixels ``inputs`` (ascending); return exc spikes."""
+        c, st, w, n = self.c, self.st, self.w, self.c.n_neurons
+        s = c.stdp
+        # 1. groups and thresholds
+        exc_sp, (st.v, st.ge, st.gi, self.theta) = lif_step_naive(
+            self.exc, st.v, st.ge, st.gi, self.theta, st.last_spike, t, learn)
+        inh_sp = np.zeros(0, np.int32)
+        if self.dc:
+            inh_sp, (st.vi, st.gei, st.gii, _) = lif_step_naive(
+                self.inh, st.vi, st.gei, st.gii, np.zeros(0), st.last_spike_i, t, False)
+        # 2a. input -> excitatory, presynaptic pathway (ascending pixel order)
+        if learn and inputs.size:
+            st.post1 = trace_naive(self.post1_table, t - st.last_post)
+            if np.any(st.post1 > 0):
+                self.depressions += inputs.size
+        for i in inputs:
+            st.ge = st.ge + w[i]  # delivered with the weight from before the update
+            if learn:
+                st.last_pre[i] = t
+                x = w[i] - s.nu_pre * st.post1
+                self.clipped += np.sum((x < 0.0) | (x > s.w_max))
+                w[i] = clip_naive(x, s.w_max)
+        self.input_spikes += inputs.size
+        # 2b. input -> excitatory, postsynaptic pathway
+        if learn and exc_sp.size:
+            st.pre = trace_naive(self.pre_table, t - st.last_pre)
+            st.post2 = trace_naive(self.post2_table, t - st.last_post)  # before this step's spikes
+            for j in exc_sp:
+                x = w[:, j] + s.nu_post * st.pre * st.post2[j]
+                self.clipped += np.sum((x < 0.0) | (x > s.w_max))
+                w[:, j] = clip_naive(x, s.w_max)
+                self.potentiations += st.post2[j] > 0
+                st.last_post[j] = t
+        # 2c. competition
+        if self.dc:
+            for j in exc_sp:
+                st.gei[j] = st.gei[j] + c.inhibitory.w_exc_inh
+            for k in inh_sp:
+                others = np.arange(n) != k
+                st.gi[others] = st.gi[others] + c.inhibitory.w_inh_exc
+        else:
+            for k in exc_sp:
+                others = np.arange(n) != k
+                st.gi[others] = st.gi[others] + c.lateral.w_lateral
+        # 3. resets
+        st.v[exc_sp] = self.exc.v_reset
+        st.last_spike[exc_sp] = t
+        if learn:
+            self.theta[exc_sp] = self.theta[exc_sp] + self.exc.theta_plus
+        if self.dc:
+            st.vi[inh_sp] = self.inh.v_reset
+            st.last_spike_i[inh_sp] = t
+        self.exc_spikes += exc_sp.size
+        self.inh_spikes += inh_sp.size
+        return exc_sp
+
+
+def simulate_naive(config: NetworkConfig, weights, theta, rasters: Callable[[int, int], np.ndarray],
+                   learn: bool, *, n_samples: int, state: NaiveState | None = None,
+                   reset_between_samples: bool = False) -> NaiveResult:
+    """Simulate ``n_samples`` presentations of the network, densely, step by step.
+
+    Parameters
+    ----------
+    config : NetworkConfig
+    weights : float64 (n_input, n_neurons); theta : float64 (n_neurons,)
+        Initial values (copied).
+    rasters : callable ``(k, attempt) -> bool (present_steps, n_input)``
+        Input spikes of sample k's presentation number ``attempt``; see
+        :func:`poisson_rasters`.
+    learn : bool
+        True reproduces ``Network.train``: before each presentation the weight columns
+        are normalised to ``weight_sum``; ``present_steps`` with input are followed by
+        ``rest_steps`` without; STDP and the adaptive threshold are on; state carries
+        over from presentation to presentation (starting from ``state`` or rest).
+        False reproduces ``Network.respond``: every presentation starts at rest (step
+        0), thresholds are frozen, there is no STDP and no rest period.
+        In both, a sample whose presentation drives fewer than ``min_spikes``
+        excitatory spikes is shown again (next ``attempt``, higher rate), up to
+        ``max_presentations`` times.
+    reset_between_samples : bool
+        Put the network at rest before every training sample (NOT what the network
+        does; used to show that the carried-over state matters).
+    """
+    c = config
+    sim = _Sim(c, weights, theta, state)
+    n = c.n_neurons
+    counts = np.zeros((n_samples, n), np.int32)
+    attempts = np.zeros(n_samples, np.int32)
+    for k in range(n_samples):
+        if reset_between_samples:
+            sim.st = NaiveState.at_rest(c)
+        attempt = 0
+        while True:
+            if learn:
+                sim.w = _normalize_fast(sim.w, c.stdp.weight_sum)
+            else:
+                sim.st = NaiveState.at_rest(c)
+            raster = np.asarray(rasters(k, attempt), dtype=bool)
+            assert raster.shape == (c.timing.present_steps, c.n_input)
+            counts[k] = 0
+            t0 = sim.st.clock
+            for s in range(c.timing.present_steps):
+                fired = sim.step(t0 + s, np.flatnonzero(raster[s]), learn)
+                counts[k, fired] += 1
+            sim.st.clock = t0 + c.timing.present_steps
+            if learn:
+                t0 = sim.st.clock
+                no_input = np.zeros(0, np.int64)
+                for s in range(c.timing.rest_steps):
+                    sim.step(t0 + s, no_input, True)
+                sim.st.clock = t0 + c.timing.rest_steps
+            attempt += 1
+            if counts[k].sum() >= c.input.min_spikes or attempt >= c.input.max_presentations:
+                break
+        attempts[k] = attempt
+    return NaiveResult(
+        weights=sim.w, theta=sim.theta, counts=counts, attempts=attempts, state=sim.st,
+        exc_spikes=sim.exc_spikes, inh_spikes=sim.inh_spikes, input_spikes=sim.input_spikes,
+        potentiations=int(sim.potentiations), depressions=int(sim.depressions), clipped=int(sim.clipped),
+    )
+
+
+# ----------------------------------------------------------------------------------------
+# Readout
+# ----------------------------------------------------------------------------------------
+def assign_labels_naive(counts, labels, n_classes=10):
+    """Loop version of the Diehl & Cook label assignment (-1: never fired; ties: lowest class)."""
+    counts = np.asarray(counts, dtype=np.float64)
+    n_samples, n_neurons = counts.shape
+    out = np.full(n_neurons, -1, np.int64)
+    for j in range(n_neurons):
+        best_class, best = -1, 0.0
+        for c in range(n_classes):
+            members = [k for k in range(n_samples) if labels[k] == c]
+            mean = sum(counts[k, j] for k in members) / len(members) if members else 0.0
+            if mean > best:
+                best_class, best = c, mean
+        out[j] = best_class
+    return out
+
+
+def predict_naive(counts, assignments, n_classes=10):
+    """Loop version of the prediction: class with the highest mean response of its neurons."""
+    counts = np.asarray(counts, dtype=np.float64)
+    out = np.zeros(counts.shape[0], np.int64)
+    for k in range(counts.shape[0]):
+        best_class, best = 0, -1.0
+        for c in range(n_classes):
+            members = [j for j in range(counts.shape[1]) if assignments[j] == c]
+            score = sum(counts[k, j] for j in members) / len(members) if members else 0.0
+            if score > best:
+                best_class, best = c, score
+        out[k] = best_class
+    return out

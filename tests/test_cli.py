@@ -1,0 +1,358 @@
+"""Tests for the command line: ``spikedyn train | evaluate | plot``.
+
+Errors a user can fix must end the command with exit status 2 and exactly one line
+``spikedyn: error: ...`` on stderr, no traceback, and no run directory or JSON file
+left behind. The happy path runs on a small synthetic MNIST-format data directory;
+one test marked ``mnist`` runs on the real data when ``SPIKEDYN_DATA_DIR`` is set.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from spikedyn import __version__
+from spikedyn.cli import EXIT_USAGE, main
+from spikedyn.config import NetworkConfig
+from spikedyn.network import Network
+from spikedyn.runs import save_run
+
+REAL_DATA_DIR = os.environ.get("SPIKEDYN_DATA_DIR")
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+
+
+@pytest.fixture(autouse=True)
+def no_env_data_dir(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test names its data directory; a stray download attempt fails at once."""
+    monkeypatch.delenv("SPIKEDYN_DATA_DIR", raising=False)
+    monkeypatch.setenv("SPIKEDYN_MNIST_MIRRORS", "http://127.0.0.1:9/")  # nothing listens on port 9
+
+
+# ----------------------------------------------------------------------------------------
+# Synthetic MNIST-format data
+# ----------------------------------------------------------------------------------------
+def idx_bytes(array: np.ndarray) -> bytes:
+    array = np.ascontiguousarray(array, dtype=np.uint8)
+    return bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape) + array.tobytes()
+
+
+def synthetic_digits(rng: np.random.Generator, labels: np.ndarray) -> np.ndarray:
+    """28x28 uint8 images: class c is a bright 6x20 bar at a class-specific place, plus noise."""
+    images = np.zeros((labels.size, 28, 28), np.uint8)
+    for k, c in enumerate(labels):
+        if c < 5:
+            images[k, 4:24, 2 + 5 * c:8 + 5 * c] = 220
+        else:
+            images[k, 2 + 5 * (c - 5):8 + 5 * (c - 5), 4:24] = 220
+        noise = rng.random((28, 28)) < 0.03
+        images[k][noise] = rng.integers(100, 256, noise.sum())
+    return images
+
+
+def make_data_dir(directory: Path, n_train: int = 30, n_test: int = 20, seed: int = 0) -> Path:
+    """Write a gzip-compressed synthetic MNIST-format data directory (the four IDX files)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    for split, n in (("train", n_train), ("test", n_test)):
+        labels = (np.arange(n) % 10).astype(np.uint8)
+        rng.shuffle(labels)
+        images_stem, labels_stem = FILES[split]
+        (directory / f"{images_stem}.gz").write_bytes(gzip.compress(idx_bytes(synthetic_digits(rng, labels)), mtime=0))
+        (directory / f"{labels_stem}.gz").write_bytes(gzip.compress(idx_bytes(labels), mtime=0))
+    return directory
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_data_dir(tmp_path_factory.mktemp("mnist-synthetic"))
+
+
+def run_main(capsys: pytest.CaptureFixture[str], *argv: str | Path) -> tuple[int, str, str]:
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_usage_error(code: int, err: str, *fragments: str) -> None:
+    assert code == EXIT_USAGE == 2
+    lines = err.splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("spikedyn: error: ")
+    assert "Traceback" not in err
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+def entries(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.iterdir())
+
+
+# ----------------------------------------------------------------------------------------
+# Errors
+# ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("argv, fragments", [
+    (["--neurons", "0"], ["--neurons", "positive integer"]),
+    (["--neurons", "ten"], ["--neurons"]),
+    (["--model", "bogus"], ["--model", "bogus"]),
+    (["--seed", "-1"], ["seed"]),
+    (["--train-samples", "0"], ["--train-samples"]),
+    (["--bogus-option"], ["unrecognized arguments", "--bogus-option"]),
+])
+def test_train_bad_options(tmp_path: Path, data_dir: Path, capsys, argv, fragments) -> None:
+    out = tmp_path / "run"
+    code, _, err = run_main(capsys, "train", "--data-dir", data_dir, "--out", out,
+                            "--json", tmp_path / "s.json", "--quiet", "--train-samples", "30", *argv)
+    assert_usage_error(code, err, *fragments)
+    assert entries(tmp_path) == []
+
+
+@pytest.mark.parametrize("argv", [[], ["frobnicate"], ["plot"], ["plot", "histogram", "x", "-o", "x.png"],
+                                  ["train"], ["evaluate"]])
+def test_bad_commands(capsys, argv) -> None:
+    code, _, err = run_main(capsys, *argv)
+    assert_usage_error(code, err)
+
+
+def test_version(capsys) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"spikedyn {__version__}"
+
+
+def test_train_with_data_dir_missing_a_file(tmp_path: Path, capsys) -> None:
+    data = make_data_dir(tmp_path / "data", 12, 10)
+    (data / "train-labels-idx1-ubyte.gz").unlink()
+    code, _, err = run_main(capsys, "train", "--data-dir", data, "--out", tmp_path / "run",
+                            "--json", tmp_path / "s.json", "--neurons", "4", "--quiet")
+    assert_usage_error(code, err, "train-labels-idx1-ubyte")
+    assert entries(tmp_path) == ["data"]
+
+
+def test_train_with_truncated_idx(tmp_path: Path, capsys) -> None:
+    data = make_data_dir(tmp_path / "data", 12, 10)
+    path = data / "train-images-idx3-ubyte.gz"
+    raw = gzip.decompress(path.read_bytes())
+    path.write_bytes(gzip.compress(raw[: len(raw) - 100], mtime=0))  # a complete gzip of a short file
+    code, _, err = run_main(capsys, "train", "--data-dir", data, "--out", tmp_path / "run",
+                            "--json", tmp_path / "s.json", "--neurons", "4", "--quiet")
+    assert_usage_error(code, err, "truncated")
+    assert entries(tmp_path) == ["data"]
+
+
+def test_train_with_truncated_gzip_stream(tmp_path: Path, capsys) -> None:
+    data = make_data_dir(tmp_path / "data", 12, 10)
+    path = data / "train-images-idx3-ubyte.gz"
+    path.write_bytes(path.read_bytes()[:-200])
+    code, _, err = run_main(capsys, "train", "--data-dir", data, "--out", tmp_path / "run", "--quiet")
+    assert_usage_error(code, err, "truncated")
+    assert entries(tmp_path) == ["data"]
+
+
+def test_train_more_samples_than_available(tmp_path: Path, data_dir: Path, capsys) -> None:
+    code, _, err = run_main(capsys, "train", "--data-dir", data_dir, "--out", tmp_path / "run",
+                            "--json", tmp_path / "s.json", "--train-samples", "31", "--quiet")
+    assert_usage_error(code, err, "--train-samples=31", "30")
+    assert entries(tmp_path) == []
+
+
+def test_train_refuses_existing_run_dir(tmp_path: Path, data_dir: Path, capsys) -> None:
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "keep").write_text("x")
+    code, _, err = run_main(capsys, "train", "--data-dir", data_dir, "--out", out, "--quiet",
+                            "--json", tmp_path / "s.json")
+    assert_usage_error(code, err, "already exists")
+    assert entries(tmp_path) == ["run"] and entries(out) == ["keep"]
+
+
+def test_json_path_that_is_a_directory(tmp_path: Path, data_dir: Path, capsys) -> None:
+    (tmp_path / "dir.json").mkdir()
+    code, _, err = run_main(capsys, "train", "--data-dir", data_dir, "--out", tmp_path / "run", "--quiet",
+                            "--json", tmp_path / "dir.json")
+    assert_usage_error(code, err, "is a directory")
+    assert entries(tmp_path) == ["dir.json"]
+
+
+def test_evaluate_on_a_non_run_directory(tmp_path: Path, data_dir: Path, capsys) -> None:
+    (tmp_path / "not-a-run").mkdir()
+    for target in (tmp_path / "not-a-run", tmp_path / "missing"):
+        code, _, err = run_main(capsys, "evaluate", target, "--data-dir", data_dir, "--quiet",
+                                "--json", tmp_path / "e.json")
+        assert_usage_error(code, err, "not a spikedyn run")
+    assert entries(tmp_path) == ["not-a-run"]
+    assert entries(tmp_path / "not-a-run") == []
+
+
+@pytest.fixture
+def untrained_run(tmp_path: Path) -> Path:
+    """A run directory as 'spikedyn train' writes it (a fresh network, no simulation needed)."""
+    return save_run(tmp_path / "run", Network(NetworkConfig(n_neurons=4), seed=0))
+
+
+def test_plot_confusion_before_evaluate(tmp_path: Path, untrained_run: Path, capsys) -> None:
+    before = entries(untrained_run)
+    code, _, err = run_main(capsys, "plot", "confusion", untrained_run, "-o", tmp_path / "c.png")
+    assert_usage_error(code, err, "no evaluation", "spikedyn evaluate")
+    assert not (tmp_path / "c.png").exists()
+    assert entries(untrained_run) == before
+
+
+def test_plot_needs_png_name(tmp_path: Path, untrained_run: Path, capsys) -> None:
+    code, _, err = run_main(capsys, "plot", "weights", untrained_run, "-o", tmp_path / "w.jpg")
+    assert_usage_error(code, err, ".png")
+    assert entries(tmp_path) == ["run"]
+
+
+def test_evaluate_test_samples_beyond_the_data(tmp_path: Path, untrained_run: Path, data_dir: Path, capsys) -> None:
+    before = entries(untrained_run)
+    code, _, err = run_main(capsys, "evaluate", untrained_run, "--data-dir", data_dir, "--assign-samples", "30",
+                            "--test-samples", "21", "--quiet", "--json", tmp_path / "e.json")
+    assert_usage_error(code, err, "--test-samples=21")
+    assert entries(untrained_run) == before and not (tmp_path / "e.json").exists()
+
+
+def test_evaluate_on_run_json_without_config(tmp_path: Path, untrained_run: Path, data_dir: Path, capsys) -> None:
+    (untrained_run / "run.json").write_text(json.dumps({"format_version": 1}))
+    code, _, err = run_main(capsys, "evaluate", untrained_run, "--data-dir", data_dir, "--quiet")
+    assert_usage_error(code, err)
+
+
+# ----------------------------------------------------------------------------------------
+# Real processes
+# ----------------------------------------------------------------------------------------
+def run_process(*argv: str | Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, **(env or {})}
+    full_env.pop("SPIKEDYN_DATA_DIR", None)
+    return subprocess.run([sys.executable, "-m", "spikedyn.cli", *map(str, argv)], capture_output=True,
+                          text=True, env=full_env, timeout=300, stdin=subprocess.DEVNULL)
+
+
+def test_subprocess_usage_errors(tmp_path: Path, data_dir: Path) -> None:
+    cases = [
+        (["train", "--neurons", "0", "--out", tmp_path / "run", "--json", tmp_path / "s.json",
+          "--data-dir", data_dir], "--neurons"),
+        (["train", "--model", "bogus", "--out", tmp_path / "run"], "--model"),
+        (["evaluate", tmp_path / "nowhere", "--data-dir", data_dir, "--json", tmp_path / "e.json"],
+         "not a spikedyn run"),
+    ]
+    for argv, fragment in cases:
+        proc = run_process(*argv)
+        assert_usage_error(proc.returncode, proc.stderr, fragment)
+        assert proc.stdout == ""
+    assert entries(tmp_path) == []
+
+
+def test_subprocess_truncated_idx(tmp_path: Path) -> None:
+    data = make_data_dir(tmp_path / "data", 12, 10)
+    path = data / "t10k-labels-idx1-ubyte.gz"
+    path.write_bytes(gzip.compress(gzip.decompress(path.read_bytes())[:-3], mtime=0))
+    # The training split is fine: train works, evaluate then fails on the test labels.
+    proc = run_process("train", "--data-dir", data, "--out", tmp_path / "run", "--neurons", "4",
+                       "--train-samples", "3", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    before = entries(tmp_path / "run")
+    proc = run_process("evaluate", tmp_path / "run", "--data-dir", data, "--assign-samples", "5", "--quiet",
+                       "--json", tmp_path / "e.json")
+    assert_usage_error(proc.returncode, proc.stderr, "t10k-labels-idx1-ubyte", "truncated")
+    assert entries(tmp_path / "run") == before
+    assert not (tmp_path / "e.json").exists()
+
+
+# ----------------------------------------------------------------------------------------
+# Happy path
+# ----------------------------------------------------------------------------------------
+def assert_png(path: Path) -> None:
+    data = path.read_bytes()
+    assert len(data) > len(PNG_SIGNATURE) + 100
+    assert data[:8] == PNG_SIGNATURE
+    assert data[12:16] == b"IHDR"
+    assert [p.name for p in path.parent.iterdir() if p.name.startswith(".")] == []
+
+
+def test_end_to_end_on_synthetic_data(tmp_path: Path, data_dir: Path, capsys) -> None:
+    run = tmp_path / "run"
+    code, out, err = run_main(capsys, "train", "--data-dir", data_dir, "--out", run, "--neurons", "10",
+                              "--train-samples", "30", "--seed", "5", "--json", tmp_path / "train.json", "--quiet")
+    assert code == 0, err
+    assert err == ""
+    assert "trained diehl-cook with 10 neurons on 30 samples" in out
+    summary = json.loads((tmp_path / "train.json").read_text())
+    assert summary["train_samples"] == 30
+    assert summary["wall_seconds"] > 0 and summary["samples_per_second"] > 0
+    assert summary["samples_per_second"] == pytest.approx(30 / summary["wall_seconds"])
+    assert summary["presentations"] >= 30 and summary["neurons"] == 10 and summary["seed"] == 5
+    assert summary["run_dir"] == str(run)
+    assert entries(run) == ["run.json", "state.npz", "theta.npy", "weights.npy"]
+    meta = json.loads((run / "run.json").read_text())
+    assert meta["seed"] == 5 and meta["samples_seen"] == 30 and meta["config"]["n_neurons"] == 10
+    assert meta["training"]["train_samples"] == 30
+
+    code, out, err = run_main(capsys, "evaluate", run, "--data-dir", data_dir, "--assign-samples", "30",
+                              "--test-samples", "20", "--jobs", "2", "--json", tmp_path / "eval.json", "--quiet")
+    assert code == 0, err
+    assert err == ""
+    assert out.startswith("accuracy ")
+    ev = json.loads((tmp_path / "eval.json").read_text())
+    assert 0.0 <= ev["accuracy"] <= 1.0
+    assert ev["n_assign"] == 30 and ev["n_test"] == 20
+    assert ev["wall_seconds"] > 0 and ev["samples_per_second"] > 0
+    assert len(ev["per_class_accuracy"]) == 10
+    assert 0 <= ev["unassigned_neurons"] <= 10
+    assert json.loads((run / "evaluation.json").read_text()) == ev
+    with np.load(run / "evaluation.npz") as z:
+        assert z["confusion"].shape == (10, 10) and z["confusion"].sum() == 20
+        assert z["assignments"].shape == (10,) and z["predictions"].shape == (20,)
+        assert np.trace(z["confusion"]) / 20 == ev["accuracy"]
+
+    # Evaluating again gives the same answer (inference is deterministic).
+    code, _, err = run_main(capsys, "evaluate", run, "--data-dir", data_dir, "--assign-samples", "30",
+                            "--test-samples", "20", "--jobs", "1", "--json", tmp_path / "eval2.json", "--quiet")
+    assert code == 0, err
+    assert json.loads((tmp_path / "eval2.json").read_text())["accuracy"] == ev["accuracy"]
+
+    for figure in ("weights", "confusion"):
+        png = tmp_path / f"{figure}.png"
+        code, out, err = run_main(capsys, "plot", figure, run, "-o", png)
+        assert code == 0, err
+        assert f"wrote {png}" in out
+        assert_png(png)
+
+
+def test_train_is_reproducible_from_the_command_line(tmp_path: Path, data_dir: Path, capsys) -> None:
+    for name, seed in (("a", "1"), ("b", "1"), ("c", "2")):
+        code, _, err = run_main(capsys, "train", "--data-dir", data_dir, "--out", tmp_path / name,
+                                "--neurons", "6", "--train-samples", "5", "--seed", seed, "--quiet",
+                                "--model", "lateral")
+        assert code == 0, err
+    w = {name: np.load(tmp_path / name / "weights.npy") for name in "abc"}
+    assert np.array_equal(w["a"], w["b"])
+    assert not np.array_equal(w["a"], w["c"])
+
+
+@pytest.mark.mnist
+@pytest.mark.skipif(REAL_DATA_DIR is None, reason="set SPIKEDYN_DATA_DIR to a directory with MNIST")
+def test_end_to_end_on_real_mnist(tmp_path: Path, capsys) -> None:
+    run = tmp_path / "run"
+    code, _, err = run_main(capsys, "train", "--data-dir", REAL_DATA_DIR, "--out", run, "--model", "diehl-cook",
+                            "--neurons", "20", "--train-samples", "300", "--json", tmp_path / "t.json", "--quiet")
+    assert code == 0, err
+    assert json.loads((tmp_path / "t.json").read_text())["train_samples"] == 300
+    code, _, err = run_main(capsys, "evaluate", run, "--data-dir", REAL_DATA_DIR, "--assign-samples", "300",
+                            "--test-samples", "300", "--json", tmp_path / "e.json", "--quiet")
+    assert code == 0, err
+    ev = json.loads((tmp_path / "e.json").read_text())
+    assert ev["n_assign"] == 300 and ev["n_test"] == 300
+    assert ev["accuracy"] > 0.2, ev  # chance is 0.1

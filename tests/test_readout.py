@@ -1,0 +1,152 @@
+"""Tests for spikedyn.readout on hand-made spike counts and against naive loops."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from naive import assign_labels_naive, predict_naive
+
+from spikedyn.errors import ConfigError
+from spikedyn.readout import (
+    UNASSIGNED,
+    accuracy,
+    assign_labels,
+    class_responses,
+    class_scores,
+    confusion_matrix,
+    predict,
+)
+
+# 6 samples of 3 classes (n_classes=3), 5 neurons.
+LABELS = np.array([0, 0, 1, 1, 2, 2])
+COUNTS = np.array([
+    # n0 n1 n2 n3 n4
+    [4, 0, 1, 0, 2],
+    [2, 0, 1, 0, 2],
+    [0, 5, 1, 0, 1],
+    [1, 3, 1, 0, 3],
+    [0, 1, 4, 0, 2],
+    [0, 0, 2, 0, 0],
+])
+
+
+def test_class_responses_by_hand() -> None:
+    r = class_responses(COUNTS, LABELS, n_classes=3)
+    assert r.dtype == np.float64 and r.shape == (3, 5)
+    np.testing.assert_array_equal(r, [
+        [3.0, 0.0, 1.0, 0.0, 2.0],
+        [0.5, 4.0, 1.0, 0.0, 2.0],
+        [0.0, 0.5, 3.0, 0.0, 1.0],
+    ])
+
+
+def test_class_without_samples_has_zero_response() -> None:
+    r = class_responses(COUNTS, LABELS, n_classes=5)
+    assert r.shape == (5, 5)
+    assert np.all(r[3:] == 0.0)
+
+
+def test_assign_labels_by_hand() -> None:
+    a = assign_labels(COUNTS, LABELS, n_classes=3)
+    assert a.dtype == np.int64
+    # n0 -> class 0; n1 -> 1; n2 -> 2; n3 never fired -> -1;
+    # n4: tie between class 0 and class 1 (mean 2.0 each) -> lowest class, 0.
+    np.testing.assert_array_equal(a, [0, 1, 2, UNASSIGNED, 0])
+    assert UNASSIGNED == -1
+
+
+def test_assign_labels_all_ties_go_to_lowest_class() -> None:
+    counts = np.array([[1, 7], [1, 7], [1, 7]])
+    np.testing.assert_array_equal(assign_labels(counts, [2, 1, 0], n_classes=3), [0, 0])
+
+
+def test_class_scores_and_predict_by_hand() -> None:
+    assignments = np.array([0, 1, 2, UNASSIGNED, 0])
+    test_counts = np.array([
+        [6, 1, 0, 9, 0],  # class 0 neurons: mean(6, 0) = 3; class 1: 1; class 2: 0 -> 0
+        [0, 2, 2, 0, 0],  # tie 2 vs 2 between classes 1 and 2 -> 1 (lowest)
+        [0, 0, 0, 50, 0],  # only the unassigned neuron fires: all scores 0 -> class 0
+        [1, 0, 3, 0, 1],  # 1, 0, 3 -> 2
+    ])
+    scores = class_scores(test_counts, assignments, n_classes=4)
+    np.testing.assert_array_equal(scores, [
+        [3.0, 1.0, 0.0, 0.0],
+        [0.0, 2.0, 2.0, 0.0],
+        [0.0, 0.0, 0.0, 0.0],
+        [1.0, 0.0, 3.0, 0.0],
+    ])  # class 3 has no neuron: scores 0
+    np.testing.assert_array_equal(predict(test_counts, assignments, n_classes=4), [0, 1, 0, 2])
+    assert predict(test_counts, assignments, n_classes=4).dtype == np.int64
+
+
+def test_a_class_without_neurons_is_never_predicted_over_a_firing_class() -> None:
+    assignments = np.array([1, 1])
+    counts = np.array([[0, 1], [3, 3]])
+    np.testing.assert_array_equal(predict(counts, assignments, n_classes=3), [1, 1])
+
+
+def test_confusion_and_accuracy_by_hand() -> None:
+    labels = np.array([0, 0, 1, 2, 2, 2])
+    predictions = np.array([0, 1, 1, 2, 0, 2])
+    cm = confusion_matrix(labels, predictions, n_classes=3)
+    assert cm.dtype == np.int64
+    np.testing.assert_array_equal(cm, [[1, 1, 0], [0, 1, 0], [1, 0, 2]])
+    assert cm.sum() == labels.size
+    assert accuracy(labels, predictions) == 4 / 6
+    assert accuracy(labels, labels) == 1.0
+    assert np.trace(cm) / cm.sum() == accuracy(labels, predictions)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_readout_matches_naive_loops(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n_samples, n_neurons = 60, 25
+    labels = rng.integers(0, 10, n_samples)
+    # Sparse small counts make ties and silent neurons common.
+    counts = rng.poisson(0.4, (n_samples, n_neurons)) * (rng.random((n_samples, n_neurons)) < 0.5)
+    counts[:, :3] = 0  # silent neurons
+    assignments = assign_labels(counts, labels)
+    np.testing.assert_array_equal(assignments, assign_labels_naive(counts, labels))
+    assert np.sum(assignments == UNASSIGNED) >= 3
+    test_counts = rng.poisson(0.5, (40, n_neurons))
+    predictions = predict(test_counts, assignments)
+    np.testing.assert_array_equal(predictions, predict_naive(test_counts, assignments))
+    test_labels = rng.integers(0, 10, 40)
+    cm = confusion_matrix(test_labels, predictions)
+    naive_cm = np.zeros((10, 10), np.int64)
+    for y, p in zip(test_labels, predictions):
+        naive_cm[y, p] += 1
+    np.testing.assert_array_equal(cm, naive_cm)
+    assert accuracy(test_labels, predictions) == sum(int(a == b) for a, b in zip(test_labels, predictions)) / 40
+
+
+def test_perfectly_selective_neurons_classify_perfectly() -> None:
+    labels = np.repeat(np.arange(10), 3)
+    counts = np.zeros((30, 20), np.int64)
+    for k, y in enumerate(labels):
+        counts[k, 2 * y] = 5  # neurons 2y and 2y+1 respond to class y
+        counts[k, 2 * y + 1] = 3
+    assignments = assign_labels(counts, labels)
+    np.testing.assert_array_equal(assignments, np.repeat(np.arange(10), 2))
+    predictions = predict(counts, assignments)
+    assert accuracy(labels, predictions) == 1.0
+    np.testing.assert_array_equal(confusion_matrix(labels, predictions), 3 * np.eye(10, dtype=np.int64))
+
+
+def test_readout_validation() -> None:
+    with pytest.raises(ConfigError, match="2-D"):
+        class_responses(np.zeros(5), np.zeros(5, int))
+    with pytest.raises(ConfigError, match="rows"):
+        class_responses(np.zeros((4, 2)), np.zeros(5, int))
+    with pytest.raises(ConfigError, match="labels must lie"):
+        class_responses(np.zeros((2, 2)), np.array([0, 10]))
+    with pytest.raises(ConfigError, match="labels must lie"):
+        class_responses(np.zeros((2, 2)), np.array([0, -1]))
+    with pytest.raises(ConfigError, match="assignments"):
+        class_scores(np.zeros((2, 3)), np.zeros(2, int))
+    with pytest.raises(ConfigError, match="shape"):
+        confusion_matrix([0, 1], [0])
+    with pytest.raises(ConfigError):
+        accuracy([], [])
+    with pytest.raises(ConfigError):
+        accuracy([0, 1], [0])
