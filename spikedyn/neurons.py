@@ -5,9 +5,17 @@ forward-Euler scheme of the reference implementations; every variable is advance
 from its value at the start of the step::
 
     v'     = v + dt/tau_m * ((v_rest - v) + ge (e_exc - v) + gi (e_inh - v))   if not refractory
+    v'     = min(max(v', e_inh), e_exc)
     ge'    = ge - dt/tau_ge * ge          (flushed to 0 below FLUSH_BELOW)
     gi'    = gi - dt/tau_gi * gi          (idem)
     theta' = theta - dt/tau_theta * theta                                     if adaptive
+
+The membrane of a conductance-based neuron never leaves ``[e_inh, e_exc]``, but forward
+Euler overshoots that interval when ``dt/tau_m * (1 + ge + gi) > 1`` and diverges when it
+exceeds 2, which happens when many neurons inhibit at once (ten simultaneous lateral
+spikes at weight 40 give ``gi = 400``): a runaway in which every neuron fires every step.
+The update is therefore clipped to the interval. In the normal regime the clip changes
+nothing.
 
 A neuron is refractory for ``refractory_steps`` steps after a spike
 (``t - last_spike < refractory_steps``, Brian2's ``timestep(t - lastspike, dt) <
@@ -70,7 +78,7 @@ def _integrate(p, v, ge, gi, j, since):
     dv = p.dt_over_tau_m * ((p.v_rest - vj) + gej * (p.e_exc - vj) + gij * (p.e_inh - vj))
     # As Brian2 writes it, ``v + dv * int(not_refractory)``: the same value as a branch,
     # but a plain store (a conditional one compiles to a slow masked store).
-    vj = vj + dv * (since >= p.refractory_steps)
+    vj = min(max(vj + dv * (since >= p.refractory_steps), p.e_inh), p.e_exc)
     v[j] = vj
     ge[j] = _decayed(gej, p.dt_over_tau_ge)
     gi[j] = _decayed(gij, p.dt_over_tau_gi)
@@ -159,6 +167,7 @@ def _lif_step_active(p, v, ge, gi, last_spike, t, active, n_active, is_active, s
         v_new = vj
         if since >= p.refractory_steps:
             v_new = vj + p.dt_over_tau_m * ((p.v_rest - vj) + gej * (p.e_exc - vj) + gij * (p.e_inh - vj))
+            v_new = min(max(v_new, p.e_inh), p.e_exc)
             v[j] = v_new
         ge[j] = _decayed(gej, p.dt_over_tau_ge)
         gi[j] = _decayed(gij, p.dt_over_tau_gi)

@@ -52,6 +52,7 @@ def lif_step_naive(params: LifParams, v, ge, gi, theta, last_spike, t, adapt_the
     ::
 
         v'     = v + dt/tau_m * ((v_rest - v) + ge (e_exc - v) + gi (e_inh - v))  if t - last_spike >= refractory
+        v'     = min(max(v', e_inh), e_exc)
         ge'    = ge - dt/tau_ge * ge     (0 below FLUSH_BELOW)
         gi'    = gi - dt/tau_gi * gi     (0 below FLUSH_BELOW)
         theta' = theta - dt/tau_theta * theta                                     if adapt_theta
@@ -69,6 +70,7 @@ def lif_step_naive(params: LifParams, v, ge, gi, theta, last_spike, t, adapt_the
 
     dv = p.dt_over_tau_m * ((p.v_rest - v) + ge * (p.e_exc - v) + gi * (p.e_inh - v))
     v_new = np.where(since >= p.refractory_steps, v + dv, v)
+    v_new = np.minimum(np.maximum(v_new, p.e_inh), p.e_exc)
     ge_new = flush(ge - p.dt_over_tau_ge * ge)
     gi_new = flush(gi - p.dt_over_tau_gi * gi)
     if theta.size and adapt_theta:

@@ -294,3 +294,44 @@ def test_inhibitory_conductance_pulls_toward_e_inh() -> None:
     assert v[0] == p.v_rest + p.dt_over_tau_m * ((p.v_rest - p.v_rest) + 0.0 * (p.e_exc - p.v_rest)
                                                  + 2.0 * (p.e_inh - p.v_rest))
     assert v[0] == pytest.approx(-65.0 + 0.005 * 2.0 * (-35.0), rel=1e-14)
+
+
+# ----------------------------------------------------------------------------------------
+# Stability: forward Euler must not leave the reversal potentials
+# ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("g_name", ["ge", "gi"])
+def test_huge_conductance_keeps_v_between_reversal_potentials(g_name: str) -> None:
+    """dt/tau_m * g = 0.005 * 1000 = 5 > 2: unclipped Euler would diverge (|1 - 5| > 1)."""
+    n = 4
+    v = np.full(n, -65.0)
+    g = {"ge": np.zeros(n), "gi": np.zeros(n)}
+    g[g_name][:] = 1000.0
+    last = np.full(n, NEVER, np.int64)
+    theta = np.zeros(n)
+    for t in range(20):
+        _, (v, ge, gi, theta) = assert_same_step(EXC, v, g["ge"], g["gi"], theta, last, t, False)
+        g = {"ge": ge, "gi": gi}
+        assert np.all(v >= EXC.e_inh) and np.all(v <= EXC.e_exc)
+    target = EXC.e_exc if g_name == "ge" else EXC.e_inh
+    _, (v_first, _, _, _) = lif_step(EXC, np.full(n, -65.0), *(
+        (np.full(n, 1000.0), np.zeros(n)) if g_name == "ge" else (np.zeros(n), np.full(n, 1000.0))),
+        theta, last, 0, adapt_theta=False)
+    np.testing.assert_array_equal(v_first, np.full(n, target))
+
+
+def test_strong_lateral_inhibition_has_no_runaway() -> None:
+    """Many simultaneous spikes at a strong lateral weight once made every neuron fire every step."""
+    from spikedyn.config import LateralParams
+    from spikedyn.network import Network
+
+    config = NetworkConfig(model="lateral", n_neurons=30, lateral=LateralParams(w_lateral=200.0))
+    net = Network(config, seed=1)
+    images = np.random.default_rng(1).integers(0, 256, size=(5, 784)).astype(np.uint8)
+    counts = net.respond(images, stream=0, progress=False, n_jobs=1)
+    # 700 steps, refractory 10 steps: a runaway fires every 10 steps, ~70 spikes per neuron.
+    assert counts.max() < 50
+    # Without the clip this training run gave 1895 spikes per sample and theta up to 42.6 mV;
+    # with it, 28 spikes per sample and theta below 24.1 mV.
+    stats = net.train(images, progress=False)
+    assert stats.mean_spikes_per_sample < 100
+    assert np.all(net.theta < 25.0)
