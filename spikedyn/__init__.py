@@ -7,4 +7,8 @@ try:
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0+unknown"
 
+from . import _kernel_cache
+
+_kernel_cache.refresh()
+
 __all__ = ["__version__"]
