@@ -110,9 +110,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 # -- commands ------------------------------------------------------------------------------
 def _load(split: str, data_dir: Path | None, n: int | None, quiet: bool, what: str):
-    from .data import load_split
+    from .data import load_split, resolve_data_dir
 
-    images, labels = load_split(split, data_dir, progress=not quiet)
+    # The whole data directory (all four files) is checked first, so that an
+    # incomplete one is reported before training rather than at evaluation.
+    directory = resolve_data_dir(data_dir, progress=not quiet)
+    images, labels = load_split(split, directory, progress=not quiet)
     if n is not None:
         if n > images.shape[0]:
             raise ConfigError(f"{what}={n} but the {split} set has {images.shape[0]} images; use at most that")

@@ -356,3 +356,14 @@ def test_end_to_end_on_real_mnist(tmp_path: Path, capsys) -> None:
     ev = json.loads((tmp_path / "e.json").read_text())
     assert ev["n_assign"] == 300 and ev["n_test"] == 300
     assert ev["accuracy"] > 0.2, ev  # chance is 0.1
+
+
+def test_train_with_data_dir_missing_a_test_file(tmp_path: Path, capsys) -> None:
+    """Training needs only the training files, but an incomplete data directory is
+    reported before training, not discovered at evaluation."""
+    data = make_data_dir(tmp_path / "data", 12, 10)
+    (data / "t10k-labels-idx1-ubyte.gz").unlink()
+    code, _, err = run_main(capsys, "train", "--data-dir", data, "--out", tmp_path / "run",
+                            "--json", tmp_path / "s.json", "--neurons", "4", "--quiet")
+    assert_usage_error(code, err, "t10k-labels-idx1-ubyte")
+    assert entries(tmp_path) == ["data"]
