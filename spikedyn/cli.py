@@ -1,4 +1,4 @@
-"""Command-line interface: ``spikedyn train | evaluate | plot``.
+"""Command-line interface: ``spikedyn train | evaluate | validate | bench | plot``.
 
 Every problem the user can fix ends the command with a one-line
 ``spikedyn: error: ...`` on stderr and exit status 2, and leaves no output file or
@@ -8,7 +8,6 @@ run directory behind (outputs are written atomically at the end).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -63,7 +62,7 @@ def _add_progress(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="spikedyn", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="spikedyn", description="Spiking networks that learn MNIST without labels (Numba), with a Brian2 twin.")
     parser.add_argument("--version", action="version", version=f"spikedyn {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
@@ -95,6 +94,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_progress(p)
     p.set_defaults(func=cmd_evaluate)
 
+    from . import bench, validation  # neither imports Brian2 until it runs
+
+    validation.add_parser(sub)
+    bench.add_parser(sub)
+
     p = sub.add_parser("plot", help="figures of a run")
     plot_sub = p.add_subparsers(dest="figure", required=True, parser_class=_Parser)
     q = plot_sub.add_parser("weights", help="receptive fields as a grid of 28x28 images")
@@ -109,20 +113,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # -- commands ------------------------------------------------------------------------------
-def _load(split: str, data_dir: Path | None, n: int | None, quiet: bool, what: str):
-    from .data import load_split, resolve_data_dir
-
-    # The whole data directory (all four files) is checked first, so that an
-    # incomplete one is reported before training rather than at evaluation.
-    directory = resolve_data_dir(data_dir, progress=not quiet)
-    images, labels = load_split(split, directory, progress=not quiet)
-    if n is not None:
-        if n > images.shape[0]:
-            raise ConfigError(f"{what}={n} but the {split} set has {images.shape[0]} images; use at most that")
-        images, labels = images[:n], labels[:n]
-    return images, labels
-
-
 def _warm_up(config: NetworkConfig, seed: int, images: np.ndarray, *, learn: bool) -> float:
     """Compile (or load from cache) the kernels on a throwaway network; seconds taken."""
     from .network import Network
@@ -137,12 +127,14 @@ def _warm_up(config: NetworkConfig, seed: int, images: np.ndarray, *, learn: boo
 
 
 def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
+    from .data import load_samples
     from .network import Network
     from .runs import check_new_run_dir, save_run
 
     config = NetworkConfig(model=args.model, n_neurons=args.neurons)
     check_new_run_dir(args.out)
-    images, _ = _load("train", args.data_dir, args.train_samples, args.quiet, "--train-samples")
+    images, _ = load_samples("train", args.data_dir, args.train_samples, progress=not args.quiet,
+                             option="--train-samples")
     compile_s = _warm_up(config, args.seed, images, learn=True)
     network = Network(config, seed=args.seed)
     stats = []
@@ -172,13 +164,16 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> dict[str, Any]:
+    from .data import load_samples
     from .encoding import STREAM_ASSIGN, STREAM_TEST
     from .readout import accuracy, assign_labels, confusion_matrix, predict
     from .runs import load_run, write_json, write_npz
 
     network, meta = load_run(args.run_dir)
-    assign_x, assign_y = _load("train", args.data_dir, args.assign_samples, args.quiet, "--assign-samples")
-    test_x, test_y = _load("test", args.data_dir, args.test_samples, args.quiet, "--test-samples")
+    assign_x, assign_y = load_samples("train", args.data_dir, args.assign_samples, progress=not args.quiet,
+                                      option="--assign-samples")
+    test_x, test_y = load_samples("test", args.data_dir, args.test_samples, progress=not args.quiet,
+                                  option="--test-samples")
     compile_s = _warm_up(network.config, network.seed, test_x, learn=False)
     start = time.perf_counter()
     assign_counts = network.respond(assign_x, stream=STREAM_ASSIGN, n_jobs=args.jobs,

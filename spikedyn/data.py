@@ -61,6 +61,7 @@ __all__ = [
     "MNIST_SHA256",
     "default_cache_dir",
     "download_mnist",
+    "load_samples",
     "load_split",
     "read_idx",
     "resolve_data_dir",
@@ -658,4 +659,33 @@ def load_split(
             f"labels are >= 10), but labels must be 0-9; point --data-dir/{DATA_DIR_ENV} at a "
             f"10-class MNIST-format dataset or {_FIX_REDOWNLOAD}"
         )
+    return images, labels
+
+
+def load_samples(
+    split: str,
+    data_dir: str | os.PathLike[str] | None = None,
+    n: int | None = None,
+    *,
+    progress: bool = True,
+    option: str = "--samples",
+) -> tuple[np.ndarray, np.ndarray]:
+    """The first ``n`` images and labels of a split, after checking the whole data directory.
+
+    All four files are required (:func:`resolve_data_dir`), so that an incomplete
+    directory is reported before a long run rather than when the other split is
+    needed. ``option`` names the command-line option that set ``n`` in the error
+    raised when the split has fewer than ``n`` images.
+
+    Returns
+    -------
+    images : uint8 array, shape (n, rows, cols)
+    labels : uint8 array, shape (n,)
+    """
+    directory = resolve_data_dir(data_dir, progress=progress)
+    images, labels = load_split(split, directory, progress=progress)
+    if n is not None:
+        if n > images.shape[0]:
+            raise DataError(f"{option}={n} but the {split} set has {images.shape[0]} images; use at most that")
+        images, labels = images[:n], labels[:n]
     return images, labels
