@@ -56,6 +56,7 @@ import numpy as np
 
 from .config import MODELS, NetworkConfig
 from .encoding import STREAM_TEST
+from .errors import ConfigError
 
 BACKENDS = ("numba", "brian2-standalone", "brian2-cython", "brian2-numpy")
 MODES = ("train", "infer")
@@ -357,6 +358,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="samples for brian2-numpy and brian2-cython (default: --samples)")
     p.add_argument("--seed", type=_seed, default=0, help="initial weights and input spikes (default 0)")
     p.add_argument("--json", type=Path, required=True, help="write the JSON summary here")
+    p.add_argument("--plot", type=Path, default=None, help="also save time per sample vs N as this PNG")
     _add_data_dir(p)
     _add_progress(p)
     p.set_defaults(func=cmd_bench)
@@ -366,9 +368,16 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def cmd_bench(args: argparse.Namespace) -> dict[str, Any]:
     from .data import load_samples
 
+    if args.plot is not None and args.plot.suffix.lower() != ".png":
+        raise ConfigError(f"--plot {args.plot} must end in .png")
     images, _ = load_samples("train", args.data_dir, args.samples, progress=not args.quiet)
     summary = run_bench(args.model, args.neurons, args.backends, images, modes=args.mode,
                         jobs=args.jobs, brian2_samples=args.brian2_samples, seed=args.seed,
                         progress=not args.quiet)
     print(markdown_table(summary))
+    if args.plot is not None:
+        from .plotting import plot_scaling
+
+        plot_scaling(summary["results"], args.plot)
+        print(f"wrote {args.plot}")
     return summary

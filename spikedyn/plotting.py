@@ -98,3 +98,32 @@ def _save(fig, path, plt) -> None:
             fig.savefig(tmp, format="png", dpi=120)
     finally:
         plt.close(fig)
+
+
+def plot_scaling(results: list[dict], path: str | os.PathLike[str], *, title: str = "") -> None:
+    """Save time per sample against the number of neurons, from ``spikedyn bench`` results.
+
+    One line per (backend, model, mode, threads); log-log axes.
+    """
+    plt = _figure_module()
+    lines: dict[tuple, list[tuple[int, float]]] = {}
+    for r in results:
+        if r.get("samples_per_second", 0) > 0:
+            key = (r["backend"], r["model"], r["mode"], r.get("threads", 1))
+            lines.setdefault(key, []).append((int(r["neurons"]), 1e3 / float(r["samples_per_second"])))
+    if not lines:
+        raise ConfigError("no benchmark results with a positive speed to plot")
+    fig, ax = plt.subplots(figsize=(7.5, 5))
+    for (backend, model, mode, threads), points in sorted(lines.items()):
+        points.sort()
+        ax.plot([n for n, _ in points], [ms for _, ms in points], marker="o",
+                linestyle="-" if mode == "train" else "--",
+                label=f"{backend} {model} {mode} ({threads} thread{'s' if threads != 1 else ''})")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("excitatory neurons N")
+    ax.set_ylabel("wall time per sample (ms)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7)
+    ax.set_title(title or "time per sample (350 ms presentation + 150 ms rest in training)")
+    _save(fig, path, plt)

@@ -74,3 +74,25 @@ def test_speedups_pair_numba_with_each_other_backend():
     (sp,) = bench.speedups(rows)
     assert sp["speedup"] == pytest.approx(50.0) and sp["speedup_vs_sim_only"] == pytest.approx(25.0)
     assert np.isfinite(sp["speedup"])
+
+
+def test_scaling_plot_is_a_png(tmp_path):
+    from spikedyn.plotting import plot_scaling
+
+    results = [
+        {"backend": "numba", "model": m, "mode": mode, "threads": t, "neurons": n, "samples_per_second": sps}
+        for m in ("diehl-cook", "lateral") for mode, t in (("train", 1), ("infer", 2))
+        for n, sps in ((100, 2000.0), (400, 800.0), (1600, 150.0))
+    ]
+    out = tmp_path / "scaling.png"
+    plot_scaling(results, out)
+    data = out.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
+
+
+def test_bad_plot_name_fails_before_benchmarking(tmp_path, monkeypatch, capsys):
+    argv = ["bench", "--neurons", "10", "--samples", "1", "--backends", "numba", "--json",
+            str(tmp_path / "b.json"), "--plot", str(tmp_path / "scaling.svg"), "--data-dir", str(tmp_path / "none")]
+    assert run_cli(monkeypatch, argv, bench) == 2
+    assert "--plot" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
