@@ -119,8 +119,16 @@ def plot_scaling(results: list[dict], path: str | os.PathLike[str], *, title: st
         ax.plot([n for n, _ in points], [ms for _, ms in points], marker="o",
                 linestyle="-" if mode == "train" else "--",
                 label=f"{backend} {model} {mode} ({threads} thread{'s' if threads != 1 else ''})")
+    from matplotlib.ticker import FormatStrFormatter, NullFormatter
+
     ax.set_xscale("log")
     ax.set_yscale("log")
+    sizes = sorted({n for points in lines.values() for n, _ in points})
+    ax.set_xticks(sizes)
+    ax.xaxis.set_major_formatter(FormatStrFormatter("%d"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+    ax.yaxis.set_minor_formatter(FormatStrFormatter("%g"))
     ax.set_xlabel("excitatory neurons N")
     ax.set_ylabel("wall time per sample (ms)")
     ax.grid(True, which="both", alpha=0.3)
