@@ -46,7 +46,14 @@ from .config import NetworkConfig
 from .encoding import STREAM_TRAIN, _poisson_events, _presentation_seed
 from .errors import ConfigError
 from .neurons import NEVER, LifParams, _lif_step, _lif_step_active, _reset, lif_params
-from .plasticity import _decay_table, _normalize_columns, _potentiate_column, _trace, _traces_now
+from .plasticity import (
+    _decay_table,
+    _deliver_and_depress,
+    _normalize_columns,
+    _potentiate_column,
+    _trace,
+    _traces_now,
+)
 
 
 class KernelParams(NamedTuple):
@@ -215,13 +222,12 @@ def _deliver(ge, w_row):
 
 
 @numba.njit(cache=True, inline="always")
-def _deliver_and_depress(ge, w_row, post1, nu_pre, w_max):
-    """An input spike during learning, in place: ``ge += w_row``, then the presynaptic
-    STDP rule on ``w_row`` (:func:`spikedyn.plasticity._depress_row`), fused in one pass."""
-    for j in range(ge.shape[0]):
-        x = w_row[j]
-        ge[j] += x
-        w_row[j] = min(max(x - nu_pre * post1[j], 0.0), w_max)
+def _enlist(j, items, is_member, count):
+    """Append neuron ``j`` to the list ``items[:count[0]]`` unless it is already a member (in place)."""
+    if not is_member[j]:
+        is_member[j] = True
+        items[count[0]] = j
+        count[0] += 1
 
 
 @numba.njit(cache=True)
@@ -301,19 +307,13 @@ def _run_steps(kp, st, buf, w, theta, n_steps, with_input, learn, counts, rec_st
                 post2 = _trace(kp.post2_table, t - st.last_post[j])
                 _potentiate_column(w, j, buf.pre_now, kp.nu_post, post2, kp.w_max)
                 st.last_post[j] = t
-                if not st.is_recent_post[j]:
-                    st.is_recent_post[j] = True
-                    st.recent_post[st.n_recent_post[0]] = j
-                    st.n_recent_post[0] += 1
+                _enlist(j, st.recent_post, st.is_recent_post, st.n_recent_post)
         # synapses: competition
         if dc:
             for k in range(n_e):
                 j = buf.spikes_exc[k]
                 st.gei[j] += kp.w_exc_inh
-                if not st.is_active_i[j]:
-                    st.is_active_i[j] = True
-                    st.active_i[st.n_active_i[0]] = j
-                    st.n_active_i[0] += 1
+                _enlist(j, st.active_i, st.is_active_i, st.n_active_i)
             _inhibit_others(st.gi, buf.spikes_inh, n_i, kp.w_inh_exc)
         else:
             _inhibit_others(st.gi, buf.spikes_exc, n_e, kp.w_lateral)

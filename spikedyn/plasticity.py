@@ -56,12 +56,27 @@ def _traces_now(table, last, t, out):
         out[k] = _trace(table, t - last[k])
 
 
+@numba.njit(cache=True, inline="always")
+def _depressed(w, post1, nu_pre, w_max):
+    """The presynaptic rule for one synapse: ``clip(w - nu_pre * post1, 0, w_max)``."""
+    return min(max(w - nu_pre * post1, 0.0), w_max)
+
+
 @numba.njit(cache=True)
 def _depress_row(w_row, post1, nu_pre, w_max):
     """Presynaptic rule for one input: ``w_row = clip(w_row - nu_pre * post1, 0, w_max)``, in place."""
     for j in range(w_row.shape[0]):
-        x = w_row[j] - nu_pre * post1[j]
-        w_row[j] = min(max(x, 0.0), w_max)
+        w_row[j] = _depressed(w_row[j], post1[j], nu_pre, w_max)
+
+
+@numba.njit(cache=True, inline="always")
+def _deliver_and_depress(ge, w_row, post1, nu_pre, w_max):
+    """An input spike during learning, in place: ``ge += w_row``, then the presynaptic
+    rule on ``w_row`` (as :func:`_depress_row`), fused in one pass over the row."""
+    for j in range(ge.shape[0]):
+        x = w_row[j]
+        ge[j] += x
+        w_row[j] = _depressed(x, post1[j], nu_pre, w_max)
 
 
 @numba.njit(cache=True)
