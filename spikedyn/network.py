@@ -489,7 +489,7 @@ class Network:
 
     # -- inference --------------------------------------------------------------------
     def respond(self, images, *, stream: int, first_index: int = 0, n_jobs: int | None = None,
-                progress: bool = True, batch_size: int = 100, desc: str = "respond") -> np.ndarray:
+                progress: bool = True, batch_size: int = 500, desc: str = "respond") -> np.ndarray:
         """Spike counts of the frozen network for each image (learning off).
 
         Batches of ``batch_size`` samples run on ``n_jobs`` threads (default: all
