@@ -162,15 +162,7 @@ def _lif_step_active(p, v, ge, gi, last_spike, t, active, n_active, is_active, s
         j = active[a]
         since = t - last_spike[j]
         vj = v[j]
-        gej = ge[j]
-        gij = gi[j]
-        v_new = vj
-        if since >= p.refractory_steps:
-            v_new = vj + p.dt_over_tau_m * ((p.v_rest - vj) + gej * (p.e_exc - vj) + gij * (p.e_inh - vj))
-            v_new = min(max(v_new, p.e_inh), p.e_exc)
-            v[j] = v_new
-        ge[j] = _decayed(gej, p.dt_over_tau_ge)
-        gi[j] = _decayed(gij, p.dt_over_tau_gi)
+        v_new = _integrate(p, v, ge, gi, j, since)
         if v_new > p.v_thresh and since >= gate_steps:
             spikes[n_spikes] = j
             n_spikes += 1
