@@ -70,19 +70,20 @@ def _decayed(g, dt_over_tau):
 
 
 @numba.njit(cache=True, inline="always")
-def _integrate(p, v, ge, gi, j, since):
-    """Euler step of neuron j's v, ge, gi in place (v held while refractory); returns the new v."""
-    vj = v[j]
-    gej = ge[j]
-    gij = gi[j]
+def _integrated(p, vj, gej, gij, since):
+    """One Euler step of one neuron; returns the new ``(v, ge, gi)`` (v held while refractory).
+
+    Written on values, not arrays: passing arrays to an inlined helper makes Numba
+    keep reference counts inside the caller's loop, which stops LLVM from
+    vectorising it (measured: 3.1 against 1.0 ns per neuron-step at N=400).
+    """
     dv = p.dt_over_tau_m * ((p.v_rest - vj) + gej * (p.e_exc - vj) + gij * (p.e_inh - vj))
-    # As Brian2 writes it, ``v + dv * int(not_refractory)``: the same value as a branch,
-    # but a plain store (a conditional one compiles to a slow masked store).
-    vj = min(max(vj + dv * (since >= p.refractory_steps), p.e_inh), p.e_exc)
-    v[j] = vj
-    ge[j] = _decayed(gej, p.dt_over_tau_ge)
-    gi[j] = _decayed(gij, p.dt_over_tau_gi)
-    return vj
+    # As Brian2 writes it, ``v + dv * int(not_refractory)``. The factor is a select,
+    # not a bool-to-float conversion, and the store is unconditional: both keep the
+    # loop in branch-free SIMD code (a conditional store compiles to a slow masked one).
+    not_refractory = 1.0 if since >= p.refractory_steps else 0.0
+    vj = min(max(vj + dv * not_refractory, p.e_inh), p.e_exc)
+    return vj, _decayed(gej, p.dt_over_tau_ge), _decayed(gij, p.dt_over_tau_gi)
 
 
 @numba.njit(cache=True)
@@ -117,19 +118,22 @@ def _lif_step(p, v, ge, gi, theta, last_spike, t, adapt_theta, spikes):
     if theta.shape[0] == 0:
         for j in range(n):
             since = t - last_spike[j]
-            vj = _integrate(p, v, ge, gi, j, since)
+            vj, ge[j], gi[j] = _integrated(p, v[j], ge[j], gi[j], since)
+            v[j] = vj
             n_fired += (vj > p.v_thresh) & (since >= gate_steps)
     elif adapt_theta:
         for j in range(n):
             since = t - last_spike[j]
-            vj = _integrate(p, v, ge, gi, j, since)
+            vj, ge[j], gi[j] = _integrated(p, v[j], ge[j], gi[j], since)
+            v[j] = vj
             th = theta[j] - p.dt_over_tau_theta * theta[j]
             theta[j] = th
             n_fired += (vj > p.v_thresh + th) & (since >= gate_steps)
     else:
         for j in range(n):
             since = t - last_spike[j]
-            vj = _integrate(p, v, ge, gi, j, since)
+            vj, ge[j], gi[j] = _integrated(p, v[j], ge[j], gi[j], since)
+            v[j] = vj
             n_fired += (vj > p.v_thresh + theta[j]) & (since >= gate_steps)
     if n_fired == 0:
         return 0
@@ -162,7 +166,8 @@ def _lif_step_active(p, v, ge, gi, last_spike, t, active, n_active, is_active, s
         j = active[a]
         since = t - last_spike[j]
         vj = v[j]
-        v_new = _integrate(p, v, ge, gi, j, since)
+        v_new, ge[j], gi[j] = _integrated(p, vj, ge[j], gi[j], since)
+        v[j] = v_new
         if v_new > p.v_thresh and since >= gate_steps:
             spikes[n_spikes] = j
             n_spikes += 1
