@@ -272,7 +272,9 @@ def run_bench(models, neurons, backends, images: np.ndarray, *, modes=MODES, job
     return {
         "command": "bench",
         "spikedyn_version": __version__,
-        "configs": {model: NetworkConfig(model=model).to_dict() for model in models},
+        # every parameter of each model; n_neurons is the "neurons" of each result row
+        "configs": {model: {k: v for k, v in NetworkConfig(model=model).to_dict().items() if k != "n_neurons"}
+                    for model in models},
         "samples": k,
         "brian2_runtime_samples": k_b2,
         "seed": seed,

@@ -45,10 +45,19 @@ from tqdm.auto import tqdm
 from .config import NetworkConfig
 from .encoding import STREAM_TRAIN, _poisson_events, _presentation_seed
 from .errors import ConfigError
-from .neurons import NEVER, LifParams, _lif_step, _lif_step_active, _reset, lif_params
+from .neurons import (
+    NEVER,
+    LifParams,
+    _lif_integrate,
+    _lif_integrate_frozen,
+    _lif_spikes,
+    _lif_step_active,
+    _reset,
+    lif_params,
+)
 from .plasticity import (
     _decay_table,
-    _deliver_and_depress,
+    _depress_inputs,
     _normalize_columns,
     _potentiate_column,
     _trace,
@@ -164,6 +173,7 @@ class Buffers(NamedTuple):
     pre_now: np.ndarray
     post1_now: np.ndarray
     col_sum: np.ndarray
+    row_over: np.ndarray  # set by the weight normalisation before each training presentation
     no_theta: np.ndarray
 
 
@@ -210,18 +220,34 @@ def _new_buffers(kp, n_input, n_neurons):
         np.empty(kp.present_steps + 1, np.int64), np.empty(capacity, np.int32),
         np.empty(capacity, np.int32), np.empty(capacity, np.int32),
         np.empty(n_neurons, np.int32), np.empty(n_neurons, np.int32),
-        np.empty(n_input), np.empty(n_neurons), np.empty(n_neurons), np.empty(0),
+        np.empty(n_input), np.empty(n_neurons), np.empty(n_neurons), np.ones(n_input, np.bool_), np.empty(0),
     )
 
 
-@numba.njit(cache=True, inline="always")
-def _deliver(ge, w_row):
-    """An input spike: ``ge += w_row`` (in place)."""
-    for j in range(ge.shape[0]):
-        ge[j] += w_row[j]
+@numba.njit(cache=True)
+def _deliver_events(ge, w, pixels, lo, hi):
+    """The input spikes ``pixels[lo:hi]`` of one step, in order: ``ge += w[i]`` (in place).
+
+    Spikes go two at a time (an input fires at most once per step, so the rows
+    differ): ``ge = (ge + w[i0]) + w[i1]`` is the same additions in the same order as
+    one at a time, so the same bits, with one pass over ``ge`` per pair. Rows are
+    indexed in ``w``, not sliced (a view costs atomic reference counting), and the
+    loops are plain ``for`` loops (see :mod:`spikedyn.neurons`).
+    """
+    n = ge.shape[0]
+    n_pairs = (hi - lo) // 2
+    for q in range(n_pairs):
+        i0 = pixels[lo + 2 * q]
+        i1 = pixels[lo + 2 * q + 1]
+        for j in range(n):
+            ge[j] = (ge[j] + w[i0, j]) + w[i1, j]
+    for e in range(lo + 2 * n_pairs, hi):  # the odd one out, if any
+        i = pixels[e]
+        for j in range(n):
+            ge[j] += w[i, j]
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True)
 def _enlist(j, items, is_member, count):
     """Append neuron ``j`` to the list ``items[:count[0]]`` unless it is already a member (in place)."""
     if not is_member[j]:
@@ -241,8 +267,9 @@ def _inhibit_others(gi, sources, n_sources, weight):
 
 
 @numba.njit(cache=True)
-def _recent_traces_now(table, st, t, out):
-    """``out[j] = post1 trace of neuron j at step t`` for the recent neurons (in place).
+def _recent_traces_now(table, last_post, t, recent, is_recent, n_recent, out):
+    """``out[j] = post1 trace of neuron j at step t`` for the recent neurons
+    ``recent[:n_recent[0]]`` (in place).
 
     Neurons whose trace has fallen to exactly 0 leave the recent list; their entry
     in ``out`` is set to 0 and, like every non-recent neuron's, stays 0. The result
@@ -250,16 +277,16 @@ def _recent_traces_now(table, st, t, out):
     the recent ones only.
     """
     kept = 0
-    for k in range(st.n_recent_post[0]):
-        j = st.recent_post[k]
-        value = _trace(table, t - st.last_post[j])
+    for k in range(n_recent[0]):
+        j = recent[k]
+        value = _trace(table, t - last_post[j])
         out[j] = value
         if value == 0.0:
-            st.is_recent_post[j] = False
+            is_recent[j] = False
         else:
-            st.recent_post[kept] = j
+            recent[kept] = j
             kept += 1
-    st.n_recent_post[0] = kept
+    n_recent[0] = kept
 
 
 @numba.njit(cache=True)
@@ -273,61 +300,76 @@ def _run_steps(kp, st, buf, w, theta, n_steps, with_input, learn, counts, rec_st
     capacity ``rec_step.shape[0]``) from position ``n_rec``; returns the new ``n_rec``
     (which may exceed the capacity: then the record is incomplete).
     """
-    exc = kp.exc
+    # Every array is taken out of its tuple once, here: reading ``st.v`` inside the
+    # loop costs an atomic reference-count update each time (measured: 12% of the
+    # training time), and so does passing a tuple of arrays to a function.
+    exc, inh = kp.exc, kp.inh
     dc = not kp.lateral
+    v, ge, gi, last_spike, last_post = st.v, st.ge, st.gi, st.last_spike, st.last_post
+    vi, gei, gii, last_spike_i = st.vi, st.gei, st.gii, st.last_spike_i
+    active_i, is_active_i, n_active_i = st.active_i, st.is_active_i, st.n_active_i
+    last_pre, recent_post, is_recent_post, n_recent_post = st.last_pre, st.recent_post, st.is_recent_post, st.n_recent_post
+    step_ptr, pixels, spikes_exc, spikes_inh = buf.step_ptr, buf.pixels, buf.spikes_exc, buf.spikes_inh
+    pre_now, post1_now, row_over, no_theta = buf.pre_now, buf.post1_now, buf.row_over, buf.no_theta
+    pre_table, post1_table, post2_table = kp.pre_table, kp.post1_table, kp.post2_table
     t0 = st.clock[0]
-    buf.post1_now[:] = 0.0  # only the recent neurons' entries are ever refreshed
+    post1_now[:] = 0.0  # only the recent neurons' entries are ever refreshed
     for s in range(n_steps):
         t = t0 + s
         # groups + thresholds
-        n_e = _lif_step(exc, st.v, st.ge, st.gi, theta, st.last_spike, t, learn, buf.spikes_exc)
+        # (_lif_step, written out: a call per step to its parts is cheaper, see neurons.py)
+        if learn:
+            n_e = _lif_integrate(exc, v, ge, gi, theta, last_spike, t)
+        else:
+            n_e = _lif_integrate_frozen(exc, v, ge, gi, theta, last_spike, t)
+        if n_e > 0:
+            n_e = _lif_spikes(exc, v, theta, last_spike, t, spikes_exc)
         n_i = 0
         if dc:
-            n_i, st.n_active_i[0] = _lif_step_active(kp.inh, st.vi, st.gei, st.gii, st.last_spike_i, t,
-                                                     st.active_i, st.n_active_i[0], st.is_active_i,
-                                                     buf.spikes_inh)
+            n_i, n_active_i[0] = _lif_step_active(inh, vi, gei, gii, last_spike_i, t,
+                                                  active_i, n_active_i[0], is_active_i, spikes_inh)
         # synapses: input -> excitatory, presynaptic pathway
         if with_input:
-            lo = buf.step_ptr[s]
-            hi = buf.step_ptr[s + 1]
+            lo = step_ptr[s]
+            hi = step_ptr[s + 1]
+            _deliver_events(ge, w, pixels, lo, hi)
             if hi > lo and learn:
-                _recent_traces_now(kp.post1_table, st, t, buf.post1_now)
-            for e in range(lo, hi):
-                i = buf.pixels[e]
-                if learn:
-                    st.last_pre[i] = t
-                    _deliver_and_depress(st.ge, w[i], buf.post1_now, kp.nu_pre, kp.w_max)
-                else:
-                    _deliver(st.ge, w[i])
+                # The presynaptic rule after the delivery: each spike delivered its
+                # weights as they were before its own update, as in the fused rule.
+                _recent_traces_now(post1_table, last_post, t, recent_post, is_recent_post, n_recent_post, post1_now)
+                for e in range(lo, hi):
+                    last_pre[pixels[e]] = t
+                _depress_inputs(w, pixels, lo, hi, post1_now, recent_post, n_recent_post[0], row_over,
+                                kp.nu_pre, kp.w_max)
         # synapses: input -> excitatory, postsynaptic pathway
         if learn and n_e > 0:
-            _traces_now(kp.pre_table, st.last_pre, t, buf.pre_now)
+            _traces_now(pre_table, last_pre, t, pre_now)
             for k in range(n_e):
-                j = buf.spikes_exc[k]
-                post2 = _trace(kp.post2_table, t - st.last_post[j])
-                _potentiate_column(w, j, buf.pre_now, kp.nu_post, post2, kp.w_max)
-                st.last_post[j] = t
-                _enlist(j, st.recent_post, st.is_recent_post, st.n_recent_post)
+                j = spikes_exc[k]
+                post2 = _trace(post2_table, t - last_post[j])
+                _potentiate_column(w, j, pre_now, kp.nu_post, post2, kp.w_max)
+                last_post[j] = t
+                _enlist(j, recent_post, is_recent_post, n_recent_post)
         # synapses: competition
         if dc:
             for k in range(n_e):
-                j = buf.spikes_exc[k]
-                st.gei[j] += kp.w_exc_inh
-                _enlist(j, st.active_i, st.is_active_i, st.n_active_i)
-            _inhibit_others(st.gi, buf.spikes_inh, n_i, kp.w_inh_exc)
+                j = spikes_exc[k]
+                gei[j] += kp.w_exc_inh
+                _enlist(j, active_i, is_active_i, n_active_i)
+            _inhibit_others(gi, spikes_inh, n_i, kp.w_inh_exc)
         else:
-            _inhibit_others(st.gi, buf.spikes_exc, n_e, kp.w_lateral)
+            _inhibit_others(gi, spikes_exc, n_e, kp.w_lateral)
         # resets
-        _reset(exc, st.v, theta, st.last_spike, t, learn, buf.spikes_exc, n_e)
+        _reset(exc, v, theta, last_spike, t, learn, spikes_exc, n_e)
         if dc:
-            _reset(kp.inh, st.vi, buf.no_theta, st.last_spike_i, t, False, buf.spikes_inh, n_i)
+            _reset(inh, vi, no_theta, last_spike_i, t, False, spikes_inh, n_i)
         if with_input:
             for k in range(n_e):
-                counts[buf.spikes_exc[k]] += 1
+                counts[spikes_exc[k]] += 1
         for k in range(n_e):
             if n_rec < rec_step.shape[0]:
                 rec_step[n_rec] = t
-                rec_neuron[n_rec] = buf.spikes_exc[k]
+                rec_neuron[n_rec] = spikes_exc[k]
             n_rec += 1
     st.clock[0] = t0 + n_steps
     return n_rec
@@ -345,7 +387,7 @@ def _present(kp, st, buf, w, theta, image, seed, stream, index, learn, counts, r
     attempt = 0
     while True:
         if learn:
-            _normalize_columns(w, kp.weight_sum, buf.col_sum)
+            _normalize_columns(w, kp.weight_sum, buf.col_sum, kp.w_max, buf.row_over)
         else:
             _rest_state(kp, st)
         rate = kp.rate_hz_per_unit + attempt * kp.retry_rate_hz_per_unit

@@ -41,7 +41,7 @@ def _decay_table(tau_steps):
     return out
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True)
 def _trace(table, since):
     """Trace ``since`` steps after the last spike: ``exp(-since / tau_steps)``, flushed to 0.0."""
     if since < table.shape[0]:
@@ -69,14 +69,27 @@ def _depress_row(w_row, post1, nu_pre, w_max):
         w_row[j] = _depressed(w_row[j], post1[j], nu_pre, w_max)
 
 
-@numba.njit(cache=True, inline="always")
-def _deliver_and_depress(ge, w_row, post1, nu_pre, w_max):
-    """An input spike during learning, in place: ``ge += w_row``, then the presynaptic
-    rule on ``w_row`` (as :func:`_depress_row`), fused in one pass over the row."""
-    for j in range(ge.shape[0]):
-        x = w_row[j]
-        ge[j] += x
-        w_row[j] = _depressed(x, post1[j], nu_pre, w_max)
+@numba.njit(cache=True)
+def _depress_inputs(w, inputs, lo, hi, post1, recent, n_recent, row_over, nu_pre, w_max):
+    """Presynaptic rule for the spikes of inputs ``inputs[lo:hi]``, in place: as
+    :func:`_depress_row` on each of their rows, touching only the synapses it can change.
+
+    ``post1`` must be 0.0 for every neuron outside ``recent[:n_recent]``. For such a
+    neuron the rule is ``clip(w - 0.0, 0, w_max)``, which is ``w`` itself unless the
+    weight lies above ``w_max``, so only the recent neurons' synapses are updated,
+    unless ``row_over[i]`` says row ``i`` may hold a weight above ``w_max`` (see
+    :func:`_normalize_columns`): then the whole row is.
+    """
+    n_out = w.shape[1]
+    for e in range(lo, hi):
+        i = inputs[e]
+        if row_over[i]:
+            for j in range(n_out):
+                w[i, j] = _depressed(w[i, j], post1[j], nu_pre, w_max)
+        else:
+            for k in range(n_recent):
+                j = recent[k]
+                w[i, j] = _depressed(w[i, j], post1[j], nu_pre, w_max)
 
 
 @numba.njit(cache=True)
@@ -92,11 +105,15 @@ def _potentiate_column(w, j, pre, nu_post, post2, w_max):
 
 
 @numba.njit(cache=True)
-def _normalize_columns(w, target, col_sum):
+def _normalize_columns(w, target, col_sum, w_max, row_over):
     """Rescale each column of ``w`` (in place) so it sums to ``target``.
 
     ``col_sum`` (float64, shape (n_neurons,)) is scratch space. A column summing to
-    zero is left as it is (there is nothing to rescale).
+    zero is left as it is (there is nothing to rescale). Sets ``row_over[i]``
+    (bool, shape (n_input,)) to whether row ``i`` now holds a weight above
+    ``w_max``. Rescaling is the only operation that can lift a weight above
+    ``w_max`` (both STDP rules clip), so the flags stay valid, as upper bounds,
+    until the next call.
     """
     n_in, n_out = w.shape
     for j in range(n_out):
@@ -107,8 +124,12 @@ def _normalize_columns(w, target, col_sum):
     for j in range(n_out):
         col_sum[j] = target / col_sum[j] if col_sum[j] > 0.0 else 1.0
     for i in range(n_in):
+        n_over = 0
         for j in range(n_out):
-            w[i, j] *= col_sum[j]
+            x = w[i, j] * col_sum[j]
+            w[i, j] = x
+            n_over += x > w_max
+        row_over[i] = n_over > 0
 
 
 def decay_table(tau_ms: float, dt_ms: float) -> np.ndarray:
@@ -136,7 +157,7 @@ def normalize_weights(w: np.ndarray, target: float) -> np.ndarray:
         raise ValueError(f"w must be 2-D (n_input, n_neurons), got shape {w.shape}")
     if not target > 0:
         raise ValueError(f"target must be > 0, got {target}")
-    _normalize_columns(w, float(target), np.empty(w.shape[1]))
+    _normalize_columns(w, float(target), np.empty(w.shape[1]), np.inf, np.empty(w.shape[0], np.bool_))
     return w
 
 

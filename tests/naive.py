@@ -230,6 +230,9 @@ class NaiveResult:
     potentiations: int = 0  # postsynaptic STDP updates with post2 > 0
     depressions: int = 0  # presynaptic STDP updates with some post1 > 0
     clipped: int = 0  # weight updates that hit 0 or w_max
+    # presynaptic updates that clipped a weight above w_max (left there by the
+    # normalisation) of a neuron whose post1 trace is 0: the kernel's dense path
+    clipped_without_post1: int = 0
 
 
 def poisson_rasters(config: NetworkConfig, images, *, seed: int, stream: int, first_index: int = 0
@@ -266,7 +269,7 @@ class _Sim:
         self.theta = np.array(theta, dtype=np.float64)
         self.st = state if state is not None else NaiveState.at_rest(config)
         self.exc_spikes = self.inh_spikes = self.input_spikes = 0
-        self.potentiations = self.depressions = self.clipped = 0
+        self.potentiations = self.depressions = self.clipped = self.clipped_without_post1 = 0
 
     def step(self, t: int, inputs: np.ndarray, learn: bool) -> np.ndarray:
         """Simulate step ``t`` with the input pixels ``inputs`` (ascending); return exc spikes."""
@@ -290,6 +293,7 @@ class _Sim:
                 st.last_pre[i] = t
                 x = w[i] - s.nu_pre * st.post1
                 self.clipped += np.sum((x < 0.0) | (x > s.w_max))
+                self.clipped_without_post1 += np.sum((x > s.w_max) & (st.post1 == 0.0))
                 w[i] = clip_naive(x, s.w_max)
         self.input_spikes += inputs.size
         # 2b. input -> excitatory, postsynaptic pathway
@@ -389,6 +393,7 @@ def simulate_naive(config: NetworkConfig, weights, theta, rasters: Callable[[int
         weights=sim.w, theta=sim.theta, counts=counts, attempts=attempts, state=sim.st,
         exc_spikes=sim.exc_spikes, inh_spikes=sim.inh_spikes, input_spikes=sim.input_spikes,
         potentiations=int(sim.potentiations), depressions=int(sim.depressions), clipped=int(sim.clipped),
+        clipped_without_post1=int(sim.clipped_without_post1),
     )
 
 

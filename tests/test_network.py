@@ -65,6 +65,12 @@ def _cases() -> dict[str, Case]:
             NetworkConfig(model="lateral", n_neurons=10, input=InputParams(max_presentations=4, min_spikes=8),
                           timing=short, stdp=StdpParams(nu_pre=0.02, nu_post=0.5, w_max=0.4, w_init_high=0.3)),
             synthetic_images(6, [300, 30, 250, 260]), 12),
+        # w_max below the weights the normalisation produces: the presynaptic rule
+        # then clips every weight it reads, post1 trace or not.
+        "lateral-low-w-max": Case(
+            NetworkConfig(model="lateral", n_neurons=10, timing=short, input=retry3,
+                          stdp=StdpParams(w_max=0.12, w_init_high=0.12)),
+            synthetic_images(7, [250, 200, 280]), 13),
     }
     return cases
 
@@ -162,6 +168,9 @@ def test_cases_exercise_retries_clipping_and_the_cap() -> None:
     assert sum(r.attempts.sum() > len(r.attempts) for r in results.values()) >= 2
     assert results["diehl-cook-lockout-strong-stdp"].clipped > 0
     assert results["lateral-strong-stdp"].clipped > 0
+    # The normalisation lifted weights above w_max and the presynaptic rule clipped
+    # them for neurons with no post1 trace (the kernel's dense depression path).
+    assert any(r.clipped_without_post1 > 0 for r in results.values())
     # A sample that needed a retry and then succeeded.
     assert any(np.any((r.attempts > 1) & (r.counts.sum(axis=1) >= CASES[name].config.input.min_spikes))
                for name, r in results.items())
