@@ -534,8 +534,9 @@ class Network:
                 progress: bool = True, batch_size: int = 500, desc: str = "respond") -> np.ndarray:
         """Spike counts of the frozen network for each image (learning off).
 
-        Batches of ``batch_size`` samples run on ``n_jobs`` threads (default: all
-        cores); the result is the same for any ``n_jobs`` and ``batch_size``.
+        Batches of up to ``batch_size`` samples (fewer when that keeps all
+        ``n_jobs`` threads busy) run on ``n_jobs`` threads (default: all cores); the
+        result is the same for any ``n_jobs`` and ``batch_size``.
 
         Returns
         -------
@@ -548,6 +549,7 @@ class Network:
         n_jobs = default_jobs() if n_jobs is None else int(n_jobs)
         if n_jobs < 1:
             raise ConfigError(f"n_jobs must be >= 1, got {n_jobs}")
+        batch_size = min(batch_size, max(1, -(-n // n_jobs)))  # at least one batch per thread
 
         def run(lo: int) -> int:
             hi = min(lo + batch_size, n)
