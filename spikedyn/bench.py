@@ -340,7 +340,7 @@ def _int_list(text: str) -> list[int]:
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Register ``spikedyn bench`` on an argparse subparsers object."""
-    from .cli import _add_data_dir, _add_progress, _positive_int, _seed
+    from .cli import _add_data_dir, _add_progress, _add_seed, _positive_int
 
     p = subparsers.add_parser(
         "bench", help="speed of spikedyn against Brian2",
@@ -358,7 +358,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=_positive_int, default=None, help="numba inference threads (default: all cores)")
     p.add_argument("--brian2-samples", type=_positive_int, default=None,
                    help="samples for brian2-numpy and brian2-cython (default: --samples)")
-    p.add_argument("--seed", type=_seed, default=0, help="initial weights and input spikes (default 0)")
+    _add_seed(p)
     p.add_argument("--json", type=Path, required=True, help="write the JSON summary here")
     p.add_argument("--plot", type=Path, default=None, help="also save time per sample vs N as this PNG")
     _add_data_dir(p)

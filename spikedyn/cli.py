@@ -57,6 +57,10 @@ def _add_data_dir(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_seed(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--seed", type=_seed, default=0, help="initial weights and input spikes (default 0)")
+
+
 def _add_progress(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -75,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--train-samples", type=_positive_int, default=60000,
                    help="first K training images, in order (default 60000)")
     p.add_argument("--epochs", type=_positive_int, default=1, help="passes over them (default 1)")
-    p.add_argument("--seed", type=_seed, default=0, help="initial weights and input spikes (default 0)")
+    _add_seed(p)
     p.add_argument("--out", type=Path, required=True, help="new run directory")
     p.add_argument("--json", type=Path, default=None, help="also write a JSON summary here")
     _add_data_dir(p)

@@ -234,7 +234,7 @@ def format_summary(s: dict[str, Any]) -> str:
 # -- command line -------------------------------------------------------------------------------
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Register ``spikedyn validate`` on an argparse subparsers object."""
-    from .cli import _add_data_dir, _add_progress, _positive_int, _seed
+    from .cli import _add_data_dir, _add_progress, _add_seed, _positive_int
 
     p = subparsers.add_parser(
         "validate", help="compare spikedyn with its Brian2 twin spike for spike",
@@ -248,7 +248,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="training protocol (STDP, adaptive thresholds); default: inference protocol")
     p.add_argument("--target", choices=VALIDATE_TARGETS, default=DEFAULT_TARGET,
                    help=f"Brian2 code generation target (default {DEFAULT_TARGET})")
-    p.add_argument("--seed", type=_seed, default=0, help="initial weights and input spikes (default 0)")
+    _add_seed(p)
     p.add_argument("--json", type=Path, required=True, help="write the JSON summary here")
     _add_data_dir(p)
     _add_progress(p)
