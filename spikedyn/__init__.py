@@ -9,6 +9,6 @@ except PackageNotFoundError:  # running from a source tree that is not installed
 
 from . import _kernel_cache
 
-_kernel_cache.refresh()
+_kernel_cache.install()  # before any kernel module is imported
 
 __all__ = ["__version__"]

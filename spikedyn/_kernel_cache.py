@@ -1,51 +1,88 @@
-"""Keep Numba's on-disk cache of spikedyn's kernels consistent with their sources.
+"""Numba's on-disk cache of spikedyn's kernels, keyed by the hash of their sources.
 
 Numba invalidates a cached function when *its own* file changes, but not when a
-function it calls from another module changes: after editing ``neurons.py``, the
-cached ``network.py`` kernels that inline the old neuron update would still be used.
-spikedyn's kernels call across modules, so on import the package hashes the sources
-of every kernel module and, if the hash differs from the one stored beside the cache,
-deletes spikedyn's cache files first. Costs one read of a few small files.
+function it calls (or a rule it dispatches to) from another module changes: after
+editing ``neurons.py``, the cached time loop in ``network.py`` that inlines the old
+neuron update would still be used. spikedyn's kernels call across modules, so
+spikedyn gives Numba a cache locator of its own: every kernel of the package is
+cached in a directory named after the SHA-256 of all the package's sources,
+``__pycache__/kernels-<hash>/`` beside the sources (or below ``NUMBA_CACHE_DIR`` when
+that is set, e.g. one per Dask worker). A change to any source selects a new,
+empty directory; nothing is ever deleted, so a process still loading the previous
+version's files (a pytest-xdist or Dask worker) is never disturbed. Old directories
+are a few megabytes each and can be removed by hand when no spikedyn process runs.
+
+The locator is registered before any kernel module is imported
+(:func:`install`, called by ``spikedyn/__init__.py``) and applies only to functions
+defined in this package; every other Numba user in the process keeps Numba's own
+locators.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from pathlib import Path
 
-#: Modules that define or inline Numba kernels.
-KERNEL_MODULES = ("_numerics.py", "encoding.py", "neurons.py", "plasticity.py", "network.py")
-_STAMP = "spikedyn-kernels.sha256"
+from numba.core import caching, config
+
+PACKAGE_DIR = Path(__file__).resolve().parent
 
 
-def sources_hash(package_dir: Path) -> str:
+@functools.lru_cache(maxsize=None)
+def sources_hash(package_dir: Path = PACKAGE_DIR) -> str:
+    """SHA-256 over the names and contents of every ``*.py`` file of the package."""
     digest = hashlib.sha256()
-    for name in KERNEL_MODULES:
-        path = package_dir / name
-        digest.update(name.encode())
-        digest.update(path.read_bytes() if path.exists() else b"")
+    for path in sorted(Path(package_dir).glob("*.py")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
-def refresh(package_dir: Path | None = None) -> bool:
-    """Delete stale cache files in ``package_dir/__pycache__``; return whether any were stale.
+def cache_dir(package_dir: Path = PACKAGE_DIR) -> Path:
+    """Directory of this version's cached kernels (may not exist yet)."""
+    name = f"kernels-{sources_hash(package_dir)[:16]}"
+    if config.CACHE_DIR:
+        return Path(config.CACHE_DIR) / "spikedyn" / name
+    return Path(package_dir) / "__pycache__" / name
 
-    Does nothing (and returns False) where the cache directory cannot be written.
-    """
-    package_dir = Path(__file__).parent if package_dir is None else Path(package_dir)
-    cache_dir = package_dir / "__pycache__"
-    current = sources_hash(package_dir)
-    stamp = cache_dir / _STAMP
-    try:
-        if stamp.exists() and stamp.read_text().strip() == current:
-            return False
-        cache_dir.mkdir(exist_ok=True)
-        for pattern in ("*.nbi", "*.nbc"):
-            for stale in cache_dir.glob(pattern):
-                stale.unlink(missing_ok=True)
-        tmp = cache_dir / f".{_STAMP}.tmp"
-        tmp.write_text(current + "\n")
-        tmp.replace(stamp)
-    except OSError:  # read-only installation: Numba then uses its own cache location
-        return False
-    return True
+
+class SourceHashLocator(caching._SourceFileBackedLocatorMixin, caching._CacheLocator):
+    """Numba cache locator for spikedyn's kernels: one directory per source hash."""
+
+    def __init__(self, py_func, py_file, path: Path):
+        self._py_file = py_file
+        self._lineno = py_func.__code__.co_firstlineno
+        self._cache_path = str(path)
+
+    def get_cache_path(self) -> str:
+        return self._cache_path
+
+    @classmethod
+    def from_function(cls, py_func, py_file):
+        try:
+            inside = Path(py_file).resolve().parent == PACKAGE_DIR
+        except OSError:
+            return None
+        if not inside:
+            return None
+        self = cls(py_func, py_file, cache_dir())
+        try:
+            self.ensure_cache_path()
+        except OSError:  # read-only installation: fall through to Numba's own locators
+            return None
+        return self
+
+
+def install() -> None:
+    """Put :class:`SourceHashLocator` first in Numba's list of cache locators (once)."""
+    locators = caching.CacheImpl._locator_classes
+    if SourceHashLocator not in locators:
+        locators.insert(0, SourceHashLocator)
+
+
+def is_installed() -> bool:
+    return SourceHashLocator in caching.CacheImpl._locator_classes
+
+
+__all__ = ["SourceHashLocator", "cache_dir", "install", "is_installed", "sources_hash"]

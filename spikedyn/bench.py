@@ -54,9 +54,8 @@ from typing import Any
 
 import numpy as np
 
-from .config import MODELS, NetworkConfig
+from .config import NetworkConfig
 from .encoding import STREAM_TEST
-from .errors import ConfigError
 
 BACKENDS = ("numba", "brian2-standalone", "brian2-cython", "brian2-numpy")
 MODES = ("train", "infer")
@@ -124,23 +123,19 @@ def _row(model, backend, neurons, mode, samples, wall, compile_s, threads, rss0,
 
 def bench_numba(config: NetworkConfig, images: np.ndarray, *, seed: int, modes, jobs: int) -> list[dict[str, Any]]:
     """Rows of the ``numba`` backend for one model and size."""
-    from .network import Network
+    from .network import Network, warm_up
 
     rows = []
     m, n = config.model, config.n_neurons
     if "train" in modes:
-        start = time.perf_counter()
-        Network(config, seed=seed).train(images[:1], progress=False)
-        compile_s = time.perf_counter() - start
+        compile_s = warm_up(config, learn=True, seed=seed)
         rss0 = _maxrss_mb()
         net = Network(config, seed=seed)
         stats = net.train(images, progress=False)
         rows.append(_row(m, "numba", n, "train", images.shape[0], stats.wall_seconds, compile_s, 1, rss0,
                          presentations=stats.presentations))
     if "infer" in modes:
-        start = time.perf_counter()
-        Network(config, seed=seed).respond(images[:1], stream=STREAM_TEST, n_jobs=1, progress=False)
-        compile_s = time.perf_counter() - start
+        compile_s = warm_up(config, learn=False, seed=seed)
         net = Network(config, seed=seed)
         for threads in sorted({jobs, 1}, reverse=True):
             rss0 = _maxrss_mb()
@@ -241,8 +236,13 @@ def speedups(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def run_bench(models, neurons, backends, images: np.ndarray, *, modes=MODES, jobs: int | None = None,
-              brian2_samples: int | None = None, seed: int = 0, progress: bool = True) -> dict[str, Any]:
-    """Benchmark every (model, size, backend, mode); returns the ``--json`` summary."""
+              brian2_samples: int | None = None, seed: int = 0, progress: bool = True,
+              base_config: NetworkConfig | None = None) -> dict[str, Any]:
+    """Benchmark every (model, size, backend, mode); returns the ``--json`` summary.
+
+    Each network is ``base_config`` (default: the defaults) with its model and size.
+    """
+    base_config = NetworkConfig() if base_config is None else base_config
     from .network import default_jobs
 
     jobs = default_jobs() if jobs is None else int(jobs)
@@ -253,7 +253,7 @@ def run_bench(models, neurons, backends, images: np.ndarray, *, modes=MODES, job
     start = time.perf_counter()
     for model in models:
         for n in neurons:
-            config = NetworkConfig(model=model, n_neurons=int(n))
+            config = base_config.replace(model=model, n_neurons=int(n))
             for backend in backends:
                 if backend == "numba":
                     rows = bench_numba(config, images, seed=seed, modes=modes, jobs=jobs)
@@ -273,7 +273,7 @@ def run_bench(models, neurons, backends, images: np.ndarray, *, modes=MODES, job
         "command": "bench",
         "spikedyn_version": __version__,
         # every parameter of each model; n_neurons is the "neurons" of each result row
-        "configs": {model: {k: v for k, v in NetworkConfig(model=model).to_dict().items() if k != "n_neurons"}
+        "configs": {model: {k: v for k, v in base_config.replace(model=model).to_dict().items() if k != "n_neurons"}
                     for model in models},
         "samples": k,
         "brian2_runtime_samples": k_b2,
@@ -340,46 +340,51 @@ def _int_list(text: str) -> list[int]:
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Register ``spikedyn bench`` on an argparse subparsers object."""
-    from .cli import _add_data_dir, _add_progress, _add_seed, _positive_int
+    from . import models
+    from .cli_options import add_config_options, add_data_dir, add_progress, add_seed, png_path, positive_int
 
     p = subparsers.add_parser(
         "bench", help="speed of spikedyn against Brian2",
         description="Training and inference samples/s of spikedyn (numba) and the Brian2 reference on the "
                     "same inputs and initial weights; compile time and peak memory reported separately.",
     )
-    p.add_argument("--model", type=_list(MODELS, "model"), default=["diehl-cook"],
-                   help="models, comma-separated (default diehl-cook)")
+    p.add_argument("--model", type=_list(models.names(), "model"), default=["diehl-cook"],
+                   help=f"registered models, comma-separated, from {', '.join(models.names())} (default diehl-cook)")
     p.add_argument("--neurons", type=_int_list, default=[100], help="sizes, comma-separated (default 100)")
-    p.add_argument("--samples", type=_positive_int, default=100, help="first K training images (default 100)")
+    p.add_argument("--samples", type=positive_int, default=100, help="first K training images (default 100)")
     p.add_argument("--backends", type=_list(BACKENDS, "backend"), default=["numba", "brian2-standalone"],
                    help=f"comma-separated from {', '.join(BACKENDS)} (default numba,brian2-standalone)")
     p.add_argument("--mode", type=_list(MODES, "mode"), default=list(MODES),
                    help="train, infer or both (default train,infer)")
-    p.add_argument("--jobs", type=_positive_int, default=None, help="numba inference threads (default: all cores)")
-    p.add_argument("--brian2-samples", type=_positive_int, default=None,
+    p.add_argument("--jobs", type=positive_int, default=None, help="numba inference threads (default: all cores)")
+    p.add_argument("--brian2-samples", type=positive_int, default=None,
                    help="samples for brian2-numpy and brian2-cython (default: --samples)")
-    _add_seed(p)
+    add_seed(p)
+    add_config_options(p)
     p.add_argument("--json", type=Path, required=True, help="write the JSON summary here")
-    p.add_argument("--plot", type=Path, default=None, help="also save time per sample vs N as this PNG")
-    _add_data_dir(p)
-    _add_progress(p)
+    p.add_argument("--plot", type=png_path, default=None, help="also save time per sample vs N as this PNG")
+    add_data_dir(p)
+    add_progress(p)
     p.set_defaults(func=cmd_bench)
     return p
 
 
 def cmd_bench(args: argparse.Namespace) -> dict[str, Any]:
+    from .cli_options import config_from_args
     from .data import load_samples
 
-    if args.plot is not None and args.plot.suffix.lower() != ".png":
-        raise ConfigError(f"--plot {args.plot} must end in .png")
+    base = config_from_args(args)
     images, _ = load_samples("train", args.data_dir, args.samples, progress=not args.quiet)
     summary = run_bench(args.model, args.neurons, args.backends, images, modes=args.mode,
                         jobs=args.jobs, brian2_samples=args.brian2_samples, seed=args.seed,
-                        progress=not args.quiet)
+                        progress=not args.quiet, base_config=base)
     print(markdown_table(summary))
     if args.plot is not None:
-        from .plotting import plot_scaling
+        import matplotlib
 
-        plot_scaling(summary["results"], args.plot)
+        matplotlib.use("Agg")  # the command only writes a file
+        from .plotting import plot_scaling, save_figure
+
+        save_figure(plot_scaling(summary["results"]).figure, args.plot)
         print(f"wrote {args.plot}")
     return summary

@@ -20,16 +20,19 @@ The model in Brian2
   learning ``dtheta/dt = -theta/tau_theta`` and the reset adds ``theta_plus``
   (otherwise ``theta`` is a constant). Threshold ``v > v_thresh - theta_offset +
   theta and timestep(t - lastspike, dt) >= lockout_steps``, Brian2's ``refractory=``.
-- ``diehl-cook``: inhibitory neurons with the same equation (their ``gi`` is a
-  constant 0: nothing inhibits them; spikedyn integrates it with ``tau_gi = inf``),
-  excitatory i -> inhibitory i ``ge_post += w_exc_inh``, inhibitory i -> excitatory
-  j != i ``gi_post += w_inh_exc``. ``lateral``: excitatory i -> excitatory j != i
-  ``gi_post += w_lateral``.
-- Input -> excitatory synapses with the STDP of the Brian2 example: per-synapse
-  event-driven traces ``pre``, ``post1``, ``post2``; ``on_pre``: ``ge_post += w;
-  pre = 1.; w = clip(w - nu_pre * post1, 0, w_max)``; ``on_post``: ``post2before =
-  post2; w = clip(w + nu_post * pre * post2before, 0, w_max); post1 = 1.; post2 = 1.``
-  (inference: ``on_pre = 'ge_post += w'`` only). No synaptic delays.
+- Every part of the model (:mod:`spikedyn.models`) brings its Brian2 twin: the
+  threshold rule its ``theta`` equation and reset lines
+  (:class:`spikedyn.threshold.Homeostatic`), the competition its objects
+  (:class:`spikedyn.competition.InhibitoryLayer`: inhibitory neurons with the same
+  equation, excitatory i -> inhibitory i ``ge_post += w_exc_inh``, inhibitory i ->
+  excitatory j != i ``gi_post += w_inh_exc``;
+  :class:`~spikedyn.competition.DirectLateral`: excitatory i -> excitatory j != i
+  ``gi_post += w_lateral``), the plasticity rule the learning synapses' model and
+  pathways (:class:`spikedyn.plasticity.DiehlCookStdp`: the STDP of the Brian2
+  example with per-synapse event-driven traces ``pre``, ``post1``, ``post2``), and
+  the ``between`` part its step between presentations, run from Python
+  (:class:`spikedyn.plasticity.Normalisation`). In inference the input synapses
+  are ``on_pre = 'ge_post += w'`` only. No synaptic delays.
 - Like spikedyn, the membrane is clipped to ``[e_inh, e_exc]`` after every Euler step
   (``run_regularly('v = clip(v, e_inh, e_exc)', when='after_groups')``, i.e. between
   the state update and the threshold): forward Euler overshoots the reversal
@@ -95,46 +98,22 @@ import os
 import shutil
 import tempfile
 import time
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
+from . import models
 from .config import NetworkConfig
 from .encoding import STREAM_TRAIN, poisson_raster, presentation_seed
 from .errors import ConfigError
+from .network import SpikeRecord, default_jobs, make_spike_record  # noqa: F401 (re-exported)
+from .plasticity import normalize_columns_numpy as normalize_columns  # noqa: F401 (re-exported)
 
 #: Brian2 code generation targets accepted by :class:`Brian2Network`.
 TARGETS = ("numpy", "cython", "cpp_standalone")
 
 #: Brian2's initial ``lastspike`` (-10000 s): a neuron that has never fired.
 NEVER_S = -1e4
-
-
-class SpikeRecord(NamedTuple):
-    """Every excitatory spike of a call to ``train`` or ``respond``.
-
-    Attributes
-    ----------
-    sample, presentation, step, neuron : int64 arrays, shape (n_spikes,)
-        Sample position in the call, presentation attempt (0 = first), step within
-        the presentation (during training, steps ``present_steps`` and above are the
-        rest period) and excitatory neuron; sorted in this lexicographic order.
-    presentations : int32 array, shape (n_samples,)
-        Presentations each sample needed.
-    """
-
-    sample: np.ndarray
-    presentation: np.ndarray
-    step: np.ndarray
-    neuron: np.ndarray
-    presentations: np.ndarray
-
-
-def make_spike_record(sample, presentation, step, neuron, presentations) -> SpikeRecord:
-    """A :class:`SpikeRecord` from unsorted columns (sorted lexicographically)."""
-    cols = [np.asarray(c, dtype=np.int64).reshape(-1) for c in (sample, presentation, step, neuron)]
-    order = np.lexsort(cols[::-1])
-    return SpikeRecord(*(c[order] for c in cols), np.asarray(presentations, dtype=np.int32))
 
 
 # -- configuration -> Brian2 ----------------------------------------------------------------
@@ -146,16 +125,16 @@ def steps_of(duration_ms: float, dt_ms: float) -> int:
 def brian2_namespace(config: NetworkConfig) -> dict[str, Any]:
     """The one conversion of a :class:`NetworkConfig` into Brian2 quantities.
 
-    Returns the namespace of the Brian2 equations (``*_e`` excitatory, ``*_i``
-    inhibitory) plus the entries ``dt``, ``refractory_e`` and ``refractory_i`` that
-    are given as arguments rather than resolved in code.
+    Returns the namespace of the Brian2 equations (``*_e`` excitatory; each part of
+    the model adds its own names, see its ``brian2_namespace``) plus the entries
+    ``dt``, ``refractory_e`` and, for a competition with neurons, ``refractory_i``,
+    which are given as arguments rather than resolved in code.
     """
     from brian2 import mV, ms
 
-    e, i, s, t = config.excitatory, config.inhibitory, config.stdp, config.timing
-    return {
+    e, t = config.excitatory, config.timing
+    ns: dict[str, Any] = {
         "dt": t.dt_ms * ms,
-        # excitatory
         "v_rest_e": e.v_rest_mv * mV,
         "v_reset_e": e.v_reset_mv * mV,
         "v_thresh_e": e.v_thresh_mv * mV,
@@ -165,31 +144,14 @@ def brian2_namespace(config: NetworkConfig) -> dict[str, Any]:
         "tau_m_e": e.tau_m_ms * ms,
         "tau_ge_e": e.tau_ge_ms * ms,
         "tau_gi_e": e.tau_gi_ms * ms,
-        "tau_theta": e.tau_theta_ms * ms,
-        "theta_plus": e.theta_plus_mv * mV,
         "refractory_e": e.refractory_ms * ms,
         "lockout_steps": steps_of(e.lockout_ms, t.dt_ms),
-        # inhibitory
-        "v_rest_i": i.v_rest_mv * mV,
-        "v_reset_i": i.v_reset_mv * mV,
-        "v_thresh_i": i.v_thresh_mv * mV,
-        "e_exc_i": i.e_exc_mv * mV,
-        "e_inh_i": i.e_inh_mv * mV,
-        "tau_m_i": i.tau_m_ms * ms,
-        "tau_ge_i": i.tau_ge_ms * ms,
-        "refractory_i": i.refractory_ms * ms,
-        # competition
-        "w_exc_inh": i.w_exc_inh,
-        "w_inh_exc": i.w_inh_exc,
-        "w_lateral": config.lateral.w_lateral,
-        # STDP
-        "tau_pre": s.tau_pre_ms * ms,
-        "tau_post1": s.tau_post1_ms * ms,
-        "tau_post2": s.tau_post2_ms * ms,
-        "nu_pre": s.nu_pre,
-        "nu_post": s.nu_post,
-        "w_max": s.w_max,
     }
+    for part in models.get(config.model).parts.values():
+        extra = getattr(part, "brian2_namespace", None)
+        if extra is not None:
+            ns.update(extra(config))
+    return ns
 
 
 #: Keys of :func:`brian2_namespace` that are arguments, not names in equations.
@@ -200,56 +162,13 @@ dv/dt = ((v_rest_e - v) + ge * (e_exc_e - v) + gi * (e_inh_e - v)) / tau_m_e : v
 dge/dt = -ge / tau_ge_e : 1
 dgi/dt = -gi / tau_gi_e : 1
 """
-_THETA_LEARN = "dtheta/dt = -theta / tau_theta : volt\n"
-_THETA_FROZEN = "theta : volt (constant)\n"
 _EXC_THRESHOLD = "v > v_thresh_e - theta_offset + theta and timestep(t - lastspike, dt) >= lockout_steps"
-_EXC_RESET_LEARN = "v = v_reset_e\ntheta += theta_plus"
-_EXC_RESET_FROZEN = "v = v_reset_e"
+_EXC_RESET = "v = v_reset_e"
 
 #: spikedyn clips the membrane to [e_inh, e_exc] right after each Euler step
 #: (:mod:`spikedyn.neurons`): forward Euler overshoots the reversal potentials when
 #: ``dt/tau_m * (1 + ge + gi) > 1``. Brian2: an operation between state update and threshold.
 _CLIP_E = "v = clip(v, e_inh_e, e_exc_e)"
-_CLIP_I = "v = clip(v, e_inh_i, e_exc_i)"
-
-_INH_EQS = """
-dv/dt = ((v_rest_i - v) + ge * (e_exc_i - v) + gi * (e_inh_i - v)) / tau_m_i : volt (unless refractory)
-dge/dt = -ge / tau_ge_i : 1
-gi : 1 (constant)
-"""
-
-_STDP_MODEL = """
-w : 1
-post2before : 1
-dpre/dt = -pre / tau_pre : 1 (event-driven)
-dpost1/dt = -post1 / tau_post1 : 1 (event-driven)
-dpost2/dt = -post2 / tau_post2 : 1 (event-driven)
-"""
-_STDP_ON_PRE = """
-ge_post += w
-pre = 1.
-w = clip(w - nu_pre * post1, 0, w_max)
-"""
-_STDP_ON_POST = """
-post2before = post2
-w = clip(w + nu_post * pre * post2before, 0, w_max)
-post1 = 1.
-post2 = 1.
-"""
-
-
-def normalize_columns(w: np.ndarray, target: float) -> None:
-    """Rescale each column of ``w`` (float64, (n_input, N), C order) in place to sum to ``target``.
-
-    The Brian2 example's normalisation, written with NumPy: the column sums of a
-    C-ordered matrix are accumulated row by row (pixel 0 first), the factor is
-    ``target / sum`` (1 for an all-zero column) and each weight is multiplied by it.
-    """
-    col_sum = w.sum(axis=0)
-    factor = np.ones_like(col_sum)
-    np.divide(target, col_sum, out=factor, where=col_sum > 0.0)
-    w *= factor
-
 
 # -- the Brian2 objects ----------------------------------------------------------------------
 class _Model:
@@ -263,6 +182,7 @@ class _Model:
         import brian2 as b2
 
         self.learn = learn
+        model = models.get(config.model)
         n, n_in = config.n_neurons, config.n_input
         present_steps = config.timing.present_steps
         code_ns = {k: v for k, v in ns.items() if k not in _ARGUMENT_KEYS}
@@ -270,9 +190,10 @@ class _Model:
         self.clock = b2.Clock(dt=ns["dt"], name="spikedyn_clock*")
         clock = self.clock
 
-        exc_eqs = _EXC_EQS + (_THETA_LEARN if learn else _THETA_FROZEN)
+        exc_eqs = _EXC_EQS + model.threshold.brian2_equations(learn)
+        reset = "\n".join(line for line in (_EXC_RESET, model.threshold.brian2_reset(learn)) if line)
         self.exc = b2.NeuronGroup(
-            n, exc_eqs, threshold=_EXC_THRESHOLD, reset=_EXC_RESET_LEARN if learn else _EXC_RESET_FROZEN,
+            n, exc_eqs, threshold=_EXC_THRESHOLD, reset=reset,
             refractory=ns["refractory_e"], method="euler", clock=clock, namespace=code_ns, name="exc*",
         )
         self.exc.v = ns["v_rest_e"]
@@ -289,9 +210,12 @@ class _Model:
                                               clock=clock, name="input*")
         objects.append(self.inp)
 
+        self.traces: tuple[str, ...] = ()
         if learn:
-            self.syn = b2.Synapses(self.inp, self.exc, model=_STDP_MODEL, on_pre=_STDP_ON_PRE,
-                                   on_post=_STDP_ON_POST, method="euler", clock=clock, namespace=code_ns,
+            rule = model.plasticity.brian2_synapses()
+            self.traces = tuple(rule["traces"])
+            self.syn = b2.Synapses(self.inp, self.exc, model=rule["model"], on_pre=rule["on_pre"],
+                                   on_post=rule["on_post"], method="euler", clock=clock, namespace=code_ns,
                                    name="input_exc*")
         else:
             self.syn = b2.Synapses(self.inp, self.exc, model="w : 1", on_pre="ge_post += w", clock=clock,
@@ -299,26 +223,10 @@ class _Model:
         self.syn.connect(True)  # synapse i * N + j: pixel i -> neuron j
         objects.append(self.syn)
 
-        self.inh = None
-        if config.model == "diehl-cook":
-            self.inh = b2.NeuronGroup(
-                n, _INH_EQS, threshold="v > v_thresh_i", reset="v = v_reset_i", refractory=ns["refractory_i"],
-                method="euler", clock=clock, namespace=code_ns, name="inh*",
-            )
-            self.inh.v = ns["v_rest_i"]
-            self.inh.run_regularly(_CLIP_I, when="after_groups", name="inh_clip*")
-            exc_inh = b2.Synapses(self.exc, self.inh, on_pre="ge_post += w_exc_inh", clock=clock,
-                                  namespace=code_ns, name="exc_inh*")
-            exc_inh.connect(j="i")
-            inh_exc = b2.Synapses(self.inh, self.exc, on_pre="gi_post += w_inh_exc", clock=clock,
-                                  namespace=code_ns, name="inh_exc*")
-            inh_exc.connect(condition="i != j")
-            objects += [self.inh, exc_inh, inh_exc]
-        else:
-            lateral = b2.Synapses(self.exc, self.exc, on_pre="gi_post += w_lateral", clock=clock,
-                                  namespace=code_ns, name="lateral*")
-            lateral.connect(condition="i != j")
-            objects.append(lateral)
+        # The competition: its Brian2 objects and its own population (or None).
+        competition_objects, self.pop = model.competition.brian2_build(b2, self.exc, clock, ns, code_ns)
+        self.pop_rest_v = model.competition.brian2_rest_v(ns)
+        objects += competition_objects
         self.mon = b2.SpikeMonitor(self.exc, name="exc_spikes*")
         objects.append(self.mon)
         self.net = b2.Network(*objects)
@@ -349,13 +257,6 @@ class _Engine:
 
     def close(self) -> None:
         pass
-
-
-def _cores() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
 
 
 @contextlib.contextmanager
@@ -393,10 +294,10 @@ class _RuntimeEngine(_Engine):
         m.exc.ge_ = 0.0
         m.exc.gi_ = 0.0
         m.exc.lastspike_ = NEVER_S
-        if m.inh is not None:
-            m.inh.v_ = float(ns["v_rest_i"])
-            m.inh.ge_ = 0.0
-            m.inh.lastspike_ = NEVER_S
+        if m.pop is not None:
+            m.pop.v_ = m.pop_rest_v
+            m.pop.ge_ = 0.0
+            m.pop.lastspike_ = NEVER_S
 
     def present(self, w, theta, raster, n_steps, *, from_rest):
         import brian2 as b2
@@ -451,7 +352,7 @@ class _StandaloneEngine(_Engine):
         set_device(self.device, build_on_run=False)
         make_args = prefs.devices.cpp_standalone.extra_make_args_unix
         # Brian2's default is an unbounded 'make -j' (dozens of compilers at once).
-        prefs.devices.cpp_standalone.extra_make_args_unix = ["-j", str(_cores())]
+        prefs.devices.cpp_standalone.extra_make_args_unix = ["-j", str(default_jobs())]
         try:
             self.m = _Model(config, ns, learn=learn, standalone_input=True)
             self.m.net.run(self.run_steps * ns["dt"], namespace={})
@@ -467,13 +368,13 @@ class _StandaloneEngine(_Engine):
             "ge": np.zeros(n), "gi": np.zeros(n),
             "lastspike": np.full(n, self.never_steps, np.int64),
         }
-        if self.m.inh is not None:
-            self.state.update(v_i=np.full(n, float(ns["v_rest_i"])), ge_i=np.zeros(n),
+        if self.m.pop is not None:
+            self.state.update(v_i=np.full(n, self.m.pop_rest_v), ge_i=np.zeros(n),
                               lastspike_i=np.full(n, self.never_steps, np.int64))
         if learn:
             n_syn = n_in * n
-            self.state.update(pre=np.zeros(n_syn), post1=np.zeros(n_syn), post2=np.zeros(n_syn),
-                              lastupdate=np.zeros(n_syn, np.int64))
+            self.state.update({name: np.zeros(n_syn) for name in self.m.traces})
+            self.state["lastupdate"] = np.zeros(n_syn, np.int64)
         self._checked_order = False
 
     def _rest(self) -> None:
@@ -482,8 +383,8 @@ class _StandaloneEngine(_Engine):
         s["ge"][:] = 0.0
         s["gi"][:] = 0.0
         s["lastspike"][:] = self.never_steps
-        if self.m.inh is not None:
-            s["v_i"][:] = float(self.ns["v_rest_i"])
+        if self.m.pop is not None:
+            s["v_i"][:] = self.m.pop_rest_v
             s["ge_i"][:] = 0.0
             s["lastspike_i"][:] = self.never_steps
 
@@ -504,13 +405,13 @@ class _StandaloneEngine(_Engine):
             m.exc.theta: theta * volt,
             m.syn.w: w.reshape(-1),
         }
-        if m.inh is not None:
-            run_args.update({m.inh.v: s["v_i"] * volt, m.inh.ge: s["ge_i"],
-                             m.inh.lastspike: s["lastspike_i"] * dt * second})
+        if m.pop is not None:
+            run_args.update({m.pop.v: s["v_i"] * volt, m.pop.ge: s["ge_i"],
+                             m.pop.lastspike: s["lastspike_i"] * dt * second})
         if self.learn:
             trace = m.syn.state  # not m.syn.pre: that is the presynaptic pathway
-            run_args.update({trace("pre"): s["pre"], trace("post1"): s["post1"], trace("post2"): s["post2"],
-                             trace("lastupdate"): s["lastupdate"] * dt * second})
+            run_args.update({trace(name): s[name] for name in m.traces})
+            run_args[trace("lastupdate")] = s["lastupdate"] * dt * second
         try:
             self.device.run(directory=self.directory, with_output=False, run_args=run_args)
         finally:  # run_args files are never reused: delete them (they would fill the disk)
@@ -536,14 +437,14 @@ class _StandaloneEngine(_Engine):
         s["ge"] = np.array(m.exc.ge_[:])
         s["gi"] = np.array(m.exc.gi_[:])
         s["lastspike"] = steps_back(m.exc.lastspike_[:])
-        if m.inh is not None:
-            s["v_i"] = np.array(m.inh.v_[:])
-            s["ge_i"] = np.array(m.inh.ge_[:])
-            s["lastspike_i"] = steps_back(m.inh.lastspike_[:])
+        if m.pop is not None:
+            s["v_i"] = np.array(m.pop.v_[:])
+            s["ge_i"] = np.array(m.pop.ge_[:])
+            s["lastspike_i"] = steps_back(m.pop.lastspike_[:])
         if self.learn:
             w.reshape(-1)[:] = m.syn.w_[:]
             theta[:] = m.exc.theta_[:]
-            for name in ("pre", "post1", "post2"):
+            for name in m.traces:
                 s[name] = np.array(m.syn.state(name, use_units=False)[:])
             s["lastupdate"] = steps_back(m.syn.lastupdate_[:])
         spike_t = np.asarray(m.mon.t_[:])
@@ -611,6 +512,7 @@ class Brian2Network:
         self.samples_seen = 0
         self.directory = directory
         self.ns = brian2_namespace(config)
+        self._model = models.get(config.model)
         self._engines: dict[str, _Engine] = {}
 
     # -- engines ----------------------------------------------------------------------------
@@ -664,6 +566,7 @@ class Brian2Network:
     def _run(self, images, *, learn: bool, stream: int, first_index: int, progress: bool, desc: str):
         from tqdm.auto import tqdm
 
+        # The present-and-retry protocol of spikedyn.network._present, mirrored for Brian2.
         c = self.config
         images = self._check(images)
         n_samples = images.shape[0]
@@ -677,7 +580,7 @@ class Brian2Network:
             attempt = 0
             while True:
                 if learn:
-                    normalize_columns(self.weights, c.stdp.weight_sum)
+                    self._model.between.brian2_before_presentation(c, self.weights)
                 raster = self._raster(images[k], stream, first_index + k, attempt)
                 steps, neurons = engine.present(self.weights, self._theta_v, raster, n_steps, from_rest=not learn)
                 counts[k] = np.bincount(neurons[steps < present], minlength=c.n_neurons)

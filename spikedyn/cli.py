@@ -16,86 +16,57 @@ from typing import Any, Sequence
 import numpy as np
 
 from . import __version__
-from .config import MODELS, NetworkConfig
+from .cli_options import (
+    CONFIG_PRECEDENCE,
+    Parser,
+    add_config_options,
+    add_data_dir,
+    add_progress,
+    add_seed,
+    config_from_args,
+    png_path,
+    positive_int,
+)
+from . import models
+from .config import NetworkConfig
 from .errors import ConfigError, SpikedynError
 
 EXIT_USAGE = 2
 
 
-class _Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose errors are one line and raise instead of exiting."""
-
-    def error(self, message: str):  # noqa: D102 - argparse API
-        raise ConfigError(f"{self.prog}: {message}; see '{self.prog} --help'")
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
-    return value
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer seed, got {text!r}") from None
-    if not 0 <= value < 2**63:
-        raise argparse.ArgumentTypeError(f"seed must be in [0, 2**63), got {value}")
-    return value
-
-
-def _add_data_dir(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--data-dir", type=Path, default=None,
-        help="directory with the four MNIST IDX files (raw or .gz); default: $SPIKEDYN_DATA_DIR, "
-             "else the user cache, downloading MNIST there if needed",
-    )
-
-
-def _add_seed(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--seed", type=_seed, default=0, help="initial weights and input spikes (default 0)")
-
-
-def _add_progress(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="spikedyn", description="Spiking networks that learn MNIST without labels (Numba), with a Brian2 twin.")
+    parser = Parser(prog="spikedyn", description="Spiking networks that learn MNIST without labels (Numba), with a Brian2 twin.")
     parser.add_argument("--version", action="version", version=f"spikedyn {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 
     defaults = NetworkConfig()
-    p = sub.add_parser("train", help="train a network on MNIST without labels")
-    p.add_argument("--model", choices=MODELS, default=defaults.model,
-                   help=f"competition scheme (default {defaults.model})")
-    p.add_argument("--neurons", type=_positive_int, default=defaults.n_neurons,
-                   help=f"excitatory neurons (default {defaults.n_neurons})")
-    p.add_argument("--train-samples", type=_positive_int, default=60000,
+    p = sub.add_parser("train", help="train a network on MNIST without labels",
+                       description=f"Train a network on MNIST without labels. {CONFIG_PRECEDENCE}")
+    p.add_argument("--model", choices=models.names(), default=None,
+                   help=f"registered model (default: from --config/--set, else {defaults.model})")
+    p.add_argument("--neurons", type=positive_int, default=None,
+                   help=f"excitatory neurons (default: from --config/--set, else {defaults.n_neurons})")
+    p.add_argument("--train-samples", type=positive_int, default=60000,
                    help="first K training images, in order (default 60000)")
-    p.add_argument("--epochs", type=_positive_int, default=1, help="passes over them (default 1)")
-    _add_seed(p)
+    p.add_argument("--epochs", type=positive_int, default=1, help="passes over them (default 1)")
+    add_seed(p)
     p.add_argument("--out", type=Path, required=True, help="new run directory")
     p.add_argument("--json", type=Path, default=None, help="also write a JSON summary here")
-    _add_data_dir(p)
-    _add_progress(p)
+    add_config_options(p)
+    add_data_dir(p)
+    add_progress(p)
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", help="assign labels and measure test accuracy of a trained run")
     p.add_argument("run_dir", type=Path, metavar="RUN_DIR")
-    p.add_argument("--assign-samples", type=_positive_int, default=10000,
+    p.add_argument("--assign-samples", type=positive_int, default=10000,
                    help="label neurons from the first K training images (default 10000)")
-    p.add_argument("--test-samples", type=_positive_int, default=None,
+    p.add_argument("--test-samples", type=positive_int, default=None,
                    help="first K test images (default: all)")
-    p.add_argument("--jobs", type=_positive_int, default=None, help="threads (default: all cores)")
+    p.add_argument("--jobs", type=positive_int, default=None, help="threads (default: all cores)")
     p.add_argument("--json", type=Path, default=None, help="also write a JSON summary here")
-    _add_data_dir(p)
-    _add_progress(p)
+    add_data_dir(p)
+    add_progress(p)
     p.set_defaults(func=cmd_evaluate)
 
     from . import bench, validation  # neither imports Brian2 until it runs
@@ -104,42 +75,29 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_parser(sub)
 
     p = sub.add_parser("plot", help="figures of a run")
-    plot_sub = p.add_subparsers(dest="figure", required=True, parser_class=_Parser)
+    plot_sub = p.add_subparsers(dest="figure", required=True, parser_class=Parser)
     q = plot_sub.add_parser("weights", help="receptive fields as a grid of 28x28 images")
     q.add_argument("run_dir", type=Path, metavar="RUN_DIR")
-    q.add_argument("-o", "--output", type=Path, required=True, help="PNG file")
+    q.add_argument("-o", "--output", type=png_path, required=True, help="PNG file")
     q.set_defaults(func=cmd_plot_weights)
     q = plot_sub.add_parser("confusion", help="confusion matrix of the last 'spikedyn evaluate'")
     q.add_argument("run_dir", type=Path, metavar="RUN_DIR")
-    q.add_argument("-o", "--output", type=Path, required=True, help="PNG file")
+    q.add_argument("-o", "--output", type=png_path, required=True, help="PNG file")
     q.set_defaults(func=cmd_plot_confusion)
     return parser
 
 
 # -- commands ------------------------------------------------------------------------------
-def _warm_up(config: NetworkConfig, seed: int, images: np.ndarray, *, learn: bool) -> float:
-    """Compile (or load from cache) the kernels on a throwaway network; seconds taken."""
-    from .network import Network
-
-    start = time.perf_counter()
-    scratch = Network(config, seed=seed)
-    if learn:
-        scratch.train(images[:1], progress=False)
-    else:
-        scratch.respond(images[:1], stream=0, progress=False, n_jobs=1)
-    return time.perf_counter() - start
-
-
 def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
     from .data import load_samples
-    from .network import Network
+    from .network import Network, warm_up
     from .runs import check_new_run_dir, save_run
 
-    config = NetworkConfig(model=args.model, n_neurons=args.neurons)
+    config = config_from_args(args, model=args.model, n_neurons=args.neurons)
     check_new_run_dir(args.out)
     images, _ = load_samples("train", args.data_dir, args.train_samples, progress=not args.quiet,
                              option="--train-samples")
-    compile_s = _warm_up(config, args.seed, images, learn=True)
+    compile_s = warm_up(config, learn=True, seed=args.seed)
     network = Network(config, seed=args.seed)
     stats = []
     for epoch in range(args.epochs):
@@ -148,8 +106,8 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
     n_total = sum(s.train_samples for s in stats)
     summary = {
         "command": "train",
-        "model": args.model,
-        "neurons": args.neurons,
+        "model": config.model,
+        "neurons": config.n_neurons,
         "seed": args.seed,
         "epochs": args.epochs,
         "train_samples": n_total,
@@ -159,10 +117,11 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
         "samples_per_second": n_total / wall,
         "compile_seconds": compile_s,
         "spikedyn_version": __version__,
+        "config": config.to_dict(),
     }
     save_run(args.out, network, extra={"training": summary})
     summary["run_dir"] = str(args.out)
-    print(f"trained {args.model} with {args.neurons} neurons on {n_total} samples in {wall:.1f} s "
+    print(f"trained {config.model} with {config.n_neurons} neurons on {n_total} samples in {wall:.1f} s "
           f"({summary['samples_per_second']:.0f} samples/s); run saved to {args.out}")
     return summary
 
@@ -170,6 +129,7 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
 def cmd_evaluate(args: argparse.Namespace) -> dict[str, Any]:
     from .data import load_samples
     from .encoding import STREAM_ASSIGN, STREAM_TEST
+    from .network import warm_up
     from .readout import accuracy, assign_labels, confusion_matrix, predict
     from .runs import load_run, write_json, write_npz
 
@@ -178,7 +138,7 @@ def cmd_evaluate(args: argparse.Namespace) -> dict[str, Any]:
                                       option="--assign-samples")
     test_x, test_y = load_samples("test", args.data_dir, args.test_samples, progress=not args.quiet,
                                   option="--test-samples")
-    compile_s = _warm_up(network.config, network.seed, test_x, learn=False)
+    compile_s = warm_up(network.config, learn=False, seed=network.seed)
     start = time.perf_counter()
     assign_counts = network.respond(assign_x, stream=STREAM_ASSIGN, n_jobs=args.jobs,
                                     progress=not args.quiet, desc="assign labels")
@@ -212,20 +172,29 @@ def cmd_evaluate(args: argparse.Namespace) -> dict[str, Any]:
     return summary
 
 
+def _use_file_backend() -> None:
+    """Select matplotlib's file-only Agg backend: the plot commands only write PNG files."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+
+
 def cmd_plot_weights(args: argparse.Namespace) -> dict[str, Any]:
-    from .plotting import plot_weights
+    from .plotting import plot_weights, save_figure
     from .runs import load_run
 
     network, _ = load_run(args.run_dir)
-    plot_weights(network.weights, args.output,
-                 title=f"{network.config.model}, {network.config.n_neurons} neurons, "
-                       f"{network.samples_seen} samples")
+    _use_file_backend()
+    ax = plot_weights(network.weights,
+                      title=f"{network.config.model}, {network.config.n_neurons} neurons, "
+                            f"{network.samples_seen} samples")
+    save_figure(ax.figure, args.output)
     print(f"wrote {args.output}")
     return {}
 
 
 def cmd_plot_confusion(args: argparse.Namespace) -> dict[str, Any]:
-    from .plotting import plot_confusion
+    from .plotting import plot_confusion, save_figure
     from .runs import RunError, read_meta
 
     read_meta(args.run_dir)
@@ -234,7 +203,8 @@ def cmd_plot_confusion(args: argparse.Namespace) -> dict[str, Any]:
         raise RunError(f"{args.run_dir} has no evaluation yet; run 'spikedyn evaluate {args.run_dir}' first")
     with np.load(path) as z:
         confusion = z["confusion"]
-    plot_confusion(confusion, args.output)
+    _use_file_backend()
+    save_figure(plot_confusion(confusion).figure, args.output)
     print(f"wrote {args.output}")
     return {}
 

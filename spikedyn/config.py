@@ -1,9 +1,15 @@
 """Model configuration: every parameter of a spikedyn network, each default written once.
 
 A :class:`NetworkConfig` is a frozen dataclass made of smaller frozen records, one per
-part of the model. Variants are made with :func:`dataclasses.replace` (or
-:meth:`NetworkConfig.with_overrides`). The CLI, the experiments and the Brian2
-reference all read these defaults; nothing else writes them.
+part of the model. Variants are made with :meth:`NetworkConfig.replace`, which takes
+nested fields scikit-learn style (``config.replace(stdp__nu_post=0.02)``). The CLI, the
+experiments and the Brian2 reference all read these defaults; nothing else writes them.
+
+Configs are written and read as TOML or JSON (:meth:`NetworkConfig.save`,
+:func:`load_config`); a file may hold only some sections and fields, the rest keep
+their defaults. Every value is checked for its type and range when a config is built,
+and every problem raises a one-line :class:`~spikedyn.errors.ConfigError` that names
+the field and the fix.
 
 Units are in the names: ``_ms`` milliseconds, ``_mv`` millivolts, ``_hz`` hertz.
 Conductances are dimensionless (in units of the leak conductance), as in the
@@ -21,13 +27,21 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
+import numbers
+import os
+import secrets
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 from .errors import ConfigError
 
-#: Names of the network models, for ``--model``.
-MODELS = ("diehl-cook", "lateral")
+#: Smallest spike probability per step of an input at intensity 1. The Poisson
+#: encoder draws waiting times of up to ``37 / p`` steps, which must stay far inside
+#: int64; at this probability a pixel fires about once in 10**15 steps anyway.
+MIN_SPIKE_PROBABILITY = 1e-15
 
 
 @dataclass(frozen=True)
@@ -200,14 +214,25 @@ class NetworkConfig:
         self.validate()
 
     def validate(self) -> None:
-        """Raise :class:`ConfigError` naming the first out-of-range parameter."""
-        if self.model not in MODELS:
-            raise ConfigError(
-                f"unknown model {self.model!r}; choose one of {', '.join(MODELS)}"
-            )
+        """Check the type and range of every field.
+
+        Integer fields take ``int`` (or a NumPy integer), not ``bool``; float fields
+        take any real number but ``bool``, finite, except that a time constant
+        (``tau_*``) may be ``math.inf`` for "no decay"; ``model`` takes a ``str``.
+
+        Raises
+        ------
+        ConfigError
+            Naming the first field of the wrong type (``stdp.nu_post must be a number,
+            got 'abc' (str)``) or out of range, and what is expected.
+        """
+        _check_types(self)
+        from . import models  # the registry imports the parts, which import this module
+
+        models.get(self.model)  # a ConfigError naming the registered models otherwise
         for name in ("n_neurons", "n_input"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            if value < 1:
                 raise ConfigError(f"{name} must be a positive integer, got {value!r}")
         positive = {
             "timing.dt_ms": self.timing.dt_ms,
@@ -254,6 +279,12 @@ class NetworkConfig:
                 "stdp weights need 0 <= w_init_low <= w_init_high <= w_max, got "
                 f"{self.stdp.w_init_low}, {self.stdp.w_init_high}, {self.stdp.w_max}"
             )
+        lowest = self.input.rate_hz_per_unit * self.timing.dt_ms * 1e-3
+        if lowest < MIN_SPIKE_PROBABILITY:
+            raise ConfigError(
+                f"input.rate_hz_per_unit={self.input.rate_hz_per_unit} gives a spike probability per "
+                f"step of {lowest:.3g} at intensity 1, below {MIN_SPIKE_PROBABILITY:g}; use a larger rate"
+            )
         # Highest Poisson probability per step must stay a probability.
         top_rate_hz = 255 * (
             self.input.rate_hz_per_unit
@@ -273,34 +304,203 @@ class NetworkConfig:
         ):
             _whole_steps(value, self.timing.dt_ms, name)
 
-    # -- serialisation -----------------------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
 
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+    # -- variants ------------------------------------------------------------------------
+    def replace(self, **overrides: Any) -> "NetworkConfig":
+        """Return a copy with any fields replaced, nested ones as ``section__field``.
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "NetworkConfig":
-        """Rebuild a config from :meth:`to_dict` output; unknown keys are an error."""
-        kwargs: dict[str, Any] = {}
-        fields = {f.name: f for f in dataclasses.fields(cls)}
-        for key, value in data.items():
-            if key not in fields:
-                raise ConfigError(f"unknown config key {key!r}; known: {', '.join(fields)}")
-            sub = _SUBCONFIGS.get(key)
-            kwargs[key] = _build(sub, value, key) if sub is not None else value
-        return cls(**kwargs)
+        Parameters
+        ----------
+        **overrides
+            ``model``, ``n_neurons`` or ``n_input``; ``section__field`` for a field of
+            a section (``stdp__nu_post=0.02``, ``timing__present_ms=250.0``); or a
+            section name with a whole record (``stdp=StdpParams(...)``) or a mapping of
+            some of its fields (``stdp={"nu_post": 0.02}``).
+
+        Returns
+        -------
+        NetworkConfig
+            The new config, validated.
+
+        Raises
+        ------
+        ConfigError
+            If a section or field is unknown (the message lists the valid names), or a
+            value has the wrong type or is out of range.
+
+        Examples
+        --------
+        >>> NetworkConfig().replace(n_neurons=400, stdp__nu_post=0.02).stdp.nu_post
+        0.02
+        """
+        top: dict[str, Any] = {}
+        nested: dict[str, dict[str, Any]] = {}
+        for key, value in overrides.items():
+            section, sep, name = key.partition("__")
+            if sep:
+                _field(section, name)
+                nested.setdefault(section, {})[name] = value
+            elif key in _SECTIONS and isinstance(value, Mapping):
+                for name, item in value.items():
+                    _field(key, str(name))
+                    nested.setdefault(key, {})[str(name)] = item
+            else:
+                if key not in _SECTIONS:
+                    _field(None, key)
+                top[key] = value
+        for section, changes in nested.items():
+            base = top.get(section, getattr(self, section))
+            _check_record(section, base)
+            top[section] = dataclasses.replace(base, **changes)
+        return dataclasses.replace(self, **top)
 
     def with_overrides(self, **changes: Any) -> "NetworkConfig":
-        """Return a copy with top-level fields replaced (``dataclasses.replace``)."""
+        """Return a copy with fields replaced; the same as :meth:`replace`."""
+        return self.replace(**changes)
+
+    # -- serialisation -----------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """The config as nested plain Python values (JSON and TOML serialisable).
+
+        Returns
+        -------
+        dict
+            ``{"model": ..., "n_neurons": ..., "n_input": ..., "excitatory": {...}, ...}``;
+            float fields are ``float`` and integer fields ``int``, also when they were
+            given as NumPy scalars.
+        """
+        out: dict[str, Any] = {name: _plain(getattr(self, name), f) for name, f in _fields(None).items()}
+        for section in _SECTIONS:
+            record = getattr(self, section)
+            out[section] = {name: _plain(getattr(record, name), f) for name, f in _fields(section).items()}
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, source: str = "config") -> "NetworkConfig":
+        """Build a config from (part of) :meth:`to_dict` output; missing fields keep their defaults.
+
+        Parameters
+        ----------
+        data : mapping
+            Top-level fields and sections (mappings of field name to value).
+        source : str, default "config"
+            What ``data`` came from (a file name), to start error messages with.
+
+        Raises
+        ------
+        ConfigError
+            ``"<source>: ..."`` naming an unknown section or field (with the valid
+            names), a section that is not a mapping, or a value of the wrong type or
+            out of range.
+        """
         try:
-            return dataclasses.replace(self, **changes)
-        except TypeError as exc:  # unknown field name
-            raise ConfigError(f"{exc}; see spikedyn.config.NetworkConfig") from None
+            if not isinstance(data, Mapping):
+                raise ConfigError(f"must hold a table/object of fields, got {type(data).__name__}")
+            overrides: dict[str, Any] = {}
+            for key, value in data.items():
+                if key in _SECTIONS:
+                    if not isinstance(value, Mapping):
+                        raise ConfigError(
+                            f"{key} must be a table/object of its fields (e.g. [{key}] in TOML), "
+                            f"got {_show(value)}"
+                        )
+                    overrides.update({f"{key}__{name}": item for name, item in value.items()})
+                    for name in value:
+                        _field(key, name)
+                else:
+                    _field(None, key)
+                    overrides[key] = value
+            return cls().replace(**overrides)
+        except ConfigError as exc:
+            raise ConfigError(f"{source}: {exc}") from None
+
+    def to_json(self) -> str:
+        """The config as indented JSON text (all fields)."""
+        return json.dumps(self.to_dict(), indent=2) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str, *, source: str = "JSON config") -> "NetworkConfig":
+        """Parse JSON text (a full or partial config) into a config.
+
+        Parameters
+        ----------
+        text : str
+            A JSON object as written by :meth:`to_json`, or a part of it.
+        source : str, default "JSON config"
+            What the text came from, to start error messages with.
+
+        Raises
+        ------
+        ConfigError
+            On invalid JSON (with line and column) or an invalid config.
+        """
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(
+                f"{source}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}; fix the syntax"
+            ) from None
+        return cls.from_dict(data, source=source)
+
+    def to_toml(self) -> str:
+        """The config as TOML text: top-level fields, then one table per section."""
+        data = self.to_dict()
+        lines = [f"{name} = {_toml_value(data[name])}" for name in _fields(None)]
+        for section in _SECTIONS:
+            lines += ["", f"[{section}]"]
+            lines += [f"{name} = {_toml_value(value)}" for name, value in data[section].items()]
+        return "\n".join(lines) + "\n"
+
+    @classmethod
+    def from_toml(cls, text: str, *, source: str = "TOML config") -> "NetworkConfig":
+        """Parse TOML text (a full or partial config) into a config.
+
+        Parameters
+        ----------
+        text : str
+            TOML as written by :meth:`to_toml`, or a part of it.
+        source : str, default "TOML config"
+            What the text came from, to start error messages with.
+
+        Raises
+        ------
+        ConfigError
+            On invalid TOML (with line and column) or an invalid config.
+        """
+        toml = _toml_reader()
+        try:
+            data = toml.loads(text)
+        except toml.TOMLDecodeError as exc:
+            raise ConfigError(f"{source}: invalid TOML: {exc}; fix the syntax") from None
+        return cls.from_dict(data, source=source)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> "NetworkConfig":
+        """Read a ``.toml`` or ``.json`` config file; see :func:`load_config`."""
+        return load_config(path)
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the config to ``path`` as TOML (``.toml``) or JSON (``.json``), atomically.
+
+        The file appears complete or not at all, with the usual permissions
+        (``0o666`` minus the umask). Missing parent directories are created.
+
+        Returns
+        -------
+        pathlib.Path
+            ``path``.
+
+        Raises
+        ------
+        ConfigError
+            If the suffix is neither ``.toml`` nor ``.json``, or the file cannot be written.
+        """
+        path = Path(path)
+        text = self.to_toml() if _format_of(path) == "toml" else self.to_json()
+        return atomic_write(path, lambda f: f.write(text.encode("utf-8")))
 
 
-_SUBCONFIGS = {
+_SECTIONS = {
     "excitatory": ExcitatoryParams,
     "inhibitory": InhibitoryParams,
     "lateral": LateralParams,
@@ -309,12 +509,290 @@ _SUBCONFIGS = {
     "timing": TimingParams,
 }
 
+_TOP_FIELDS = {f.name: f for f in dataclasses.fields(NetworkConfig) if f.name not in _SECTIONS}
+_SECTION_FIELDS = {
+    section: {f.name: f for f in dataclasses.fields(cls)} for section, cls in _SECTIONS.items()
+}
 
-def _build(cls, values: dict[str, Any], prefix: str):
-    known = {f.name for f in dataclasses.fields(cls)}
-    unknown = set(values) - known
-    if unknown:
+
+def _fields(section: str | None) -> dict[str, dataclasses.Field]:
+    """The scalar fields of ``section`` (None: the top level), by name."""
+    return _TOP_FIELDS if section is None else _SECTION_FIELDS[section]
+
+
+def _field(section: str | None, name: str) -> dataclasses.Field:
+    """The field ``section.name`` (``name`` at the top level if ``section`` is None).
+
+    Raises
+    ------
+    ConfigError
+        Naming the unknown section or field and listing the valid names.
+    """
+    if section is not None and section not in _SECTIONS:
         raise ConfigError(
-            f"unknown config key(s) {', '.join(sorted(prefix + '.' + k for k in unknown))}"
+            f"unknown config section {section!r}; sections are {', '.join(_SECTIONS)} "
+            f"(top-level fields: {', '.join(_TOP_FIELDS)})"
         )
-    return cls(**values)
+    fields = _fields(section)
+    if name in fields:
+        return fields[name]
+    if section is None and name in _SECTIONS:
+        example = next(iter(_SECTION_FIELDS[name]))
+        raise ConfigError(f"{name} is a section; set one of its fields, e.g. {name}.{example}")
+    where = f"section {section!r}" if section is not None else "the top level"
+    dotted = f"{section}.{name}" if section is not None else name
+    hint = f"sections: {', '.join(_SECTIONS)}; " if section is None else ""
+    raise ConfigError(f"unknown config field {dotted!r}; {hint}fields of {where}: {', '.join(fields)}")
+
+
+def _kind(f: dataclasses.Field) -> str:
+    """``"int"``, ``"float"`` or ``"str"``: the annotated type of a scalar field."""
+    return f.type if isinstance(f.type, str) else f.type.__name__
+
+
+def _show(value: Any, limit: int = 60) -> str:
+    """A short one-line repr of ``value`` for an error message."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
+
+
+def _check_value(name: str, value: Any, f: dataclasses.Field) -> None:
+    """Raise ConfigError if ``value`` does not have the type of the field ``f``."""
+    kind = _kind(f)
+    got = f"got {_show(value)} ({type(value).__name__}); e.g. {f.default!r} (the default)"
+    if kind == "int":
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise ConfigError(f"{name} must be an integer, {got}")
+    elif kind == "float":
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise ConfigError(f"{name} must be a number, {got}")
+        # A time constant of +inf means "no decay"; every other number must be finite.
+        if not (math.isfinite(value) or (value == math.inf and name.rpartition(".")[2].startswith("tau_"))):
+            raise ConfigError(f"{name} must be a finite number, {got}")
+    elif not isinstance(value, str):
+        raise ConfigError(f"{name} must be a string, {got}")
+
+
+def _check_record(section: str, record: Any) -> None:
+    """Raise ConfigError unless ``record`` is an instance of the section's record type."""
+    cls = _SECTIONS[section]
+    if not isinstance(record, cls):
+        raise ConfigError(
+            f"{section} must be a {cls.__name__}, got {_show(record)} ({type(record).__name__}); "
+            f"use config.replace({section}__<field>=value) or {cls.__name__}(...)"
+        )
+
+
+def _check_types(config: NetworkConfig) -> None:
+    """Raise ConfigError naming the first field of ``config`` whose value has the wrong type."""
+    for name, f in _TOP_FIELDS.items():
+        _check_value(name, getattr(config, name), f)
+    for section in _SECTIONS:
+        record = getattr(config, section)
+        _check_record(section, record)
+        for name, f in _SECTION_FIELDS[section].items():
+            _check_value(f"{section}.{name}", getattr(record, name), f)
+
+
+def _plain(value: Any, f: dataclasses.Field) -> Any:
+    """``value`` as the plain Python type of field ``f`` (NumPy scalars become int/float)."""
+    return {"int": int, "float": float}.get(_kind(f), str)(value)
+
+
+def _toml_value(value: Any) -> str:
+    """A TOML literal for an int, a finite float or a str."""
+    if isinstance(value, str):
+        # A JSON string is a TOML basic string once DEL, which TOML forbids raw, is escaped.
+        return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
+    return repr(value)  # a float's repr has a "." or an exponent, or is inf, a TOML float too
+
+
+def _toml_reader():
+    """The TOML parser: :mod:`tomllib` (Python >= 3.11), else the ``tomli`` package."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        try:
+            import tomli as tomllib
+        except ModuleNotFoundError:
+            raise ConfigError(
+                "reading TOML needs Python >= 3.11 or the tomli package; "
+                "run 'pip install tomli' or use a .json config"
+            ) from None
+    return tomllib
+
+
+# -- files ---------------------------------------------------------------------------------
+CONFIG_SUFFIXES = {".toml": "toml", ".json": "json"}
+
+
+def _format_of(path: Path) -> str:
+    """``"toml"`` or ``"json"`` from the suffix of ``path``."""
+    fmt = CONFIG_SUFFIXES.get(path.suffix.lower())
+    if fmt is None:
+        raise ConfigError(f"config file {path} must end in .toml or .json, got {path.suffix or 'no suffix'!r}")
+    return fmt
+
+
+def load_config(path: str | os.PathLike[str]) -> NetworkConfig:
+    """Read a config file, TOML (``.toml``) or JSON (``.json``) by its suffix.
+
+    The file may hold only some sections and fields; the others keep their defaults.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file, as written by :meth:`NetworkConfig.save` or by hand.
+
+    Returns
+    -------
+    NetworkConfig
+
+    Raises
+    ------
+    ConfigError
+        One line starting with the file name: the suffix is unknown, the file is
+        missing or unreadable, its syntax is invalid (with line and column), or a key
+        is unknown or a value has the wrong type or range (naming the field).
+    """
+    path = Path(path)
+    fmt = _format_of(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist; check the path") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {path} is not UTF-8 text; save it as UTF-8 {fmt.upper()}") from None
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot read config file {path} ({exc.strerror or exc}); check the path and its permissions"
+        ) from None
+    parse = NetworkConfig.from_toml if fmt == "toml" else NetworkConfig.from_json
+    return parse(text, source=str(path))
+
+
+def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], Any]) -> Path:
+    """Write a file atomically: ``write(f)`` fills a temporary file that then replaces ``path``.
+
+    The temporary file is created next to ``path`` with mode ``0o666`` minus the
+    umask (the permissions of any new file, not ``mkstemp``'s ``0o600``) and renamed
+    with :func:`os.replace`, so ``path`` appears complete or not at all. If ``write``
+    raises, the temporary file is removed and the exception propagates. Missing
+    parent directories are created.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to create or replace.
+    write : callable
+        Called with the temporary file opened for binary writing.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Raises
+    ------
+    ConfigError
+        If ``path`` is a directory or the file cannot be created.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"{path} is a directory; give a file name")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        while True:
+            tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+            try:
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+                break
+            except FileExistsError:  # pragma: no cover - 48 random bits collided
+                continue
+    except OSError as exc:
+        raise ConfigError(f"cannot write {path} ({exc.strerror or exc}); choose a writable location") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+# -- command-line values -------------------------------------------------------------------
+def parse_set(text: str) -> tuple[str, Any]:
+    """Parse ``section.field=value`` (or ``field=value`` at the top level) for :meth:`NetworkConfig.replace`.
+
+    Parameters
+    ----------
+    text : str
+        E.g. ``"stdp.nu_post=0.02"``, ``"timing.present_ms=250"``, ``"n_neurons=400"``
+        or ``"model=lateral"``.
+
+    Returns
+    -------
+    key : str
+        ``"stdp__nu_post"`` (``"n_neurons"`` at the top level).
+    value : int, float or str
+        ``value`` converted to the field's type; floats accept ``1e-4`` and ``inf``.
+        The range is checked when the config is built.
+
+    Raises
+    ------
+    ConfigError
+        If the form is wrong, the section or field is unknown (listing the valid
+        names), or the value does not convert to the field's type.
+
+    Examples
+    --------
+    >>> parse_set("stdp.nu_post=0.02")
+    ('stdp__nu_post', 0.02)
+    """
+    key, sep, raw = text.partition("=")
+    key, raw = key.strip(), raw.strip()
+    if not sep or not key:
+        raise ConfigError(
+            f"{text!r} is not of the form section.field=value (e.g. stdp.nu_post=0.02) "
+            f"or field=value (e.g. n_neurons=400)"
+        )
+    section, dot, name = key.rpartition(".")
+    f = _field(section if dot else None, name)
+    kind = _kind(f)
+    try:
+        value: Any = {"int": int, "float": float}.get(kind, str)(raw)
+    except ValueError:
+        what = {"int": "an integer", "float": "a number"}[kind]
+        raise ConfigError(
+            f"{key} must be {what}, got {raw!r}; write e.g. {key}={f.default!r}"
+        ) from None
+    return (f"{section}__{name}" if dot else name), value
+
+
+def check_seed(value: Any, name: str = "seed", *, bits: int = 63) -> int:
+    """Return ``value`` as an int if it is a valid seed: an integer in ``[0, 2**bits)``.
+
+    The one seed check of spikedyn (the CLI's ``--seed``, :class:`~spikedyn.network.Network`,
+    :func:`~spikedyn.encoding.presentation_seed`).
+
+    Parameters
+    ----------
+    value : int or numpy integer
+    name : str, default "seed"
+        The argument's name, for the error message.
+    bits : int, default 63
+        Upper bound ``2**bits`` (exclusive); 64 for the seed of one raster.
+
+    Raises
+    ------
+    ConfigError
+        If ``value`` is not an integer (bools are not) or lies outside ``[0, 2**bits)``.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ConfigError(
+            f"{name} must be an integer in [0, 2**{bits}), got {_show(value)} ({type(value).__name__})"
+        )
+    if not 0 <= int(value) < 2**bits:
+        raise ConfigError(f"{name} must be in [0, 2**{bits}), got {int(value)}")
+    return int(value)

@@ -2,7 +2,7 @@
 
 Where the data comes from
 -------------------------
-:func:`load_split` and :func:`resolve_data_dir` look for the four MNIST files
+:func:`load_mnist`, :func:`load_split` and :func:`resolve_data_dir` look for the four MNIST files
 (:data:`MNIST_FILES`) in this order:
 
 1. the ``data_dir`` argument (the CLI's ``--data-dir``);
@@ -61,6 +61,7 @@ __all__ = [
     "MNIST_SHA256",
     "default_cache_dir",
     "download_mnist",
+    "load_mnist",
     "load_samples",
     "load_split",
     "read_idx",
@@ -621,7 +622,7 @@ def load_split(
         missing, unreadable or malformed, the images are not 3-D, the labels
         are not 1-D, the two counts differ, or a label is 10 or more.
     """
-    if split not in MNIST_FILES:
+    if not isinstance(split, str) or split not in MNIST_FILES:
         raise DataError(
             f"unknown split {split!r}; choose one of {', '.join(map(repr, MNIST_FILES))}"
         )
@@ -684,8 +685,67 @@ def load_samples(
     """
     directory = resolve_data_dir(data_dir, progress=progress)
     images, labels = load_split(split, directory, progress=progress)
-    if n is not None:
-        if n > images.shape[0]:
-            raise DataError(f"{option}={n} but the {split} set has {images.shape[0]} images; use at most that")
-        images, labels = images[:n], labels[:n]
-    return images, labels
+    return _first(images, labels, n, split, option)
+
+
+def _first(images: np.ndarray, labels: np.ndarray, n: int | None, split: str, option: str):
+    """The first ``n`` images and labels (all if ``n`` is None); ``option`` names ``n`` in the error."""
+    if n is None:
+        return images, labels
+    if n > images.shape[0]:
+        raise DataError(f"{option}={n} but the {split} set has {images.shape[0]} images; use at most that")
+    return images[:n], labels[:n]
+
+
+def load_mnist(
+    split: str,
+    data_dir: str | os.PathLike[str] | None = None,
+    n: int | None = None,
+    *,
+    progress: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Load the first ``n`` images and labels of an MNIST-format split, ready for a network.
+
+    Works on any directory holding the four files in MNIST's IDX layout
+    (Fashion-MNIST, KMNIST, ...). The directory is found as described in the module
+    docstring: ``data_dir``, else ``$SPIKEDYN_DATA_DIR``, else the user cache,
+    downloading MNIST into the cache if it is incomplete.
+
+    Parameters
+    ----------
+    split : {"train", "test"}
+        Which split to load.
+    data_dir : str or os.PathLike, optional
+        Directory holding the files (raw or ``.gz``).
+    n : int, optional
+        Load only the first ``n`` images (in file order); default all.
+    progress : bool, default False
+        Show a progress bar while downloading.
+
+    Returns
+    -------
+    images : uint8 array, shape (n, rows * cols)
+        One flattened image per row, pixel intensities 0-255, C-contiguous: the
+        input layout of :class:`~spikedyn.network.Network` (``n_input = 784`` for
+        MNIST). ``images[k].reshape(28, 28)`` is image ``k``.
+    labels : int64 array, shape (n,)
+        Classes 0-9.
+
+    Raises
+    ------
+    DataError
+        If ``split`` is not ``"train"`` or ``"test"``, ``n`` is not a positive
+        integer or exceeds the split's size, or the data directory or a file is
+        missing or malformed (``DataError`` is a ``ValueError``).
+
+    Examples
+    --------
+    >>> images, labels = load_mnist("test", n=100)          # doctest: +SKIP
+    >>> images.shape, images.dtype, labels.dtype            # doctest: +SKIP
+    ((100, 784), dtype('uint8'), dtype('int64'))
+    """
+    if n is not None and (isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1):
+        raise DataError(f"n must be a positive integer or None (all images), got {n!r}")
+    images, labels = _first(*load_split(split, data_dir, progress=progress), n, split, "n")
+    return (np.ascontiguousarray(images.reshape(images.shape[0], -1)),
+            labels.astype(np.int64))

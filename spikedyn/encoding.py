@@ -24,6 +24,7 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
+from .config import MIN_SPIKE_PROBABILITY, check_seed
 from .errors import ConfigError
 
 #: Streams of randomness, so training, label assignment and testing never share draws.
@@ -74,11 +75,20 @@ def presentation_seed(seed: int, stream: int, index: int, attempt: int) -> int:
         Position of the sample in its stream (training counts across epochs).
     attempt : int
         0 for the first presentation, +1 for each repetition at a higher rate.
+
+    Returns
+    -------
+    int
+        In ``[0, 2**64)``.
+
+    Raises
+    ------
+    ConfigError
+        If an argument is not an integer in ``[0, 2**63)``, naming it.
     """
-    for name, value in (("seed", seed), ("stream", stream), ("index", index), ("attempt", attempt)):
-        if not 0 <= int(value) < 2**63:
-            raise ConfigError(f"{name} must be in [0, 2**63), got {value}")
-    return int(_presentation_seed(np.uint64(seed), np.uint64(stream), np.uint64(index), np.uint64(attempt)))
+    values = [check_seed(value, name) for name, value in
+              (("seed", seed), ("stream", stream), ("index", index), ("attempt", attempt))]
+    return int(_presentation_seed(*map(np.uint64, values)))
 
 
 @numba.njit(cache=True)
@@ -172,17 +182,38 @@ def poisson_raster(image, rate_hz_per_unit: float, *, dt_ms: float, n_steps: int
     Returns
     -------
     SpikeRaster
+
+    Raises
+    ------
+    ConfigError
+        Naming the argument: ``image`` not uint8 or not 1-D/2-D; ``n_steps`` not an
+        integer in [1, 2**31); ``rate_hz_per_unit`` or ``dt_ms`` not a positive finite
+        number, or a spike probability per step of 1 or more at intensity 255 or below
+        ``MIN_SPIKE_PROBABILITY`` at intensity 1; ``seed`` not an integer in [0, 2**64).
     """
     image = np.asarray(image)
     if image.dtype != np.uint8:
         raise ConfigError(f"image must be uint8 (0-255), got dtype {image.dtype}; convert with .astype(np.uint8)")
+    if image.ndim not in (1, 2):
+        raise ConfigError(f"image must have shape (n_input,) or (rows, cols), got {image.shape}")
     image = np.ascontiguousarray(image.reshape(-1))
-    if n_steps < 1:
-        raise ConfigError(f"n_steps must be >= 1, got {n_steps}")
-    if not (rate_hz_per_unit >= 0 and 255 * rate_hz_per_unit * dt_ms * 1e-3 < 1):
+    if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or not 1 <= n_steps < 2**31:
+        raise ConfigError(f"n_steps must be an integer in [1, 2**31), got {n_steps!r}")
+    for name, value in (("rate_hz_per_unit", rate_hz_per_unit), ("dt_ms", dt_ms)):
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+                or not math.isfinite(value) or value <= 0:
+            raise ConfigError(f"{name} must be a positive finite number, got {value!r}")
+    seed = check_seed(seed, "seed", bits=64)
+    p_unit = rate_hz_per_unit * dt_ms * 1e-3
+    if p_unit < MIN_SPIKE_PROBABILITY:
+        raise ConfigError(
+            f"rate_hz_per_unit={rate_hz_per_unit} with dt_ms={dt_ms} gives a spike probability per step of "
+            f"{p_unit:.3g} for intensity 1, below {MIN_SPIKE_PROBABILITY:g}; use a larger rate"
+        )
+    if not 255 * p_unit < 1:
         raise ConfigError(
             f"rate_hz_per_unit={rate_hz_per_unit} with dt_ms={dt_ms} gives a spike probability per step "
-            ">= 1 or < 0; use a smaller rate or step"
+            ">= 1 at intensity 255; use a smaller rate or step"
         )
     capacity = image.shape[0] * n_steps
     step_ptr = np.empty(n_steps + 1, np.int64)

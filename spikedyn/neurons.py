@@ -92,9 +92,10 @@ def _integrated(p, vj, gej, gij, since):
 # operations per array per call (here: per step).
 
 
-@numba.njit(cache=True)
-def _lif_integrate(p, v, ge, gi, theta, last_spike, t):
-    """The update of :func:`_lif_step` with theta decaying (learning); returns the number of spikes."""
+@numba.njit(cache=True, inline="always")
+def _lif_integrate(p, theta_rate, v, ge, gi, theta, last_spike, t):
+    """The update of :func:`_lif_step` with theta decaying by ``theta_rate`` (``dt/tau_theta``)
+    per step (learning); returns the number of spikes."""
     gate_steps = max(p.refractory_steps, p.lockout_steps)
     n_fired = 0
     # Branch-free SIMD code with plain stores (a conditional store would compile
@@ -105,7 +106,7 @@ def _lif_integrate(p, v, ge, gi, theta, last_spike, t):
         v[j] = vj
         ge[j] = gej
         gi[j] = gij
-        th = theta[j] - p.dt_over_tau_theta * theta[j]
+        th = theta[j] - theta_rate * theta[j]
         theta[j] = th
         n_fired += (vj > p.v_thresh + th) & (since >= gate_steps)
     return n_fired
@@ -162,13 +163,13 @@ def _lif_step(p, v, ge, gi, theta, last_spike, t, adapt_theta, spikes):
         Number of spiking neurons.
     """
     if adapt_theta:
-        n_fired = _lif_integrate(p, v, ge, gi, theta, last_spike, t)
+        n_fired = _lif_integrate(p, p.dt_over_tau_theta, v, ge, gi, theta, last_spike, t)
     else:
         n_fired = _lif_integrate_frozen(p, v, ge, gi, theta, last_spike, t)
     return _lif_spikes(p, v, theta, last_spike, t, spikes) if n_fired > 0 else 0
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _lif_step_active(p, v, ge, gi, last_spike, t, active, n_active, is_active, spikes):
     """:func:`_lif_step` (no theta) for the neurons listed in ``active[:n_active]`` only.
 
@@ -201,16 +202,25 @@ def _lif_step_active(p, v, ge, gi, last_spike, t, active, n_active, is_active, s
     return n_spikes, kept
 
 
-@numba.njit(cache=True)
-def _reset(p, v, theta, last_spike, t, adapt_theta, spikes, n_spikes):
-    """Reset the neurons that fired in step ``t`` (in place): ``v = v_reset``,
-    ``last_spike = t`` and, if ``adapt_theta``, ``theta += theta_plus``."""
+@numba.njit(cache=True, inline="always")
+def _reset(p, v, last_spike, t, spikes, n_spikes):
+    """Reset the neurons that fired in step ``t`` (in place): ``v = v_reset``, ``last_spike = t``.
+
+    The threshold's reaction to a spike belongs to the threshold rule
+    (:mod:`spikedyn.threshold`)."""
     for k in range(n_spikes):
         j = spikes[k]
         v[j] = p.v_reset
         last_spike[j] = t
-        if adapt_theta and theta.shape[0] > 0:
-            theta[j] += p.theta_plus
+
+
+@numba.njit(cache=True, inline="always")
+def _enlist(j, items, is_member, count):
+    """Append neuron ``j`` to the list ``items[:count[0]]`` unless it is already a member (in place)."""
+    if not is_member[j]:
+        is_member[j] = True
+        items[count[0]] = j
+        count[0] += 1
 
 
 def lif_params(

@@ -16,17 +16,41 @@ order Brian2 runs them within a step (presynaptic pathway first):
 - presynaptic spike of input i: ``w[i, :] = clip(w[i, :] - nu_pre * post1, 0, w_max)``;
 - postsynaptic spike of neuron j: ``w[:, j] = clip(w[:, j] + nu_post * pre * post2, 0, w_max)``
   where ``post2`` is read before neuron j's own traces are set to 1.
+
+Parts defined here (see :mod:`spikedyn.parts`):
+
+:class:`DiehlCookStdp` (``stdp``, kind ``plasticity``)
+    the rule above; hooks ``on_pre`` (after the step's input spikes were delivered:
+    each spike delivered its weights as they were before its own update, as in the
+    fused rule) and ``on_post`` (after the excitatory spikes of the step);
+:class:`Normalisation` (``normalise``, kind ``between``)
+    before every training presentation each neuron's incoming weights are rescaled
+    to sum to ``weight_sum`` (hook ``before_presentation``).
+
+Hook signatures (state of the rule: :class:`Traces`, unpacked)::
+
+    on_pre(rec, t, w, pixels, lo, hi, row_over, last_pre, last_post, recent, is_recent, n_recent, post1_now)
+    on_post(rec, t, w, spikes, n_spikes, last_pre, last_post, recent, is_recent, n_recent, pre_now)
+    before_presentation(rec, w, col_sum, row_over)
+
+``pixels[lo:hi]`` are the input spikes of step ``t``; ``spikes[:n_spikes]`` the
+excitatory ones; ``row_over`` is set by the normalisation (see
+:func:`_normalize_columns`).
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any, NamedTuple
 
 import numba
 import numpy as np
 
 from ._numerics import FLUSH_BELOW
+from .config import NetworkConfig
 from .errors import ConfigError
+from .neurons import NEVER, _enlist
+from .parts import implements, kernel_hook
 
 
 @numba.njit(cache=True)
@@ -41,7 +65,7 @@ def _decay_table(tau_steps):
     return out
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _trace(table, since):
     """Trace ``since`` steps after the last spike: ``exp(-since / tau_steps)``, flushed to 0.0."""
     if since < table.shape[0]:
@@ -49,7 +73,7 @@ def _trace(table, since):
     return 0.0
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _traces_now(table, last, t, out):
     """Write every trace at step ``t`` into ``out`` (float64, like ``last``)."""
     for k in range(last.shape[0]):
@@ -69,7 +93,7 @@ def _depress_row(w_row, post1, nu_pre, w_max):
         w_row[j] = _depressed(w_row[j], post1[j], nu_pre, w_max)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _depress_inputs(w, inputs, lo, hi, post1, recent, n_recent, row_over, nu_pre, w_max):
     """Presynaptic rule for the spikes of inputs ``inputs[lo:hi]``, in place: as
     :func:`_depress_row` on each of their rows, touching only the synapses it can change.
@@ -92,7 +116,7 @@ def _depress_inputs(w, inputs, lo, hi, post1, recent, n_recent, row_over, nu_pre
                 w[i, j] = _depressed(w[i, j], post1[j], nu_pre, w_max)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _potentiate_column(w, j, pre, nu_post, post2, w_max):
     """Postsynaptic rule for neuron j, in place:
     ``w[:, j] = clip(w[:, j] + nu_post * pre * post2, 0, w_max)``.
@@ -132,15 +156,271 @@ def _normalize_columns(w, target, col_sum, w_max, row_over):
         row_over[i] = n_over > 0
 
 
+@numba.njit(cache=True, inline="always")
+def _recent_traces_now(table, last_post, t, recent, is_recent, n_recent, out):
+    """``out[j] = post1 trace of neuron j at step t`` for the recent neurons
+    ``recent[:n_recent[0]]`` (in place).
+
+    Neurons whose trace has fallen to exactly 0 leave the recent list; their entry
+    in ``out`` is set to 0 and, like every non-recent neuron's, stays 0. The result
+    equals :func:`_traces_now` over all neurons, at the cost of the recent ones only.
+    """
+    kept = 0
+    for k in range(n_recent[0]):
+        j = recent[k]
+        value = _trace(table, t - last_post[j])
+        out[j] = value
+        if value == 0.0:
+            is_recent[j] = False
+        else:
+            recent[kept] = j
+            kept += 1
+    n_recent[0] = kept
+
+
+@numba.njit(cache=True, inline="always")
+def _mark(last, items, lo, hi, t):
+    """``last[items[e]] = t`` for e in [lo, hi) (in place): the step of each item's last spike."""
+    for e in range(lo, hi):
+        last[items[e]] = t
+
+
+@numba.njit(cache=True, inline="always")
+def _potentiate_spikes(w, spikes, n_spikes, pre, post2_table, last_post, t, nu_post, w_max, recent, is_recent,
+                       n_recent):
+    """Postsynaptic rule for each spike ``spikes[:n_spikes]`` of step ``t``, in place; each neuron's
+    ``post2`` is read before its own spike is recorded, and the neuron joins the recent list."""
+    for k in range(n_spikes):
+        j = spikes[k]
+        post2 = _trace(post2_table, t - last_post[j])
+        _potentiate_column(w, j, pre, nu_post, post2, w_max)
+        last_post[j] = t
+        _enlist(j, recent, is_recent, n_recent)
+
+
+# -- the rule's state and hooks ---------------------------------------------------------------
+class Traces(NamedTuple):
+    """State of a trace-based rule: when each input and neuron last fired, and which neurons'
+    ``post1`` trace may be non-zero.
+
+    ``last_pre`` (int64, (n_input,)), ``last_post`` (int64, (N,)); the recent list
+    ``recent[:n_recent[0]]`` with flags ``is_recent`` (every other neuron's ``post1``
+    is exactly 0); ``pre_now`` (float64, (n_input,)) and ``post1_now`` (float64, (N,))
+    hold traces evaluated at the current step (``post1_now`` is 0 outside the recent
+    list); ``pre_table``, ``post1_table``, ``post2_table`` are the traces' decay tables
+    (:func:`_decay_table`, derived from the rule's time constants, not saved).
+
+    The tables live here rather than in the rule's kernel record because the time
+    loop unpacks this state once, before it starts: an array read from a record
+    inside the loop would cost atomic reference counting at every step.
+    """
+
+    last_pre: np.ndarray
+    last_post: np.ndarray
+    recent: np.ndarray
+    is_recent: np.ndarray
+    n_recent: np.ndarray
+    pre_now: np.ndarray
+    post1_now: np.ndarray
+    pre_table: np.ndarray
+    post1_table: np.ndarray
+    post2_table: np.ndarray
+
+
+#: Fields of :class:`Traces` derived from the config (rebuilt, never saved).
+DERIVED_TRACE_FIELDS = ("pre_table", "post1_table", "post2_table")
+
+
+@numba.njit(cache=True)
+def _new_traces(tau_steps, n_input, n_neurons):
+    """Traces at rest; ``tau_steps`` = the (pre, post1, post2) time constants in steps."""
+    tr = Traces(np.empty(n_input, np.int64), np.empty(n_neurons, np.int64), np.zeros(n_neurons, np.int32),
+                np.zeros(n_neurons, np.bool_), np.zeros(1, np.int64), np.zeros(n_input), np.zeros(n_neurons),
+                _decay_table(tau_steps[0]), _decay_table(tau_steps[1]), _decay_table(tau_steps[2]))
+    _traces_rest(tr)
+    return tr
+
+
+@numba.njit(cache=True)
+def _traces_rest(tr):
+    """No spike history (in place)."""
+    tr.last_pre[:] = NEVER
+    tr.last_post[:] = NEVER
+    tr.is_recent[:] = False
+    tr.n_recent[0] = 0
+    tr.post1_now[:] = 0.0
+
+
+_TRACES = "last_pre, last_post, recent, is_recent, n_recent, pre_now, post1_now, pre_table, post1_table, post2_table"
+on_pre = kernel_hook("on_pre", "rec, t, w, pixels, lo, hi, row_over, " + _TRACES,
+                     "Plasticity on the input spikes pixels[lo:hi] of step t (after their delivery).")
+on_post = kernel_hook("on_post", "rec, t, w, spikes, n_spikes, " + _TRACES,
+                      "Plasticity on the excitatory spikes spikes[:n_spikes] of step t.")
+before_presentation = kernel_hook(
+    "before_presentation", "rec, w, col_sum, row_over", "What happens to the weights before a training presentation.")
+
+
+class StdpRecord(NamedTuple):
+    """Kernel record of :class:`DiehlCookStdp` (the trace time constants are in :class:`Traces`)."""
+
+    nu_pre: float
+    nu_post: float
+    w_max: float
+
+
+@implements(on_pre, StdpRecord)
+def _stdp_on_pre(rec, t, w, pixels, lo, hi, row_over, last_pre, last_post, recent, is_recent, n_recent, pre_now,
+                 post1_now, pre_table, post1_table, post2_table):
+    _recent_traces_now(post1_table, last_post, t, recent, is_recent, n_recent, post1_now)
+    _mark(last_pre, pixels, lo, hi, t)
+    _depress_inputs(w, pixels, lo, hi, post1_now, recent, n_recent[0], row_over, rec.nu_pre, rec.w_max)
+
+
+@implements(on_post, StdpRecord)
+def _stdp_on_post(rec, t, w, spikes, n_spikes, last_pre, last_post, recent, is_recent, n_recent, pre_now,
+                  post1_now, pre_table, post1_table, post2_table):
+    _traces_now(pre_table, last_pre, t, pre_now)
+    _potentiate_spikes(w, spikes, n_spikes, pre_now, post2_table, last_post, t, rec.nu_post, rec.w_max,
+                       recent, is_recent, n_recent)
+
+
+def trace_time_constants(config: NetworkConfig) -> tuple[float, float, float]:
+    """The (pre, post1, post2) trace time constants in steps, for :class:`Traces`."""
+    s, dt = config.stdp, config.timing.dt_ms
+    return (s.tau_pre_ms / dt, s.tau_post1_ms / dt, s.tau_post2_ms / dt)
+
+
+class DiehlCookStdp:
+    """Part: trace-based STDP of Diehl & Cook (2015); ``config.stdp``."""
+
+    kind = "plasticity"
+    name = "stdp"
+
+    def record(self, config: NetworkConfig) -> StdpRecord:
+        s = config.stdp
+        return StdpRecord(nu_pre=float(s.nu_pre), nu_post=float(s.nu_post), w_max=float(s.w_max))
+
+    # -- Brian2 twin: per-synapse event-driven traces, as in the Brian2 example ------------
+    def brian2_namespace(self, config: NetworkConfig) -> dict[str, Any]:
+        from brian2 import ms
+
+        s = config.stdp
+        return {"tau_pre": s.tau_pre_ms * ms, "tau_post1": s.tau_post1_ms * ms, "tau_post2": s.tau_post2_ms * ms,
+                "nu_pre": s.nu_pre, "nu_post": s.nu_post, "w_max": s.w_max}
+
+    #: Per-synapse variables carried from one standalone run to the next (besides ``w``
+    #: and ``lastupdate``).
+    BRIAN2_TRACES = ("pre", "post1", "post2")
+    BRIAN2_MODEL = """
+w : 1
+post2before : 1
+dpre/dt = -pre / tau_pre : 1 (event-driven)
+dpost1/dt = -post1 / tau_post1 : 1 (event-driven)
+dpost2/dt = -post2 / tau_post2 : 1 (event-driven)
+"""
+    BRIAN2_ON_PRE = """
+ge_post += w
+pre = 1.
+w = clip(w - nu_pre * post1, 0, w_max)
+"""
+    BRIAN2_ON_POST = """
+post2before = post2
+w = clip(w + nu_post * pre * post2before, 0, w_max)
+post1 = 1.
+post2 = 1.
+"""
+
+    def brian2_synapses(self) -> dict[str, Any]:
+        """Brian2 ``Synapses`` arguments of the learning network, and the traces to carry."""
+        return {"model": self.BRIAN2_MODEL, "on_pre": self.BRIAN2_ON_PRE, "on_post": self.BRIAN2_ON_POST,
+                "traces": self.BRIAN2_TRACES}
+
+
+class NormaliseRecord(NamedTuple):
+    """Kernel record of :class:`Normalisation`."""
+
+    weight_sum: float
+    w_max: float
+
+
+@implements(before_presentation, NormaliseRecord)
+def _normalise_before(rec, w, col_sum, row_over):
+    _normalize_columns(w, rec.weight_sum, col_sum, rec.w_max, row_over)
+
+
+class Normalisation:
+    """Part: each neuron's incoming weights rescaled to ``stdp.weight_sum`` before every
+    training presentation (Diehl & Cook 2015)."""
+
+    kind = "between"
+    name = "normalise"
+
+    def record(self, config: NetworkConfig) -> NormaliseRecord:
+        return NormaliseRecord(weight_sum=float(config.stdp.weight_sum), w_max=float(config.stdp.w_max))
+
+    def brian2_before_presentation(self, config: NetworkConfig, w: np.ndarray) -> None:
+        """The Brian2 twin's step, from Python on the (n_input, N) matrix (in place)."""
+        normalize_columns_numpy(w, config.stdp.weight_sum)
+
+
+def normalize_columns_numpy(w: np.ndarray, target: float) -> None:
+    """Rescale each column of ``w`` (float64, (n_input, N), C order) in place to sum to ``target``.
+
+    The Brian2 example's normalisation, written with NumPy: the column sums of a
+    C-ordered matrix are accumulated row by row (pixel 0 first), the factor is
+    ``target / sum`` (1 for an all-zero column) and each weight is multiplied by it.
+    Bit-identical to :func:`_normalize_columns`.
+    """
+    col_sum = w.sum(axis=0)
+    factor = np.ones_like(col_sum)
+    np.divide(target, col_sum, out=factor, where=col_sum > 0.0)
+    w *= factor
+
+
+# -- public, validating wrappers ----------------------------------------------------------------
+def _finite(name: str, value, *, positive: bool = False, non_negative: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ConfigError(f"{name} must be a number, got {value!r} ({type(value).__name__})")
+    value = float(value)
+    if not math.isfinite(value) or (positive and not value > 0) or (non_negative and not value >= 0):
+        bound = " > 0" if positive else " >= 0" if non_negative else ""
+        raise ConfigError(f"{name} must be finite{bound}, got {value!r}")
+    return value
+
+
+def _index(name: str, value, size: int, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ConfigError(f"{name} must be an integer {what} index, got {value!r} ({type(value).__name__})")
+    if not 0 <= int(value) < size:
+        raise ConfigError(f"{name}={value} is out of range; the weights have {size} {what}s (0..{size - 1})")
+    return int(value)
+
+
+def _weights(w) -> np.ndarray:
+    w = np.array(w, dtype=np.float64, copy=True, order="C")
+    if w.ndim != 2:
+        raise ConfigError(f"w must be 2-D (n_input, n_neurons), got shape {w.shape}")
+    return w
+
+
+def _vector(name: str, values, size: int) -> np.ndarray:
+    values = np.asarray(values, dtype=np.float64)
+    if values.shape != (size,):
+        raise ConfigError(f"{name} must have shape ({size},), got {values.shape}")
+    return values
+
+
 def decay_table(tau_ms: float, dt_ms: float) -> np.ndarray:
     """``exp(-k / tau_steps)``, ``tau_steps = tau_ms / dt_ms``, for k = 0, 1, ... while >= ``FLUSH_BELOW``.
 
     This is the kernels' exact formula (it equals ``exp(-k * dt_ms / tau_ms)`` up to
     rounding of the division).
     """
-    if not (tau_ms > 0 and dt_ms > 0):
-        raise ConfigError(f"decay_table needs tau_ms > 0 and dt_ms > 0, got {tau_ms}, {dt_ms}")
-    return _decay_table(tau_ms / dt_ms)
+    ok = all(not isinstance(x, bool) and isinstance(x, (int, float, np.integer, np.floating)) and math.isfinite(x)
+             and x > 0 for x in (tau_ms, dt_ms))
+    if not ok:
+        raise ConfigError(f"decay_table needs finite tau_ms > 0 and dt_ms > 0, got {tau_ms!r}, {dt_ms!r}")
+    return _decay_table(float(tau_ms) / float(dt_ms))
 
 
 def normalize_weights(w: np.ndarray, target: float) -> np.ndarray:
@@ -152,12 +432,9 @@ def normalize_weights(w: np.ndarray, target: float) -> np.ndarray:
     target : float
         Desired sum of each neuron's incoming weights (78 in Diehl & Cook).
     """
-    w = np.array(w, dtype=np.float64, copy=True, order="C")
-    if w.ndim != 2:
-        raise ValueError(f"w must be 2-D (n_input, n_neurons), got shape {w.shape}")
-    if not target > 0:
-        raise ValueError(f"target must be > 0, got {target}")
-    _normalize_columns(w, float(target), np.empty(w.shape[1]), np.inf, np.empty(w.shape[0], np.bool_))
+    w = _weights(w)
+    target = _finite("target", target, positive=True)
+    _normalize_columns(w, target, np.empty(w.shape[1]), np.inf, np.empty(w.shape[0], np.bool_))
     return w
 
 
@@ -167,14 +444,17 @@ def stdp_pre(w: np.ndarray, i: int, post1: np.ndarray, nu_pre: float, w_max: flo
     Parameters
     ----------
     w : float64 array, shape (n_input, n_neurons)
+    i : int
+        The input that fired, ``0 <= i < n_input``.
     post1 : float64 array, shape (n_neurons,)
         Postsynaptic traces at the time of the spike.
+    nu_pre, w_max : float
+        Depression rate (>= 0) and weight bound (> 0).
     """
-    w = np.array(w, dtype=np.float64, copy=True, order="C")
-    post1 = np.asarray(post1, dtype=np.float64)
-    if post1.shape != (w.shape[1],):
-        raise ValueError(f"post1 must have shape ({w.shape[1]},), got {post1.shape}")
-    _depress_row(w[i], post1, float(nu_pre), float(w_max))
+    w = _weights(w)
+    i = _index("i", i, w.shape[0], "input")
+    post1 = _vector("post1", post1, w.shape[1])
+    _depress_row(w[i], post1, _finite("nu_pre", nu_pre, non_negative=True), _finite("w_max", w_max, positive=True))
     return w
 
 
@@ -184,14 +464,18 @@ def stdp_post(w: np.ndarray, j: int, pre: np.ndarray, post2: float, nu_post: flo
     Parameters
     ----------
     w : float64 array, shape (n_input, n_neurons)
+    j : int
+        The neuron that fired, ``0 <= j < n_neurons``.
     pre : float64 array, shape (n_input,)
         Presynaptic traces at the time of the spike.
     post2 : float
         Neuron j's slow trace just before the spike.
+    nu_post, w_max : float
+        Potentiation rate (>= 0) and weight bound (> 0).
     """
-    w = np.array(w, dtype=np.float64, copy=True, order="C")
-    pre = np.asarray(pre, dtype=np.float64)
-    if pre.shape != (w.shape[0],):
-        raise ValueError(f"pre must have shape ({w.shape[0]},), got {pre.shape}")
-    _potentiate_column(w, int(j), pre, float(nu_post), float(post2), float(w_max))
+    w = _weights(w)
+    j = _index("j", j, w.shape[1], "neuron")
+    pre = _vector("pre", pre, w.shape[0])
+    _potentiate_column(w, j, pre, _finite("nu_post", nu_post, non_negative=True), _finite("post2", post2),
+                       _finite("w_max", w_max, positive=True))
     return w

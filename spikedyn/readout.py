@@ -4,9 +4,25 @@ After learning, a labelled pass with learning off assigns each excitatory neuron
 class to which it responded most on average. A new example is classified as the
 class whose assigned neurons respond most on average.
 
-Both follow the authors' code: a neuron that never fired in the labelled pass stays
-unassigned (-1); a class with no assigned neuron scores 0; ties go to the lowest
-class index.
+Both follow the authors' code (``peter-u-diehl/stdp-mnist``, commit d527ca3,
+``Diehl&Cook_MNIST_evaluation.py``; the same functions are in
+``Diehl&Cook_spiking_MNIST.py``, lines 169-190):
+
+- ``get_new_assignments`` (evaluation script, lines 68-81) starts every neuron at
+  -1, "not assigned", and visits the classes 0..9 in order, replacing the
+  assignment only when ``rate[i] > maximum_rate[i]`` with ``maximum_rate`` starting
+  at 0. So a neuron that never fired stays unassigned (-1), and on a tie between
+  classes the **lowest** class keeps the neuron. :func:`assign_labels` does the same.
+  (The training script's copy, line 179, starts at 0 instead of -1; it serves only
+  the running accuracy printed during training.)
+- ``get_recognized_number_ranking`` (lines 59-66) scores each class by the mean
+  count of its assigned neurons (0 for a class without neurons) and returns
+  ``np.argsort(summed_rates)[::-1]``; the prediction is its first entry (line 126,
+  ``test_results[0, :]``). NumPy's default argsort keeps tied entries of a
+  10-element array in index order, and the reversal puts the **highest** tied class
+  first. So on a tie the highest class wins; a sample to which no assigned neuron
+  responds (all scores 0) is predicted as the last class, 9. :func:`predict` does
+  the same.
 """
 
 from __future__ import annotations
@@ -51,7 +67,14 @@ def class_responses(counts, labels, n_classes: int = 10) -> np.ndarray:
 
 
 def assign_labels(counts, labels, n_classes: int = 10) -> np.ndarray:
-    """Class of each neuron: the class of its highest mean response.
+    """Class of each neuron: the class of its highest mean response (ties: the lowest class).
+
+    Parameters
+    ----------
+    counts : int array, shape (n_samples, n_neurons)
+        Spike counts of the labelled pass.
+    labels : int array, shape (n_samples,), values in [0, n_classes)
+    n_classes : int, default 10
 
     Returns
     -------
@@ -81,8 +104,25 @@ def class_scores(counts, assignments, n_classes: int = 10) -> np.ndarray:
 
 
 def predict(counts, assignments, n_classes: int = 10) -> np.ndarray:
-    """Predicted class of each sample: int64 array, shape (n_samples,)."""
-    return np.argmax(class_scores(counts, assignments, n_classes), axis=1).astype(np.int64)
+    """Predicted class of each sample: the class with the highest score of :func:`class_scores`.
+
+    Ties go to the highest class index, as in the authors' code (see the module
+    docstring); a sample with all scores 0 is predicted as class ``n_classes - 1``.
+
+    Parameters
+    ----------
+    counts : int array, shape (n_samples, n_neurons)
+    assignments : int array, shape (n_neurons,)
+        From :func:`assign_labels`; -1 for unassigned neurons.
+    n_classes : int, default 10
+
+    Returns
+    -------
+    int64 array, shape (n_samples,)
+    """
+    scores = class_scores(counts, assignments, n_classes)
+    # argmax takes the first maximum; over the reversed classes that is the highest one.
+    return (n_classes - 1 - np.argmax(scores[:, ::-1], axis=1)).astype(np.int64)
 
 
 def confusion_matrix(labels, predictions, n_classes: int = 10) -> np.ndarray:

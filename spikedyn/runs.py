@@ -10,14 +10,20 @@ A run directory holds
 ``theta.npy``
     adaptive thresholds in mV, float64 (n_neurons,);
 ``state.npz``
-    the dynamic state (membrane potentials, conductances, spike history, clock), so
-    that training can resume exactly where it stopped;
+    the dynamic state per population and part (``exc.v``, ``competition.v``,
+    ``plasticity.last_pre``, ..., ``clock``: see :func:`spikedyn.network.state_arrays`),
+    so that training can resume exactly where it stopped;
 
 and, after ``spikedyn evaluate``, ``evaluation.json`` and ``evaluation.npz``.
 
 Every file is written to a temporary name and renamed into place; a new run
 directory is assembled under a temporary name and renamed as a whole, so an
-interrupted or failed command never leaves a partial run behind.
+interrupted or failed command never leaves a partial run behind. Files and
+directories get the permissions of any file the user creates (0666 and 0777 less
+the umask), not the private ones of :mod:`tempfile`.
+
+Format 2 (this version) stores the state per part; runs of format 1 (spikedyn
+0.1.0, a flat state) are read too.
 """
 
 from __future__ import annotations
@@ -35,10 +41,31 @@ import numpy as np
 from . import __version__
 from .config import NetworkConfig
 from .errors import ConfigError, SpikedynError
-from .network import Network, State
+from .network import Network, state_arrays
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_FORMATS = (1, 2)
 RUN_FILE = "run.json"
+
+#: Format 1's flat state fields -> format 2's names.
+_FORMAT1_STATE = {
+    "v": "exc.v", "ge": "exc.ge", "gi": "exc.gi", "last_spike": "exc.last_spike",
+    "vi": "competition.v", "gei": "competition.ge", "gii": "competition.gi", "last_spike_i": "competition.last_spike",
+    "active_i": "competition.active", "is_active_i": "competition.is_active", "n_active_i": "competition.n_active",
+    "last_pre": "plasticity.last_pre", "last_post": "plasticity.last_post", "recent_post": "plasticity.recent",
+    "is_recent_post": "plasticity.is_recent", "n_recent_post": "plasticity.n_recent", "clock": "clock",
+}
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def normal_permissions(path: str | os.PathLike[str], *, directory: bool = False) -> None:
+    """Give ``path`` the permissions of a newly created file or directory (0666/0777 less the umask)."""
+    os.chmod(path, (0o777 if directory else 0o666) & ~_umask())
 
 
 class RunError(SpikedynError):
@@ -53,6 +80,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
+    normal_permissions(tmp_path)
     try:
         yield tmp_path
         os.replace(tmp_path, path)
@@ -86,24 +114,37 @@ def check_new_run_dir(run_dir: str | os.PathLike[str]) -> Path:
     return run_dir
 
 
-def save_run(run_dir: str | os.PathLike[str], network: Network, extra: dict[str, Any] | None = None) -> Path:
-    """Write ``network`` to a new run directory, atomically as a whole.
+def save_run(run_dir: str | os.PathLike[str], network: Network, extra: dict[str, Any] | None = None, *,
+             overwrite: bool = False) -> Path:
+    """Write ``network`` to a run directory, atomically as a whole.
 
     Parameters
     ----------
     run_dir : path
-        Must not exist or be empty.
+        Must not exist or be empty, unless ``overwrite``.
     network : Network
     extra : dict, optional
         More JSON-serialisable metadata for ``run.json`` (e.g. training statistics).
+    overwrite : bool
+        Replace an existing run directory. The new run is complete on disk before
+        the old one is moved aside and deleted; ``run_dir`` never holds a mix.
     """
-    run_dir = check_new_run_dir(run_dir)
+    run_dir = Path(run_dir)
+    if overwrite:
+        if run_dir.exists() and not run_dir.is_dir():
+            raise ConfigError(f"output {run_dir} is a file, not a run directory; choose another path")
+    else:
+        check_new_run_dir(run_dir)
     run_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{run_dir.name}.", suffix=".tmp", dir=run_dir.parent))
+    old = None
     try:
+        normal_permissions(tmp, directory=True)
         np.save(tmp / "weights.npy", network.weights)
         np.save(tmp / "theta.npy", network.theta)
-        np.savez(tmp / "state.npz", **network._state._asdict())
+        np.savez(tmp / "state.npz", **state_arrays(network._state))
+        if network.assignments_ is not None:
+            np.save(tmp / "assignments.npy", network.assignments_)
         meta = {
             "format_version": FORMAT_VERSION,
             "spikedyn_version": __version__,
@@ -113,12 +154,23 @@ def save_run(run_dir: str | os.PathLike[str], network: Network, extra: dict[str,
         }
         meta.update(extra or {})
         (tmp / RUN_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
-        if run_dir.exists():  # an empty directory, checked above
-            run_dir.rmdir()
+        for path in tmp.iterdir():
+            normal_permissions(path)
+        if run_dir.exists():
+            if any(run_dir.iterdir()):  # overwrite: move the old run aside first
+                old = Path(tempfile.mkdtemp(prefix=f".{run_dir.name}.", suffix=".old", dir=run_dir.parent))
+                os.replace(run_dir, old / "run")
+            else:
+                run_dir.rmdir()
         os.replace(tmp, run_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        if old is not None and not run_dir.exists():
+            os.replace(old / "run", run_dir)  # put the old run back
         raise
+    finally:
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
     return run_dir
 
 
@@ -134,10 +186,10 @@ def read_meta(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
         raise RunError(f"{meta_path} is unreadable ({exc}); retrain or restore the run") from None
     if not isinstance(meta, dict):
         raise RunError(f"{meta_path} holds a JSON {type(meta).__name__}, not a run record; retrain or restore the run")
-    if meta.get("format_version") != FORMAT_VERSION:
+    if meta.get("format_version") not in READABLE_FORMATS:
         raise RunError(
-            f"{run_dir} has run format {meta.get('format_version')!r}, this spikedyn reads {FORMAT_VERSION}; "
-            "use the spikedyn version that wrote it"
+            f"{run_dir} has run format {meta.get('format_version')!r}, this spikedyn reads "
+            f"{', '.join(map(str, READABLE_FORMATS))}; use the spikedyn version that wrote it"
         )
     return meta
 
@@ -165,7 +217,10 @@ def load_run(run_dir: str | os.PathLike[str]) -> tuple[Network, dict[str, Any]]:
         weights = np.load(run_dir / "weights.npy")
         theta = np.load(run_dir / "theta.npy")
         with np.load(run_dir / "state.npz") as z:
-            state = {k: z[k] for k in State._fields}
+            if meta["format_version"] == 1:
+                state = {new: z[old] for old, new in _FORMAT1_STATE.items()}
+            else:
+                state = {k: z[k] for k in state_arrays(network._state)}
     except (OSError, ValueError, KeyError) as exc:
         raise RunError(f"{run_dir} is incomplete or corrupt ({exc}); retrain or restore the run") from None
     expected = {"weights": (config.n_input, config.n_neurons), "theta": (config.n_neurons,)}
@@ -175,11 +230,22 @@ def load_run(run_dir: str | os.PathLike[str]) -> tuple[Network, dict[str, Any]]:
                 f"{run_dir}/{name}.npy has shape {array.shape} {array.dtype}, the config needs "
                 f"{expected[name]} float64; the run is corrupt"
             )
-    for name, current in network._state._asdict().items():
+    for name, current in state_arrays(network._state).items():
+        if name not in state:  # format 1 had no scratch traces (pre_now, post1_now): they start at 0
+            continue
         if state[name].shape != current.shape or state[name].dtype != current.dtype:
             raise RunError(f"{run_dir}/state.npz field {name} does not match the config; the run is corrupt")
         current[...] = state[name]
     network.weights = np.ascontiguousarray(weights)
     network.theta = np.ascontiguousarray(theta)
     network.samples_seen = samples_seen
+    assignments_path = run_dir / "assignments.npy"
+    if assignments_path.is_file():
+        try:
+            assignments = np.load(assignments_path)
+        except (OSError, ValueError) as exc:
+            raise RunError(f"{assignments_path} is unreadable ({exc}); retrain or restore the run") from None
+        if assignments.shape != (config.n_neurons,) or not np.issubdtype(assignments.dtype, np.integer):
+            raise RunError(f"{assignments_path} does not match the config; the run is corrupt")
+        network.assignments_ = assignments.astype(np.int64)
     return network, meta

@@ -7,22 +7,21 @@ the first K MNIST training images: with ``--learn`` the training protocol
 stream ``STREAM_TEST``). Every excitatory spike is compared by
 ``(sample, presentation, step, neuron)``.
 
-spikedyn's public :class:`Network` does not expose individual spikes, so
-:func:`run_spikedyn_recorded` calls its kernel ``spikedyn.network._present`` directly;
-that function is the only place that depends on spikedyn's private kernels.
+spikedyn's spikes are recorded by the very kernels that train and respond
+(:meth:`spikedyn.network.Network.respond` with ``record="spikes"``, and its training
+counterpart used by :func:`run_spikedyn_recorded`).
 """
 
 from __future__ import annotations
 
 import argparse
-import copy
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .config import MODELS, NetworkConfig
+from .config import NetworkConfig
 from .encoding import STREAM_TEST, STREAM_TRAIN
 from .errors import ConfigError
 
@@ -31,79 +30,33 @@ DEFAULT_TARGET = "cpp_standalone"
 VALIDATE_TARGETS = ("numpy", "cython", "cpp_standalone")
 
 
-# -- spikedyn side: the coupling to spikedyn.network's private kernels ----------------------
+# -- spikedyn side -------------------------------------------------------------------------------
 def run_spikedyn_recorded(network, images, *, learn: bool, stream: int = STREAM_TEST, first_index: int | None = None):
-    """Run spikedyn's own kernels on ``images`` and record every excitatory spike.
+    """Run spikedyn on ``images`` and record every excitatory spike.
 
-    Does what :meth:`Network.train` (``learn=True``: stream ``STREAM_TRAIN``, indices
-    from ``network.samples_seen``, state, weights and thresholds updated in place) or
-    :meth:`Network.respond` (``learn=False``: each sample from rest, nothing changed)
-    does, sample by sample through ``spikedyn.network._present``, with spike recording
-    on. Global steps are mapped to (sample, presentation, step) with ``State.clock``
-    during training (each presentation is ``present_steps + rest_steps`` long); during
-    inference the clock restarts at every presentation, so the end of each attempt's
-    record is found by re-running the sample with ``max_presentations`` = 1, 2, ...
-    (inference is deterministic and starts from rest, so these are prefixes).
+    ``learn=True`` trains (as :meth:`Network.train`: stream ``STREAM_TRAIN``, indices
+    from ``network.samples_seen``, state, weights and thresholds updated in place);
+    ``learn=False`` responds (as :meth:`Network.respond` on ``stream``, each sample
+    from rest, nothing changed). Both go through the same kernels as the unrecorded
+    calls (:meth:`Network._run_recorded`).
 
     Returns
     -------
     counts : int32 array, shape (n, N)
         Spike counts of each sample's last presentation (as ``train``/``respond``).
-    record : spikedyn.brian2_reference.SpikeRecord
+    record : spikedyn.network.SpikeRecord
     """
-    from . import network as sn
-    from .brian2_reference import make_spike_record
+    from .network import _check_images
 
-    kp = network._kp
-    images = sn._check_images(images, network.config.n_input)
-    n_in, n = network.config.n_input, network.config.n_neurons
+    images = _check_images(images, network.config.n_input)
     if learn:
-        st = network._state
-        if network._buffers is None:
-            network._buffers = sn._new_buffers(kp, n_in, n)
-        buf = network._buffers
-        stream = STREAM_TRAIN
-        first_index = network.samples_seen if first_index is None else first_index
+        if first_index is not None and first_index != network.samples_seen:
+            raise ConfigError(f"training continues at sample {network.samples_seen}, not {first_index}")
+        response = network._run_recorded(images, learn=True, stream=STREAM_TRAIN, first_index=network.samples_seen)
     else:
-        st = sn._new_state(kp, n_in, n)
-        buf = sn._new_buffers(kp, n_in, n)
-        first_index = 0 if first_index is None else first_index
-    period = kp.present_steps + (kp.rest_steps if learn else 0)
-    gate = max(1, kp.exc.refractory_steps, kp.exc.lockout_steps)
-    capacity = kp.max_presentations * n * (-(-period // gate))  # no neuron fires more often
-    rec_step = np.empty(capacity, np.int64)
-    rec_neuron = np.empty(capacity, np.int64)
-    counts = np.zeros((images.shape[0], n), np.int32)
-    presentations = np.zeros(images.shape[0], np.int32)
-    cols: list[list[np.ndarray]] = [[], [], [], []]
-    seed = np.uint64(network.seed)
-    for k in range(images.shape[0]):
-        index = np.uint64(first_index + k)
-        t0 = int(st.clock[0])
-        attempts, n_rec = sn._present(kp, st, buf, network.weights, network.theta, images[k], seed,
-                                      np.uint64(stream), index, learn, counts[k], rec_step, rec_neuron, 0)
-        if n_rec > capacity:
-            raise RuntimeError(f"spike record overflow ({n_rec} > {capacity})")
-        steps, neurons = rec_step[:n_rec].copy(), rec_neuron[:n_rec].copy()
-        if learn:
-            rel = steps - t0
-            attempt, steps = rel // period, rel % period
-        else:
-            ends = []
-            scratch = np.zeros(n, np.int32)
-            for a in range(1, attempts):
-                _, end = sn._present(kp._replace(max_presentations=a), st, buf, network.weights, network.theta,
-                                     images[k], seed, np.uint64(stream), index, False, scratch,
-                                     rec_step, rec_neuron, 0)
-                ends.append(end)
-            attempt = np.searchsorted(np.asarray(ends, np.int64), np.arange(n_rec), side="right")
-        presentations[k] = attempts
-        for col, values in zip(cols, (np.full(n_rec, k), attempt, steps, neurons)):
-            col.append(np.asarray(values, np.int64))
-    if learn:
-        network.samples_seen = first_index + images.shape[0]
-    record = make_spike_record(*(np.concatenate(c) if c else np.zeros(0, np.int64) for c in cols), presentations)
-    return counts, record
+        response = network._run_recorded(images, learn=False, stream=stream,
+                                         first_index=0 if first_index is None else first_index)
+    return response.counts, response.spikes
 
 
 # -- comparison ---------------------------------------------------------------------------------
@@ -151,14 +104,13 @@ def validate(config: NetworkConfig, images: np.ndarray, *, learn: bool, target: 
     Returns the summary written by ``spikedyn validate --json`` (see the module doc).
     """
     from .brian2_reference import Brian2Network
-    from .network import Network
+    from .network import Network, warm_up
 
     if target not in VALIDATE_TARGETS:
         raise ConfigError(f"unknown target {target!r}; choose one of {', '.join(VALIDATE_TARGETS)}")
+    warm_up(config, learn=learn, seed=seed)  # so that the wall time is simulation only
     sd = Network(config, seed=seed)
     w0, theta0 = sd.weights.copy(), sd.theta.copy()
-    # Compile (or load) the kernels on a throwaway copy so the wall time is simulation only.
-    run_spikedyn_recorded(copy.deepcopy(sd), images[:1], learn=learn)
     start = time.perf_counter()
     counts_sd, rec_sd = run_spikedyn_recorded(sd, images, learn=learn, stream=STREAM_TEST)
     wall_sd = time.perf_counter() - start
@@ -234,32 +186,36 @@ def format_summary(s: dict[str, Any]) -> str:
 # -- command line -------------------------------------------------------------------------------
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Register ``spikedyn validate`` on an argparse subparsers object."""
-    from .cli import _add_data_dir, _add_progress, _add_seed, _positive_int
+    from . import models
+    from .cli_options import add_config_options, add_data_dir, add_progress, add_seed, positive_int
 
     p = subparsers.add_parser(
         "validate", help="compare spikedyn with its Brian2 twin spike for spike",
         description="Run spikedyn and the Brian2 reference on the first K MNIST training images from the "
                     "same initial weights and input spikes, and compare every excitatory spike.",
     )
-    p.add_argument("--model", choices=MODELS, default="diehl-cook", help="competition scheme (default diehl-cook)")
-    p.add_argument("--neurons", type=_positive_int, default=100, help="excitatory neurons (default 100)")
-    p.add_argument("--samples", type=_positive_int, default=50, help="first K training images (default 50)")
+    p.add_argument("--model", choices=models.names(), default=None,
+                   help="registered model (default: the config's, diehl-cook)")
+    p.add_argument("--neurons", type=positive_int, default=None, help="excitatory neurons (default: the config's, 100)")
+    p.add_argument("--samples", type=positive_int, default=50, help="first K training images (default 50)")
     p.add_argument("--learn", action="store_true",
                    help="training protocol (STDP, adaptive thresholds); default: inference protocol")
     p.add_argument("--target", choices=VALIDATE_TARGETS, default=DEFAULT_TARGET,
                    help=f"Brian2 code generation target (default {DEFAULT_TARGET})")
-    _add_seed(p)
+    add_seed(p)
+    add_config_options(p)
     p.add_argument("--json", type=Path, required=True, help="write the JSON summary here")
-    _add_data_dir(p)
-    _add_progress(p)
+    add_data_dir(p)
+    add_progress(p)
     p.set_defaults(func=cmd_validate)
     return p
 
 
 def cmd_validate(args: argparse.Namespace) -> dict[str, Any]:
+    from .cli_options import config_from_args
     from .data import load_samples
 
-    config = NetworkConfig(model=args.model, n_neurons=args.neurons)
+    config = config_from_args(args, model=args.model, n_neurons=args.neurons)
     images, _ = load_samples("train", args.data_dir, args.samples, progress=not args.quiet)
     summary = validate(config, images, learn=args.learn, target=args.target, seed=args.seed,
                        progress=not args.quiet)

@@ -183,11 +183,15 @@ def _normalize_fast(w, target):
 
 
 # ----------------------------------------------------------------------------------------
-# Whole network
+# Whole network: the naive twin of every registered part, composed as the registry says
 # ----------------------------------------------------------------------------------------
 @dataclass
 class NaiveState:
-    """Dynamic state; traces are stored explicitly next to the last spike steps."""
+    """Dynamic state; traces are stored explicitly next to the last spike steps.
+
+    ``vi, gei, gii, last_spike_i`` are the competition's own population (length 0
+    for a competition without neurons).
+    """
 
     v: np.ndarray
     ge: np.ndarray
@@ -207,14 +211,24 @@ class NaiveState:
     @classmethod
     def at_rest(cls, config: NetworkConfig) -> "NaiveState":
         n, n_in = config.n_neurons, config.n_input
-        n_inh = 0 if config.model == "lateral" else n
+        competition = naive_parts(config)["competition"]
+        n_own, v_rest_own = competition.population(config)
         return cls(
             v=np.full(n, config.excitatory.v_rest_mv), ge=np.zeros(n), gi=np.zeros(n),
             last_spike=np.full(n, NEVER, np.int64), last_post=np.full(n, NEVER, np.int64),
-            vi=np.full(n_inh, config.inhibitory.v_rest_mv), gei=np.zeros(n_inh), gii=np.zeros(n_inh),
-            last_spike_i=np.full(n_inh, NEVER, np.int64), last_pre=np.full(n_in, NEVER, np.int64),
+            vi=np.full(n_own, v_rest_own), gei=np.zeros(n_own), gii=np.zeros(n_own),
+            last_spike_i=np.full(n_own, NEVER, np.int64), last_pre=np.full(n_in, NEVER, np.int64),
             clock=0, pre=np.zeros(n_in), post1=np.zeros(n), post2=np.zeros(n),
         )
+
+
+#: How kernel state (``spikedyn.network.state_arrays``) names the fields of NaiveState.
+KERNEL_STATE_NAMES = {
+    "v": "exc.v", "ge": "exc.ge", "gi": "exc.gi", "last_spike": "exc.last_spike",
+    "vi": "competition.v", "gei": "competition.ge", "gii": "competition.gi",
+    "last_spike_i": "competition.last_spike",
+    "last_pre": "plasticity.last_pre", "last_post": "plasticity.last_post",
+}
 
 
 @dataclass
@@ -254,13 +268,132 @@ def poisson_rasters(config: NetworkConfig, images, *, seed: int, stream: int, fi
     return rasters
 
 
+# -- competition --------------------------------------------------------------------------
+class NaiveInhibitoryLayer:
+    """``inhibitory-layer``: inhibitory i <- excitatory i (one-to-one), inhibitory i -| every excitatory j != i.
+
+    Its neurons are integrated at the start of the step, with the excitatory ones
+    (Brian2's schedule), and deliver in the synapse phase.
+    """
+
+    def population(self, config):
+        return config.n_neurons, config.inhibitory.v_rest_mv
+
+    def integrate(self, sim, t):
+        st = sim.st
+        spikes, (st.vi, st.gei, st.gii, _) = lif_step_naive(
+            sim.inh, st.vi, st.gei, st.gii, np.zeros(0), st.last_spike_i, t, False)
+        return spikes
+
+    def deliver(self, sim, exc_sp, own_sp):
+        st, c, n = sim.st, sim.c, sim.c.n_neurons
+        for j in exc_sp:
+            st.gei[j] = st.gei[j] + c.inhibitory.w_exc_inh
+        for k in own_sp:
+            others = np.arange(n) != k
+            st.gi[others] = st.gi[others] + c.inhibitory.w_inh_exc
+
+    def reset(self, sim, t, own_sp):
+        sim.st.vi[own_sp] = sim.inh.v_reset
+        sim.st.last_spike_i[own_sp] = t
+
+
+class NaiveDirectLateral:
+    """``direct-lateral``: an excitatory spike of k adds ``w_lateral`` to every other neuron's ``gi``."""
+
+    def population(self, config):
+        return 0, 0.0
+
+    def integrate(self, sim, t):
+        return np.zeros(0, np.int32)
+
+    def deliver(self, sim, exc_sp, own_sp):
+        st, n = sim.st, sim.c.n_neurons
+        for k in exc_sp:
+            others = np.arange(n) != k
+            st.gi[others] = st.gi[others] + sim.c.lateral.w_lateral
+
+    def reset(self, sim, t, own_sp):
+        pass
+
+
+# -- plasticity ---------------------------------------------------------------------------
+class NaiveStdp:
+    """``stdp``: presynaptic ``w -= nu_pre * post1``, postsynaptic ``w += nu_post * pre * post2``, clipped."""
+
+    def on_pre(self, sim, t, inputs):
+        """Input spikes of step t, ascending; each delivers its weights from before its own update."""
+        st, w, s = sim.st, sim.w, sim.c.stdp
+        if inputs.size:
+            st.post1 = trace_naive(sim.post1_table, t - st.last_post)
+            if np.any(st.post1 > 0):
+                sim.depressions += inputs.size
+        for i in inputs:
+            st.ge = st.ge + w[i]
+            st.last_pre[i] = t
+            x = w[i] - s.nu_pre * st.post1
+            sim.clipped += np.sum((x < 0.0) | (x > s.w_max))
+            sim.clipped_without_post1 += np.sum((x > s.w_max) & (st.post1 == 0.0))
+            w[i] = clip_naive(x, s.w_max)
+
+    def on_post(self, sim, t, exc_sp):
+        st, w, s = sim.st, sim.w, sim.c.stdp
+        if not exc_sp.size:
+            return
+        st.pre = trace_naive(sim.pre_table, t - st.last_pre)
+        st.post2 = trace_naive(sim.post2_table, t - st.last_post)  # before this step's spikes
+        for j in exc_sp:
+            x = w[:, j] + s.nu_post * st.pre * st.post2[j]
+            sim.clipped += np.sum((x < 0.0) | (x > s.w_max))
+            w[:, j] = clip_naive(x, s.w_max)
+            sim.potentiations += st.post2[j] > 0
+            st.last_post[j] = t
+
+
+# -- threshold ----------------------------------------------------------------------------
+class NaiveHomeostatic:
+    """``homeostatic``: theta decays with tau_theta (in the neuron step) and rises by theta_plus per spike."""
+
+    def adapts(self):
+        return True
+
+    def on_spikes(self, sim, exc_sp):
+        sim.theta[exc_sp] = sim.theta[exc_sp] + sim.exc.theta_plus
+
+
+# -- between presentations ----------------------------------------------------------------
+class NaiveNormalise:
+    """``normalise``: each neuron's incoming weights rescaled to sum to ``weight_sum``."""
+
+    def before_presentation(self, sim):
+        sim.w = _normalize_fast(sim.w, sim.c.stdp.weight_sum)
+
+
+#: The naive twin of every registered part, by part name. A part without one fails
+#: ``tests/test_models.py``.
+NAIVE_PARTS = {
+    "inhibitory-layer": NaiveInhibitoryLayer,
+    "direct-lateral": NaiveDirectLateral,
+    "stdp": NaiveStdp,
+    "homeostatic": NaiveHomeostatic,
+    "normalise": NaiveNormalise,
+}
+
+
+def naive_parts(config: NetworkConfig) -> dict:
+    """The naive twins of ``config.model``'s parts, by kind."""
+    from spikedyn import models
+
+    return {kind: NAIVE_PARTS[part.name]() for kind, part in models.get(config.model).parts.items()}
+
+
 class _Sim:
     """Dense, step-by-step simulation of the whole network (see :func:`simulate_naive`)."""
 
     def __init__(self, config: NetworkConfig, weights, theta, state: NaiveState | None):
         self.c = config
         self.exc, self.inh = lif_params_naive(config)
-        self.dc = config.model == "diehl-cook"
+        self.parts = naive_parts(config)
         s, dt = config.stdp, config.timing.dt_ms
         self.pre_table = decay_table(s.tau_pre_ms, dt)
         self.post1_table = decay_table(s.tau_post1_ms, dt)
@@ -273,60 +406,32 @@ class _Sim:
 
     def step(self, t: int, inputs: np.ndarray, learn: bool) -> np.ndarray:
         """Simulate step ``t`` with the input pixels ``inputs`` (ascending); return exc spikes."""
-        c, st, w, n = self.c, self.st, self.w, self.c.n_neurons
-        s = c.stdp
+        st, parts = self.st, self.parts
+        competition, plasticity, threshold = parts["competition"], parts["plasticity"], parts["threshold"]
         # 1. groups and thresholds
         exc_sp, (st.v, st.ge, st.gi, self.theta) = lif_step_naive(
-            self.exc, st.v, st.ge, st.gi, self.theta, st.last_spike, t, learn)
-        inh_sp = np.zeros(0, np.int32)
-        if self.dc:
-            inh_sp, (st.vi, st.gei, st.gii, _) = lif_step_naive(
-                self.inh, st.vi, st.gei, st.gii, np.zeros(0), st.last_spike_i, t, False)
+            self.exc, st.v, st.ge, st.gi, self.theta, st.last_spike, t, learn and threshold.adapts())
+        own_sp = competition.integrate(self, t)
         # 2a. input -> excitatory, presynaptic pathway (ascending pixel order)
-        if learn and inputs.size:
-            st.post1 = trace_naive(self.post1_table, t - st.last_post)
-            if np.any(st.post1 > 0):
-                self.depressions += inputs.size
-        for i in inputs:
-            st.ge = st.ge + w[i]  # delivered with the weight from before the update
-            if learn:
-                st.last_pre[i] = t
-                x = w[i] - s.nu_pre * st.post1
-                self.clipped += np.sum((x < 0.0) | (x > s.w_max))
-                self.clipped_without_post1 += np.sum((x > s.w_max) & (st.post1 == 0.0))
-                w[i] = clip_naive(x, s.w_max)
+        if learn:
+            plasticity.on_pre(self, t, inputs)
+        else:
+            for i in inputs:
+                st.ge = st.ge + self.w[i]
         self.input_spikes += inputs.size
         # 2b. input -> excitatory, postsynaptic pathway
-        if learn and exc_sp.size:
-            st.pre = trace_naive(self.pre_table, t - st.last_pre)
-            st.post2 = trace_naive(self.post2_table, t - st.last_post)  # before this step's spikes
-            for j in exc_sp:
-                x = w[:, j] + s.nu_post * st.pre * st.post2[j]
-                self.clipped += np.sum((x < 0.0) | (x > s.w_max))
-                w[:, j] = clip_naive(x, s.w_max)
-                self.potentiations += st.post2[j] > 0
-                st.last_post[j] = t
+        if learn:
+            plasticity.on_post(self, t, exc_sp)
         # 2c. competition
-        if self.dc:
-            for j in exc_sp:
-                st.gei[j] = st.gei[j] + c.inhibitory.w_exc_inh
-            for k in inh_sp:
-                others = np.arange(n) != k
-                st.gi[others] = st.gi[others] + c.inhibitory.w_inh_exc
-        else:
-            for k in exc_sp:
-                others = np.arange(n) != k
-                st.gi[others] = st.gi[others] + c.lateral.w_lateral
+        competition.deliver(self, exc_sp, own_sp)
         # 3. resets
         st.v[exc_sp] = self.exc.v_reset
         st.last_spike[exc_sp] = t
         if learn:
-            self.theta[exc_sp] = self.theta[exc_sp] + self.exc.theta_plus
-        if self.dc:
-            st.vi[inh_sp] = self.inh.v_reset
-            st.last_spike_i[inh_sp] = t
+            threshold.on_spikes(self, exc_sp)
+        competition.reset(self, t, own_sp)
         self.exc_spikes += exc_sp.size
-        self.inh_spikes += inh_sp.size
+        self.inh_spikes += own_sp.size
         return exc_sp
 
 
@@ -368,7 +473,7 @@ def simulate_naive(config: NetworkConfig, weights, theta, rasters: Callable[[int
         attempt = 0
         while True:
             if learn:
-                sim.w = _normalize_fast(sim.w, c.stdp.weight_sum)
+                sim.parts["between"].before_presentation(sim)
             else:
                 sim.st = NaiveState.at_rest(c)
             raster = np.asarray(rasters(k, attempt), dtype=bool)

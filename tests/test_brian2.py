@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from spikedyn import cli, validation
+from spikedyn.cli_options import Parser
 from spikedyn.config import NetworkConfig
 from spikedyn.encoding import STREAM_TEST
 from spikedyn.network import Network
@@ -54,8 +55,8 @@ def write_idx_dir(directory: Path, images: np.ndarray) -> Path:
 
 def parser_with(*modules):
     """A ``spikedyn`` parser with the given subcommands, built as ``cli.build_parser`` does."""
-    parser = cli._Parser(prog="spikedyn")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=cli._Parser)
+    parser = Parser(prog="spikedyn")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     for module in modules:
         module.add_parser(sub)
     return parser

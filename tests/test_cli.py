@@ -367,3 +367,122 @@ def test_train_with_data_dir_missing_a_test_file(tmp_path: Path, capsys) -> None
                             "--json", tmp_path / "s.json", "--neurons", "4", "--quiet")
     assert_usage_error(code, err, "t10k-labels-idx1-ubyte")
     assert entries(tmp_path) == ["data"]
+
+
+# ----------------------------------------------------------------------------------------
+# --config and --set
+# ----------------------------------------------------------------------------------------
+def run_config(run: Path) -> NetworkConfig:
+    return NetworkConfig.from_dict(json.loads((run / "run.json").read_text())["config"])
+
+
+def test_train_config_precedence(tmp_path: Path, data_dir: Path, capsys) -> None:
+    """defaults <- --config <- --set (left to right) <- --model/--neurons when given."""
+    config_file = tmp_path / "c.toml"
+    config_file.write_text('model = "lateral"\nn_neurons = 6\n[stdp]\nnu_post = 0.02\nnu_pre = 0.0002\n')
+    common = ["--data-dir", data_dir, "--train-samples", "3", "--quiet", "--config", config_file]
+
+    code, out, err = run_main(capsys, "train", *common, "--out", tmp_path / "a", "--json", tmp_path / "a.json")
+    assert code == 0, err
+    assert "trained lateral with 6 neurons" in out
+    expected = NetworkConfig().replace(model="lateral", n_neurons=6, stdp__nu_post=0.02, stdp__nu_pre=0.0002)
+    assert run_config(tmp_path / "a") == expected
+    assert json.loads((tmp_path / "a.json").read_text())["config"] == expected.to_dict()
+
+    code, _, err = run_main(capsys, "train", *common, "--out", tmp_path / "b", "--set", "n_neurons=5",
+                            "--set", "stdp.nu_post=1e-3", "--set", "stdp.nu_post=0.03")
+    assert code == 0, err
+    assert run_config(tmp_path / "b") == expected.replace(n_neurons=5, stdp__nu_post=0.03)
+
+    code, _, err = run_main(capsys, "train", *common, "--out", tmp_path / "c", "--set", "n_neurons=5",
+                            "--neurons", "4", "--model", "diehl-cook")
+    assert code == 0, err
+    assert run_config(tmp_path / "c") == expected.replace(n_neurons=4, model="diehl-cook")
+    assert np.load(tmp_path / "c" / "weights.npy").shape == (784, 4)
+
+
+def test_train_set_without_config_file(tmp_path: Path, data_dir: Path, capsys) -> None:
+    code, _, err = run_main(capsys, "train", "--data-dir", data_dir, "--train-samples", "2", "--quiet",
+                            "--out", tmp_path / "run", "--neurons", "3", "--set", "timing.rest_ms=50")
+    assert code == 0, err
+    assert run_config(tmp_path / "run") == NetworkConfig(n_neurons=3).replace(timing__rest_ms=50.0)
+
+
+@pytest.mark.parametrize("content, argv, fragments", [
+    (None, ["--set", "stdp.nu_post"], ["--set", "section.field=value"]),
+    (None, ["--set", "stdp.nu_postt=0.1"], ["--set", "'stdp.nu_postt'", "nu_post"]),
+    (None, ["--set", "stdpp.nu_post=0.1"], ["--set", "'stdpp'", "stdp"]),
+    (None, ["--set", "stdp.nu_post=abc"], ["--set", "stdp.nu_post must be a number", "'abc'"]),
+    (None, ["--set", "n_neurons=4.5"], ["n_neurons must be an integer"]),
+    (None, ["--set", "stdp.w_init_low=0.9"], ["w_init_low <= w_init_high"]),
+    (None, ["--set", "model=bogus"], ["unknown model 'bogus'"]),
+    (None, ["--config", "{tmp}/missing.toml"], ["missing.toml", "does not exist"]),
+    (None, ["--config", "{tmp}/c.yaml"], ["c.yaml", ".toml or .json"]),
+    ("n_neurons = \n", ["--config", "{tmp}/c.toml"], ["c.toml", "invalid TOML"]),
+    ("[stdp]\nbogus = 1\n", ["--config", "{tmp}/c.toml"], ["c.toml", "'stdp.bogus'", "nu_post"]),
+    ('[stdp]\nnu_post = "x"\n', ["--config", "{tmp}/c.toml"], ["c.toml", "stdp.nu_post must be a number"]),
+    ('{"n_neurons": 0}', ["--config", "{tmp}/c.json"], ["c.json", "n_neurons must be a positive integer"]),
+])
+def test_train_bad_config_or_set(tmp_path: Path, data_dir: Path, capsys, content, argv, fragments) -> None:
+    config_dir = tmp_path / "cfg"
+    config_dir.mkdir()
+    argv = [a.replace("{tmp}", str(config_dir)) for a in argv]
+    if content is not None:
+        Path(argv[1]).write_text(content)
+    before = entries(config_dir)
+    code, out, err = run_main(capsys, "train", "--data-dir", data_dir, "--out", tmp_path / "run",
+                              "--json", tmp_path / "s.json", "--quiet", "--train-samples", "3", *argv)
+    assert_usage_error(code, err, *fragments)
+    assert out == ""
+    assert entries(tmp_path) == ["cfg"] and entries(config_dir) == before
+
+
+def test_train_help_documents_the_config_precedence(capsys) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["train", "--help"])
+    assert info.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--config FILE" in text and "--set SECTION.FIELD=VALUE" in text
+    assert "overridden by --config FILE, then by each --set (left to right), then by options such as " \
+           "--model and --neurons when they are given" in text
+
+
+def test_plot_output_name_is_checked_before_any_work(tmp_path: Path, capsys) -> None:
+    code, _, err = run_main(capsys, "plot", "weights", tmp_path / "no-run", "-o", tmp_path / "w.svg")
+    assert_usage_error(code, err, "-o/--output", "must end in .png")
+    assert entries(tmp_path) == []
+
+
+def test_cli_options_imports_no_simulator_and_not_cli() -> None:
+    """Subcommand modules import cli_options; it must stay light and must not import cli."""
+    code = ("import sys, spikedyn.cli_options; "
+            "print(sorted(m for m in sys.modules if m.startswith('spikedyn.')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert eval(out) == ["spikedyn._kernel_cache", "spikedyn.cli_options", "spikedyn.config", "spikedyn.errors"]
+
+
+def parsed(*argv: str | Path):
+    from spikedyn.cli import build_parser
+
+    return build_parser().parse_args([str(a) for a in argv])
+
+
+def test_config_from_args_precedence(tmp_path: Path) -> None:
+    """The same precedence as the end-to-end test, without running a network."""
+    from spikedyn.cli_options import config_from_args
+
+    path = tmp_path / "c.json"
+    NetworkConfig(model="lateral", n_neurons=6).replace(stdp__nu_post=0.02).save(path)
+    base = ["train", "--out", tmp_path / "run"]
+    args = parsed(*base)
+    assert config_from_args(args, model=args.model, n_neurons=args.neurons) == NetworkConfig()
+    args = parsed(*base, "--config", path)
+    assert config_from_args(args, model=args.model, n_neurons=args.neurons) == \
+        NetworkConfig(model="lateral", n_neurons=6).replace(stdp__nu_post=0.02)
+    args = parsed(*base, "--config", path, "--set", "n_neurons=5", "--set", "stdp.nu_post=0.03")
+    assert config_from_args(args, model=args.model, n_neurons=args.neurons) == \
+        NetworkConfig(model="lateral", n_neurons=5).replace(stdp__nu_post=0.03)
+    args = parsed(*base, "--config", path, "--set", "n_neurons=5", "--neurons", "4", "--model", "diehl-cook")
+    assert config_from_args(args, model=args.model, n_neurons=args.neurons) == \
+        NetworkConfig(n_neurons=4).replace(stdp__nu_post=0.02)
+    assert entries(tmp_path) == ["c.json"]

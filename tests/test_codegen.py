@@ -18,15 +18,18 @@ inspected) with arguments of the types the network passes.
 
 from __future__ import annotations
 
+import re
+
 import numba
 import numpy as np
 import pytest
 
-from spikedyn import network, neurons, plasticity
+from spikedyn import competition, network, neurons, plasticity, threshold
 from spikedyn.config import NetworkConfig
 
 N, N_INPUT = 40, 30
 KP = network.kernel_params(NetworkConfig(model="diehl-cook", n_neurons=N, n_input=N_INPUT))
+KP_LATERAL = network.kernel_params(NetworkConfig(model="lateral", n_neurons=N, n_input=N_INPUT))
 
 
 def _f(n=N):
@@ -41,35 +44,62 @@ def _i32(n=N):
     return np.zeros(n, np.int32)
 
 
+def _b(n=N):
+    return np.zeros(n, np.bool_)
+
+
 def _w():
     return np.zeros((N_INPUT, N))
 
 
+def _population():
+    return (_f(), _f(), _f(), _i64(), _i32(), _b(), _i64(1), _i32())
+
+
+def _traces():
+    table = plasticity.decay_table(20.0, 0.5)
+    return (_i64(N_INPUT), _i64(), _i32(), _b(), _i64(1), _f(N_INPUT), _f(), table, table, table)
+
+
 # kernel -> arguments of the types the network passes
 KERNELS = {
-    "_lif_integrate": (neurons._lif_integrate, lambda: (KP.exc, _f(), _f(), _f(), _f(), _i64(), 5)),
+    "_lif_integrate": (neurons._lif_integrate, lambda: (KP.exc, 1e-5, _f(), _f(), _f(), _f(), _i64(), 5)),
     "_lif_integrate_frozen": (neurons._lif_integrate_frozen, lambda: (KP.exc, _f(), _f(), _f(), _f(), _i64(), 5)),
     "_lif_spikes": (neurons._lif_spikes, lambda: (KP.exc, _f(), _f(), _i64(), 5, _i32())),
     "_lif_step_active": (neurons._lif_step_active,
-                         lambda: (KP.inh, _f(), _f(), _f(), _i64(), 5, _i32(), 0, np.zeros(N, np.bool_), _i32())),
-    "_reset": (neurons._reset, lambda: (KP.exc, _f(), _f(), _i64(), 5, True, _i32(), 0)),
+                         lambda: (KP.competition.lif, _f(), _f(), _f(), _i64(), 5, _i32(), 0, _b(), _i32())),
+    "_reset": (neurons._reset, lambda: (KP.exc, _f(), _i64(), 5, _i32(), 0)),
     "_deliver_events": (network._deliver_events, lambda: (_f(), _w(), _i32(N_INPUT), 0, 5)),
-    "_inhibit_others": (network._inhibit_others, lambda: (_f(), _i32(), 0, 1.0)),
-    "_recent_traces_now": (network._recent_traces_now,
-                           lambda: (KP.post1_table, _i64(), 5, _i32(), np.zeros(N, np.bool_), _i64(1), _f())),
+    "_inhibit_others": (competition._inhibit_others, lambda: (_f(), _i32(), 0, 1.0)),
+    "_excite_partners": (competition._excite_partners, lambda: (_f(), _i32(), 0, 1.0, _i32(), _b(), _i64(1))),
+    "_recent_traces_now": (plasticity._recent_traces_now,
+                           lambda: (plasticity.decay_table(20.0, 0.5), _i64(), 5, _i32(), _b(), _i64(1), _f())),
+    "_mark": (plasticity._mark, lambda: (_i64(N_INPUT), _i32(N_INPUT), 0, 3, 5)),
     "_depress_inputs": (plasticity._depress_inputs,
-                        lambda: (_w(), _i32(N_INPUT), 0, 5, _f(), _i32(), 0, np.zeros(N_INPUT, np.bool_), 1e-4, 1.0)),
+                        lambda: (_w(), _i32(N_INPUT), 0, 5, _f(), _i32(), 0, _b(N_INPUT), 1e-4, 1.0)),
     "_potentiate_column": (plasticity._potentiate_column, lambda: (_w(), 0, _f(N_INPUT), 0.01, 0.5, 1.0)),
-    "_traces_now": (plasticity._traces_now, lambda: (KP.pre_table, _i64(N_INPUT), 5, _f(N_INPUT))),
+    "_traces_now": (plasticity._traces_now, lambda: (plasticity.decay_table(20.0, 0.5), _i64(N_INPUT), 5, _f(N_INPUT))),
+    "_raise_thresholds": (threshold._raise_thresholds, lambda: (_f(), _i32(), 0, 0.05)),
+    # the parts' implementations of the per-step hooks (spikedyn.parts)
+    "_homeostatic_integrate": (threshold._homeostatic_integrate,
+                               lambda: (KP.threshold, KP.exc, _f(), _f(), _f(), _f(), _i64(), 5)),
+    "_homeostatic_on_spikes": (threshold._homeostatic_on_spikes, lambda: (KP.threshold, _f(), _i32(), 0)),
+    "_compete_inhibitory_layer": (competition._compete_inhibitory_layer,
+                                  lambda: (KP.competition, 5, _f(), _i32(), 0, *_population())),
+    "_compete_direct_lateral": (competition._compete_direct_lateral,
+                                lambda: (KP_LATERAL.competition, 5, _f(), _i32(), 0, *_population())),
+    "_stdp_on_pre": (plasticity._stdp_on_pre,
+                     lambda: (KP.plasticity, 5, _w(), _i32(N_INPUT), 0, 3, _b(N_INPUT), *_traces())),
+    "_stdp_on_post": (plasticity._stdp_on_post, lambda: (KP.plasticity, 5, _w(), _i32(), 0, *_traces())),
 }
 
-VECTORISED = ["_lif_integrate", "_lif_integrate_frozen", "_deliver_events"]
+VECTORISED = ["_lif_integrate", "_lif_integrate_frozen", "_deliver_events", "_homeostatic_integrate"]
 
 
 def _own_ir(name: str) -> str:
     """LLVM IR of the kernel's own function, freshly compiled."""
     kernel, make_args = KERNELS[name]
-    fresh = numba.njit(kernel.py_func)
+    fresh = numba.njit(getattr(kernel, "py_func", kernel))
     fresh(*make_args())
     ir = fresh.inspect_llvm(fresh.signatures[0])
     # Keep the definition of the kernel itself (callees are linked into the module).
@@ -90,3 +120,52 @@ def test_per_step_kernels_keep_no_reference_counts(name: str) -> None:
 def test_neuron_update_and_delivery_are_vectorised(name: str) -> None:
     ir = _own_ir(name)
     assert "x double>" in ir, f"{name} compiled to scalar code"
+
+
+def _blocks_in_loops(function_ir: str) -> dict[str, str]:
+    """The basic blocks of one LLVM function that lie on a cycle of its control-flow graph."""
+    blocks: dict[str, str] = {}
+    label = "entry"
+    for line in function_ir.split("\n")[1:]:
+        stripped = line.strip()
+        if stripped.endswith(":") and not line.startswith(" "):
+            label = stripped[:-1]
+            continue
+        if stripped.split(":", 1)[0] != stripped and not line.startswith(" ") and stripped:
+            label = stripped.split(":", 1)[0]  # "label:  ; preds = ..."
+            continue
+        blocks[label] = blocks.get(label, "") + line + "\n"
+    successors = {b: set(re.findall(r"label %([\w.\-]+)", text)) for b, text in blocks.items()}
+
+    def reaches(start: str, goal: str) -> bool:
+        seen, todo = set(), list(successors.get(start, ()))
+        while todo:
+            b = todo.pop()
+            if b == goal:
+                return True
+            if b not in seen:
+                seen.add(b)
+                todo.extend(successors.get(b, ()))
+        return False
+
+    return {b: text for b, text in blocks.items() if reaches(b, b)}
+
+
+@pytest.mark.parametrize("model", ["diehl-cook", "lateral"])
+def test_time_loop_keeps_no_reference_counts_inside_its_loops(model: str) -> None:
+    """The model's parts, inlined through their hooks, add no atomic reference counting per step."""
+    from spikedyn.network import _new_buffers, _new_state
+
+    kp = network.kernel_params(NetworkConfig(model=model, n_neurons=N, n_input=N_INPUT))
+    st, buf = _new_state(kp, N_INPUT, N), _new_buffers(kp, N_INPUT, N)
+    buf.step_ptr[:] = 0  # no input spikes
+    fresh = numba.njit(network._run_steps.py_func)
+    fresh(kp, st, buf, _w(), _f(), 10, True, True, _i32(), network._recorder(0, 0, 0, N))
+    ir = fresh.inspect_llvm(fresh.signatures[0])
+    own = [d for d in ir.split("\ndefine ")[1:] if "10_run_stepsB" in d.split("\n", 1)[0]
+           and "cpython" not in d.split("\n", 1)[0] and "@cfunc" not in d.split("\n", 1)[0]]
+    assert len(own) == 1
+    loops = _blocks_in_loops(own[0].split("\n}\n", 1)[0])
+    assert loops, "found no loop in _run_steps"
+    counted = [b for b, text in loops.items() if "NRT_incref" in text or "NRT_decref" in text]
+    assert not counted, f"reference counting inside the loops of _run_steps ({model}), blocks {counted[:5]}"

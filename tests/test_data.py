@@ -557,3 +557,66 @@ def test_real_mnist(monkeypatch: pytest.MonkeyPatch) -> None:
     for stem, expected in data.MNIST_SHA256.items():
         path = directory / stem if (directory / stem).is_file() else directory / f"{stem}.gz"
         assert sha256_of_content(path) == expected, path
+
+
+# --------------------------------------------------------------------------- #
+# load_mnist: the notebook entry point
+# --------------------------------------------------------------------------- #
+
+
+@pytest.mark.parametrize("gz", [False, True], ids=["raw", "gz"])
+def test_load_mnist_flattens_images_and_widens_labels(tmp_path: Path, gz: bool) -> None:
+    expected = make_dataset(tmp_path, gz=gz)
+    for split, (images, labels) in expected.items():
+        got_images, got_labels = data.load_mnist(split, tmp_path)
+        assert got_images.dtype == np.uint8 and got_images.shape == (len(images), 20)
+        assert got_images.flags.c_contiguous
+        assert got_labels.dtype == np.int64 and got_labels.shape == (len(labels),)
+        np.testing.assert_array_equal(got_images.reshape(images.shape), images)
+        np.testing.assert_array_equal(got_labels, labels)
+
+
+def test_load_mnist_first_n_and_env_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    images, labels = make_split(tmp_path, "test", n=12)
+    monkeypatch.setenv("SPIKEDYN_DATA_DIR", str(tmp_path))
+    got_images, got_labels = data.load_mnist("test", n=np.int64(5))
+    np.testing.assert_array_equal(got_images, images[:5].reshape(5, -1))
+    np.testing.assert_array_equal(got_labels, labels[:5])
+    assert data.load_mnist("test", n=12)[0].shape == (12, 20)
+
+
+@pytest.mark.parametrize("n", [0, -3, 2.5, True, "10"])
+def test_load_mnist_rejects_bad_n(tmp_path: Path, n) -> None:
+    make_split(tmp_path, "train")
+    with pytest.raises(DataError, match="n must be a positive integer") as excinfo:
+        data.load_mnist("train", tmp_path, n)
+    assert_one_line_naming(excinfo.value, repr(n))
+
+
+def test_load_mnist_n_beyond_the_split(tmp_path: Path) -> None:
+    make_split(tmp_path, "train", n=12)
+    with pytest.raises(DataError, match="n=13 but the train set has 12 images") as excinfo:
+        data.load_mnist("train", tmp_path, 13)
+    assert_one_line_naming(excinfo.value)
+
+
+@pytest.mark.parametrize("split", ["validation", "Train", None, ["train"]])
+def test_load_mnist_rejects_bad_split(tmp_path: Path, split) -> None:
+    with pytest.raises(DataError, match="unknown split") as excinfo:
+        data.load_mnist(split, tmp_path)
+    assert_one_line_naming(excinfo.value, "'train', 'test'")
+
+
+def test_load_mnist_missing_directory(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="does not exist"):
+        data.load_mnist("test", tmp_path / "nowhere")
+
+
+@pytest.mark.mnist
+@pytest.mark.skipif(REAL_DATA_DIR is None, reason="set SPIKEDYN_DATA_DIR to a directory with MNIST")
+def test_load_mnist_real() -> None:
+    images, labels = data.load_mnist("test", REAL_DATA_DIR, 1000)
+    assert images.shape == (1000, 784) and images.dtype == np.uint8
+    assert labels.dtype == np.int64 and set(np.unique(labels)) == set(range(10))
+    assert labels[0] == 7  # the first MNIST test image is a 7
+    assert images.max() == 255 and images.min() == 0

@@ -229,8 +229,63 @@ def test_poisson_raster_validation() -> None:
         poisson_raster(image, 0.25, dt_ms=DT, n_steps=0, seed=0)
     with pytest.raises(ConfigError, match="probability"):
         poisson_raster(image, 8.0, dt_ms=DT, n_steps=10, seed=0)  # 255 * 8 * 0.5e-3 = 1.02
-    with pytest.raises(ConfigError, match="probability"):
+    with pytest.raises(ConfigError, match="rate_hz_per_unit must be a positive"):
         poisson_raster(image, -0.1, dt_ms=DT, n_steps=10, seed=0)
+
+
+@pytest.mark.parametrize("bad, name", [
+    ({"rate_hz_per_unit": 0.0}, "rate_hz_per_unit"),
+    ({"rate_hz_per_unit": -0.25}, "rate_hz_per_unit"),
+    ({"rate_hz_per_unit": float("nan")}, "rate_hz_per_unit"),
+    ({"rate_hz_per_unit": float("inf")}, "rate_hz_per_unit"),
+    ({"rate_hz_per_unit": "0.25"}, "rate_hz_per_unit"),
+    ({"rate_hz_per_unit": 1e-300}, "rate_hz_per_unit"),  # p underflows: the kernel would divide by 0
+    ({"rate_hz_per_unit": 1e-14}, "rate_hz_per_unit"),  # waiting times would overflow int64
+    ({"dt_ms": 0.0}, "dt_ms"),
+    ({"dt_ms": float("nan")}, "dt_ms"),
+    ({"dt_ms": None}, "dt_ms"),
+    ({"n_steps": 2.5}, "n_steps"),
+    ({"n_steps": True}, "n_steps"),
+    ({"n_steps": 2**31}, "n_steps"),
+    ({"seed": -1}, "seed"),
+    ({"seed": 2**64}, "seed"),
+    ({"seed": 1.0}, "seed"),
+    ({"seed": "0"}, "seed"),
+])
+def test_poisson_raster_rejects_bad_arguments_by_name(bad, name) -> None:
+    """Every bad argument is a one-line ConfigError naming it, never an error from the kernel."""
+    kwargs = {"rate_hz_per_unit": 0.25, "dt_ms": DT, "n_steps": 10, "seed": 0} | bad
+    rate = kwargs.pop("rate_hz_per_unit")
+    with pytest.raises(ConfigError, match=name) as info:
+        poisson_raster(np.full(20, 255, np.uint8), rate, **kwargs)
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("shape", [(), (2, 3, 4)])
+def test_poisson_raster_rejects_bad_image_shapes(shape) -> None:
+    with pytest.raises(ConfigError, match="image must have shape"):
+        poisson_raster(np.zeros(shape, np.uint8), 0.25, dt_ms=DT, n_steps=10, seed=0)
+
+
+def test_poisson_raster_accepts_the_full_seed_range_and_numpy_scalars() -> None:
+    image = np.full(50, 255, np.uint8)
+    top = poisson_raster(image, 0.25, dt_ms=DT, n_steps=100, seed=2**64 - 1)
+    same = poisson_raster(image, np.float64(0.25), dt_ms=np.float32(DT), n_steps=np.int64(100),
+                          seed=np.uint64(2**64 - 1))
+    assert top.pixels.size > 0
+    np.testing.assert_array_equal(top.pixels, same.pixels)
+    np.testing.assert_array_equal(top.step_ptr, same.step_ptr)
+
+
+@pytest.mark.parametrize("bad, name", [
+    ({"seed": 1.5}, "seed"), ({"stream": "0"}, "stream"), ({"index": None}, "index"),
+    ({"attempt": True}, "attempt"), ({"seed": 2**100}, "seed"),
+])
+def test_presentation_seed_rejects_non_integers_by_name(bad, name) -> None:
+    args = {"seed": 0, "stream": 0, "index": 0, "attempt": 0} | bad
+    with pytest.raises(ConfigError, match=f"^{name} must be"):
+        presentation_seed(**args)
+    assert presentation_seed(np.int64(3), np.uint8(1), np.uint64(7), 0) == presentation_seed(3, 1, 7, 0)
 
 
 def test_rate_scales_counts() -> None:

@@ -1,42 +1,59 @@
-"""The kernel cache is cleared when any kernel module changes."""
+"""The kernel cache is keyed by the hash of the package's sources; nothing is deleted."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
-from spikedyn import _kernel_cache
+from numba.core import caching
+
+from spikedyn import _kernel_cache, network
 
 
 def make_package(tmp_path: Path) -> Path:
     pkg = tmp_path / "pkg"
     pkg.mkdir()
-    for name in _kernel_cache.KERNEL_MODULES:
+    for name in ("network.py", "neurons.py", "plasticity.py"):
         (pkg / name).write_text(f"# {name}\n")
     return pkg
 
 
-def test_stale_cache_files_are_removed_when_a_callee_module_changes(tmp_path: Path) -> None:
+def test_any_source_change_selects_a_new_directory(tmp_path: Path) -> None:
     pkg = make_package(tmp_path)
-    assert _kernel_cache.refresh(pkg) is True  # first time: no stamp yet
-    cache = pkg / "__pycache__"
-    for name in ("network._run_steps-1.py311.nbi", "network._run_steps-1.py311.1.nbc"):
-        (cache / name).write_bytes(b"compiled")
-    assert _kernel_cache.refresh(pkg) is False  # unchanged sources: cache kept
-    assert len(list(cache.glob("*.nb?"))) == 2
-
+    before = _kernel_cache.cache_dir(pkg)
+    assert _kernel_cache.cache_dir(pkg) == before  # stable for unchanged sources
     (pkg / "neurons.py").write_text("# neurons.py, edited\n")  # a callee of network.py
-    assert _kernel_cache.refresh(pkg) is True
-    assert list(cache.glob("*.nb?")) == []
-    assert (cache / "spikedyn-kernels.sha256").read_text().strip() == _kernel_cache.sources_hash(pkg)
+    _kernel_cache.sources_hash.cache_clear()
+    after = _kernel_cache.cache_dir(pkg)
+    assert after != before
+    assert after.parent == before.parent == pkg / "__pycache__"
 
 
-def test_read_only_cache_directory_is_left_alone(tmp_path: Path, monkeypatch) -> None:
+def test_old_cache_files_are_never_deleted(tmp_path: Path) -> None:
     pkg = make_package(tmp_path)
+    old = _kernel_cache.cache_dir(pkg)
+    old.mkdir(parents=True)
+    (old / "network._run_steps-1.py311.nbi").write_bytes(b"compiled")
+    (pkg / "network.py").write_text("# network.py, edited\n")
+    _kernel_cache.sources_hash.cache_clear()
+    assert _kernel_cache.cache_dir(pkg) != old
+    assert (old / "network._run_steps-1.py311.nbi").read_bytes() == b"compiled"
 
-    def refuse(*args, **kwargs):
-        raise PermissionError("read-only")
 
-    monkeypatch.setattr(Path, "mkdir", refuse)
-    assert _kernel_cache.refresh(pkg) is False
-    shutil.rmtree(pkg)
+def test_spikedyn_kernels_use_the_locator_and_others_do_not() -> None:
+    assert _kernel_cache.is_installed()
+    assert caching.CacheImpl._locator_classes[0] is _kernel_cache.SourceHashLocator
+    ours = _kernel_cache.SourceHashLocator.from_function(network._run_steps.py_func, network.__file__)
+    assert ours is not None
+    assert Path(ours.get_cache_path()) == _kernel_cache.cache_dir()
+
+    def elsewhere():  # defined in tests/, not in the package
+        return 1
+
+    assert _kernel_cache.SourceHashLocator.from_function(elsewhere, __file__) is None
+
+
+def test_numba_cache_dir_is_honoured(monkeypatch) -> None:
+    from numba.core import config
+
+    monkeypatch.setattr(config, "CACHE_DIR", "/tmp/spikedyn-worker-cache")
+    assert _kernel_cache.cache_dir().parent == Path("/tmp/spikedyn-worker-cache/spikedyn")

@@ -44,10 +44,14 @@ def test_kernel_params_match_the_config() -> None:
         config = NetworkConfig(model=model, excitatory=ExcitatoryParams(lockout_ms=25.0))
         kp = kernel_params(config)
         exc, inh = lif_params_naive(config)
-        assert kp.exc == exc
-        assert kp.inh == inh
+        # The excitatory population without its threshold dynamics: those are the
+        # threshold part's record.
+        assert kp.exc == exc._replace(dt_over_tau_theta=0.0, theta_plus=0.0)
+        assert (kp.threshold.dt_over_tau_theta, kp.threshold.theta_plus) == (exc.dt_over_tau_theta, exc.theta_plus)
         assert kp.exc.refractory_steps == 10 and kp.exc.lockout_steps == 50
-        assert kp.inh.refractory_steps == 4
+        if model == "diehl-cook":
+            assert kp.competition.lif == inh
+            assert kp.competition.lif.refractory_steps == 4
         assert kp.exc.v_thresh == -72.0  # v_thresh - theta_offset: -52 - 20
 
 

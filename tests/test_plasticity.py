@@ -14,7 +14,7 @@ from naive import normalize_naive, stdp_post_naive, stdp_pre_naive, trace_naive
 from spikedyn._numerics import FLUSH_BELOW
 from spikedyn.config import NetworkConfig, StdpParams
 from spikedyn.errors import ConfigError
-from spikedyn.network import _new_buffers, _new_state, _run_steps, kernel_params
+from spikedyn.network import _new_buffers, _new_state, _recorder, _run_steps, kernel_params
 from spikedyn.neurons import NEVER
 from spikedyn.plasticity import _traces_now, decay_table, normalize_weights, stdp_post, stdp_pre
 
@@ -202,15 +202,20 @@ class OneSynapse:
                 k += 1
             step_ptr[s + 1] = k
         counts = np.zeros(1, np.int32)
-        rec_step, rec_neuron = np.zeros(64, np.int64), np.zeros(64, np.int64)
-        n_rec = _run_steps(self.kp, self.state, self.buf, self.w, self.theta, n, True, True,
-                           counts, rec_step, rec_neuron, 0)
-        self.spikes += rec_step[:n_rec].tolist()
+        rec = _recorder(64, 1, 0, 1)
+        _run_steps(self.kp, self.state, self.buf, self.w, self.theta, n, True, True, counts, rec)
+        self.spikes += rec.spike_step[:rec.n_spikes[0]].tolist()
+
+    @property
+    def tables(self):
+        """The (pre, post1, post2) decay tables the kernel uses."""
+        tr = self.state.plasticity
+        return tr.pre_table, tr.post1_table, tr.post2_table
 
 
 def test_stdp_pairs_in_the_network_kernel() -> None:
     syn = OneSynapse()
-    pre_table, post1_table, post2_table = syn.kp.pre_table, syn.kp.post1_table, syn.kp.post2_table
+    pre_table, post1_table, post2_table = syn.tables
     dt = syn.config.timing.dt_ms
     w0 = syn.w[0, 0]
 
@@ -246,9 +251,10 @@ def test_stdp_same_step_pre_and_post() -> None:
     w0 = syn.w[0, 0]
     syn.run_until(40, {29: [1], 30: [0]})  # post at 30 and pre at 30
     assert syn.spikes == [10, 30]
-    post1_at_30 = syn.kp.post1_table[20]  # from the spike at 10
+    _, post1_table, post2_table = syn.tables
+    post1_at_30 = post1_table[20]  # from the spike at 10
     after_pre = min(max(w0 - S.nu_pre * post1_at_30, 0.0), 100.0)
-    assert syn.w[0, 0] == after_pre + S.nu_post * 1.0 * syn.kp.post2_table[20]
+    assert syn.w[0, 0] == after_pre + S.nu_post * 1.0 * post2_table[20]
 
 
 def test_kernel_traces_are_flushed_after_the_table() -> None:

@@ -1,10 +1,11 @@
-"""Tests for spikedyn.readout on hand-made spike counts and against naive loops."""
+"""Tests for spikedyn.readout on hand-made spike counts, against naive loops and against
+a transcription of the authors' readout (peter-u-diehl/stdp-mnist)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from naive import assign_labels_naive, predict_naive
+from naive import assign_labels_naive
 
 from spikedyn.errors import ConfigError
 from spikedyn.readout import (
@@ -64,8 +65,8 @@ def test_class_scores_and_predict_by_hand() -> None:
     assignments = np.array([0, 1, 2, UNASSIGNED, 0])
     test_counts = np.array([
         [6, 1, 0, 9, 0],  # class 0 neurons: mean(6, 0) = 3; class 1: 1; class 2: 0 -> 0
-        [0, 2, 2, 0, 0],  # tie 2 vs 2 between classes 1 and 2 -> 1 (lowest)
-        [0, 0, 0, 50, 0],  # only the unassigned neuron fires: all scores 0 -> class 0
+        [0, 2, 2, 0, 0],  # tie 2 vs 2 between classes 1 and 2 -> 2 (highest, as the authors)
+        [0, 0, 0, 50, 0],  # only the unassigned neuron fires: all scores 0 -> class 3 (highest)
         [1, 0, 3, 0, 1],  # 1, 0, 3 -> 2
     ])
     scores = class_scores(test_counts, assignments, n_classes=4)
@@ -75,7 +76,7 @@ def test_class_scores_and_predict_by_hand() -> None:
         [0.0, 0.0, 0.0, 0.0],
         [1.0, 0.0, 3.0, 0.0],
     ])  # class 3 has no neuron: scores 0
-    np.testing.assert_array_equal(predict(test_counts, assignments, n_classes=4), [0, 1, 0, 2])
+    np.testing.assert_array_equal(predict(test_counts, assignments, n_classes=4), [0, 2, 3, 2])
     assert predict(test_counts, assignments, n_classes=4).dtype == np.int64
 
 
@@ -97,8 +98,56 @@ def test_confusion_and_accuracy_by_hand() -> None:
     assert np.trace(cm) / cm.sum() == accuracy(labels, predictions)
 
 
+def authors_assignments(result_monitor, input_numbers, n_e):
+    """``get_new_assignments`` of Diehl&Cook_MNIST_evaluation.py (lines 68-81), in Python 3."""
+    assignments = np.ones(n_e) * -1  # initialize them as not assigned
+    input_nums = np.asarray(input_numbers)
+    maximum_rate = [0] * n_e
+    rate = None
+    for j in range(10):
+        num_inputs = len(np.where(input_nums == j)[0])
+        if num_inputs > 0:
+            rate = np.sum(result_monitor[input_nums == j], axis=0) / num_inputs
+        if rate is None:  # the original raises NameError when class 0 has no sample
+            continue
+        for i in range(n_e):
+            if rate[i] > maximum_rate[i]:
+                maximum_rate[i] = rate[i]
+                assignments[i] = j
+    return assignments
+
+
+def authors_prediction(assignments, spike_rates):
+    """``get_recognized_number_ranking(...)[0]`` of Diehl&Cook_MNIST_evaluation.py (lines 59-66, 126).
+
+    ``kind="stable"`` makes explicit what the default sort did for these 10-element
+    arrays in the authors' NumPy (insertion sort: tied classes stay in index order).
+    """
+    summed_rates = [0] * 10
+    num_assignments = [0] * 10
+    for i in range(10):
+        num_assignments[i] = len(np.where(assignments == i)[0])
+        if num_assignments[i] > 0:
+            summed_rates[i] = np.sum(spike_rates[assignments == i]) / num_assignments[i]
+    return np.argsort(summed_rates, kind="stable")[::-1][0]
+
+
+def test_ties_follow_the_authors_code() -> None:
+    """Assignment ties keep the lowest class, prediction ties take the highest, as the authors."""
+    # Neuron 0 responds equally to classes 3 and 7; neuron 1 only to class 5.
+    counts = np.array([[2, 0], [2, 0], [0, 4]])
+    labels = np.array([3, 7, 5])
+    assignments = assign_labels(counts, labels)
+    np.testing.assert_array_equal(assignments, [3, 5])
+    np.testing.assert_array_equal(assignments, authors_assignments(counts, labels, 2))
+    test_counts = np.array([[1, 1], [0, 0], [3, 1]])  # tie 3 vs 5; silence; class 3 wins
+    expected = [authors_prediction(assignments, row) for row in test_counts]
+    assert expected == [5, 9, 3]
+    np.testing.assert_array_equal(predict(test_counts, assignments), expected)
+
+
 @pytest.mark.parametrize("seed", range(5))
-def test_readout_matches_naive_loops(seed: int) -> None:
+def test_readout_matches_naive_loops_and_the_authors_code(seed: int) -> None:
     rng = np.random.default_rng(seed)
     n_samples, n_neurons = 60, 25
     labels = rng.integers(0, 10, n_samples)
@@ -110,7 +159,8 @@ def test_readout_matches_naive_loops(seed: int) -> None:
     assert np.sum(assignments == UNASSIGNED) >= 3
     test_counts = rng.poisson(0.5, (40, n_neurons))
     predictions = predict(test_counts, assignments)
-    np.testing.assert_array_equal(predictions, predict_naive(test_counts, assignments))
+    np.testing.assert_array_equal(assignments, authors_assignments(counts, labels, n_neurons))
+    np.testing.assert_array_equal(predictions, [authors_prediction(assignments, row) for row in test_counts])
     test_labels = rng.integers(0, 10, 40)
     cm = confusion_matrix(test_labels, predictions)
     naive_cm = np.zeros((10, 10), np.int64)

@@ -1,0 +1,153 @@
+"""Options shared by the ``spikedyn`` subcommands, and the parser that reports errors in one line.
+
+Every subcommand module (``cli``, ``bench``, ``validation``) takes its common options
+from here; none of them imports :mod:`spikedyn.cli`, which only assembles the
+subcommands. This module imports neither NumPy nor Numba.
+
+A network configuration on the command line is built by :func:`config_from_args`
+from, in increasing order of precedence: the defaults of
+:class:`~spikedyn.config.NetworkConfig`, the file given by ``--config``, each
+``--set section.field=value`` (left to right), and the subcommand's own explicit
+options such as ``--model`` and ``--neurons`` (only when given).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from .config import NetworkConfig, check_seed, load_config, parse_set
+from .errors import ConfigError
+
+__all__ = [
+    "CONFIG_PRECEDENCE",
+    "Parser",
+    "add_config_options",
+    "add_data_dir",
+    "add_progress",
+    "add_seed",
+    "config_from_args",
+    "png_path",
+    "positive_int",
+    "seed",
+]
+
+#: How --config, --set and a subcommand's own options combine; shown in --help.
+CONFIG_PRECEDENCE = (
+    "The network config is the defaults, overridden by --config FILE, then by each --set "
+    "(left to right), then by options such as --model and --neurons when they are given."
+)
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line and raise ConfigError instead of exiting."""
+
+    def error(self, message: str):  # noqa: D102 - argparse API
+        raise ConfigError(f"{self.prog}: {message}; see '{self.prog} --help'")
+
+
+def positive_int(text: str) -> int:
+    """Argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return value
+
+
+def seed(text: str) -> int:
+    """Argparse type: a seed, checked by :func:`spikedyn.config.check_seed`."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer seed, got {text!r}") from None
+    try:
+        return check_seed(value)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def png_path(text: str) -> Path:
+    """Argparse type: a file name ending in ``.png``."""
+    path = Path(text)
+    if path.suffix.lower() != ".png":
+        raise argparse.ArgumentTypeError(f"{text} must end in .png")
+    return path
+
+
+def _set_item(text: str) -> tuple[str, Any]:
+    """Argparse type of ``--set``: :func:`spikedyn.config.parse_set` with argparse's error type."""
+    try:
+        return parse_set(text)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_data_dir(p: argparse.ArgumentParser) -> None:
+    """Add ``--data-dir DIR``."""
+    p.add_argument(
+        "--data-dir", type=Path, default=None,
+        help="directory with the four MNIST IDX files (raw or .gz); default: $SPIKEDYN_DATA_DIR, "
+             "else the user cache, downloading MNIST there if needed",
+    )
+
+
+def add_seed(p: argparse.ArgumentParser) -> None:
+    """Add ``--seed S`` (default 0)."""
+    p.add_argument("--seed", type=seed, default=0, help="initial weights and input spikes (default 0)")
+
+
+def add_progress(p: argparse.ArgumentParser) -> None:
+    """Add ``--quiet`` (no progress bars)."""
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def add_config_options(p: argparse.ArgumentParser) -> None:
+    """Add ``--config FILE`` and the repeatable ``--set section.field=value``.
+
+    Read them with :func:`config_from_args`. Explicit options of the subcommand that
+    also set the config (``--model``, ``--neurons``) should default to None, so that
+    a value from the file or from ``--set`` holds unless the option is given.
+    """
+    group = p.add_argument_group("network config", CONFIG_PRECEDENCE)
+    group.add_argument(
+        "--config", type=Path, default=None, metavar="FILE",
+        help="network config, TOML (.toml) or JSON (.json), all or some of its fields "
+             "(write one with NetworkConfig().save('config.toml'))",
+    )
+    group.add_argument(
+        "--set", type=_set_item, action="append", default=[], metavar="SECTION.FIELD=VALUE",
+        help="override one config field, e.g. --set stdp.nu_post=0.02 or --set n_neurons=400; repeatable",
+    )
+
+
+def config_from_args(args: argparse.Namespace, **cli_fields: Any) -> NetworkConfig:
+    """Build the network config of a command: defaults <- --config <- --set <- explicit options.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed arguments of a parser set up with :func:`add_config_options`.
+    **cli_fields
+        Config fields set by the subcommand's own options, in
+        :meth:`~spikedyn.config.NetworkConfig.replace` form (``model=args.model,
+        n_neurons=args.neurons``); a value of None (option not given) is ignored.
+
+    Returns
+    -------
+    NetworkConfig
+
+    Raises
+    ------
+    ConfigError
+        If the file cannot be read or holds an invalid config, or the overrides make
+        an invalid config; the message is one line naming the file or field.
+    """
+    config = NetworkConfig() if args.config is None else load_config(args.config)
+    overrides = dict(args.set)
+    overrides.update({key: value for key, value in cli_fields.items() if value is not None})
+    return config.replace(**overrides)
+

@@ -1,0 +1,298 @@
+"""Tests for spikedyn.config: nested replace, type validation, TOML/JSON files, --set parsing, seeds."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import stat
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from spikedyn.config import (
+    NetworkConfig,
+    StdpParams,
+    TimingParams,
+    atomic_write,
+    check_seed,
+    load_config,
+    parse_set,
+)
+from spikedyn.errors import ConfigError
+
+DEFAULT = NetworkConfig()
+
+
+def one_line(exc: pytest.ExceptionInfo) -> str:
+    text = str(exc.value)
+    assert "\n" not in text
+    return text
+
+
+# ----------------------------------------------------------------------------------------
+# replace
+# ----------------------------------------------------------------------------------------
+def test_replace_nested_fields_in_one_call() -> None:
+    c = DEFAULT.replace(stdp__nu_post=0.02, n_neurons=400, timing__present_ms=250.0)
+    assert (c.stdp.nu_post, c.n_neurons, c.timing.present_ms) == (0.02, 400, 250.0)
+    # Everything else is unchanged, and the original is untouched.
+    assert c.stdp.nu_pre == DEFAULT.stdp.nu_pre and c.timing.dt_ms == DEFAULT.timing.dt_ms
+    assert DEFAULT.stdp.nu_post == 0.01 and DEFAULT.n_neurons == 100
+
+
+def test_replace_accepts_a_record_or_a_mapping_for_a_section() -> None:
+    record = StdpParams(nu_post=0.03)
+    assert DEFAULT.replace(stdp=record).stdp is record
+    assert DEFAULT.replace(stdp={"nu_pre": 0.0002}).stdp == StdpParams(nu_pre=0.0002)
+    # A record and a field of it in one call: the field applies to the record.
+    c = DEFAULT.replace(stdp=record, stdp__nu_pre=0.0003)
+    assert (c.stdp.nu_post, c.stdp.nu_pre) == (0.03, 0.0003)
+
+
+def test_with_overrides_still_works() -> None:
+    assert DEFAULT.with_overrides(model="lateral", timing__rest_ms=100.0) == \
+        DEFAULT.replace(model="lateral", timing__rest_ms=100.0)
+
+
+@pytest.mark.parametrize("overrides, fragments", [
+    ({"stdpp__nu_post": 0.1}, ["'stdpp'", "excitatory, inhibitory, lateral, stdp, input, timing"]),
+    ({"stdp__nu_postt": 0.1}, ["'stdp.nu_postt'", "nu_pre, nu_post"]),
+    ({"neurons": 4}, ["'neurons'", "model, n_neurons, n_input"]),
+    ({"stdp": {"bogus": 1}}, ["'stdp.bogus'"]),
+    ({"stdp": 3}, ["stdp must be a StdpParams"]),
+])
+def test_replace_unknown_names_list_the_valid_ones(overrides, fragments) -> None:
+    with pytest.raises(ConfigError) as info:
+        DEFAULT.replace(**overrides)
+    for fragment in fragments:
+        assert fragment in one_line(info)
+
+
+# ----------------------------------------------------------------------------------------
+# Type validation
+# ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("overrides, message", [
+    ({"stdp__nu_post": "abc"}, "stdp.nu_post must be a number, got 'abc' (str)"),
+    ({"stdp__nu_post": True}, "stdp.nu_post must be a number, got True (bool)"),
+    ({"stdp__nu_post": None}, "stdp.nu_post must be a number, got None (NoneType)"),
+    ({"timing__dt_ms": float("nan")}, "timing.dt_ms must be a finite number"),
+    ({"excitatory__v_rest_mv": float("-inf")}, "excitatory.v_rest_mv must be a finite number"),
+    ({"n_neurons": 4.0}, "n_neurons must be an integer, got 4.0 (float)"),
+    ({"n_neurons": True}, "n_neurons must be an integer, got True (bool)"),
+    ({"n_neurons": "400"}, "n_neurons must be an integer, got '400' (str)"),
+    ({"input__min_spikes": 5.5}, "input.min_spikes must be an integer"),
+    ({"input__max_presentations": [20]}, "input.max_presentations must be an integer"),
+    ({"model": 3}, "model must be a string, got 3 (int)"),
+    ({"model": ["lateral"]}, "model must be a string"),
+])
+def test_wrong_types_give_one_line_naming_the_field(overrides, message) -> None:
+    with pytest.raises(ConfigError) as info:
+        DEFAULT.replace(**overrides)
+    assert one_line(info).startswith(message)
+
+
+def test_wrong_type_in_a_record_built_directly() -> None:
+    with pytest.raises(ConfigError, match=r"^timing\.present_ms must be a number"):
+        NetworkConfig(timing=TimingParams(present_ms="350"))
+
+
+def test_numbers_of_any_numeric_type_are_accepted_and_serialised_as_plain_python() -> None:
+    c = DEFAULT.replace(n_neurons=np.int64(20), stdp__nu_post=np.float32(0.5), timing__rest_ms=100)
+    d = c.to_dict()
+    assert type(d["n_neurons"]) is int and d["n_neurons"] == 20
+    assert type(d["stdp"]["nu_post"]) is float and type(d["timing"]["rest_ms"]) is float
+    assert NetworkConfig.from_json(json.dumps(d)) == c
+
+
+@pytest.mark.parametrize("overrides, match", [
+    ({"model": "bogus"}, "unknown model 'bogus'"),
+    ({"n_neurons": 0}, "n_neurons must be a positive integer"),
+    ({"timing__dt_ms": -0.5}, r"timing\.dt_ms must be > 0"),
+    ({"stdp__nu_pre": -1.0}, r"stdp\.nu_pre must be >= 0"),
+    ({"input__max_presentations": 0}, "max_presentations must be >= 1"),
+    ({"stdp__w_init_low": 0.5}, "w_init_low <= w_init_high"),
+    ({"timing__present_ms": 350.3}, "not a whole number"),
+    ({"input__rate_hz_per_unit": 1e-300}, "spike probability"),
+])
+def test_range_checks_are_kept(overrides, match) -> None:
+    with pytest.raises(ConfigError, match=match):
+        DEFAULT.replace(**overrides)
+
+
+# ----------------------------------------------------------------------------------------
+# Serialisation
+# ----------------------------------------------------------------------------------------
+VARIANT = DEFAULT.replace(model="lateral", n_neurons=400, stdp__nu_post=0.02, excitatory__tau_theta_ms=1e7,
+                          lateral__w_lateral=35.5, input__min_spikes=3, timing__present_ms=250.0)
+
+
+@pytest.mark.parametrize("config", [DEFAULT, VARIANT])
+def test_json_and_toml_round_trip(config: NetworkConfig) -> None:
+    assert NetworkConfig.from_json(config.to_json()) == config
+    assert NetworkConfig.from_toml(config.to_toml()) == config
+    assert NetworkConfig.from_dict(config.to_dict()) == config
+
+
+def test_toml_is_standard() -> None:
+    """tomllib (Python >= 3.11) reads the same nested values as to_dict."""
+    tomllib = pytest.importorskip("tomllib")
+    assert tomllib.loads(VARIANT.to_toml()) == VARIANT.to_dict()
+
+
+def test_toml_layout() -> None:
+    text = VARIANT.to_toml()
+    assert text.startswith('model = "lateral"\nn_neurons = 400\nn_input = 784\n\n[excitatory]\n')
+    assert "\n[stdp]\n" in text and "nu_post = 0.02\n" in text and "min_spikes = 3\n" in text
+
+
+def test_partial_config_overrides_the_defaults() -> None:
+    c = NetworkConfig.from_toml('n_neurons = 400\n[stdp]\nnu_post = 0.02\n')
+    assert c == DEFAULT.replace(n_neurons=400, stdp__nu_post=0.02)
+    assert NetworkConfig.from_json('{"timing": {"rest_ms": 100}}') == DEFAULT.replace(timing__rest_ms=100.0)
+    assert NetworkConfig.from_json("{}") == DEFAULT
+
+
+@pytest.mark.parametrize("suffix", [".toml", ".json"])
+def test_save_and_load(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"config{suffix}"
+    assert VARIANT.save(path) == path
+    assert load_config(path) == VARIANT
+    assert NetworkConfig.load(str(path)) == VARIANT
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]  # no temporary file left
+
+
+def test_saved_files_get_normal_permissions(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        path = DEFAULT.save(tmp_path / "c.toml")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
+
+
+def test_save_replaces_atomically_and_keeps_the_old_file_on_failure(tmp_path: Path) -> None:
+    path = tmp_path / "c.json"
+    DEFAULT.save(path)
+    before = path.read_bytes()
+
+    def fail(f):
+        f.write(b"partial")
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        atomic_write(path, fail)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["c.json"]
+
+
+def test_save_refuses_other_suffixes_and_directories(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"must end in \.toml or \.json"):
+        DEFAULT.save(tmp_path / "c.yaml")
+    (tmp_path / "d.toml").mkdir()
+    with pytest.raises(ConfigError, match="is a directory"):
+        DEFAULT.save(tmp_path / "d.toml")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.toml"]
+
+
+@pytest.mark.parametrize("name, content, fragments", [
+    ("c.toml", "n_neurons = \n", ["c.toml", "invalid TOML", "line 1"]),
+    ("c.json", '{"n_neurons": 4,}', ["c.json", "invalid JSON at line 1"]),
+    ("c.toml", "[stdp]\nnu_postt = 0.1\n", ["c.toml", "'stdp.nu_postt'", "nu_post"]),
+    ("c.toml", "[stdpp]\nx = 1\n", ["c.toml", "'stdpp'", "excitatory"]),
+    ("c.toml", 'neurons = 4\n', ["c.toml", "'neurons'", "n_neurons"]),
+    ("c.toml", '[stdp]\nnu_post = "abc"\n', ["c.toml", "stdp.nu_post must be a number, got 'abc' (str)"]),
+    ("c.toml", 'n_neurons = 4.0\n', ["c.toml", "n_neurons must be an integer"]),
+    ("c.toml", 'stdp = 3\n', ["c.toml", "stdp must be a table"]),
+    ("c.json", '[1, 2]', ["c.json", "table/object"]),
+    ("c.toml", 'model = "bogus"\n', ["c.toml", "unknown model 'bogus'"]),
+])
+def test_bad_files_name_file_key_and_fix(tmp_path: Path, name: str, content: str, fragments) -> None:
+    path = tmp_path / name
+    path.write_text(content)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    text = one_line(info)
+    assert text.startswith(str(path))
+    for fragment in fragments:
+        assert fragment in text
+
+
+def test_missing_unreadable_and_misnamed_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "missing.toml")
+    with pytest.raises(ConfigError, match=r"must end in \.toml or \.json"):
+        load_config(tmp_path / "c.ini")
+    (tmp_path / "bin.toml").write_bytes(b"\xff\xfe\x00")
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        load_config(tmp_path / "bin.toml")
+    (tmp_path / "dir.json").mkdir()
+    with pytest.raises(ConfigError, match="cannot read config file"):
+        load_config(tmp_path / "dir.json")
+
+
+def test_every_field_is_in_the_files() -> None:
+    """A new field appears in to_dict, TOML and JSON without further code."""
+    d = DEFAULT.to_dict()
+    for section in ("excitatory", "inhibitory", "lateral", "stdp", "input", "timing"):
+        record = getattr(DEFAULT, section)
+        assert set(d[section]) == {f.name for f in dataclasses.fields(record)}
+
+
+# ----------------------------------------------------------------------------------------
+# --set strings and seeds
+# ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("text, expected", [
+    ("stdp.nu_post=0.02", ("stdp__nu_post", 0.02)),
+    ("stdp.nu_pre=1e-4", ("stdp__nu_pre", 1e-4)),
+    ("timing.present_ms=250", ("timing__present_ms", 250.0)),
+    (" input.min_spikes = 3 ", ("input__min_spikes", 3)),
+    ("n_neurons=400", ("n_neurons", 400)),
+    ("model=lateral", ("model", "lateral")),
+])
+def test_parse_set(text: str, expected) -> None:
+    key, value = parse_set(text)
+    assert (key, value) == expected
+    assert type(value) is type(expected[1])
+    DEFAULT.replace(**{key: value})  # what parse_set returns, replace takes
+
+
+@pytest.mark.parametrize("text, fragments", [
+    ("stdp.nu_post", ["section.field=value"]),
+    ("=3", ["section.field=value"]),
+    ("stdp.nu_post=abc", ["stdp.nu_post must be a number", "'abc'", "stdp.nu_post=0.01"]),
+    ("n_neurons=4.5", ["n_neurons must be an integer", "n_neurons=100"]),
+    ("stdp.bogus=1", ["'stdp.bogus'", "nu_post"]),
+    ("bogus.x=1", ["'bogus'", "stdp"]),
+    ("stdp=1", ["stdp is a section", "stdp.tau_pre_ms"]),
+])
+def test_parse_set_errors(text: str, fragments) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_set(text)
+    for fragment in fragments:
+        assert fragment in one_line(info)
+
+
+def test_set_values_are_range_checked_by_the_config() -> None:
+    with pytest.raises(ConfigError, match=r"^stdp\.nu_post must be a finite number, got nan"):
+        DEFAULT.replace(**dict([parse_set("stdp.nu_post=nan")]))
+    assert DEFAULT.replace(**dict([parse_set("excitatory.tau_theta_ms=inf")])).excitatory.tau_theta_ms == np.inf
+
+
+def test_time_constants_may_be_infinite_other_numbers_not() -> None:
+    c = DEFAULT.replace(excitatory__tau_theta_ms=float("inf"), excitatory__tau_gi_ms=float("inf"))
+    assert NetworkConfig.from_toml(c.to_toml()) == c
+    assert NetworkConfig.from_json(c.to_json()) == c
+    for field in ("stdp__nu_post", "excitatory__v_thresh_mv", "timing__rest_ms"):
+        with pytest.raises(ConfigError, match="must be a finite number"):
+            DEFAULT.replace(**{field: float("inf")})
+
+
+def test_check_seed() -> None:
+    assert check_seed(0) == 0 and check_seed(np.uint64(7)) == 7 and type(check_seed(np.int64(7))) is int
+    assert check_seed(2**63 - 1) == 2**63 - 1
+    assert check_seed(2**64 - 1, bits=64) == 2**64 - 1
+    for bad in (-1, 2**63, 1.0, True, "3", None):
+        with pytest.raises(ConfigError, match=r"^my_seed must be"):
+            check_seed(bad, "my_seed")
