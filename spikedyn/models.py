@@ -74,12 +74,15 @@ def names() -> tuple[str, ...]:
 def _register_builtin() -> None:
     from .competition import DirectLateral, InhibitoryLayer
     from .plasticity import DiehlCookStdp, Normalisation
+    from .potentiation_only import PotentiationOnly
     from .threshold import Homeostatic
 
     register(Model("diehl-cook", "inhibitory layer, STDP, homeostatic threshold (Diehl & Cook 2015)",
                    InhibitoryLayer(), DiehlCookStdp(), Homeostatic(), Normalisation()))
     register(Model("lateral", "direct lateral inhibition, STDP, homeostatic threshold (SpikeDyn)",
                    DirectLateral(), DiehlCookStdp(), Homeostatic(), Normalisation()))
+    register(Model("lateral-no-depression", "lateral, STDP without depression",
+                   DirectLateral(), PotentiationOnly(), Homeostatic(), Normalisation()))
 
 
 _register_builtin()

@@ -464,16 +464,19 @@ MAX_VOLTAGE_SAMPLES = 50
 RECORD_CHOICES = (None, "spikes", "voltages")
 
 
-def warm_up(config: NetworkConfig, *, learn: bool, seed: int = 0) -> float:
+def warm_up(config: NetworkConfig, *, learn: bool, seed: int = 0, record: bool = False) -> float:
     """Compile (or load from Numba's cache) the kernels ``config`` needs; returns the seconds taken.
 
     Runs one blank image through a throwaway network, so that later timings measure
-    simulation only. ``learn`` selects the training kernels, else the inference ones.
+    simulation only. ``learn`` selects the training kernels, else the inference ones;
+    ``record`` the recording path (``respond(record=...)`` and its training twin).
     """
     start = time.perf_counter()
     scratch = Network(config, seed=seed)
     blank = np.zeros((1, config.n_input), np.uint8)
-    if learn:
+    if record:
+        scratch._run_recorded(blank, learn=learn, stream=STREAM_TRAIN if learn else STREAM_TEST, first_index=0)
+    elif learn:
         scratch.train(blank, progress=False)
     else:
         scratch.respond(blank, progress=False, n_jobs=1)

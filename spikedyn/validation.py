@@ -108,7 +108,7 @@ def validate(config: NetworkConfig, images: np.ndarray, *, learn: bool, target: 
 
     if target not in VALIDATE_TARGETS:
         raise ConfigError(f"unknown target {target!r}; choose one of {', '.join(VALIDATE_TARGETS)}")
-    warm_up(config, learn=learn, seed=seed)  # so that the wall time is simulation only
+    warm_up(config, learn=learn, seed=seed, record=True)  # so that the wall time is simulation only
     sd = Network(config, seed=seed)
     w0, theta0 = sd.weights.copy(), sd.theta.copy()
     start = time.perf_counter()

@@ -350,6 +350,15 @@ class NaiveStdp:
             st.last_post[j] = t
 
 
+class NaivePotentiationOnly(NaiveStdp):
+    """``stdp-potentiation-only``: the postsynaptic rule of ``stdp``; input spikes only deliver."""
+
+    def on_pre(self, sim, t, inputs):
+        for i in inputs:
+            sim.st.ge = sim.st.ge + sim.w[i]
+            sim.st.last_pre[i] = t
+
+
 # -- threshold ----------------------------------------------------------------------------
 class NaiveHomeostatic:
     """``homeostatic``: theta decays with tau_theta (in the neuron step) and rises by theta_plus per spike."""
@@ -375,6 +384,7 @@ NAIVE_PARTS = {
     "inhibitory-layer": NaiveInhibitoryLayer,
     "direct-lateral": NaiveDirectLateral,
     "stdp": NaiveStdp,
+    "stdp-potentiation-only": NaivePotentiationOnly,
     "homeostatic": NaiveHomeostatic,
     "normalise": NaiveNormalise,
 }

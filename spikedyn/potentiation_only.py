@@ -1,0 +1,33 @@
+"""STDP without depression: potentiation only (an example of a new plasticity part)."""
+
+from typing import NamedTuple
+
+from .parts import implements
+from .plasticity import DiehlCookStdp, _mark, _potentiate_spikes, _traces_now, on_post, on_pre
+
+
+class PotentiationOnlyRecord(NamedTuple):        # its own type: Numba dispatches on it
+    nu_post: float
+    w_max: float
+
+
+@implements(on_pre, PotentiationOnlyRecord)
+def _on_pre(rec, t, w, pixels, lo, hi, row_over, last_pre, last_post, recent, is_recent, n_recent,
+            pre_now, post1_now, pre_table, post1_table, post2_table):
+    _mark(last_pre, pixels, lo, hi, t)           # remember the input spikes; no depression
+
+
+@implements(on_post, PotentiationOnlyRecord)
+def _on_post(rec, t, w, spikes, n_spikes, last_pre, last_post, recent, is_recent, n_recent,
+             pre_now, post1_now, pre_table, post1_table, post2_table):
+    _traces_now(pre_table, last_pre, t, pre_now)
+    _potentiate_spikes(w, spikes, n_spikes, pre_now, post2_table, last_post, t, rec.nu_post, rec.w_max,
+                       recent, is_recent, n_recent)
+
+
+class PotentiationOnly(DiehlCookStdp):          # the part: config -> record, and its Brian2 twin
+    name = "stdp-potentiation-only"
+    BRIAN2_ON_PRE = "ge_post += w\npre = 1."
+
+    def record(self, config):
+        return PotentiationOnlyRecord(nu_post=config.stdp.nu_post, w_max=config.stdp.w_max)
