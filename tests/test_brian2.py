@@ -10,61 +10,18 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import struct
-from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import assert_usage_error, entries, images_ending_faint, write_mnist_dir
 
-from spikedyn import cli, validation
-from spikedyn.cli_options import Parser
+from spikedyn import validation
 from spikedyn.config import NetworkConfig
 from spikedyn.encoding import STREAM_TEST
 from spikedyn.network import Network
 
 # Brian2 2.9 calls pyparsing APIs that pyparsing 3 deprecates: hundreds of warnings per test.
 pytestmark = [pytest.mark.brian2, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
-
-REAL_DATA_DIR = os.environ.get("SPIKEDYN_DATA_DIR")
-needs_mnist = pytest.mark.skipif(not REAL_DATA_DIR, reason="SPIKEDYN_DATA_DIR is not set")
-
-
-def synthetic_images(seed: int = 0, n: int = 2) -> np.ndarray:
-    """Seeded digit-sized images: 150 bright random pixels; the last image is faint
-    (120 pixels of one intensity in 50-89), so that it needs 2-5 presentations."""
-    rng = np.random.default_rng(seed)
-    images = np.zeros((n, 784), np.uint8)
-    for k in range(n):
-        faint = k == n - 1
-        pixels = rng.choice(784, size=120 if faint else 150, replace=False)
-        images[k, pixels] = rng.integers(50, 90) if faint else rng.integers(128, 256, size=pixels.size)
-    return images
-
-
-def write_idx_dir(directory: Path, images: np.ndarray) -> Path:
-    """A data directory holding ``images`` as both MNIST-format splits (all four files)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    n = images.shape[0]
-    for prefix in ("train", "t10k"):
-        (directory / f"{prefix}-images-idx3-ubyte").write_bytes(
-            struct.pack(">IIII", 0x803, n, 28, 28) + images.astype(np.uint8).tobytes())
-        (directory / f"{prefix}-labels-idx1-ubyte").write_bytes(struct.pack(">II", 0x801, n) + bytes(n))
-    return directory
-
-
-def parser_with(*modules):
-    """A ``spikedyn`` parser with the given subcommands, built as ``cli.build_parser`` does."""
-    parser = Parser(prog="spikedyn")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
-    for module in modules:
-        module.add_parser(sub)
-    return parser
-
-
-def run_cli(monkeypatch, argv, *modules) -> int:
-    monkeypatch.setattr(cli, "build_parser", lambda: parser_with(*modules))
-    return cli.main(argv)
 
 
 def assert_agree(s: dict, *, learn: bool) -> None:
@@ -110,7 +67,7 @@ def test_normalisation_matches_spikedyn_bit_for_bit():
 @pytest.mark.parametrize("learn", [False, True])
 def test_recorded_spikedyn_run_matches_the_public_api(learn):
     config = NetworkConfig(model="diehl-cook", n_neurons=20)
-    images = synthetic_images()
+    images = images_ending_faint()
     recorded, public = Network(config, seed=3), Network(config, seed=3)
     counts, record = validation.run_spikedyn_recorded(recorded, images, learn=learn)
     assert record.presentations[-1] > 1  # the faint image was repeated
@@ -143,9 +100,9 @@ def test_compare_records_finds_the_first_disagreement():
 # -- spikedyn against Brian2 ------------------------------------------------------------------------
 @pytest.mark.parametrize("model", ["diehl-cook", "lateral"])
 @pytest.mark.parametrize("learn", [False, True])
-def test_numpy_target_agrees_on_synthetic_images(model, learn):
+def test_numpy_target_agrees_on_images_ending_faint(model, learn):
     config = NetworkConfig(model=model, n_neurons=20)
-    s = validation.validate(config, synthetic_images(), learn=learn, target="numpy", seed=0, progress=False)
+    s = validation.validate(config, images_ending_faint(), learn=learn, target="numpy", seed=0, progress=False)
     assert s["presentations_spikedyn"] > 2  # the faint image was repeated, on both sides alike
     assert_agree(s, learn=learn)
 
@@ -156,17 +113,16 @@ def test_agrees_when_euler_overshoots_and_the_membrane_is_clipped(learn):
     (without the clip in the Brian2 twin, Brian2 fires 201 spikes here against spikedyn's 10)."""
     config = NetworkConfig(model="lateral", n_neurons=20)
     config = dataclasses.replace(config, lateral=dataclasses.replace(config.lateral, w_lateral=1000.0))
-    s = validation.validate(config, synthetic_images(n=1), learn=learn, target="numpy", progress=False)
+    s = validation.validate(config, images_ending_faint(n=1), learn=learn, target="numpy", progress=False)
     assert_agree(s, learn=learn)
 
 
-@needs_mnist
 @pytest.mark.mnist
 @pytest.mark.parametrize("model", ["diehl-cook", "lateral"])
-def test_numpy_target_agrees_on_mnist_training(model):
+def test_numpy_target_agrees_on_mnist_training(model, mnist_dir):
     from spikedyn.data import load_split
 
-    images, _ = load_split("train", REAL_DATA_DIR, download=False, progress=False)
+    images, _ = load_split("train", mnist_dir, download=False, progress=False)
     s = validation.validate(NetworkConfig(model=model, n_neurons=20), images[:2], learn=True, target="numpy",
                             progress=False)
     assert_agree(s, learn=True)
@@ -180,7 +136,7 @@ def test_standalone_agrees_and_leaves_the_runtime_device_usable(tmp_path):
     from spikedyn.brian2_reference import Brian2Network
 
     config = NetworkConfig(model="diehl-cook", n_neurons=10)
-    images = synthetic_images(seed=2)
+    images = images_ending_faint(seed=2)
     s = validation.validate(config, images, learn=True, target="cpp_standalone", progress=False,
                             directory=str(tmp_path))
     assert_agree(s, learn=True)
@@ -198,13 +154,13 @@ def test_standalone_agrees_and_leaves_the_runtime_device_usable(tmp_path):
 
 
 # -- command line -----------------------------------------------------------------------------------
-def test_validate_command_writes_json(tmp_path, monkeypatch, capsys):
-    data_dir = write_idx_dir(tmp_path / "data", synthetic_images(n=2))
+@pytest.mark.usefixtures("offline_env")
+def test_validate_command_writes_json(tmp_path, run_cli):
+    data_dir = write_mnist_dir(tmp_path / "data", images_ending_faint(n=2))
     out = tmp_path / "validate.json"
-    status = run_cli(monkeypatch, ["validate", "--model", "lateral", "--neurons", "10", "--samples", "2",
-                                   "--target", "numpy", "--data-dir", str(data_dir), "--json", str(out),
-                                   "--quiet"], validation)
-    assert status == 0
+    code, stdout, err = run_cli("validate", "--model", "lateral", "--neurons", "10", "--samples", "2",
+                                "--target", "numpy", "--data-dir", data_dir, "--json", out, "--quiet")
+    assert code == 0, err
     s = json.loads(out.read_text())
     for key in ("spike_agreement", "count_agreement", "max_weight_abs_diff", "max_theta_abs_diff", "model",
                 "neurons", "samples", "target", "learn", "seed", "wall_seconds_spikedyn", "wall_seconds_brian2",
@@ -212,23 +168,12 @@ def test_validate_command_writes_json(tmp_path, monkeypatch, capsys):
         assert key in s
     assert s["model"] == "lateral" and s["samples"] == 2 and s["learn"] is False
     assert s["spike_agreement"] == 1.0
-    assert "first disagreement: none" in capsys.readouterr().out
+    assert "first disagreement: none" in stdout
 
 
-@pytest.mark.parametrize("argv", [
-    ["validate", "--target", "gpu", "--json", "x.json"],
-    ["validate", "--samples", "0", "--json", "x.json"],
-    ["validate", "--model", "hopfield", "--json", "x.json"],
-])
-def test_validate_usage_errors_exit_2(argv, monkeypatch, capsys):
-    assert run_cli(monkeypatch, argv, validation) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("spikedyn: error:") and err.count("\n") == 1
-
-
-def test_too_many_samples_is_a_usage_error(tmp_path, monkeypatch, capsys):
-    data_dir = write_idx_dir(tmp_path / "data", synthetic_images(n=2))
-    argv = ["validate", "--samples", "5", "--data-dir", str(data_dir), "--json", str(tmp_path / "v.json")]
-    assert run_cli(monkeypatch, argv, validation) == 2
-    assert "--samples=5" in capsys.readouterr().err
-    assert not (tmp_path / "v.json").exists()
+@pytest.mark.usefixtures("offline_env")
+def test_too_many_samples_is_a_usage_error(tmp_path, run_cli):
+    data_dir = write_mnist_dir(tmp_path / "data", images_ending_faint(n=2))
+    code, out, err = run_cli("validate", "--samples", "5", "--data-dir", data_dir, "--json", tmp_path / "v.json")
+    assert_usage_error(code, err, "--samples=5 but the train set has 2 images")
+    assert out == "" and entries(tmp_path) == ["data"]

@@ -11,9 +11,6 @@ import functools
 import gzip
 import hashlib
 import http.server
-import os
-import socket
-import struct
 import sys
 import tempfile
 import threading
@@ -23,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import idx_bytes, write_bytes, write_idx, write_split
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -30,8 +28,8 @@ from hypothesis.extra import numpy as hnp
 from spikedyn import data
 from spikedyn.errors import DataError
 
-# Captured before the autouse fixture below clears it for every test.
-REAL_DATA_DIR = os.environ.get("SPIKEDYN_DATA_DIR")
+# Every test is kept away from the user's data dir, cache, mirrors and proxies.
+pytestmark = pytest.mark.usefixtures("offline_env")
 
 TRAIN_IMAGES, TRAIN_LABELS = data.MNIST_FILES["train"]
 TEST_IMAGES, TEST_LABELS = data.MNIST_FILES["test"]
@@ -42,24 +40,6 @@ TEST_IMAGES, TEST_LABELS = data.MNIST_FILES["test"]
 # --------------------------------------------------------------------------- #
 
 
-def idx_bytes(array: np.ndarray, *, type_code: int = 0x08) -> bytes:
-    """Encode ``array`` as an IDX file (magic, big-endian sizes, C-order data)."""
-    header = bytes([0, 0, type_code, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
-    return header + np.ascontiguousarray(array, dtype=np.uint8).tobytes()
-
-
-def write_bytes(
-    path: Path, content: bytes, *, gz: bool = False, level: int = 9, mtime: int = 0
-) -> Path:
-    """Write ``content`` to ``path``, gzip-compressed if ``gz``."""
-    path.write_bytes(gzip.compress(content, compresslevel=level, mtime=mtime) if gz else content)
-    return path
-
-
-def write_idx(path: Path, array: np.ndarray, *, gz: bool = False) -> Path:
-    return write_bytes(path, idx_bytes(array), gz=gz)
-
-
 def make_split(
     directory: Path, split: str, *, n: int = 12, seed: int = 0, gz: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -67,10 +47,7 @@ def make_split(
     rng = np.random.default_rng(seed)
     images = rng.integers(0, 256, size=(n, 5, 4), dtype=np.uint8)
     labels = rng.integers(0, 10, size=n, dtype=np.uint8)
-    images_stem, labels_stem = data.MNIST_FILES[split]
-    suffix = ".gz" if gz else ""
-    write_idx(directory / f"{images_stem}{suffix}", images, gz=gz)
-    write_idx(directory / f"{labels_stem}{suffix}", labels, gz=gz)
+    write_split(directory, split, images, labels, gz=gz)
     return images, labels
 
 
@@ -99,16 +76,6 @@ def sha256_of_content(path: Path) -> str:
         while chunk := stream.read(1 << 20):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-@pytest.fixture(autouse=True)
-def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Keep every test away from the user's data dir, cache, mirrors and proxies."""
-    monkeypatch.delenv("SPIKEDYN_DATA_DIR", raising=False)
-    monkeypatch.delenv("SPIKEDYN_MNIST_MIRRORS", raising=False)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
-    for var in ("no_proxy", "NO_PROXY"):
-        monkeypatch.setenv(var, "127.0.0.1,localhost")
 
 
 # --------------------------------------------------------------------------- #
@@ -162,15 +129,6 @@ def mirror(tmp_path: Path) -> Iterator[Mirror]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
-
-
-@pytest.fixture
-def dead_url() -> str:
-    """Base URL of a port on 127.0.0.1 that was bound and closed, so nothing listens."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/"
 
 
 @pytest.fixture
@@ -350,7 +308,7 @@ def test_explicit_dir_missing_file_is_an_error(tmp_path: Path, dead_url: str, mo
     assert_one_line_naming(excinfo.value, str(tmp_path / "d"), TRAIN_LABELS, "SPIKEDYN_DATA_DIR")
     assert TRAIN_IMAGES not in str(excinfo.value)
     # The test split is complete, so loading it still works...
-    data.load_split("test", tmp_path / "d")
+    assert data.load_split("test", tmp_path / "d")[0].shape == (13, 5, 4)
     # ...but resolve_data_dir asks for all four files.
     with pytest.raises(DataError, match=TRAIN_LABELS):
         data.resolve_data_dir(tmp_path / "d")
@@ -545,17 +503,15 @@ def test_cache_dir_without_download_is_an_error(tmp_path, mirror, monkeypatch) -
 
 
 @pytest.mark.mnist
-@pytest.mark.skipif(REAL_DATA_DIR is None, reason="set SPIKEDYN_DATA_DIR to a directory with MNIST")
-def test_real_mnist(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SPIKEDYN_DATA_DIR", REAL_DATA_DIR)
+def test_real_mnist(mnist_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SPIKEDYN_DATA_DIR", str(mnist_dir))
     for split, n in (("train", 60000), ("test", 10000)):
         images, labels = data.load_split(split, download=False, progress=False)
         assert images.shape == (n, 28, 28) and images.dtype == np.uint8
         assert labels.shape == (n,) and labels.dtype == np.uint8
         assert set(np.unique(labels)) == set(range(10))
-    directory = Path(REAL_DATA_DIR)
     for stem, expected in data.MNIST_SHA256.items():
-        path = directory / stem if (directory / stem).is_file() else directory / f"{stem}.gz"
+        path = mnist_dir / stem if (mnist_dir / stem).is_file() else mnist_dir / f"{stem}.gz"
         assert sha256_of_content(path) == expected, path
 
 
@@ -613,9 +569,8 @@ def test_load_mnist_missing_directory(tmp_path: Path) -> None:
 
 
 @pytest.mark.mnist
-@pytest.mark.skipif(REAL_DATA_DIR is None, reason="set SPIKEDYN_DATA_DIR to a directory with MNIST")
-def test_load_mnist_real() -> None:
-    images, labels = data.load_mnist("test", REAL_DATA_DIR, 1000)
+def test_load_mnist_real(mnist_dir: Path) -> None:
+    images, labels = data.load_mnist("test", mnist_dir, 1000)
     assert images.shape == (1000, 784) and images.dtype == np.uint8
     assert labels.dtype == np.int64 and set(np.unique(labels)) == set(range(10))
     assert labels[0] == 7  # the first MNIST test image is a 7

@@ -205,10 +205,29 @@ def test_different_seed_parts_give_different_rasters() -> None:
         assert overlap < 0.1
 
 
+def mix64_naive(z: int) -> int:
+    """The SplitMix64 finaliser on Python integers, wrapping at 2**64."""
+    mask = 2**64 - 1
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
+    return z ^ (z >> 31)
+
+
+def presentation_seed_naive(seed: int, stream: int, index: int, attempt: int) -> int:
+    golden, mask = 0x9E3779B97F4A7C15, 2**64 - 1
+    z = mix64_naive((seed + golden) & mask)
+    z = mix64_naive(z ^ ((stream + golden) & mask))
+    z = mix64_naive(z ^ ((index * golden) & mask))
+    return mix64_naive(z ^ ((attempt + 0x632BE59BD9B4E019) & mask))
+
+
 def test_presentation_seed_is_a_pure_function() -> None:
-    assert presentation_seed(0, 0, 0, 0) == presentation_seed(0, 0, 0, 0)
-    assert isinstance(presentation_seed(0, 0, 0, 0), int)
-    assert presentation_seed(2**63 - 1, 2, 2**63 - 1, 2**63 - 1) >= 0
+    # The first output of SplitMix64 from state 0, as published with the generator.
+    assert mix64_naive(0x9E3779B97F4A7C15) == 0xE220A8397B1DCDAF
+    for args in [(0, 0, 0, 0), (3, STREAM_TRAIN, 10, 0), (5, STREAM_TEST, 59_999, 4),
+                 (2**63 - 1, 2, 2**63 - 1, 2**63 - 1)]:  # the largest arguments wrap around 2**64
+        assert presentation_seed(*args) == presentation_seed(*args) == presentation_seed_naive(*args)
+        assert type(presentation_seed(*args)) is int
 
 
 @pytest.mark.parametrize("bad", [

@@ -333,9 +333,12 @@ def test_strong_lateral_inhibition_has_no_runaway() -> None:
     images = np.random.default_rng(1).integers(0, 256, size=(5, 784)).astype(np.uint8)
     counts = net.respond(images, stream=0, progress=False, n_jobs=1)
     # 700 steps, refractory 10 steps: a runaway fires every 10 steps, ~70 spikes per neuron.
+    # Observed: one or two winners, 32-36 spikes per sample, at most 33 from one neuron.
     assert counts.max() < 50
+    assert np.all(counts.sum(axis=1) >= 10)  # inhibited, not silenced
     # Without the clip this training run gave 1895 spikes per sample and theta up to 42.6 mV;
-    # with it, 28 spikes per sample and theta below 24.1 mV.
+    # with it, 28 spikes per sample, one presentation each, and theta from 20.0 to 24.04 mV.
     stats = net.train(images, progress=False)
-    assert stats.mean_spikes_per_sample < 100
-    assert np.all(net.theta < 25.0)
+    assert 10 <= stats.mean_spikes_per_sample < 100
+    assert stats.presentations == len(images)
+    assert np.all(net.theta < 25.0) and net.theta.max() > 22.0

@@ -15,6 +15,7 @@ matplotlib.use("Agg")  # the tests choose the backend; spikedyn.plotting never d
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from helpers import PNG_SIGNATURE  # noqa: E402
 from matplotlib.image import AxesImage  # noqa: E402
 
 from spikedyn.errors import ConfigError  # noqa: E402
@@ -27,9 +28,6 @@ from spikedyn.plotting import (  # noqa: E402
     save_figure,
     weight_grid,
 )
-
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
 
 @pytest.fixture(autouse=True)
 def close_figures():

@@ -196,7 +196,7 @@ def test_readout_validation() -> None:
         class_scores(np.zeros((2, 3)), np.zeros(2, int))
     with pytest.raises(ConfigError, match="shape"):
         confusion_matrix([0, 1], [0])
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError, match=r"non-empty label and prediction arrays, got \(0,\), \(0,\)"):
         accuracy([], [])
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError, match=r"need equal, non-empty .* got \(2,\), \(1,\)"):
         accuracy([0, 1], [0])

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import assert_states_equal, bright_images
 
 import spikedyn
 from spikedyn.config import InputParams, NetworkConfig
@@ -16,37 +17,7 @@ from spikedyn.network import Network
 from spikedyn.runs import FORMAT_VERSION, RUN_FILE, RunError, load_run, read_meta, save_run, write_json, write_npy
 
 CONFIG = NetworkConfig(model="diehl-cook", n_neurons=8, input=InputParams(max_presentations=3))
-
-
-def images(seed: int, n: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    out = np.zeros((n, 784), np.uint8)
-    for k in range(n):
-        idx = rng.choice(784, 160, replace=False)
-        out[k, idx] = rng.integers(128, 256, 160)
-    return out
-
-
-IMAGES = images(0, 4)
-
-
-def active_prefix_equal(a, b) -> bool:
-    """State records are equal; a field ``X`` with a count ``n_X`` is compared on ``X[:n_X]``
-    only (the rest of its buffer is scratch)."""
-    for name in a._fields:
-        x, y = getattr(a, name), getattr(b, name)
-        if isinstance(x, tuple):  # the state of one population or part
-            if not active_prefix_equal(x, y):
-                return False
-            continue
-        if "n_" + name in a._fields:
-            n = int(getattr(a, "n_" + name)[0])
-            if n != int(getattr(b, "n_" + name)[0]):
-                return False
-            x, y = x[:n], y[:n]
-        if x.dtype != y.dtype or not np.array_equal(x, y):
-            return False
-    return True
+IMAGES = bright_images(0, [160] * 4)
 
 
 def leftovers(directory: Path) -> list[str]:
@@ -68,7 +39,7 @@ def test_round_trip(tmp_path: Path, trained_net: Network) -> None:
     loaded, meta = load_run(run)
     assert np.array_equal(loaded.weights, trained_net.weights) and loaded.weights.dtype == np.float64
     assert np.array_equal(loaded.theta, trained_net.theta)
-    assert active_prefix_equal(loaded._state, trained_net._state)
+    assert_states_equal(loaded._state, trained_net._state)
     assert loaded.config == trained_net.config
     assert loaded.seed == 17 and loaded.samples_seen == 2
     assert meta["format_version"] == FORMAT_VERSION
@@ -91,7 +62,7 @@ def test_loaded_network_continues_bit_identically(tmp_path: Path) -> None:
     assert not np.array_equal(first.weights, straight.weights)  # training went on
     assert np.array_equal(resumed.weights, straight.weights)
     assert np.array_equal(resumed.theta, straight.theta)
-    assert active_prefix_equal(resumed._state, straight._state)
+    assert_states_equal(resumed._state, straight._state)
     assert resumed.samples_seen == straight.samples_seen == 4
     # ... and answers the same.
     a = resumed.respond(IMAGES, stream=STREAM_TEST, n_jobs=1, progress=False)
@@ -168,7 +139,7 @@ def test_atomic_writers_leave_no_partial_file(tmp_path: Path, monkeypatch) -> No
         raise OSError("simulated")
 
     monkeypatch.setattr(np, "save", failing_save)
-    with pytest.raises(OSError):
+    with pytest.raises(OSError, match="simulated"):
         write_npy(tmp_path / "w.npy", np.zeros(2))
     assert np.array_equal(np.load(tmp_path / "w.npy"), np.arange(3.0))  # old content intact
     assert leftovers(tmp_path) == []
@@ -250,11 +221,11 @@ def test_load_state_with_wrong_shape(saved: Path) -> None:
     assert_run_error(saved, "state.npz", "exc.v")
 
 
-@pytest.mark.parametrize("content", [
-    "[]",
-    '{"format_version": 1}',
-    "null",
+@pytest.mark.parametrize("content, fragments", [
+    ("[]", ["holds a JSON list, not a run record"]),
+    ('{"format_version": 1}', ["is incomplete or corrupt", "'config'"]),
+    ("null", ["not a run record"]),
 ])
-def test_load_run_json_with_wrong_structure_raises_run_error(saved: Path, content: str) -> None:
+def test_load_run_json_with_wrong_structure_raises_run_error(saved: Path, content: str, fragments) -> None:
     (saved / RUN_FILE).write_text(content)
-    assert_run_error(saved)
+    assert_run_error(saved, str(saved / RUN_FILE), *fragments, "retrain or restore the run")
