@@ -185,7 +185,8 @@ def read_meta(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
     except (OSError, json.JSONDecodeError) as exc:
         raise RunError(f"{meta_path} is unreadable ({exc}); retrain or restore the run") from None
     if not isinstance(meta, dict):
-        raise RunError(f"{meta_path} holds a JSON {type(meta).__name__}, not a run record; retrain or restore the run")
+        kind = {type(None): "null", list: "array", str: "string", bool: "boolean"}.get(type(meta), "number")
+        raise RunError(f"{meta_path} holds a JSON {kind}, not a run record; retrain or restore the run")
     if meta.get("format_version") not in READABLE_FORMATS:
         raise RunError(
             f"{run_dir} has run format {meta.get('format_version')!r}, this spikedyn reads "
@@ -205,14 +206,15 @@ def load_run(run_dir: str | os.PathLike[str]) -> tuple[Network, dict[str, Any]]:
     """
     run_dir = Path(run_dir)
     meta = read_meta(run_dir)
+    missing = [key for key in ("config", "seed", "samples_seen") if key not in meta]
+    if missing:
+        raise RunError(f"{run_dir}/{RUN_FILE} lacks {', '.join(missing)}; retrain or restore the run")
     try:
         config = NetworkConfig.from_dict(meta["config"])
         network = Network(config, seed=int(meta["seed"]))
         samples_seen = int(meta["samples_seen"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise RunError(
-            f"{run_dir}/{RUN_FILE} is incomplete or corrupt ({type(exc).__name__}: {exc}); retrain or restore the run"
-        ) from None
+    except (TypeError, ValueError) as exc:
+        raise RunError(f"{run_dir}/{RUN_FILE} is corrupt ({exc}); retrain or restore the run") from None
     try:
         weights = np.load(run_dir / "weights.npy")
         theta = np.load(run_dir / "theta.npy")

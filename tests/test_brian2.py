@@ -13,9 +13,10 @@ import json
 
 import numpy as np
 import pytest
+
 from helpers import assert_usage_error, entries, images_ending_faint, write_mnist_dir
 
-from spikedyn import validation
+from spikedyn import models, validation
 from spikedyn.config import NetworkConfig
 from spikedyn.encoding import STREAM_TEST
 from spikedyn.network import Network
@@ -98,7 +99,7 @@ def test_compare_records_finds_the_first_disagreement():
 
 
 # -- spikedyn against Brian2 ------------------------------------------------------------------------
-@pytest.mark.parametrize("model", ["diehl-cook", "lateral"])
+@pytest.mark.parametrize("model", models.names())
 @pytest.mark.parametrize("learn", [False, True])
 def test_numpy_target_agrees_on_images_ending_faint(model, learn):
     config = NetworkConfig(model=model, n_neurons=20)
@@ -118,7 +119,7 @@ def test_agrees_when_euler_overshoots_and_the_membrane_is_clipped(learn):
 
 
 @pytest.mark.mnist
-@pytest.mark.parametrize("model", ["diehl-cook", "lateral"])
+@pytest.mark.parametrize("model", models.names())
 def test_numpy_target_agrees_on_mnist_training(model, mnist_dir):
     from spikedyn.data import load_split
 

@@ -181,7 +181,7 @@ def test_evaluate_on_run_json_without_config(untrained_run: Path, digits_dir: Pa
     (untrained_run / "run.json").write_text(json.dumps({"format_version": 1}))
     before = entries(untrained_run)
     code, out, err = run_cli("evaluate", untrained_run, "--data-dir", digits_dir, "--quiet")
-    assert_usage_error(code, err, f"{untrained_run / 'run.json'} is incomplete or corrupt", "'config'",
+    assert_usage_error(code, err, f"{untrained_run / 'run.json'} lacks config, seed, samples_seen;",
                        "retrain or restore the run")
     assert out == "" and entries(untrained_run) == before
 

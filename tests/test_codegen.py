@@ -24,12 +24,13 @@ import numba
 import numpy as np
 import pytest
 
-from spikedyn import competition, network, neurons, plasticity, threshold
+from spikedyn import competition, models, network, neurons, plasticity, potentiation_only, threshold
 from spikedyn.config import NetworkConfig
 
 N, N_INPUT = 40, 30
 KP = network.kernel_params(NetworkConfig(model="diehl-cook", n_neurons=N, n_input=N_INPUT))
 KP_LATERAL = network.kernel_params(NetworkConfig(model="lateral", n_neurons=N, n_input=N_INPUT))
+KP_NO_DEPRESSION = network.kernel_params(NetworkConfig(model="lateral-no-depression", n_neurons=N, n_input=N_INPUT))
 
 
 def _f(n=N):
@@ -91,6 +92,11 @@ KERNELS = {
     "_stdp_on_pre": (plasticity._stdp_on_pre,
                      lambda: (KP.plasticity, 5, _w(), _i32(N_INPUT), 0, 3, _b(N_INPUT), *_traces())),
     "_stdp_on_post": (plasticity._stdp_on_post, lambda: (KP.plasticity, 5, _w(), _i32(), 0, *_traces())),
+    "potentiation_only._on_pre": (potentiation_only._on_pre,
+                                  lambda: (KP_NO_DEPRESSION.plasticity, 5, _w(), _i32(N_INPUT), 0, 3, _b(N_INPUT),
+                                           *_traces())),
+    "potentiation_only._on_post": (potentiation_only._on_post,
+                                   lambda: (KP_NO_DEPRESSION.plasticity, 5, _w(), _i32(), 0, *_traces())),
 }
 
 VECTORISED = ["_lif_integrate", "_lif_integrate_frozen", "_deliver_events", "_homeostatic_integrate"]
@@ -99,7 +105,9 @@ VECTORISED = ["_lif_integrate", "_lif_integrate_frozen", "_deliver_events", "_ho
 def _own_ir(name: str) -> str:
     """LLVM IR of the kernel's own function, freshly compiled."""
     kernel, make_args = KERNELS[name]
-    fresh = numba.njit(getattr(kernel, "py_func", kernel))
+    py_func = getattr(kernel, "py_func", kernel)
+    name = py_func.__name__
+    fresh = numba.njit(py_func)
     fresh(*make_args())
     ir = fresh.inspect_llvm(fresh.signatures[0])
     # Keep the definition of the kernel itself (callees are linked into the module).
@@ -151,7 +159,7 @@ def _blocks_in_loops(function_ir: str) -> dict[str, str]:
     return {b: text for b, text in blocks.items() if reaches(b, b)}
 
 
-@pytest.mark.parametrize("model", ["diehl-cook", "lateral"])
+@pytest.mark.parametrize("model", models.names())
 def test_time_loop_keeps_no_reference_counts_inside_its_loops(model: str) -> None:
     """The model's parts, inlined through their hooks, add no atomic reference counting per step."""
     from spikedyn.network import _new_buffers, _new_state

@@ -222,8 +222,9 @@ def test_load_state_with_wrong_shape(saved: Path) -> None:
 
 
 @pytest.mark.parametrize("content, fragments", [
-    ("[]", ["holds a JSON list, not a run record"]),
-    ('{"format_version": 1}', ["is incomplete or corrupt", "'config'"]),
+    ("[]", ["holds a JSON array, not a run record"]),
+    ("null", ["holds a JSON null, not a run record"]),
+    ('{"format_version": 1}', ["lacks config, seed, samples_seen"]),
     ("null", ["not a run record"]),
 ])
 def test_load_run_json_with_wrong_structure_raises_run_error(saved: Path, content: str, fragments) -> None:
