@@ -59,7 +59,7 @@ from .plasticity import (
     before_presentation,
     on_post,
     on_pre,
-    trace_time_constants,
+    trace_tables,
 )
 from .threshold import threshold_integrate, threshold_on_spikes
 
@@ -72,7 +72,7 @@ class KernelParams(NamedTuple):
     """
 
     exc: LifParams
-    trace_tau_steps: tuple
+    trace_tables: tuple
     competition: Any
     plasticity: Any
     threshold: Any
@@ -98,7 +98,7 @@ def kernel_params(config: NetworkConfig) -> KernelParams:
             v_thresh_mv=e.v_thresh_mv - e.theta_offset_mv, e_exc_mv=e.e_exc_mv, e_inh_mv=e.e_inh_mv,
             tau_ge_ms=e.tau_ge_ms, tau_gi_ms=e.tau_gi_ms, refractory_ms=e.refractory_ms, lockout_ms=e.lockout_ms,
         ),
-        trace_tau_steps=trace_time_constants(config),
+        trace_tables=trace_tables(config),
         **records,
         dt_ms=t.dt_ms,
         present_steps=t.present_steps,
@@ -185,7 +185,7 @@ def _record_state(v, theta, v_thresh, out_v, out_threshold, row):
 @numba.njit(cache=True)
 def _new_state(kp, n_input, n_neurons):
     exc = Excitatory(np.empty(n_neurons), np.empty(n_neurons), np.empty(n_neurons), np.empty(n_neurons, np.int64))
-    st = State(exc, competition_state(kp.competition, n_neurons), _new_traces(kp.trace_tau_steps, n_input, n_neurons),
+    st = State(exc, competition_state(kp.competition, n_neurons), _new_traces(kp.trace_tables, n_input, n_neurons),
                np.zeros(1, np.int64))
     _rest_state(kp, st)
     return st

@@ -208,7 +208,8 @@ class Traces(NamedTuple):
     is exactly 0); ``pre_now`` (float64, (n_input,)) and ``post1_now`` (float64, (N,))
     hold traces evaluated at the current step (``post1_now`` is 0 outside the recent
     list); ``pre_table``, ``post1_table``, ``post2_table`` are the traces' decay tables
-    (:func:`_decay_table`, derived from the rule's time constants, not saved).
+    (:func:`trace_tables`, computed once per network from the time constants and
+    shared by every state of that network; not saved).
 
     The tables live here rather than in the rule's kernel record because the time
     loop unpacks this state once, before it starts: an array read from a record
@@ -232,11 +233,11 @@ DERIVED_TRACE_FIELDS = ("pre_table", "post1_table", "post2_table")
 
 
 @numba.njit(cache=True)
-def _new_traces(tau_steps, n_input, n_neurons):
-    """Traces at rest; ``tau_steps`` = the (pre, post1, post2) time constants in steps."""
+def _new_traces(tables, n_input, n_neurons):
+    """Traces at rest; ``tables`` = the (pre, post1, post2) decay tables (shared, not copied)."""
     tr = Traces(np.empty(n_input, np.int64), np.empty(n_neurons, np.int64), np.zeros(n_neurons, np.int32),
                 np.zeros(n_neurons, np.bool_), np.zeros(1, np.int64), np.zeros(n_input), np.zeros(n_neurons),
-                _decay_table(tau_steps[0]), _decay_table(tau_steps[1]), _decay_table(tau_steps[2]))
+                tables[0], tables[1], tables[2])
     _traces_rest(tr)
     return tr
 
@@ -284,10 +285,10 @@ def _stdp_on_post(rec, t, w, spikes, n_spikes, last_pre, last_post, recent, is_r
                        recent, is_recent, n_recent)
 
 
-def trace_time_constants(config: NetworkConfig) -> tuple[float, float, float]:
-    """The (pre, post1, post2) trace time constants in steps, for :class:`Traces`."""
+def trace_tables(config: NetworkConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The (pre, post1, post2) decay tables of :class:`Traces`, computed once per network."""
     s, dt = config.stdp, config.timing.dt_ms
-    return (s.tau_pre_ms / dt, s.tau_post1_ms / dt, s.tau_post2_ms / dt)
+    return (_decay_table(s.tau_pre_ms / dt), _decay_table(s.tau_post1_ms / dt), _decay_table(s.tau_post2_ms / dt))
 
 
 class DiehlCookStdp:
