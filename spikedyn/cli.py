@@ -29,6 +29,7 @@ from .cli_options import (
 )
 from . import models
 from .config import NetworkConfig
+from .protocol import ASSIGN_CHOICES, DEFAULT_ASSIGN
 from .errors import ConfigError, SpikedynError
 
 EXIT_USAGE = 2
@@ -59,8 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("evaluate", help="assign labels and measure test accuracy of a trained run")
     p.add_argument("run_dir", type=Path, metavar="RUN_DIR")
-    p.add_argument("--assign-samples", type=positive_int, default=10000,
-                   help="label neurons from the first K training images (default 10000)")
+    p.add_argument("--assign-from", choices=ASSIGN_CHOICES, default=DEFAULT_ASSIGN,
+                   help="training images that name the neurons: 'learned' (default; those the run learned from, "
+                        "once each, as Diehl & Cook did), 'first'/'last' K (with --assign-samples), or 'all'")
+    p.add_argument("--assign-samples", type=positive_int, default=None,
+                   help="K for --assign-from first/last")
     p.add_argument("--test-samples", type=positive_int, default=None,
                    help="first K test images (default: all)")
     p.add_argument("--jobs", type=positive_int, default=None, help="threads (default: all cores)")
@@ -111,6 +115,7 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
         "seed": args.seed,
         "epochs": args.epochs,
         "train_samples": n_total,
+        "learned_images": int(images.shape[0]),  # the first K training images, each seen `epochs` times
         "presentations": sum(s.presentations for s in stats),
         "mean_spikes_per_sample": sum(s.mean_spikes_per_sample * s.train_samples for s in stats) / n_total,
         "wall_seconds": wall,
@@ -133,9 +138,16 @@ def cmd_evaluate(args: argparse.Namespace) -> dict[str, Any]:
     from .readout import accuracy, assign_labels, confusion_matrix, predict
     from .runs import load_run, write_json, write_npz
 
+    from .protocol import assign_range, take
+
     network, meta = load_run(args.run_dir)
-    assign_x, assign_y = load_samples("train", args.data_dir, args.assign_samples, progress=not args.quiet,
-                                      option="--assign-samples")
+    if args.assign_samples is not None and args.assign_from not in ("first", "last"):
+        raise ConfigError(f"--assign-samples goes with --assign-from first or last, not {args.assign_from}")
+    train_x, train_y = load_samples("train", args.data_dir, None, progress=not args.quiet)
+    learned = meta.get("training", {}).get("learned_images", min(network.samples_seen, train_x.shape[0]))
+    indices = assign_range(args.assign_from, n_learned=int(learned), n_available=train_x.shape[0],
+                           k=args.assign_samples)
+    assign_x, assign_y = take(train_x, train_y, indices)
     test_x, test_y = load_samples("test", args.data_dir, args.test_samples, progress=not args.quiet,
                                   option="--test-samples")
     compile_s = warm_up(network.config, learn=False, seed=network.seed)
@@ -156,6 +168,8 @@ def cmd_evaluate(args: argparse.Namespace) -> dict[str, Any]:
         "neurons": network.config.n_neurons,
         "accuracy": acc,
         "n_assign": int(assign_x.shape[0]),
+        "assign_from": args.assign_from,
+        "assign_images": [indices.start, indices.stop],
         "n_test": int(test_x.shape[0]),
         "per_class_accuracy": (np.diag(confusion) / np.maximum(confusion.sum(axis=1), 1)).tolist(),
         "unassigned_neurons": int(np.sum(assignments < 0)),
@@ -168,7 +182,7 @@ def cmd_evaluate(args: argparse.Namespace) -> dict[str, Any]:
               predictions=predictions)
     write_json(Path(args.run_dir) / "evaluation.json", summary)
     print(f"accuracy {acc:.4f} on {summary['n_test']} test images "
-          f"(labels from {summary['n_assign']} training images)")
+          f"(labels from training images {indices.start}-{indices.stop - 1}, --assign-from {args.assign_from})")
     return summary
 
 

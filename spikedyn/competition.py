@@ -139,6 +139,8 @@ class InhibitoryLayer:
 
     kind = "competition"
     name = "inhibitory-layer"
+    #: The config field of the competition's strength (``NetworkConfig.replace`` form).
+    strength_field = "inhibitory__w_inh_exc"
 
     def record(self, config: NetworkConfig) -> InhibitoryLayerRecord:
         i = config.inhibitory
@@ -222,6 +224,8 @@ class DirectLateral:
 
     kind = "competition"
     name = "direct-lateral"
+    #: The config field of the competition's strength (``NetworkConfig.replace`` form).
+    strength_field = "lateral__w_lateral"
 
     def record(self, config: NetworkConfig) -> DirectLateralRecord:
         return DirectLateralRecord(w_lateral=float(config.lateral.w_lateral))

@@ -171,7 +171,7 @@ def test_plot_needs_png_name(tmp_path: Path, untrained_run: Path, run_cli) -> No
 def test_evaluate_test_samples_beyond_the_data(tmp_path: Path, untrained_run: Path, digits_dir: Path,
                                                run_cli) -> None:
     before = entries(untrained_run)
-    code, _, err = run_cli("evaluate", untrained_run, "--data-dir", digits_dir, "--assign-samples", "30",
+    code, _, err = run_cli("evaluate", untrained_run, "--data-dir", digits_dir, "--assign-from", "first", "--assign-samples", "30",
                            "--test-samples", "21", "--quiet", "--json", tmp_path / "e.json")
     assert_usage_error(code, err, "--test-samples=21")
     assert entries(untrained_run) == before and not (tmp_path / "e.json").exists()
@@ -220,7 +220,7 @@ def test_subprocess_truncated_idx(tmp_path: Path) -> None:
                        "--train-samples", "3", "--quiet")
     assert proc.returncode == 0, proc.stderr
     before = entries(tmp_path / "run")
-    proc = run_process("evaluate", tmp_path / "run", "--data-dir", data, "--assign-samples", "5", "--quiet",
+    proc = run_process("evaluate", tmp_path / "run", "--data-dir", data, "--assign-from", "first", "--assign-samples", "5", "--quiet",
                        "--json", tmp_path / "e.json")
     assert_usage_error(proc.returncode, proc.stderr, "t10k-labels-idx1-ubyte", "truncated")
     assert entries(tmp_path / "run") == before
@@ -234,7 +234,7 @@ def untrained_accuracy(run_cli, run: Path, data_dir: Path, n_assign: int, n_test
                        seed: int = 0) -> float:
     """The test accuracy of a fresh (untrained) network evaluated as ``spikedyn evaluate`` does."""
     save_run(run, Network(NetworkConfig(n_neurons=n_neurons), seed=seed))
-    code, _, err = run_cli("evaluate", run, "--data-dir", data_dir, "--assign-samples", n_assign,
+    code, _, err = run_cli("evaluate", run, "--data-dir", data_dir, "--assign-from", "first", "--assign-samples", n_assign,
                            "--test-samples", n_test, "--quiet")
     assert code == 0, err
     return json.loads((run / "evaluation.json").read_text())["accuracy"]
@@ -258,7 +258,7 @@ def test_end_to_end_on_synthetic_data(tmp_path: Path, digits_dir: Path, run_cli)
     assert meta["seed"] == 5 and meta["samples_seen"] == 30 and meta["config"]["n_neurons"] == 10
     assert meta["training"]["train_samples"] == 30
 
-    code, out, err = run_cli("evaluate", run, "--data-dir", digits_dir, "--assign-samples", "30",
+    code, out, err = run_cli("evaluate", run, "--data-dir", digits_dir, "--assign-from", "first", "--assign-samples", "30",
                              "--test-samples", "20", "--jobs", "2", "--json", tmp_path / "eval.json", "--quiet")
     assert code == 0, err
     assert err == ""
@@ -270,6 +270,7 @@ def test_end_to_end_on_synthetic_data(tmp_path: Path, digits_dir: Path, run_cli)
     untrained = untrained_accuracy(run_cli, tmp_path / "untrained", digits_dir, 30, 20, seed=5)
     assert ev["accuracy"] >= untrained + 0.25, (ev["accuracy"], untrained)
     assert ev["n_assign"] == 30 and ev["n_test"] == 20
+    assert ev["assign_from"] == "first" and ev["assign_images"] == [0, 30]
     assert ev["wall_seconds"] > 0 and ev["samples_per_second"] > 0
     assert len(ev["per_class_accuracy"]) == 10
     assert 0 <= ev["unassigned_neurons"] <= 3
@@ -279,8 +280,17 @@ def test_end_to_end_on_synthetic_data(tmp_path: Path, digits_dir: Path, run_cli)
         assert z["assignments"].shape == (10,) and z["predictions"].shape == (20,)
         assert np.trace(z["confusion"]) / 20 == ev["accuracy"]
 
+    # The default labelled pass is the images the run learned from: here the same 30.
+    code, out, err = run_cli("evaluate", run, "--data-dir", digits_dir, "--test-samples", "20",
+                             "--json", tmp_path / "eval-learned.json", "--quiet")
+    assert code == 0, err
+    learned = json.loads((tmp_path / "eval-learned.json").read_text())
+    assert learned["assign_from"] == "learned" and learned["assign_images"] == [0, 30]
+    assert learned["accuracy"] == ev["accuracy"]
+    assert "labels from training images 0-29, --assign-from learned" in out
+
     # Evaluating again gives the same answer (inference is deterministic).
-    code, _, err = run_cli("evaluate", run, "--data-dir", digits_dir, "--assign-samples", "30",
+    code, _, err = run_cli("evaluate", run, "--data-dir", digits_dir, "--assign-from", "first", "--assign-samples", "30",
                            "--test-samples", "20", "--jobs", "1", "--json", tmp_path / "eval2.json", "--quiet")
     assert code == 0, err
     assert json.loads((tmp_path / "eval2.json").read_text())["accuracy"] == ev["accuracy"]
@@ -311,7 +321,7 @@ def test_end_to_end_on_real_mnist(tmp_path: Path, mnist_dir: Path, run_cli) -> N
                            "--neurons", "20", "--train-samples", "300", "--json", tmp_path / "t.json", "--quiet")
     assert code == 0, err
     assert json.loads((tmp_path / "t.json").read_text())["train_samples"] == 300
-    code, _, err = run_cli("evaluate", run, "--data-dir", mnist_dir, "--assign-samples", "300",
+    code, _, err = run_cli("evaluate", run, "--data-dir", mnist_dir, "--assign-from", "first", "--assign-samples", "300",
                            "--test-samples", "300", "--json", tmp_path / "e.json", "--quiet")
     assert code == 0, err
     ev = json.loads((tmp_path / "e.json").read_text())
@@ -451,3 +461,16 @@ def test_config_from_args_precedence(tmp_path: Path) -> None:
     assert config_from_args(args, model=args.model, n_neurons=args.neurons) == \
         NetworkConfig(n_neurons=4).replace(stdp__nu_post=0.02)
     assert entries(tmp_path) == ["c.json"]
+
+
+@pytest.mark.parametrize("options, message", [
+    (["--assign-samples", "5"], "--assign-samples goes with --assign-from first or last, not learned"),
+    (["--assign-from", "last"], "--assign-from last needs --assign-samples K"),
+    (["--assign-from", "first", "--assign-samples", "999"], "--assign-samples=999 is out of range"),
+    (["--assign-from", "some"], "argument --assign-from: invalid choice: 'some'"),
+])
+def test_evaluate_labelled_pass_options(untrained_run: Path, digits_dir: Path, run_cli, options, message) -> None:
+    before = entries(untrained_run)
+    code, out, err = run_cli("evaluate", untrained_run, "--data-dir", digits_dir, *options, "--quiet")
+    assert_usage_error(code, err, message)
+    assert out == "" and entries(untrained_run) == before
