@@ -178,7 +178,8 @@ class _Model:
     (cpp_standalone) or a SpikeGeneratorGroup (runtime targets).
     """
 
-    def __init__(self, config: NetworkConfig, ns: dict[str, Any], *, learn: bool, standalone_input: bool):
+    def __init__(self, config: NetworkConfig, ns: dict[str, Any], *, learn: bool, standalone_input: bool,
+                 seed: int = 0):
         import brian2 as b2
 
         self.learn = learn
@@ -221,6 +222,12 @@ class _Model:
             self.syn = b2.Synapses(self.inp, self.exc, model="w : 1", on_pre="ge_post += w", clock=clock,
                                    namespace=code_ns, name="input_exc*")
         self.syn.connect(True)  # synapse i * N + j: pixel i -> neuron j
+        delays = getattr(model.plasticity, "brian2_delays_s", None)
+        self.max_delay_steps = 0
+        if delays is not None:  # the network's own random delays, exactly d_ij * dt
+            d = delays(config, seed)
+            self.syn.delay = d * b2.second
+            self.max_delay_steps = int(round(float(d.max()) / float(ns["dt"]))) + 1
         objects.append(self.syn)
 
         # The competition: its Brian2 objects and its own population (or None).
@@ -274,12 +281,12 @@ def _codegen_target(target: str):
 class _RuntimeEngine(_Engine):
     """The ``numpy`` or ``cython`` runtime target; state lives in the Brian2 objects."""
 
-    def __init__(self, config: NetworkConfig, ns: dict[str, Any], *, learn: bool, target: str):
+    def __init__(self, config: NetworkConfig, ns: dict[str, Any], *, learn: bool, target: str, seed: int = 0):
         self.config, self.ns, self.learn, self.target = config, ns, learn, target
         self._n_seen = 0
         start = time.perf_counter()
         with _codegen_target(target):  # connect() runs code too
-            self.m = _Model(config, ns, learn=learn, standalone_input=False)
+            self.m = _Model(config, ns, learn=learn, standalone_input=False, seed=seed)
             self.m.net.run(0 * ns["dt"], namespace={})  # generate (and compile) the code
         self.build_seconds = time.perf_counter() - start
         n = config.n_neurons
@@ -322,7 +329,13 @@ class _RuntimeEngine(_Engine):
             theta[:] = m.exc.theta_[:]
         spike_i = np.asarray(m.mon.i_[self._n_seen:], dtype=np.int64)
         spike_t = np.asarray(m.mon.t_[self._n_seen:])
-        self._n_seen += spike_i.shape[0]
+        if from_rest and m.max_delay_steps:
+            # spikedyn's presentation ends with its last step: spikes still in flight
+            # are dropped. Brian2's spike queue would deliver them in the next run, so
+            # let them arrive now, unrecorded; the next presentation starts from rest.
+            with _codegen_target(self.target):
+                m.net.run(m.max_delay_steps * m.clock.dt, namespace={})
+        self._n_seen = len(m.mon.i_)
         return np.rint(spike_t / dt).astype(np.int64) - step0, spike_i
 
 
@@ -333,7 +346,8 @@ class _StandaloneEngine(_Engine):
     times as whole steps relative to the start of the next run.
     """
 
-    def __init__(self, config: NetworkConfig, ns: dict[str, Any], *, learn: bool, directory: str | None):
+    def __init__(self, config: NetworkConfig, ns: dict[str, Any], *, learn: bool, directory: str | None,
+                 seed: int = 0):
         from brian2 import prefs
         from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
         from brian2.devices.device import reset_device, set_device
@@ -354,7 +368,7 @@ class _StandaloneEngine(_Engine):
         # Brian2's default is an unbounded 'make -j' (dozens of compilers at once).
         prefs.devices.cpp_standalone.extra_make_args_unix = ["-j", str(default_jobs())]
         try:
-            self.m = _Model(config, ns, learn=learn, standalone_input=True)
+            self.m = _Model(config, ns, learn=learn, standalone_input=True, seed=seed)
             self.m.net.run(self.run_steps * ns["dt"], namespace={})
             self.device.build(directory=self.directory, compile=True, run=False, with_output=False)
         finally:
@@ -524,9 +538,11 @@ class Brian2Network:
                 directory = None
                 if self.directory is not None:
                     directory = os.path.join(self.directory, f"{self.config.model}-{self.config.n_neurons}-{mode}")
-                self._engines[mode] = _StandaloneEngine(self.config, self.ns, learn=learn, directory=directory)
+                self._engines[mode] = _StandaloneEngine(self.config, self.ns, learn=learn, directory=directory,
+                                                        seed=self.seed)
             else:
-                self._engines[mode] = _RuntimeEngine(self.config, self.ns, learn=learn, target=self.target)
+                self._engines[mode] = _RuntimeEngine(self.config, self.ns, learn=learn, target=self.target,
+                                                     seed=self.seed)
         return self._engines[mode]
 
     @property

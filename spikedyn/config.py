@@ -141,6 +141,22 @@ class StdpParams:
 
 
 @dataclass(frozen=True)
+class DelayParams:
+    """Random input->excitatory transmission delays of the ``*-delays`` models [DC15].
+
+    [DC15]'s code gives every input->excitatory synapse its own delay, drawn once,
+    uniform in [0, max_delay_ms) (``delay['ee_input'] = (0*b.ms, 10*b.ms)``), which
+    Brian 1 truncates to whole steps: with dt = 0.5 ms, 0-19 steps, each with
+    probability 1/20. spikedyn draws the same distribution (from the network's seed,
+    on a stream of its own, so the initial weights do not change) and the Brian2
+    twin is given exactly those delays. A spike is transmitted, and the synapse's
+    presynaptic STDP rule applied, when it arrives (Brian2's semantics).
+    """
+
+    max_delay_ms: float = 10.0  # [DC15]
+
+
+@dataclass(frozen=True)
 class InputParams:
     """Poisson rate coding of pixel intensities [DC15].
 
@@ -209,6 +225,7 @@ class NetworkConfig:
     stdp: StdpParams = field(default_factory=StdpParams)
     input: InputParams = field(default_factory=InputParams)
     timing: TimingParams = field(default_factory=TimingParams)
+    delays: DelayParams = field(default_factory=DelayParams)
 
     def __post_init__(self) -> None:
         self.validate()
@@ -237,6 +254,7 @@ class NetworkConfig:
         positive = {
             "timing.dt_ms": self.timing.dt_ms,
             "timing.present_ms": self.timing.present_ms,
+            "delays.max_delay_ms": self.delays.max_delay_ms,
             "excitatory.tau_m_ms": self.excitatory.tau_m_ms,
             "excitatory.tau_ge_ms": self.excitatory.tau_ge_ms,
             "excitatory.tau_gi_ms": self.excitatory.tau_gi_ms,
@@ -301,6 +319,7 @@ class NetworkConfig:
             ("excitatory.refractory_ms", self.excitatory.refractory_ms),
             ("excitatory.lockout_ms", self.excitatory.lockout_ms),
             ("inhibitory.refractory_ms", self.inhibitory.refractory_ms),
+            ("delays.max_delay_ms", self.delays.max_delay_ms),
         ):
             _whole_steps(value, self.timing.dt_ms, name)
 
@@ -507,6 +526,7 @@ _SECTIONS = {
     "stdp": StdpParams,
     "input": InputParams,
     "timing": TimingParams,
+    "delays": DelayParams,
 }
 
 _TOP_FIELDS = {f.name: f for f in dataclasses.fields(NetworkConfig) if f.name not in _SECTIONS}

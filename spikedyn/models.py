@@ -7,6 +7,10 @@ diehl-cook     inhibitory-layer      stdp         homeostatic  normalise
 lateral        direct-lateral        stdp         homeostatic  normalise
 =============  ====================  ===========  ===========  ===========
 
+and the variants ``lateral-no-depression`` (plasticity ``stdp-potentiation-only``,
+the example of docs/model.md), ``diehl-cook-delays`` and ``lateral-delays``
+(plasticity ``stdp-delayed``: the original's random input delays).
+
 ``NetworkConfig(model=...)``, the CLI's ``--model`` choices, the Numba network, the
 Brian2 twin, ``validate``, ``bench``, runs on disk and the naive reference of the
 tests all look models up here. Adding a model is one module with its new part(s)
@@ -39,9 +43,14 @@ class Model:
         return {"competition": self.competition, "plasticity": self.plasticity, "threshold": self.threshold,
                 "between": self.between}
 
-    def kernel_records(self, config) -> dict[str, Any]:
-        """Each part's kernel record for ``config``, by kind."""
-        return {kind: part.record(config) for kind, part in self.parts.items()}
+    def kernel_records(self, config, seed: int = 0) -> dict[str, Any]:
+        """Each part's kernel record for ``config``, by kind.
+
+        A part whose record depends on the network's seed (``needs_seed``, e.g. the
+        random delays of :class:`spikedyn.delays.DelayedStdp`) receives it.
+        """
+        return {kind: part.record(config, seed) if getattr(part, "needs_seed", False) else part.record(config)
+                for kind, part in self.parts.items()}
 
 
 _REGISTRY: dict[str, Model] = {}
@@ -73,6 +82,7 @@ def names() -> tuple[str, ...]:
 
 def _register_builtin() -> None:
     from .competition import DirectLateral, InhibitoryLayer
+    from .delays import DelayedStdp
     from .plasticity import DiehlCookStdp, Normalisation
     from .potentiation_only import PotentiationOnly
     from .threshold import Homeostatic
@@ -83,6 +93,10 @@ def _register_builtin() -> None:
                    DirectLateral(), DiehlCookStdp(), Homeostatic(), Normalisation()))
     register(Model("lateral-no-depression", "lateral, STDP without depression",
                    DirectLateral(), PotentiationOnly(), Homeostatic(), Normalisation()))
+    register(Model("diehl-cook-delays", "diehl-cook with the original's random input delays (0-10 ms)",
+                   InhibitoryLayer(), DelayedStdp(), Homeostatic(), Normalisation()))
+    register(Model("lateral-delays", "lateral with random input delays (0-10 ms)",
+                   DirectLateral(), DelayedStdp(), Homeostatic(), Normalisation()))
 
 
 _register_builtin()

@@ -54,11 +54,13 @@ from .neurons import NEVER, LifParams, _lif_integrate_frozen, _lif_spikes, _rese
 from .plasticity import (
     DERIVED_TRACE_FIELDS,
     Traces,
+    _deliver_events,  # noqa: F401 (the kernel's home is plasticity.py; kept importable here)
     _new_traces,
     _traces_rest,
     before_presentation,
     on_post,
     on_pre,
+    synapse_history,
     trace_tables,
 )
 from .threshold import threshold_integrate, threshold_on_spikes
@@ -86,10 +88,11 @@ class KernelParams(NamedTuple):
     max_presentations: int
 
 
-def kernel_params(config: NetworkConfig) -> KernelParams:
-    """The one place where a :class:`NetworkConfig` becomes kernel arguments."""
+def kernel_params(config: NetworkConfig, seed: int = 0) -> KernelParams:
+    """The one place where a :class:`NetworkConfig` (and, for parts that draw from it, the
+    network's seed) becomes kernel arguments."""
     t, e = config.timing, config.excitatory
-    records = models.get(config.model).kernel_records(config)
+    records = models.get(config.model).kernel_records(config, seed)
     return KernelParams(
         # The excitatory population without its threshold dynamics (the threshold
         # part's record has those).
@@ -144,6 +147,7 @@ class Buffers(NamedTuple):
     spikes: np.ndarray
     col_sum: np.ndarray
     row_over: np.ndarray  # set by the weight normalisation before each training presentation
+    input_t0: np.ndarray  # (1,): the step at which the current presentation's input began
 
 
 class Recorder(NamedTuple):
@@ -185,7 +189,7 @@ def _record_state(v, theta, v_thresh, out_v, out_threshold, row):
 @numba.njit(cache=True)
 def _new_state(kp, n_input, n_neurons):
     exc = Excitatory(np.empty(n_neurons), np.empty(n_neurons), np.empty(n_neurons), np.empty(n_neurons, np.int64))
-    st = State(exc, competition_state(kp.competition, n_neurons), _new_traces(kp.trace_tables, n_input, n_neurons),
+    st = State(exc, competition_state(kp.competition, n_neurons), _new_traces(kp.trace_tables, n_input, n_neurons, synapse_history(kp.plasticity, n_input, n_neurons)),
                np.zeros(1, np.int64))
     _rest_state(kp, st)
     return st
@@ -209,31 +213,8 @@ def _new_buffers(kp, n_input, n_neurons):
     return Buffers(
         np.empty(kp.present_steps + 1, np.int64), np.empty(capacity, np.int32),
         np.empty(capacity, np.int32), np.empty(capacity, np.int32),
-        np.empty(n_neurons, np.int32), np.empty(n_neurons), np.ones(n_input, np.bool_),
+        np.empty(n_neurons, np.int32), np.empty(n_neurons), np.ones(n_input, np.bool_), np.zeros(1, np.int64),
     )
-
-
-@numba.njit(cache=True)
-def _deliver_events(ge, w, pixels, lo, hi):
-    """The input spikes ``pixels[lo:hi]`` of one step, in order: ``ge += w[i]`` (in place).
-
-    Spikes go two at a time (an input fires at most once per step, so the rows
-    differ): ``ge = (ge + w[i0]) + w[i1]`` is the same additions in the same order as
-    one at a time, so the same bits, with one pass over ``ge`` per pair. Rows are
-    indexed in ``w``, not sliced (a view costs atomic reference counting), and the
-    loops are plain ``for`` loops (see :mod:`spikedyn.neurons`).
-    """
-    n = ge.shape[0]
-    n_pairs = (hi - lo) // 2
-    for q in range(n_pairs):
-        i0 = pixels[lo + 2 * q]
-        i1 = pixels[lo + 2 * q + 1]
-        for j in range(n):
-            ge[j] = (ge[j] + w[i0, j]) + w[i1, j]
-    for e in range(lo + 2 * n_pairs, hi):  # the odd one out, if any
-        i = pixels[e]
-        for j in range(n):
-            ge[j] += w[i, j]
 
 
 @numba.njit(cache=True)
@@ -253,14 +234,17 @@ def _run_steps(kp, st, buf, w, theta, n_steps, with_input, learn, counts, rec):
     exc, comp, plast, thr = kp.exc, kp.competition, kp.plasticity, kp.threshold
     v, ge, gi, last_spike = st.exc
     cv, cge, cgi, clast, cactive, cis_active, cn_active, cspikes = st.competition
-    last_pre, last_post, recent, is_recent, n_recent, pre_now, post1_now, pre_tab, post1_tab, post2_tab = st.plasticity
-    step_ptr, pixels, spikes, row_over = buf.step_ptr, buf.pixels, buf.spikes, buf.row_over
+    (last_pre, last_post, recent, is_recent, n_recent, pre_now, post1_now, pre_tab, post1_tab, post2_tab,
+     last_arrival) = st.plasticity
+    step_ptr, pixels, spikes, row_over, input_t0 = buf.step_ptr, buf.pixels, buf.spikes, buf.row_over, buf.input_t0
     rec_step, rec_neuron, rec_n, rec_v, rec_threshold, rec_n_steps = (
         rec.spike_step, rec.spike_neuron, rec.n_spikes, rec.v, rec.threshold, rec.n_steps)
     n_rec = rec_n[0]
     spike_capacity = rec_step.shape[0]
     step_capacity = rec_v.shape[0]
     t0 = st.clock[0]
+    if with_input:
+        input_t0[0] = t0
     post1_now[:] = 0.0  # only the recent neurons' entries are ever refreshed
     for s in range(n_steps):
         t = t0 + s
@@ -274,18 +258,15 @@ def _run_steps(kp, st, buf, w, theta, n_steps, with_input, learn, counts, rec):
         if step_capacity > 0 and rec_n_steps[0] < step_capacity:
             _record_state(v, theta, exc.v_thresh, rec_v, rec_threshold, rec_n_steps[0])
             rec_n_steps[0] += 1
-        # synapses: input -> excitatory, presynaptic pathway
-        if with_input:
-            lo = step_ptr[s]
-            hi = step_ptr[s + 1]
-            _deliver_events(ge, w, pixels, lo, hi)
-            if hi > lo and learn:
-                on_pre(plast, t, w, pixels, lo, hi, row_over, last_pre, last_post, recent, is_recent, n_recent,
-                       pre_now, post1_now, pre_tab, post1_tab, post2_tab)
+        # synapses: input -> excitatory, presynaptic pathway (transmission, and plasticity when learning)
+        lo = step_ptr[s] if with_input else 0
+        hi = step_ptr[s + 1] if with_input else 0
+        on_pre(plast, t, learn, w, ge, pixels, lo, hi, step_ptr, input_t0, row_over, last_pre, last_post, recent,
+               is_recent, n_recent, pre_now, post1_now, pre_tab, post1_tab, post2_tab, last_arrival)
         # synapses: input -> excitatory, postsynaptic pathway
         if learn and n_e > 0:
             on_post(plast, t, w, spikes, n_e, last_pre, last_post, recent, is_recent, n_recent, pre_now, post1_now,
-                    pre_tab, post1_tab, post2_tab)
+                    pre_tab, post1_tab, post2_tab, last_arrival)
         # synapses: competition (and its own population)
         compete(comp, t, gi, spikes, n_e, cv, cge, cgi, clast, cactive, cis_active, cn_active, cspikes)
         # resets
@@ -534,7 +515,7 @@ class Network:
             raise ConfigError(f"config must be a spikedyn.NetworkConfig, got {type(config).__name__}")
         self.config = config
         self.seed = check_seed(seed)
-        self._kp = kernel_params(config)
+        self._kp = kernel_params(config, self.seed)
         self._init_learned_state()
 
     def _init_learned_state(self) -> None:

@@ -29,12 +29,17 @@ Parts defined here (see :mod:`spikedyn.parts`):
 
 Hook signatures (state of the rule: :class:`Traces`, unpacked)::
 
-    on_pre(rec, t, w, pixels, lo, hi, row_over, last_pre, last_post, recent, is_recent, n_recent, post1_now)
-    on_post(rec, t, w, spikes, n_spikes, last_pre, last_post, recent, is_recent, n_recent, pre_now)
+    on_pre(rec, t, learn, w, ge, pixels, lo, hi, step_ptr, input_t0, row_over, <Traces>)
+    on_post(rec, t, w, spikes, n_spikes, <Traces>)
+    synapse_history(rec, n_input, n_neurons)
     before_presentation(rec, w, col_sum, row_over)
 
-``pixels[lo:hi]`` are the input spikes of step ``t``; ``spikes[:n_spikes]`` the
-excitatory ones; ``row_over`` is set by the normalisation (see
+``on_pre`` is the input synapses' presynaptic pathway, called every step: it
+transmits the step's input spikes ``pixels[lo:hi]`` to ``ge`` (as Brian2's
+``on_pre = 'ge_post += w; ...'`` does) and, if ``learn``, applies the rule. The
+presentation's whole input is ``pixels`` grouped by ``step_ptr``, which began at step
+``input_t0[0]`` (a rule with delays reads earlier steps there). ``spikes[:n_spikes]``
+are the step's excitatory spikes; ``row_over`` is set by the normalisation (see
 :func:`_normalize_columns`).
 """
 
@@ -157,6 +162,28 @@ def _normalize_columns(w, target, col_sum, w_max, row_over):
 
 
 @numba.njit(cache=True, inline="always")
+def _deliver_events(ge, w, pixels, lo, hi):
+    """The input spikes ``pixels[lo:hi]`` of one step, in order: ``ge += w[i]`` (in place).
+
+    Spikes go two at a time (an input fires at most once per step, so the rows
+    differ): ``ge = (ge + w[i0]) + w[i1]`` is the same additions in the same order as
+    one at a time, so the same bits, with one pass over ``ge`` per pair. Rows are
+    indexed in ``w``, not sliced (a view costs atomic reference counting).
+    """
+    n = ge.shape[0]
+    n_pairs = (hi - lo) // 2
+    for q in range(n_pairs):
+        i0 = pixels[lo + 2 * q]
+        i1 = pixels[lo + 2 * q + 1]
+        for j in range(n):
+            ge[j] = (ge[j] + w[i0, j]) + w[i1, j]
+    for e in range(lo + 2 * n_pairs, hi):  # the odd one out, if any
+        i = pixels[e]
+        for j in range(n):
+            ge[j] += w[i, j]
+
+
+@numba.njit(cache=True, inline="always")
 def _recent_traces_now(table, last_post, t, recent, is_recent, n_recent, out):
     """``out[j] = post1 trace of neuron j at step t`` for the recent neurons
     ``recent[:n_recent[0]]`` (in place).
@@ -209,7 +236,9 @@ class Traces(NamedTuple):
     hold traces evaluated at the current step (``post1_now`` is 0 outside the recent
     list); ``pre_table``, ``post1_table``, ``post2_table`` are the traces' decay tables
     (:func:`trace_tables`, computed once per network from the time constants and
-    shared by every state of that network; not saved).
+    shared by every state of that network; not saved); ``last_arrival`` (int64,
+    (n_input, N), or (0, 0) for a rule without delays): the step at which each
+    synapse last received a spike (see :mod:`spikedyn.delays`).
 
     The tables live here rather than in the rule's kernel record because the time
     loop unpacks this state once, before it starts: an array read from a record
@@ -226,6 +255,7 @@ class Traces(NamedTuple):
     pre_table: np.ndarray
     post1_table: np.ndarray
     post2_table: np.ndarray
+    last_arrival: np.ndarray
 
 
 #: Fields of :class:`Traces` derived from the config (rebuilt, never saved).
@@ -233,11 +263,12 @@ DERIVED_TRACE_FIELDS = ("pre_table", "post1_table", "post2_table")
 
 
 @numba.njit(cache=True)
-def _new_traces(tables, n_input, n_neurons):
-    """Traces at rest; ``tables`` = the (pre, post1, post2) decay tables (shared, not copied)."""
+def _new_traces(tables, n_input, n_neurons, last_arrival):
+    """Traces at rest; ``tables`` = the (pre, post1, post2) decay tables (shared, not copied);
+    ``last_arrival`` from the rule's :func:`synapse_history` hook."""
     tr = Traces(np.empty(n_input, np.int64), np.empty(n_neurons, np.int64), np.zeros(n_neurons, np.int32),
                 np.zeros(n_neurons, np.bool_), np.zeros(1, np.int64), np.zeros(n_input), np.zeros(n_neurons),
-                tables[0], tables[1], tables[2])
+                tables[0], tables[1], tables[2], last_arrival)
     _traces_rest(tr)
     return tr
 
@@ -250,11 +281,16 @@ def _traces_rest(tr):
     tr.is_recent[:] = False
     tr.n_recent[0] = 0
     tr.post1_now[:] = 0.0
+    tr.last_arrival[:, :] = NEVER
 
 
-_TRACES = "last_pre, last_post, recent, is_recent, n_recent, pre_now, post1_now, pre_table, post1_table, post2_table"
-on_pre = kernel_hook("on_pre", "rec, t, w, pixels, lo, hi, row_over, " + _TRACES,
-                     "Plasticity on the input spikes pixels[lo:hi] of step t (after their delivery).")
+_TRACES = ("last_pre, last_post, recent, is_recent, n_recent, pre_now, post1_now, pre_table, post1_table, "
+           "post2_table, last_arrival")
+on_pre = kernel_hook("on_pre", "rec, t, learn, w, ge, pixels, lo, hi, step_ptr, input_t0, row_over, " + _TRACES,
+                     "The input synapses' presynaptic pathway in step t: transmission to ge and, if learn, "
+                     "plasticity.")
+synapse_history = kernel_hook("synapse_history", "rec, n_input, n_neurons",
+                              "The rule's per-synapse spike history (int64, (n_input, N)), or a (0, 0) array.")
 on_post = kernel_hook("on_post", "rec, t, w, spikes, n_spikes, " + _TRACES,
                       "Plasticity on the excitatory spikes spikes[:n_spikes] of step t.")
 before_presentation = kernel_hook(
@@ -270,16 +306,27 @@ class StdpRecord(NamedTuple):
 
 
 @implements(on_pre, StdpRecord)
-def _stdp_on_pre(rec, t, w, pixels, lo, hi, row_over, last_pre, last_post, recent, is_recent, n_recent, pre_now,
-                 post1_now, pre_table, post1_table, post2_table):
+def _stdp_on_pre(rec, t, learn, w, ge, pixels, lo, hi, step_ptr, input_t0, row_over, last_pre, last_post, recent,
+                 is_recent, n_recent, pre_now, post1_now, pre_table, post1_table, post2_table, last_arrival):
+    # The spikes pixels[lo:hi] deliver their weights as they were before this step's
+    # depression (the fused rule's order); the rule runs on them only when learning
+    # (a select, not a branch around the loops: see "How the kernels are kept fast").
+    _deliver_events(ge, w, pixels, lo, hi)
+    learn_hi = hi if learn else lo
+    # Every step (cheap: only the recently active neurons; none in inference).
     _recent_traces_now(post1_table, last_post, t, recent, is_recent, n_recent, post1_now)
-    _mark(last_pre, pixels, lo, hi, t)
-    _depress_inputs(w, pixels, lo, hi, post1_now, recent, n_recent[0], row_over, rec.nu_pre, rec.w_max)
+    _mark(last_pre, pixels, lo, learn_hi, t)
+    _depress_inputs(w, pixels, lo, learn_hi, post1_now, recent, n_recent[0], row_over, rec.nu_pre, rec.w_max)
+
+
+@implements(synapse_history, StdpRecord)
+def _stdp_synapse_history(rec, n_input, n_neurons):
+    return np.empty((0, 0), np.int64)  # traces per input and per neuron are enough without delays
 
 
 @implements(on_post, StdpRecord)
 def _stdp_on_post(rec, t, w, spikes, n_spikes, last_pre, last_post, recent, is_recent, n_recent, pre_now,
-                  post1_now, pre_table, post1_table, post2_table):
+                  post1_now, pre_table, post1_table, post2_table, last_arrival):
     _traces_now(pre_table, last_pre, t, pre_now)
     _potentiate_spikes(w, spikes, n_spikes, pre_now, post2_table, last_post, t, rec.nu_post, rec.w_max,
                        recent, is_recent, n_recent)

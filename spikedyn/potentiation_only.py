@@ -2,8 +2,11 @@
 
 from typing import NamedTuple
 
+import numpy as np
+
 from .parts import implements
-from .plasticity import DiehlCookStdp, _mark, _potentiate_spikes, _traces_now, on_post, on_pre
+from .plasticity import (DiehlCookStdp, _deliver_events, _mark, _potentiate_spikes, _traces_now, on_post, on_pre,
+                         synapse_history)
 
 
 class PotentiationOnlyRecord(NamedTuple):        # its own type: Numba dispatches on it
@@ -12,14 +15,20 @@ class PotentiationOnlyRecord(NamedTuple):        # its own type: Numba dispatche
 
 
 @implements(on_pre, PotentiationOnlyRecord)
-def _on_pre(rec, t, w, pixels, lo, hi, row_over, last_pre, last_post, recent, is_recent, n_recent,
-            pre_now, post1_now, pre_table, post1_table, post2_table):
-    _mark(last_pre, pixels, lo, hi, t)           # remember the input spikes; no depression
+def _on_pre(rec, t, learn, w, ge, pixels, lo, hi, step_ptr, input_t0, row_over, last_pre, last_post, recent,
+            is_recent, n_recent, pre_now, post1_now, pre_table, post1_table, post2_table, last_arrival):
+    _deliver_events(ge, w, pixels, lo, hi)       # transmit the step's input spikes
+    _mark(last_pre, pixels, lo, hi if learn else lo, t)  # remember them when learning; no depression
+
+
+@implements(synapse_history, PotentiationOnlyRecord)
+def _synapse_history(rec, n_input, n_neurons):
+    return np.empty((0, 0), np.int64)            # no per-synapse history
 
 
 @implements(on_post, PotentiationOnlyRecord)
 def _on_post(rec, t, w, spikes, n_spikes, last_pre, last_post, recent, is_recent, n_recent,
-             pre_now, post1_now, pre_table, post1_table, post2_table):
+             pre_now, post1_now, pre_table, post1_table, post2_table, last_arrival):
     _traces_now(pre_table, last_pre, t, pre_now)
     _potentiate_spikes(w, spikes, n_spikes, pre_now, post2_table, last_post, t, rec.nu_post, rec.w_max,
                        recent, is_recent, n_recent)

@@ -207,6 +207,10 @@ class NaiveState:
     pre: np.ndarray = field(default=None)  # input traces, as last read
     post1: np.ndarray = field(default=None)
     post2: np.ndarray = field(default=None)
+    # with delays: the step each synapse last received a spike, and the synapses
+    # (i, j) due at each future step, in the order their spikes were sent
+    last_arrival: np.ndarray = field(default=None)
+    pending: dict = field(default_factory=dict)
 
     @classmethod
     def at_rest(cls, config: NetworkConfig) -> "NaiveState":
@@ -219,6 +223,7 @@ class NaiveState:
             vi=np.full(n_own, v_rest_own), gei=np.zeros(n_own), gii=np.zeros(n_own),
             last_spike_i=np.full(n_own, NEVER, np.int64), last_pre=np.full(n_in, NEVER, np.int64),
             clock=0, pre=np.zeros(n_in), post1=np.zeros(n), post2=np.zeros(n),
+            last_arrival=np.full((n_in, n), NEVER, np.int64), pending={},
         )
 
 
@@ -321,9 +326,13 @@ class NaiveDirectLateral:
 class NaiveStdp:
     """``stdp``: presynaptic ``w -= nu_pre * post1``, postsynaptic ``w += nu_post * pre * post2``, clipped."""
 
-    def on_pre(self, sim, t, inputs):
+    def on_pre(self, sim, t, inputs, learn):
         """Input spikes of step t, ascending; each delivers its weights from before its own update."""
         st, w, s = sim.st, sim.w, sim.c.stdp
+        if not learn:
+            for i in inputs:
+                st.ge = st.ge + w[i]
+            return
         if inputs.size:
             st.post1 = trace_naive(sim.post1_table, t - st.last_post)
             if np.any(st.post1 > 0):
@@ -353,10 +362,48 @@ class NaiveStdp:
 class NaivePotentiationOnly(NaiveStdp):
     """``stdp-potentiation-only``: the postsynaptic rule of ``stdp``; input spikes only deliver."""
 
-    def on_pre(self, sim, t, inputs):
+    def on_pre(self, sim, t, inputs, learn):
         for i in inputs:
             sim.st.ge = sim.st.ge + sim.w[i]
-            sim.st.last_pre[i] = t
+            if learn:
+                sim.st.last_pre[i] = t
+
+
+class NaiveDelayedStdp(NaiveStdp):
+    """``stdp-delayed``: a spike of input i at step s reaches neuron j at ``s + d[i, j]``, and only then
+    ``ge_j += w_ij; pre_ij = 1; w_ij = clip(w_ij - nu_pre * post1_j)``; potentiation reads the
+    per-synapse ``pre_ij``. Arrivals of a step are handled in the order their spikes were sent
+    (by step, input, neuron). ``sim.delays`` are the delays in steps (``spikedyn.delays.delay_steps``)."""
+
+    def on_pre(self, sim, t, inputs, learn):
+        st, w, s, d = sim.st, sim.w, sim.c.stdp, sim.delays
+        for i in inputs:
+            for j in range(w.shape[1]):
+                st.pending.setdefault(t + int(d[i, j]), []).append((i, j))
+        arrivals = st.pending.pop(t, [])
+        post1 = trace_naive(sim.post1_table, t - st.last_post)
+        if learn and arrivals and np.any(post1 > 0):
+            sim.depressions += len(arrivals)
+        for i, j in arrivals:
+            st.ge[j] = st.ge[j] + w[i, j]
+            if learn:
+                st.last_arrival[i, j] = t
+                x = w[i, j] - s.nu_pre * post1[j]
+                sim.clipped += (x < 0.0) or (x > s.w_max)
+                w[i, j] = min(max(x, 0.0), s.w_max)
+
+    def on_post(self, sim, t, exc_sp):
+        st, w, s = sim.st, sim.w, sim.c.stdp
+        if not exc_sp.size:
+            return
+        post2 = trace_naive(sim.post2_table, t - st.last_post)  # before this step's spikes
+        for j in exc_sp:
+            pre = trace_naive(sim.pre_table, t - st.last_arrival[:, j])
+            x = w[:, j] + s.nu_post * pre * post2[j]
+            sim.clipped += np.sum((x < 0.0) | (x > s.w_max))
+            w[:, j] = clip_naive(x, s.w_max)
+            sim.potentiations += post2[j] > 0
+            st.last_post[j] = t
 
 
 # -- threshold ----------------------------------------------------------------------------
@@ -385,6 +432,7 @@ NAIVE_PARTS = {
     "direct-lateral": NaiveDirectLateral,
     "stdp": NaiveStdp,
     "stdp-potentiation-only": NaivePotentiationOnly,
+    "stdp-delayed": NaiveDelayedStdp,
     "homeostatic": NaiveHomeostatic,
     "normalise": NaiveNormalise,
 }
@@ -400,8 +448,9 @@ def naive_parts(config: NetworkConfig) -> dict:
 class _Sim:
     """Dense, step-by-step simulation of the whole network (see :func:`simulate_naive`)."""
 
-    def __init__(self, config: NetworkConfig, weights, theta, state: NaiveState | None):
+    def __init__(self, config: NetworkConfig, weights, theta, state: NaiveState | None, delays=None):
         self.c = config
+        self.delays = delays
         self.exc, self.inh = lif_params_naive(config)
         self.parts = naive_parts(config)
         s, dt = config.stdp, config.timing.dt_ms
@@ -422,12 +471,9 @@ class _Sim:
         exc_sp, (st.v, st.ge, st.gi, self.theta) = lif_step_naive(
             self.exc, st.v, st.ge, st.gi, self.theta, st.last_spike, t, learn and threshold.adapts())
         own_sp = competition.integrate(self, t)
-        # 2a. input -> excitatory, presynaptic pathway (ascending pixel order)
-        if learn:
-            plasticity.on_pre(self, t, inputs)
-        else:
-            for i in inputs:
-                st.ge = st.ge + self.w[i]
+        # 2a. input -> excitatory, presynaptic pathway (ascending pixel order): transmission, and
+        # plasticity when learning
+        plasticity.on_pre(self, t, inputs, learn)
         self.input_spikes += inputs.size
         # 2b. input -> excitatory, postsynaptic pathway
         if learn:
@@ -447,7 +493,7 @@ class _Sim:
 
 def simulate_naive(config: NetworkConfig, weights, theta, rasters: Callable[[int, int], np.ndarray],
                    learn: bool, *, n_samples: int, state: NaiveState | None = None,
-                   reset_between_samples: bool = False) -> NaiveResult:
+                   reset_between_samples: bool = False, delays=None) -> NaiveResult:
     """Simulate ``n_samples`` presentations of the network, densely, step by step.
 
     Parameters
@@ -473,7 +519,7 @@ def simulate_naive(config: NetworkConfig, weights, theta, rasters: Callable[[int
         does; used to show that the carried-over state matters).
     """
     c = config
-    sim = _Sim(c, weights, theta, state)
+    sim = _Sim(c, weights, theta, state, delays)
     n = c.n_neurons
     counts = np.zeros((n_samples, n), np.int32)
     attempts = np.zeros(n_samples, np.int32)

@@ -24,13 +24,14 @@ import numba
 import numpy as np
 import pytest
 
-from spikedyn import competition, models, network, neurons, plasticity, potentiation_only, threshold
+from spikedyn import competition, delays, models, network, neurons, plasticity, potentiation_only, threshold
 from spikedyn.config import NetworkConfig
 
 N, N_INPUT = 40, 30
 KP = network.kernel_params(NetworkConfig(model="diehl-cook", n_neurons=N, n_input=N_INPUT))
 KP_LATERAL = network.kernel_params(NetworkConfig(model="lateral", n_neurons=N, n_input=N_INPUT))
 KP_NO_DEPRESSION = network.kernel_params(NetworkConfig(model="lateral-no-depression", n_neurons=N, n_input=N_INPUT))
+KP_DELAYS = network.kernel_params(NetworkConfig(model="lateral-delays", n_neurons=N, n_input=N_INPUT))
 
 
 def _f(n=N):
@@ -57,9 +58,17 @@ def _population():
     return (_f(), _f(), _f(), _i64(), _i32(), _b(), _i64(1), _i32())
 
 
-def _traces():
+def _traces(per_synapse=False):
     table = plasticity.decay_table(20.0, 0.5)
-    return (_i64(N_INPUT), _i64(), _i32(), _b(), _i64(1), _f(N_INPUT), _f(), table, table, table)
+    last_arrival = np.zeros((N_INPUT, N) if per_synapse else (0, 0), np.int64)
+    return (_i64(N_INPUT), _i64(), _i32(), _b(), _i64(1), _f(N_INPUT), _f(), table, table, table, last_arrival)
+
+
+def _pre_args(kp, per_synapse=False):
+    """on_pre(rec, t, learn, w, ge, pixels, lo, hi, step_ptr, input_t0, row_over, <Traces>)"""
+    step_ptr = np.zeros(5, np.int64)
+    return (kp.plasticity, 5, True, _w(), _f(), _i32(N_INPUT), 0, 3, step_ptr, _i64(1), _b(N_INPUT),
+            *_traces(per_synapse))
 
 
 # kernel -> arguments of the types the network passes
@@ -70,7 +79,7 @@ KERNELS = {
     "_lif_step_active": (neurons._lif_step_active,
                          lambda: (KP.competition.lif, _f(), _f(), _f(), _i64(), 5, _i32(), 0, _b(), _i32())),
     "_reset": (neurons._reset, lambda: (KP.exc, _f(), _i64(), 5, _i32(), 0)),
-    "_deliver_events": (network._deliver_events, lambda: (_f(), _w(), _i32(N_INPUT), 0, 5)),
+    "_deliver_events": (plasticity._deliver_events, lambda: (_f(), _w(), _i32(N_INPUT), 0, 5)),
     "_inhibit_others": (competition._inhibit_others, lambda: (_f(), _i32(), 0, 1.0)),
     "_excite_partners": (competition._excite_partners, lambda: (_f(), _i32(), 0, 1.0, _i32(), _b(), _i64(1))),
     "_recent_traces_now": (plasticity._recent_traces_now,
@@ -89,14 +98,14 @@ KERNELS = {
                                   lambda: (KP.competition, 5, _f(), _i32(), 0, *_population())),
     "_compete_direct_lateral": (competition._compete_direct_lateral,
                                 lambda: (KP_LATERAL.competition, 5, _f(), _i32(), 0, *_population())),
-    "_stdp_on_pre": (plasticity._stdp_on_pre,
-                     lambda: (KP.plasticity, 5, _w(), _i32(N_INPUT), 0, 3, _b(N_INPUT), *_traces())),
+    "_stdp_on_pre": (plasticity._stdp_on_pre, lambda: _pre_args(KP)),
     "_stdp_on_post": (plasticity._stdp_on_post, lambda: (KP.plasticity, 5, _w(), _i32(), 0, *_traces())),
-    "potentiation_only._on_pre": (potentiation_only._on_pre,
-                                  lambda: (KP_NO_DEPRESSION.plasticity, 5, _w(), _i32(N_INPUT), 0, 3, _b(N_INPUT),
-                                           *_traces())),
+    "potentiation_only._on_pre": (potentiation_only._on_pre, lambda: _pre_args(KP_NO_DEPRESSION)),
     "potentiation_only._on_post": (potentiation_only._on_post,
                                    lambda: (KP_NO_DEPRESSION.plasticity, 5, _w(), _i32(), 0, *_traces())),
+    "_delayed_on_pre": (delays._delayed_on_pre, lambda: _pre_args(KP_DELAYS, per_synapse=True)),
+    "_delayed_on_post": (delays._delayed_on_post,
+                         lambda: (KP_DELAYS.plasticity, 5, _w(), _i32(), 0, *_traces(per_synapse=True))),
 }
 
 VECTORISED = ["_lif_integrate", "_lif_integrate_frozen", "_deliver_events", "_homeostatic_integrate"]
