@@ -15,7 +15,9 @@ Example (the README's table and learning curves)::
 
 Outputs in ``--out``: ``runs/`` (one JSON per network, reused when the command is run
 again), ``table.csv``, ``table.md`` (final accuracy mean +- sd over seeds, beside the
-paper's, with wall times), ``curves.csv`` and ``curves.png``.
+paper's, with wall times), ``curves.csv`` and ``curves.png``, and
+``labelled_pass.md`` (the final accuracy with the neurons named from other training
+images: how much the choice of the labelled pass matters).
 """
 
 from __future__ import annotations
@@ -65,8 +67,15 @@ def run(task: dict) -> dict:
         eval_s += time.perf_counter() - start
         curve.append({"train_samples": seen, "test_accuracy": accuracy(yt, predict(counts, assignments)),
                       "assign_images": [0, learned], "unassigned_neurons": int(np.sum(assignments < 0))})
+    # How much the choice of the labelled pass moves the final accuracy (same test responses).
+    passes = {}
+    for name, (lo, hi) in {"first 1,000": (0, 1000), "first 10,000": (0, 10_000),
+                           "last 10,000": (x.shape[0] - 10_000, x.shape[0]), "all 60,000": (0, x.shape[0])}.items():
+        a = assign_labels(net.respond(x[lo:hi], stream=STREAM_ASSIGN, n_jobs=1, progress=False), y[lo:hi])
+        passes[name] = accuracy(yt, predict(counts, a))
     return {"curve": curve, "test_accuracy": curve[-1]["test_accuracy"], "train_seconds": train_s,
-            "eval_seconds": eval_s, "train_samples_per_second": seen / train_s, "config": config.to_dict()}
+            "eval_seconds": eval_s, "train_samples_per_second": seen / train_s, "labelled_passes": passes,
+            "config": config.to_dict()}
 
 
 def summarise(results: list[dict], out: Path) -> None:
@@ -98,6 +107,26 @@ def summarise(results: list[dict], out: Path) -> None:
         "named from the training images learned from (once each, learning off); mean ± sd over seeds. "
         "Training time: one simulation thread, two networks at once on a 2-core machine.\n\n"
         + "\n".join(lines) + "\n")
+    # the labelled pass
+    pass_lines = []
+    for (model, n, epochs, overrides), rs in sorted(groups.items()):
+        with_passes = [r for r in rs if "labelled_passes" in r]
+        if not with_passes:
+            continue
+        cells = []
+        for name in with_passes[0]["labelled_passes"]:
+            m, sd = mean_sd(r["labelled_passes"][name] for r in with_passes)
+            cells.append(f"{m:.4f} ± {sd:.4f}")
+        if not pass_lines:
+            names = list(with_passes[0]["labelled_passes"])
+            pass_lines = ["| model | neurons | learned images (default) | " + " | ".join(names) + " |",
+                          "|---|---:|" + "---:|" * (len(names) + 1)]
+        m, sd = mean_sd(r["test_accuracy"] for r in with_passes)
+        pass_lines.append(f"| `{model}` | {n} | {m:.4f} ± {sd:.4f} | " + " | ".join(cells) + " |")
+    if pass_lines:
+        (out / "labelled_pass.md").write_text(
+            "Test accuracy of the same trained networks with the neurons named from different training images "
+            "(learning off); mean ± sd over seeds.\n\n" + "\n".join(pass_lines) + "\n")
     # learning curves
     curve_rows = []
     for (model, n, epochs, overrides), rs in sorted(groups.items()):
