@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import sys
 import time
 from pathlib import Path
@@ -188,7 +189,10 @@ def main(argv=None) -> None:
               "epochs": args.epochs, "train_samples": args.train_samples, "checkpoints": args.checkpoints,
               "set": [list(o) for o in overrides]}
              for m in args.models.split(",") for n in args.neurons for s in args.seeds]
-    results = run_tasks(run, tasks, args.out, jobs=args.jobs, desc="networks")
+    run_tasks(run, tasks, args.out, jobs=args.jobs, desc="networks")
+    # The tables cover every network stored in OUT, so that runs of different sizes and
+    # epochs (e.g. 1600 neurons with more epochs) made by separate commands share them.
+    results = [json.loads(p.read_text()) for p in sorted((args.out / "runs").glob("*.json"))]
     summarise(results, args.out)
     print((args.out / "table.md").read_text())
 
