@@ -106,7 +106,9 @@ def summarise(results: list[dict], out: Path) -> None:
     (out / "table.md").write_text(
         "Test accuracy (all 10,000 test images) after training on the MNIST training images in order, neurons "
         "named from the training images learned from (once each, learning off); mean ± sd over seeds. "
-        "Training time: one simulation thread, two networks at once on a 2-core machine.\n\n"
+        "Training time: wall minutes per network on one simulation thread, with several networks (and other "
+        "experiments) sharing the 2 cores, so an upper bound; the README's Speed section has samples/s measured "
+        "alone.\n\n"
         + "\n".join(lines) + "\n")
     # the labelled pass
     pass_lines = []

@@ -42,3 +42,16 @@ def test_python_example_runs_as_written(tmp_path: Path) -> None:
     assert accuracy == claimed  # same seed, same result: the README quotes what the example prints
     assert accuracy > 0.6  # well above chance (0.1)
     assert (tmp_path / "weights.png").read_bytes().startswith(PNG_SIGNATURE)
+
+
+def test_generated_tables_in_the_readme_are_the_committed_outputs() -> None:
+    """Every table the README shows between generated markers is the file an experiment wrote."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("sync_readme", README.parent / "experiments" / "sync_readme.py")
+    sync = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sync)
+    found = sync.blocks(README.read_text())
+    assert found, "the README shows no generated table"
+    for path, body in found:
+        assert body == (README.parent / path).read_text(), f"{path} differs from the README; run sync_readme.py"

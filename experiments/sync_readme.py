@@ -1,0 +1,41 @@
+"""Copy the committed experiment tables into the README, between markers; nothing is typed by hand.
+
+The README holds, for each generated table, a block
+
+    <!-- generated: experiments/results/<dir>/<file>.md -->
+    ...
+    <!-- end generated -->
+
+and this script replaces the block's content with the file's. ``tests/test_readme.py``
+checks that every block equals its file.
+
+    python experiments/sync_readme.py
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BLOCK = re.compile(r"(<!-- generated: (?P<path>[^ ]+) -->\n)(?P<body>.*?)(<!-- end generated -->)", re.S)
+
+
+def blocks(text: str):
+    """(path, body) of every generated block of ``text``."""
+    return [(m.group("path"), m.group("body")) for m in BLOCK.finditer(text)]
+
+
+def sync(readme: Path = ROOT / "README.md") -> int:
+    text = readme.read_text()
+    missing = [p for p, _ in blocks(text) if not (ROOT / p).is_file()]
+    if missing:
+        sys.exit(f"missing generated files: {', '.join(missing)}; run the experiments first")
+    new = BLOCK.sub(lambda m: m.group(1) + (ROOT / m.group("path")).read_text() + m.group(4), text)
+    readme.write_text(new)
+    return len(blocks(new))
+
+
+if __name__ == "__main__":
+    print(f"synchronised {sync()} generated blocks")
