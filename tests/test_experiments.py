@@ -12,7 +12,6 @@ import pytest
 EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
 sys.path.insert(0, str(EXPERIMENTS))
 
-pytestmark = pytest.mark.mnist
 
 
 @pytest.fixture
@@ -35,6 +34,7 @@ def no_test_split(monkeypatch):
     return loaded
 
 
+@pytest.mark.mnist
 def test_inhibition_sweep_never_loads_the_test_split(tmp_path, no_test_split, mnist_dir) -> None:
     sweep = importlib.import_module("inhibition_sweep")
     out = tmp_path / "sweep"
