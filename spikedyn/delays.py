@@ -34,7 +34,7 @@ from .config import NetworkConfig, _whole_steps
 from .errors import ConfigError
 from .neurons import _enlist
 from .parts import implements
-from .plasticity import DiehlCookStdp, _recent_traces_now, _trace, on_post, on_pre, synapse_history
+from .plasticity import DiehlCookStdp, _recent_traces_now, _trace, on_post, on_pre, synapse_history, transmit
 
 
 def delay_steps(config: NetworkConfig, seed: int) -> np.ndarray:
@@ -110,6 +110,20 @@ def _delayed_on_pre(rec, t, learn, w, ge, pixels, lo, hi, step_ptr, input_t0, ro
     _recent_traces_now(post1_table, last_post, t, recent, is_recent, n_recent, post1_now)
     _arrive(t, input_t0[0], rec.n_delays, rec.order, rec.ptr, step_ptr, pixels, learn, w, ge, post1_now,
             last_arrival, rec.nu_pre, rec.w_max)
+
+
+@implements(transmit, DelayedStdpRecord)
+def _delayed_transmit(rec, t, w, ge, pixels, lo, hi, step_ptr, input_t0):
+    n_steps = step_ptr.shape[0] - 1
+    for k in range(rec.n_delays - 1, -1, -1):  # as _arrive, learning off
+        s = t - k - input_t0[0]
+        if s < 0 or s >= n_steps:
+            continue
+        for e in range(step_ptr[s], step_ptr[s + 1]):
+            i = pixels[e]
+            for q in range(rec.ptr[i, k], rec.ptr[i, k + 1]):
+                j = rec.order[i, q]
+                ge[j] += w[i, j]
 
 
 @implements(on_post, DelayedStdpRecord)

@@ -54,13 +54,13 @@ from .neurons import NEVER, LifParams, _lif_integrate_frozen, _lif_spikes, _rese
 from .plasticity import (
     DERIVED_TRACE_FIELDS,
     Traces,
-    _deliver_events,  # noqa: F401 (the kernel's home is plasticity.py; kept importable here)
     _new_traces,
     _traces_rest,
     before_presentation,
     on_post,
     on_pre,
     synapse_history,
+    transmit,
     trace_tables,
 )
 from .threshold import threshold_integrate, threshold_on_spikes
@@ -261,8 +261,11 @@ def _run_steps(kp, st, buf, w, theta, n_steps, with_input, learn, counts, rec):
         # synapses: input -> excitatory, presynaptic pathway (transmission, and plasticity when learning)
         lo = step_ptr[s] if with_input else 0
         hi = step_ptr[s + 1] if with_input else 0
-        on_pre(plast, t, learn, w, ge, pixels, lo, hi, step_ptr, input_t0, row_over, last_pre, last_post, recent,
-               is_recent, n_recent, pre_now, post1_now, pre_tab, post1_tab, post2_tab, last_arrival)
+        if learn:
+            on_pre(plast, t, True, w, ge, pixels, lo, hi, step_ptr, input_t0, row_over, last_pre, last_post, recent,
+                   is_recent, n_recent, pre_now, post1_now, pre_tab, post1_tab, post2_tab, last_arrival)
+        else:
+            transmit(plast, t, w, ge, pixels, lo, hi, step_ptr, input_t0)
         # synapses: input -> excitatory, postsynaptic pathway
         if learn and n_e > 0:
             on_post(plast, t, w, spikes, n_e, last_pre, last_post, recent, is_recent, n_recent, pre_now, post1_now,

@@ -30,6 +30,7 @@ Parts defined here (see :mod:`spikedyn.parts`):
 Hook signatures (state of the rule: :class:`Traces`, unpacked)::
 
     on_pre(rec, t, learn, w, ge, pixels, lo, hi, step_ptr, input_t0, row_over, <Traces>)
+    transmit(rec, t, w, ge, pixels, lo, hi, step_ptr, input_t0)
     on_post(rec, t, w, spikes, n_spikes, <Traces>)
     synapse_history(rec, n_input, n_neurons)
     before_presentation(rec, w, col_sum, row_over)
@@ -38,7 +39,9 @@ Hook signatures (state of the rule: :class:`Traces`, unpacked)::
 transmits the step's input spikes ``pixels[lo:hi]`` to ``ge`` (as Brian2's
 ``on_pre = 'ge_post += w; ...'`` does) and, if ``learn``, applies the rule. The
 presentation's whole input is ``pixels`` grouped by ``step_ptr``, which began at step
-``input_t0[0]`` (a rule with delays reads earlier steps there). ``spikes[:n_spikes]``
+``input_t0[0]`` (a rule with delays reads earlier steps there). During inference the
+time loop calls ``transmit`` instead, the transmission alone: a call per step with a
+third of the arguments (measured: about 10 % of inference time at 100 neurons). ``spikes[:n_spikes]``
 are the step's excitatory spikes; ``row_over`` is set by the normalisation (see
 :func:`_normalize_columns`).
 """
@@ -289,6 +292,9 @@ _TRACES = ("last_pre, last_post, recent, is_recent, n_recent, pre_now, post1_now
 on_pre = kernel_hook("on_pre", "rec, t, learn, w, ge, pixels, lo, hi, step_ptr, input_t0, row_over, " + _TRACES,
                      "The input synapses' presynaptic pathway in step t: transmission to ge and, if learn, "
                      "plasticity.")
+transmit = kernel_hook("transmit", "rec, t, w, ge, pixels, lo, hi, step_ptr, input_t0",
+                       "The input synapses' transmission alone in step t (learning off): the fast path of "
+                       "on_pre for inference, with fewer arguments per call.")
 synapse_history = kernel_hook("synapse_history", "rec, n_input, n_neurons",
                               "The rule's per-synapse spike history (int64, (n_input, N)), or a (0, 0) array.")
 on_post = kernel_hook("on_post", "rec, t, w, spikes, n_spikes, " + _TRACES,
@@ -317,6 +323,11 @@ def _stdp_on_pre(rec, t, learn, w, ge, pixels, lo, hi, step_ptr, input_t0, row_o
     _recent_traces_now(post1_table, last_post, t, recent, is_recent, n_recent, post1_now)
     _mark(last_pre, pixels, lo, learn_hi, t)
     _depress_inputs(w, pixels, lo, learn_hi, post1_now, recent, n_recent[0], row_over, rec.nu_pre, rec.w_max)
+
+
+@implements(transmit, StdpRecord)
+def _stdp_transmit(rec, t, w, ge, pixels, lo, hi, step_ptr, input_t0):
+    _deliver_events(ge, w, pixels, lo, hi)
 
 
 @implements(synapse_history, StdpRecord)

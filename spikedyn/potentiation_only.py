@@ -6,7 +6,7 @@ import numpy as np
 
 from .parts import implements
 from .plasticity import (DiehlCookStdp, _deliver_events, _mark, _potentiate_spikes, _traces_now, on_post, on_pre,
-                         synapse_history)
+                         synapse_history, transmit)
 
 
 class PotentiationOnlyRecord(NamedTuple):        # its own type: Numba dispatches on it
@@ -19,6 +19,11 @@ def _on_pre(rec, t, learn, w, ge, pixels, lo, hi, step_ptr, input_t0, row_over, 
             is_recent, n_recent, pre_now, post1_now, pre_table, post1_table, post2_table, last_arrival):
     _deliver_events(ge, w, pixels, lo, hi)       # transmit the step's input spikes
     _mark(last_pre, pixels, lo, hi if learn else lo, t)  # remember them when learning; no depression
+
+
+@implements(transmit, PotentiationOnlyRecord)
+def _transmit(rec, t, w, ge, pixels, lo, hi, step_ptr, input_t0):
+    _deliver_events(ge, w, pixels, lo, hi)       # learning off: transmission only
 
 
 @implements(synapse_history, PotentiationOnlyRecord)

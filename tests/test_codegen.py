@@ -99,6 +99,11 @@ KERNELS = {
     "_compete_direct_lateral": (competition._compete_direct_lateral,
                                 lambda: (KP_LATERAL.competition, 5, _f(), _i32(), 0, *_population())),
     "_stdp_on_pre": (plasticity._stdp_on_pre, lambda: _pre_args(KP)),
+    "_stdp_transmit": (plasticity._stdp_transmit,
+                       lambda: (KP.plasticity, 5, _w(), _f(), _i32(N_INPUT), 0, 3, np.zeros(5, np.int64), _i64(1))),
+    "_delayed_transmit": (delays._delayed_transmit,
+                          lambda: (KP_DELAYS.plasticity, 5, _w(), _f(), _i32(N_INPUT), 0, 3, np.zeros(5, np.int64),
+                                   _i64(1))),
     "_stdp_on_post": (plasticity._stdp_on_post, lambda: (KP.plasticity, 5, _w(), _i32(), 0, *_traces())),
     "potentiation_only._on_pre": (potentiation_only._on_pre, lambda: _pre_args(KP_NO_DEPRESSION)),
     "potentiation_only._on_post": (potentiation_only._on_post,
@@ -108,7 +113,7 @@ KERNELS = {
                          lambda: (KP_DELAYS.plasticity, 5, _w(), _i32(), 0, *_traces(per_synapse=True))),
 }
 
-VECTORISED = ["_lif_integrate", "_lif_integrate_frozen", "_deliver_events", "_homeostatic_integrate"]
+VECTORISED = ["_lif_integrate", "_lif_integrate_frozen", "_deliver_events", "_homeostatic_integrate", "_stdp_transmit"]
 
 
 def _own_ir(name: str) -> str:
