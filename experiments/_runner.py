@@ -9,7 +9,6 @@ processes (``spawn``), one simulation thread each; ``--jobs`` of them run at onc
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed

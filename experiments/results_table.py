@@ -35,9 +35,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _runner import int_list, mean_sd, mnist, run_tasks  # noqa: E402
 
 from spikedyn.config import NetworkConfig, parse_set  # noqa: E402
-from spikedyn.encoding import STREAM_ASSIGN, STREAM_TEST  # noqa: E402
+from spikedyn.encoding import STREAM_TEST  # noqa: E402
 from spikedyn.network import Network  # noqa: E402
-from spikedyn.readout import accuracy, assign_labels, predict  # noqa: E402
+from spikedyn.readout import accuracy, predict  # noqa: E402
 
 #: Diehl & Cook (2015), test accuracy by number of excitatory neurons.
 PAPER = {100: 0.829, 400: 0.870, 1600: 0.919, 6400: 0.950}
@@ -62,8 +62,7 @@ def run(task: dict) -> dict:
             seen += hi - lo
         start = time.perf_counter()
         learned = min(seen, per_epoch)
-        assignments = assign_labels(net.respond(x[:learned], stream=STREAM_ASSIGN, n_jobs=1, progress=False),
-                                    y[:learned])
+        assignments = net.assign(x[:learned], y[:learned], n_jobs=1).assignments_
         counts = net.respond(xt, stream=STREAM_TEST, n_jobs=1, progress=False)
         eval_s += time.perf_counter() - start
         curve.append({"train_samples": seen, "test_accuracy": accuracy(yt, predict(counts, assignments)),
@@ -72,8 +71,7 @@ def run(task: dict) -> dict:
     passes = {}
     for name, (lo, hi) in {"first 1,000": (0, 1000), "first 10,000": (0, 10_000),
                            "last 10,000": (x.shape[0] - 10_000, x.shape[0]), "all 60,000": (0, x.shape[0])}.items():
-        a = assign_labels(net.respond(x[lo:hi], stream=STREAM_ASSIGN, n_jobs=1, progress=False), y[lo:hi])
-        passes[name] = accuracy(yt, predict(counts, a))
+        passes[name] = accuracy(yt, predict(counts, net.assign(x[lo:hi], y[lo:hi], n_jobs=1).assignments_))
     return {"curve": curve, "test_accuracy": curve[-1]["test_accuracy"], "train_seconds": train_s,
             "eval_seconds": eval_s, "train_samples_per_second": seen / train_s, "labelled_passes": passes,
             "config": config.to_dict()}

@@ -29,10 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _runner import int_list, mean_sd, mnist, run_tasks  # noqa: E402
 
 from spikedyn.config import NetworkConfig, parse_set  # noqa: E402
-from spikedyn.encoding import STREAM_ASSIGN, STREAM_TEST  # noqa: E402
 from spikedyn.network import Network  # noqa: E402
 from spikedyn.protocol import selection_split  # noqa: E402
-from spikedyn.readout import accuracy, assign_labels, predict  # noqa: E402
 
 
 def run(task: dict) -> dict:
@@ -48,9 +46,9 @@ def run(task: dict) -> dict:
         start = time.perf_counter()
         net.train(x[net.samples_seen:stop], progress=False)
         train_s += time.perf_counter() - start
-        a = assign_labels(net.respond(x[:stop], stream=STREAM_ASSIGN, n_jobs=1, progress=False), y[:stop])
-        counts = net.respond(xv, stream=STREAM_TEST, n_jobs=1, progress=False)  # validation images
-        curve.append({"train_samples": stop, "validation_accuracy": accuracy(yv, predict(counts, a))})
+        # Name the neurons from the images learned so far; score the validation images.
+        score = net.assign(x[:stop], y[:stop], n_jobs=1).score(xv, yv, n_jobs=1)
+        curve.append({"train_samples": stop, "validation_accuracy": score})
     return {"curve": curve, "train_seconds": train_s, "config": config.to_dict()}
 
 

@@ -774,9 +774,8 @@ class Network:
 
 
 def _check_index(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value < 2**63:
-        raise ConfigError(f"{name} must be an integer in [0, 2**63), got {value!r}")
-    return int(value)
+    """A stream or stream index: the same range as a seed (``config.check_seed``)."""
+    return check_seed(value, name)
 
 
 def default_jobs() -> int:

@@ -77,8 +77,9 @@ def test_predict_before_assign_and_bad_labels_are_clear_errors() -> None:
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    ({"stream": -1}, "stream must be an integer"),
-    ({"first_index": 2**63}, "first_index must be an integer"),
+    ({"stream": -1}, r"stream must be in \[0, 2\*\*63\), got -1"),
+    ({"stream": 1.5}, r"stream must be an integer in \[0, 2\*\*63\), got 1.5"),
+    ({"first_index": 2**63}, r"first_index must be in \[0, 2\*\*63\), got 9223372036854775808"),
     ({"n_jobs": 0}, "n_jobs must be a positive integer"),
     ({"record": "everything"}, "record must be one of"),
     ({"batch_size": 0}, "batch_size must be a positive integer"),
