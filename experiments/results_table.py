@@ -36,7 +36,7 @@ from _runner import int_list, mean_sd, mnist, run_tasks  # noqa: E402
 
 from spikedyn.config import NetworkConfig, parse_set  # noqa: E402
 from spikedyn.encoding import STREAM_TEST  # noqa: E402
-from spikedyn.network import Network  # noqa: E402
+from spikedyn.network import Network, warm_up  # noqa: E402
 from spikedyn.readout import accuracy, predict  # noqa: E402
 
 #: Diehl & Cook (2015), test accuracy by number of excitatory neurons.
@@ -47,6 +47,7 @@ def run(task: dict) -> dict:
     x, y = mnist("train")
     xt, yt = mnist("test")
     config = NetworkConfig(model=task["model"], n_neurons=task["neurons"]).replace(**dict(task["set"]))
+    warm_up(config, learn=True, seed=task["seed"])  # compilation is not training time
     net = Network(config, seed=task["seed"])
     per_epoch = task["train_samples"]
     total = per_epoch * task["epochs"]
