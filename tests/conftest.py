@@ -93,3 +93,12 @@ def run_cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str,
         return code, out, err
 
     return run
+
+
+@pytest.fixture
+def close_figures():
+    """Close every matplotlib figure after the test."""
+    yield
+    import matplotlib.pyplot as plt
+
+    plt.close("all")

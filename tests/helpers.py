@@ -167,3 +167,10 @@ def assert_png(path: Path) -> None:
     assert data[:8] == PNG_SIGNATURE
     assert data[12:16] == b"IHDR"
     assert [p.name for p in path.parent.iterdir() if p.name.startswith(".")] == []
+
+
+def images(ax) -> list:
+    """The images (``AxesImage``) drawn into ``ax``."""
+    from matplotlib.image import AxesImage
+
+    return [a for a in ax.get_children() if isinstance(a, AxesImage)]

@@ -15,8 +15,7 @@ matplotlib.use("Agg")  # the tests choose the backend; spikedyn.plotting never d
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-from helpers import PNG_SIGNATURE  # noqa: E402
-from matplotlib.image import AxesImage  # noqa: E402
+from helpers import PNG_SIGNATURE, images  # noqa: E402
 
 from spikedyn.errors import ConfigError  # noqa: E402
 from spikedyn.plotting import (  # noqa: E402
@@ -29,14 +28,7 @@ from spikedyn.plotting import (  # noqa: E402
     weight_grid,
 )
 
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
-
-
-def images(ax) -> list[AxesImage]:
-    return [a for a in ax.get_children() if isinstance(a, AxesImage)]
+pytestmark = pytest.mark.usefixtures("close_figures")
 
 
 def test_import_and_plotting_select_no_backend() -> None:
