@@ -192,6 +192,9 @@ class _Model:
         clock = self.clock
 
         exc_eqs = _EXC_EQS + model.threshold.brian2_equations(learn)
+        # Variables of the excitatory neurons that an adaptive rule sets before each presentation.
+        self.neuron_variables = tuple(getattr(model.plasticity, "BRIAN2_NEURON_VARIABLES", ())) if learn else ()
+        exc_eqs += "".join(f"{name} : 1\n" for name in self.neuron_variables)
         reset = "\n".join(line for line in (_EXC_RESET, model.threshold.brian2_reset(learn)) if line)
         self.exc = b2.NeuronGroup(
             n, exc_eqs, threshold=_EXC_THRESHOLD, reset=reset,
@@ -212,9 +215,12 @@ class _Model:
         objects.append(self.inp)
 
         self.traces: tuple[str, ...] = ()
+        self.synapse_variables: tuple[str, ...] = ()
         if learn:
             rule = model.plasticity.brian2_synapses()
-            self.traces = tuple(rule["traces"])
+            # Per-synapse variables carried from run to run: the traces and the rule's own.
+            self.synapse_variables = tuple(getattr(model.plasticity, "BRIAN2_SYNAPSE_VARIABLES", ()))
+            self.traces = tuple(rule["traces"]) + self.synapse_variables
             self.syn = b2.Synapses(self.inp, self.exc, model=rule["model"], on_pre=rule["on_pre"],
                                    on_post=rule["on_post"], method="euler", clock=clock, namespace=code_ns,
                                    name="input_exc*")
@@ -251,15 +257,22 @@ class _Engine:
     #: Seconds of those spent in the simulation loop alone (Brian2's ``_last_run_time``).
     loop_seconds: float = 0.0
 
-    def present(self, w: np.ndarray, theta: np.ndarray, raster, n_steps: int, *, from_rest: bool):
+    def present(self, w: np.ndarray, theta: np.ndarray, raster, n_steps: int, *, from_rest: bool,
+                neuron_values: dict[str, np.ndarray] | None = None):
         """Run ``n_steps`` steps, the first ``raster.n_steps`` with input ``raster``.
 
         ``w`` (float64, (n_input, N)) and ``theta`` (float64, (N,), volts) are the
         weights and thresholds to use; when learning they are updated in place.
+        ``neuron_values`` sets the learning rule's variables of the excitatory
+        neurons (``_Model.neuron_variables``) for this run.
         With ``from_rest`` the dynamic state starts at rest (inference).
         Returns ``(steps, neurons)``: int64 arrays of the excitatory spikes, steps
         counted from the start of the presentation.
         """
+        raise NotImplementedError
+
+    def synapse_values(self, name: str) -> np.ndarray:
+        """Current values of the learning rule's synaptic variable ``name`` (float64, (n_input * N,))."""
         raise NotImplementedError
 
     def close(self) -> None:
@@ -306,7 +319,10 @@ class _RuntimeEngine(_Engine):
             m.pop.ge_ = 0.0
             m.pop.lastspike_ = NEVER_S
 
-    def present(self, w, theta, raster, n_steps, *, from_rest):
+    def synapse_values(self, name):
+        return np.asarray(self.m.syn.state(name, use_units=False)[:])
+
+    def present(self, w, theta, raster, n_steps, *, from_rest, neuron_values=None):
         import brian2 as b2
 
         m, dt = self.m, self.m.dt_s
@@ -315,6 +331,8 @@ class _RuntimeEngine(_Engine):
         step0 = int(round(float(m.net.t_) / dt))
         m.syn.w_[:] = w.reshape(-1)
         m.exc.theta_[:] = theta
+        for name in m.neuron_variables:
+            m.exc.state(name, use_units=False)[:] = neuron_values[name]
         times = (step0 + raster.steps()) * dt
         m.inp.set_spikes(raster.pixels.astype(np.int64), times * b2.second, sorted=True)
         start = time.perf_counter()
@@ -402,7 +420,10 @@ class _StandaloneEngine(_Engine):
             s["ge_i"][:] = 0.0
             s["lastspike_i"][:] = self.never_steps
 
-    def present(self, w, theta, raster, n_steps, *, from_rest):
+    def synapse_values(self, name):
+        return self.state[name]
+
+    def present(self, w, theta, raster, n_steps, *, from_rest, neuron_values=None):
         from brian2 import second, volt
 
         if n_steps != self.run_steps:
@@ -419,6 +440,8 @@ class _StandaloneEngine(_Engine):
             m.exc.theta: theta * volt,
             m.syn.w: w.reshape(-1),
         }
+        for name in m.neuron_variables:
+            run_args[m.exc.state(name)] = neuron_values[name]
         if m.pop is not None:
             run_args.update({m.pop.v: s["v_i"] * volt, m.pop.ge: s["ge_i"],
                              m.pop.lastspike: s["lastspike_i"] * dt * second})
@@ -528,6 +551,8 @@ class Brian2Network:
         self.ns = brian2_namespace(config)
         self._model = models.get(config.model)
         self._engines: dict[str, _Engine] = {}
+        # The adaptive rules' per-neuron state (spikedyn.plasticity.Traces: activity, rate = g).
+        self.rule_state = {"activity": np.zeros(config.n_neurons), "g": np.ones(config.n_neurons)}
 
     # -- engines ----------------------------------------------------------------------------
     def engine(self, mode: str) -> _Engine:
@@ -592,14 +617,22 @@ class Brian2Network:
         counts = np.zeros((n_samples, c.n_neurons), np.int32)
         presentations = np.zeros(n_samples, np.int32)
         cols: list[list[np.ndarray]] = [[], [], [], []]
+        after = getattr(self._model.plasticity, "brian2_after_presentation", None) if learn else None
+        model = engine.m
         for k in tqdm(range(n_samples), desc=desc, unit="sample", disable=not progress, smoothing=0.1):
             attempt = 0
             while True:
                 if learn:
                     self._model.between.brian2_before_presentation(c, self.weights)
                 raster = self._raster(images[k], stream, first_index + k, attempt)
-                steps, neurons = engine.present(self.weights, self._theta_v, raster, n_steps, from_rest=not learn)
+                steps, neurons = engine.present(self.weights, self._theta_v, raster, n_steps, from_rest=not learn,
+                                                neuron_values=self.rule_state)
                 counts[k] = np.bincount(neurons[steps < present], minlength=c.n_neurons)
+                if after is not None:  # the rule's step after a presentation, on the same arrays
+                    state = dict(self.rule_state)
+                    for name in model.synapse_variables:
+                        state[name] = engine.synapse_values(name).reshape(c.n_input, c.n_neurons)
+                    after(c, self.weights, self._theta_v, counts[k], state)
                 for col, values in zip(cols, (np.full_like(steps, k), np.full_like(steps, attempt), steps, neurons)):
                     col.append(values)
                 attempt += 1

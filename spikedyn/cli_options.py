@@ -105,6 +105,19 @@ def add_progress(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
+def add_model_options(p: argparse.ArgumentParser) -> None:
+    """Add ``--model M`` and ``--neurons N``; both default to None (the config's value), see
+    :func:`add_config_options`."""
+    from . import models
+    from .config import NetworkConfig
+
+    defaults = NetworkConfig()
+    p.add_argument("--model", choices=models.names(), default=None,
+                   help=f"registered model (default: from --config/--set, else {defaults.model})")
+    p.add_argument("--neurons", type=positive_int, default=None,
+                   help=f"excitatory neurons (default: from --config/--set, else {defaults.n_neurons})")
+
+
 def add_config_options(p: argparse.ArgumentParser) -> None:
     """Add ``--config FILE`` and the repeatable ``--set section.field=value``.
 

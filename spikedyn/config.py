@@ -158,6 +158,51 @@ class DelayParams:
 
 
 @dataclass(frozen=True)
+class SpikeDynParams:
+    """SpikeDyn's continual-learning mechanisms (the ``spikedyn`` model) [SD21].
+
+    [SD21] names the mechanisms but publishes no formula; these are spikedyn's, each
+    with its own switch (``docs/continual.md`` gives the equations, the rationale and
+    the ablation; :mod:`spikedyn.spikedyn_stdp` the kernels):
+
+    - ``adaptive_rate``: neuron j's potentiation and depression factors are scaled
+      by ``1 / (1 + a_j / rate_half_spikes)``, ``a_j`` its training spikes so far;
+    - ``adaptive_threshold``: after each training presentation neuron j's threshold
+      rises by a further ``theta_gain * theta_plus * c_j`` per spike it fired, with
+      ``c_j = a_j / (a_j + rate_half_spikes)`` its consolidation;
+    - ``weight_decay``: after each training presentation every weight below
+      ``decay_below`` times the mean weight (``weight_sum / n_input``) loses the
+      fraction ``decay_rate`` of itself;
+    - ``skip_spurious``: STDP updates smaller than ``min_update`` are not made.
+    """
+
+    adaptive_rate: bool = True
+    rate_half_spikes: float = 200.0
+    adaptive_threshold: bool = True
+    theta_gain: float = 1.0
+    weight_decay: bool = True
+    decay_rate: float = 0.01
+    decay_below: float = 0.5
+    skip_spurious: bool = True
+    min_update: float = 1e-5
+
+
+@dataclass(frozen=True)
+class AspParams:
+    """ASP, adaptive synaptic plasticity (Panda et al. 2018), as the ``asp`` model implements it.
+
+    Each synapse keeps a significance ``s_ij`` in [0, 1], the running mean of the
+    presynaptic trace at the postsynaptic neuron's spikes (its pre/post temporal
+    correlation): at each spike of j, ``s_ij += beta * (pre_i - s_ij)``. After each
+    training presentation every weight leaks, the less the more significant it is:
+    ``w_ij -= leak_rate * (1 - s_ij) * w_ij``. See :mod:`spikedyn.asp`.
+    """
+
+    beta: float = 0.1
+    leak_rate: float = 0.01
+
+
+@dataclass(frozen=True)
 class InputParams:
     """Poisson rate coding of pixel intensities [DC15].
 
@@ -227,6 +272,8 @@ class NetworkConfig:
     input: InputParams = field(default_factory=InputParams)
     timing: TimingParams = field(default_factory=TimingParams)
     delays: DelayParams = field(default_factory=DelayParams)
+    spikedyn: SpikeDynParams = field(default_factory=SpikeDynParams)
+    asp: AspParams = field(default_factory=AspParams)
 
     def __post_init__(self) -> None:
         self.validate()
@@ -287,6 +334,23 @@ class NetworkConfig:
             "input.min_spikes": self.input.min_spikes,
         }
         for name, value in non_negative.items():
+            if not value >= 0:
+                raise ConfigError(f"{name} must be >= 0, got {value!r}")
+        fractions = {
+            "spikedyn.decay_rate": self.spikedyn.decay_rate,
+            "asp.beta": self.asp.beta,
+            "asp.leak_rate": self.asp.leak_rate,
+        }
+        for name, value in fractions.items():
+            if not 0 <= value <= 1:
+                raise ConfigError(f"{name} must be a fraction in [0, 1], got {value!r}")
+        for name, value in (("spikedyn.rate_half_spikes", self.spikedyn.rate_half_spikes),):
+            if not value > 0:
+                raise ConfigError(f"{name} must be > 0, got {value!r}")
+        if not self.spikedyn.theta_gain >= -1:
+            raise ConfigError(f"spikedyn.theta_gain must be >= -1, got {self.spikedyn.theta_gain!r}")
+        for name, value in (("spikedyn.decay_below", self.spikedyn.decay_below),
+                            ("spikedyn.min_update", self.spikedyn.min_update)):
             if not value >= 0:
                 raise ConfigError(f"{name} must be >= 0, got {value!r}")
         if self.input.max_presentations < 1:
@@ -528,6 +592,8 @@ _SECTIONS = {
     "input": InputParams,
     "timing": TimingParams,
     "delays": DelayParams,
+    "spikedyn": SpikeDynParams,
+    "asp": AspParams,
 }
 
 _TOP_FIELDS = {f.name: f for f in dataclasses.fields(NetworkConfig) if f.name not in _SECTIONS}
@@ -567,7 +633,7 @@ def _field(section: str | None, name: str) -> dataclasses.Field:
 
 
 def _kind(f: dataclasses.Field) -> str:
-    """``"int"``, ``"float"`` or ``"str"``: the annotated type of a scalar field."""
+    """``"int"``, ``"float"``, ``"bool"`` or ``"str"``: the annotated type of a scalar field."""
     return f.type if isinstance(f.type, str) else f.type.__name__
 
 
@@ -590,8 +656,18 @@ def _check_value(name: str, value: Any, f: dataclasses.Field) -> None:
         # A time constant of +inf means "no decay"; every other number must be finite.
         if not (math.isfinite(value) or (value == math.inf and name.rpartition(".")[2].startswith("tau_"))):
             raise ConfigError(f"{name} must be a finite number, {got}")
+    elif kind == "bool":
+        if not isinstance(value, (bool, np_bool())):
+            raise ConfigError(f"{name} must be true or false, {got}")
     elif not isinstance(value, str):
         raise ConfigError(f"{name} must be a string, {got}")
+
+
+def np_bool() -> type:
+    """NumPy's bool scalar type (imported lazily: this module does not need NumPy otherwise)."""
+    import numpy as np
+
+    return np.bool_
 
 
 def _check_record(section: str, record: Any) -> None:
@@ -617,11 +693,13 @@ def _check_types(config: NetworkConfig) -> None:
 
 def _plain(value: Any, f: dataclasses.Field) -> Any:
     """``value`` as the plain Python type of field ``f`` (NumPy scalars become int/float)."""
-    return {"int": int, "float": float}.get(_kind(f), str)(value)
+    return {"int": int, "float": float, "bool": bool}.get(_kind(f), str)(value)
 
 
 def _toml_value(value: Any) -> str:
-    """A TOML literal for an int, a finite float or a str."""
+    """A TOML literal for a bool, an int, a finite float or a str."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, str):
         # A JSON string is a TOML basic string once DEL, which TOML forbids raw, is escaped.
         return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
@@ -782,13 +860,21 @@ def parse_set(text: str) -> tuple[str, Any]:
     f = _field(section if dot else None, name)
     kind = _kind(f)
     try:
-        value: Any = {"int": int, "float": float}.get(kind, str)(raw)
+        value: Any = {"int": int, "float": float, "bool": _parse_bool}.get(kind, str)(raw)
     except ValueError:
-        what = {"int": "an integer", "float": "a number"}[kind]
+        what = {"int": "an integer", "float": "a number", "bool": "true or false"}[kind]
         raise ConfigError(
             f"{key} must be {what}, got {raw!r}; write e.g. {key}={f.default!r}"
         ) from None
     return (f"{section}__{name}" if dot else name), value
+
+
+def _parse_bool(text: str) -> bool:
+    """``true``/``false`` (any case, or 1/0) as a bool; ValueError otherwise."""
+    value = {"true": True, "1": True, "false": False, "0": False}.get(text.lower())
+    if value is None:
+        raise ValueError(text)
+    return value
 
 
 def check_seed(value: Any, name: str = "seed", *, bits: int = 63) -> int:

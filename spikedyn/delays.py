@@ -34,7 +34,8 @@ from .config import NetworkConfig, _whole_steps
 from .errors import ConfigError
 from .neurons import _enlist
 from .parts import implements
-from .plasticity import DiehlCookStdp, _recent_traces_now, _trace, on_post, on_pre, synapse_history, transmit
+from .plasticity import (DiehlCookStdp, _recent_traces_now, _trace, on_post, on_pre, synapse_history, transmit,
+                         without_adaptation)
 
 
 def delay_steps(config: NetworkConfig, seed: int) -> np.ndarray:
@@ -62,20 +63,25 @@ def delay_tables(delays: np.ndarray, n_delays: int) -> tuple[np.ndarray, np.ndar
 @numba.njit(cache=True, inline="always")
 def _arrive(t, t_input0, n_delays, order, ptr, step_ptr, pixels, learn, w, ge, post1, last_arrival, nu_pre,
             w_max):
-    """Process every synapse whose spike arrives at step ``t`` (in place; see the module docstring)."""
+    """Process every synapse whose spike arrives at step ``t`` (in place; see the module docstring).
+
+    Returns the number of arrivals."""
     n_steps = step_ptr.shape[0] - 1
+    n_arrived = 0
     for k in range(n_delays - 1, -1, -1):  # earlier spikes first: Brian2's queue order
         s = t - k - t_input0
         if s < 0 or s >= n_steps:
             continue
         for e in range(step_ptr[s], step_ptr[s + 1]):
             i = pixels[e]
+            n_arrived += ptr[i, k + 1] - ptr[i, k]
             for q in range(ptr[i, k], ptr[i, k + 1]):
                 j = order[i, q]
                 ge[j] += w[i, j]
                 if learn:
                     last_arrival[i, j] = t
                     w[i, j] = min(max(w[i, j] - nu_pre * post1[j], 0.0), w_max)
+    return n_arrived
 
 
 @numba.njit(cache=True, inline="always")
@@ -93,6 +99,7 @@ def _potentiate_arrived(w, spikes, n_spikes, pre_table, post2_table, last_arriva
         _enlist(j, recent, is_recent, n_recent)
 
 
+@without_adaptation
 class DelayedStdpRecord(NamedTuple):
     """Kernel record of :class:`DelayedStdp`: the rates and the network's delay tables."""
 
@@ -106,10 +113,13 @@ class DelayedStdpRecord(NamedTuple):
 
 @implements(on_pre, DelayedStdpRecord)
 def _delayed_on_pre(rec, t, learn, w, ge, pixels, lo, hi, step_ptr, input_t0, row_over, last_pre, last_post, recent,
-                    is_recent, n_recent, pre_now, post1_now, pre_table, post1_table, post2_table, last_arrival):
+                    is_recent, n_recent, pre_now, post1_now, pre_table, post1_table, post2_table, last_arrival,
+                    activity, rate, significance, updates):
     _recent_traces_now(post1_table, last_post, t, recent, is_recent, n_recent, post1_now)
-    _arrive(t, input_t0[0], rec.n_delays, rec.order, rec.ptr, step_ptr, pixels, learn, w, ge, post1_now,
-            last_arrival, rec.nu_pre, rec.w_max)
+    n_arrived = _arrive(t, input_t0[0], rec.n_delays, rec.order, rec.ptr, step_ptr, pixels, learn, w, ge, post1_now,
+                        last_arrival, rec.nu_pre, rec.w_max)
+    if learn:
+        updates[2] += n_arrived
 
 
 @implements(transmit, DelayedStdpRecord)
@@ -128,9 +138,11 @@ def _delayed_transmit(rec, t, w, ge, pixels, lo, hi, step_ptr, input_t0):
 
 @implements(on_post, DelayedStdpRecord)
 def _delayed_on_post(rec, t, w, spikes, n_spikes, last_pre, last_post, recent, is_recent, n_recent, pre_now,
-                     post1_now, pre_table, post1_table, post2_table, last_arrival):
+                     post1_now, pre_table, post1_table, post2_table, last_arrival, activity, rate, significance,
+                     updates):
     _potentiate_arrived(w, spikes, n_spikes, pre_table, post2_table, last_arrival, last_post, t, rec.nu_post,
                         rec.w_max, recent, is_recent, n_recent)
+    updates[0] += n_spikes * w.shape[0]
 
 
 @implements(synapse_history, DelayedStdpRecord)

@@ -7,7 +7,15 @@ diehl-cook     inhibitory-layer      stdp         homeostatic  normalise
 lateral        direct-lateral        stdp         homeostatic  normalise
 =============  ====================  ===========  ===========  ===========
 
-and the variants ``lateral-no-depression`` (plasticity ``stdp-potentiation-only``,
+the continual-learning models
+
+=============  ====================  =============  ===========  ===========
+spikedyn       direct-lateral        stdp-spikedyn  homeostatic  normalise
+asp            inhibitory-layer      stdp-asp       homeostatic  normalise
+=============  ====================  =============  ===========  ===========
+
+(SpikeDyn's rule, :mod:`spikedyn.spikedyn_stdp`; ASP, :mod:`spikedyn.asp`), and the
+variants ``lateral-no-depression`` (plasticity ``stdp-potentiation-only``,
 the example of docs/model.md), ``diehl-cook-delays`` and ``lateral-delays``
 (plasticity ``stdp-delayed``: the original's random input delays).
 
@@ -81,16 +89,23 @@ def names() -> tuple[str, ...]:
 
 
 def _register_builtin() -> None:
+    from .asp import Asp
     from .competition import DirectLateral, InhibitoryLayer
     from .delays import DelayedStdp
     from .plasticity import DiehlCookStdp, Normalisation
     from .potentiation_only import PotentiationOnly
+    from .spikedyn_stdp import SpikeDynStdp
     from .threshold import Homeostatic
 
     register(Model("diehl-cook", "inhibitory layer, STDP, homeostatic threshold (Diehl & Cook 2015)",
                    InhibitoryLayer(), DiehlCookStdp(), Homeostatic(), Normalisation()))
     register(Model("lateral", "direct lateral inhibition, STDP, homeostatic threshold (SpikeDyn)",
                    DirectLateral(), DiehlCookStdp(), Homeostatic(), Normalisation()))
+    register(Model("spikedyn", "lateral with SpikeDyn's continual-learning rule: adaptive rates and threshold, "
+                               "weight decay, no spurious updates", DirectLateral(), SpikeDynStdp(), Homeostatic(),
+                   Normalisation()))
+    register(Model("asp", "diehl-cook with ASP's significance-modulated weight leak (Panda et al. 2018)",
+                   InhibitoryLayer(), Asp(), Homeostatic(), Normalisation()))
     register(Model("lateral-no-depression", "lateral, STDP without depression",
                    DirectLateral(), PotentiationOnly(), Homeostatic(), Normalisation()))
     register(Model("diehl-cook-delays", "diehl-cook with the original's random input delays (0-10 ms)",

@@ -56,10 +56,12 @@ from .plasticity import (
     Traces,
     _new_traces,
     _traces_rest,
+    after_presentation,
     before_presentation,
     on_post,
     on_pre,
     synapse_history,
+    synapse_significance,
     transmit,
     trace_tables,
 )
@@ -189,8 +191,9 @@ def _record_state(v, theta, v_thresh, out_v, out_threshold, row):
 @numba.njit(cache=True)
 def _new_state(kp, n_input, n_neurons):
     exc = Excitatory(np.empty(n_neurons), np.empty(n_neurons), np.empty(n_neurons), np.empty(n_neurons, np.int64))
-    st = State(exc, competition_state(kp.competition, n_neurons), _new_traces(kp.trace_tables, n_input, n_neurons, synapse_history(kp.plasticity, n_input, n_neurons)),
-               np.zeros(1, np.int64))
+    traces = _new_traces(kp.trace_tables, n_input, n_neurons, synapse_history(kp.plasticity, n_input, n_neurons),
+                         synapse_significance(kp.plasticity, n_input, n_neurons))
+    st = State(exc, competition_state(kp.competition, n_neurons), traces, np.zeros(1, np.int64))
     _rest_state(kp, st)
     return st
 
@@ -235,7 +238,7 @@ def _run_steps(kp, st, buf, w, theta, n_steps, with_input, learn, counts, rec):
     v, ge, gi, last_spike = st.exc
     cv, cge, cgi, clast, cactive, cis_active, cn_active, cspikes = st.competition
     (last_pre, last_post, recent, is_recent, n_recent, pre_now, post1_now, pre_tab, post1_tab, post2_tab,
-     last_arrival) = st.plasticity
+     last_arrival, activity, rate, significance, updates) = st.plasticity
     step_ptr, pixels, spikes, row_over, input_t0 = buf.step_ptr, buf.pixels, buf.spikes, buf.row_over, buf.input_t0
     rec_step, rec_neuron, rec_n, rec_v, rec_threshold, rec_n_steps = (
         rec.spike_step, rec.spike_neuron, rec.n_spikes, rec.v, rec.threshold, rec.n_steps)
@@ -263,13 +266,14 @@ def _run_steps(kp, st, buf, w, theta, n_steps, with_input, learn, counts, rec):
         hi = step_ptr[s + 1] if with_input else 0
         if learn:
             on_pre(plast, t, True, w, ge, pixels, lo, hi, step_ptr, input_t0, row_over, last_pre, last_post, recent,
-                   is_recent, n_recent, pre_now, post1_now, pre_tab, post1_tab, post2_tab, last_arrival)
+                   is_recent, n_recent, pre_now, post1_now, pre_tab, post1_tab, post2_tab, last_arrival, activity,
+                   rate, significance, updates)
         else:
             transmit(plast, t, w, ge, pixels, lo, hi, step_ptr, input_t0)
         # synapses: input -> excitatory, postsynaptic pathway
         if learn and n_e > 0:
             on_post(plast, t, w, spikes, n_e, last_pre, last_post, recent, is_recent, n_recent, pre_now, post1_now,
-                    pre_tab, post1_tab, post2_tab, last_arrival)
+                    pre_tab, post1_tab, post2_tab, last_arrival, activity, rate, significance, updates)
         # synapses: competition (and its own population)
         compete(comp, t, gi, spikes, n_e, cv, cge, cgi, clast, cactive, cis_active, cn_active, cspikes)
         # resets
@@ -293,8 +297,9 @@ def _present(kp, st, buf, w, theta, image, seed, stream, index, learn, counts, r
     """Present one image until it drives ``min_spikes`` spikes (or attempts run out).
 
     The present-and-retry protocol of Diehl & Cook, written once for spikedyn.
-    Learning: the ``between`` part (normalisation) runs before each presentation and
-    a rest period with no input follows it. Inference: each presentation starts from
+    Learning: the ``between`` part (normalisation) runs before each presentation, a
+    rest period with no input follows it, and then the plasticity's
+    ``after_presentation`` step (rules that adapt between presentations). Inference: each presentation starts from
     the rest state. ``counts`` (int32, (N,)) receives the spike counts of the last
     presentation; ``rec.attempt_ends[a]`` the number of spikes recorded when
     presentation ``a`` ended. Returns the number of presentations.
@@ -313,6 +318,8 @@ def _present(kp, st, buf, w, theta, image, seed, stream, index, learn, counts, r
         _run_steps(kp, st, buf, w, theta, kp.present_steps, True, learn, counts, rec)
         if learn:
             _run_steps(kp, st, buf, w, theta, kp.rest_steps, False, True, counts, rec)
+            tr = st.plasticity
+            after_presentation(kp.plasticity, w, theta, counts, tr.activity, tr.rate, tr.significance, tr.updates)
         if attempt < rec.attempt_ends.shape[0]:
             rec.attempt_ends[attempt] = rec.n_spikes[0]
         attempt += 1
@@ -599,6 +606,12 @@ class Network:
         for epoch in range(int(epochs)):
             self.train(images, progress=progress, desc=f"epoch {epoch + 1}/{epochs}")
         return self
+
+    def update_counts(self) -> dict[str, int]:
+        """Weight updates of the learning rule so far, by kind (see ``spikedyn.plasticity.UPDATE_KINDS``)."""
+        from .plasticity import UPDATE_KINDS
+
+        return dict(zip(UPDATE_KINDS, (int(x) for x in self._state.plasticity.updates)))
 
     # -- inference --------------------------------------------------------------------
     def respond(self, images, *, stream: int = STREAM_TEST, first_index: int = 0, n_jobs: int | None = None,

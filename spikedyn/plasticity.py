@@ -32,7 +32,9 @@ Hook signatures (state of the rule: :class:`Traces`, unpacked)::
     on_pre(rec, t, learn, w, ge, pixels, lo, hi, step_ptr, input_t0, row_over, <Traces>)
     transmit(rec, t, w, ge, pixels, lo, hi, step_ptr, input_t0)
     on_post(rec, t, w, spikes, n_spikes, <Traces>)
+    after_presentation(rec, w, theta, counts, activity, rate, significance, updates)
     synapse_history(rec, n_input, n_neurons)
+    synapse_significance(rec, n_input, n_neurons)
     before_presentation(rec, w, col_sum, row_over)
 
 ``on_pre`` is the input synapses' presynaptic pathway, called every step: it
@@ -243,6 +245,15 @@ class Traces(NamedTuple):
     (n_input, N), or (0, 0) for a rule without delays): the step at which each
     synapse last received a spike (see :mod:`spikedyn.delays`).
 
+    Learned per-neuron and per-synapse quantities of rules that adapt (the
+    continual-learning rules, :mod:`spikedyn.spikedyn_stdp` and :mod:`spikedyn.asp`;
+    unused by the others): ``activity`` (float64, (N,)), the neuron's training
+    spikes as the rule counts them; ``rate`` (float64, (N,)), its learning-rate
+    factor (1.0 unless the rule adapts it); ``significance`` (float64, (n_input, N),
+    or (0, 0) for a rule without one). ``updates`` (int64, (5,)) counts the rule's
+    weight updates: potentiations done and skipped, depressions done and skipped,
+    and decay (leak) updates; see :data:`UPDATE_KINDS`.
+
     The tables live here rather than in the rule's kernel record because the time
     loop unpacks this state once, before it starts: an array read from a record
     inside the loop would cost atomic reference counting at every step.
@@ -259,19 +270,29 @@ class Traces(NamedTuple):
     post1_table: np.ndarray
     post2_table: np.ndarray
     last_arrival: np.ndarray
+    activity: np.ndarray
+    rate: np.ndarray
+    significance: np.ndarray
+    updates: np.ndarray
 
+
+#: What ``Traces.updates`` counts, in order.
+UPDATE_KINDS = ("potentiation_done", "potentiation_skipped", "depression_done", "depression_skipped", "decay")
 
 #: Fields of :class:`Traces` derived from the config (rebuilt, never saved).
 DERIVED_TRACE_FIELDS = ("pre_table", "post1_table", "post2_table")
 
 
 @numba.njit(cache=True)
-def _new_traces(tables, n_input, n_neurons, last_arrival):
+def _new_traces(tables, n_input, n_neurons, last_arrival, significance):
     """Traces at rest; ``tables`` = the (pre, post1, post2) decay tables (shared, not copied);
-    ``last_arrival`` from the rule's :func:`synapse_history` hook."""
+    ``last_arrival`` and ``significance`` from the rule's :func:`synapse_history` and
+    :func:`synapse_significance` hooks. Nothing learned yet: activity 0, rate 1, no updates."""
     tr = Traces(np.empty(n_input, np.int64), np.empty(n_neurons, np.int64), np.zeros(n_neurons, np.int32),
                 np.zeros(n_neurons, np.bool_), np.zeros(1, np.int64), np.zeros(n_input), np.zeros(n_neurons),
-                tables[0], tables[1], tables[2], last_arrival)
+                tables[0], tables[1], tables[2], last_arrival, np.zeros(n_neurons), np.ones(n_neurons),
+                significance, np.zeros(len(UPDATE_KINDS), np.int64))
+    tr.significance[:, :] = 0.0
     _traces_rest(tr)
     return tr
 
@@ -288,7 +309,7 @@ def _traces_rest(tr):
 
 
 _TRACES = ("last_pre, last_post, recent, is_recent, n_recent, pre_now, post1_now, pre_table, post1_table, "
-           "post2_table, last_arrival")
+           "post2_table, last_arrival, activity, rate, significance, updates")
 on_pre = kernel_hook("on_pre", "rec, t, learn, w, ge, pixels, lo, hi, step_ptr, input_t0, row_over, " + _TRACES,
                      "The input synapses' presynaptic pathway in step t: transmission to ge and, if learn, "
                      "plasticity.")
@@ -297,8 +318,15 @@ transmit = kernel_hook("transmit", "rec, t, w, ge, pixels, lo, hi, step_ptr, inp
                        "on_pre for inference, with fewer arguments per call.")
 synapse_history = kernel_hook("synapse_history", "rec, n_input, n_neurons",
                               "The rule's per-synapse spike history (int64, (n_input, N)), or a (0, 0) array.")
+synapse_significance = kernel_hook(
+    "synapse_significance", "rec, n_input, n_neurons",
+    "The rule's per-synapse significance (float64, (n_input, N)), or a (0, 0) array.")
 on_post = kernel_hook("on_post", "rec, t, w, spikes, n_spikes, " + _TRACES,
                       "Plasticity on the excitatory spikes spikes[:n_spikes] of step t.")
+after_presentation = kernel_hook(
+    "after_presentation", "rec, w, theta, counts, activity, rate, significance, updates",
+    "The rule's step after each training presentation (and its rest): counts (int32, (N,)) are the "
+    "presentation's spikes.")
 before_presentation = kernel_hook(
     "before_presentation", "rec, w, col_sum, row_over", "What happens to the weights before a training presentation.")
 
@@ -313,12 +341,14 @@ class StdpRecord(NamedTuple):
 
 @implements(on_pre, StdpRecord)
 def _stdp_on_pre(rec, t, learn, w, ge, pixels, lo, hi, step_ptr, input_t0, row_over, last_pre, last_post, recent,
-                 is_recent, n_recent, pre_now, post1_now, pre_table, post1_table, post2_table, last_arrival):
+                 is_recent, n_recent, pre_now, post1_now, pre_table, post1_table, post2_table, last_arrival,
+                 activity, rate, significance, updates):
     # The spikes pixels[lo:hi] deliver their weights as they were before this step's
     # depression (the fused rule's order); the rule runs on them only when learning
     # (a select, not a branch around the loops: see "How the kernels are kept fast").
     _deliver_events(ge, w, pixels, lo, hi)
     learn_hi = hi if learn else lo
+    updates[2] += (learn_hi - lo) * w.shape[1]  # the rule updates every synapse of each input (model count)
     # Every step (cheap: only the recently active neurons; none in inference).
     _recent_traces_now(post1_table, last_post, t, recent, is_recent, n_recent, post1_now)
     _mark(last_pre, pixels, lo, learn_hi, t)
@@ -337,10 +367,31 @@ def _stdp_synapse_history(rec, n_input, n_neurons):
 
 @implements(on_post, StdpRecord)
 def _stdp_on_post(rec, t, w, spikes, n_spikes, last_pre, last_post, recent, is_recent, n_recent, pre_now,
-                  post1_now, pre_table, post1_table, post2_table, last_arrival):
+                  post1_now, pre_table, post1_table, post2_table, last_arrival, activity, rate, significance,
+                  updates):
     _traces_now(pre_table, last_pre, t, pre_now)
     _potentiate_spikes(w, spikes, n_spikes, pre_now, post2_table, last_post, t, rec.nu_post, rec.w_max,
                        recent, is_recent, n_recent)
+    updates[0] += n_spikes * w.shape[0]
+
+
+def _no_significance(rec, n_input, n_neurons):
+    return np.empty((0, 0), np.float64)
+
+
+def _nothing_after(rec, w, theta, counts, activity, rate, significance, updates):
+    pass
+
+
+def without_adaptation(record_type: type) -> type:
+    """Register the hooks of a rule that adapts nothing but the weights (no significance, nothing
+    after a presentation) for ``record_type``; returns it, so it can decorate the record class."""
+    implements(synapse_significance, record_type)(_no_significance)
+    implements(after_presentation, record_type)(_nothing_after)
+    return record_type
+
+
+without_adaptation(StdpRecord)
 
 
 def trace_tables(config: NetworkConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

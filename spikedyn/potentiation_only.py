@@ -6,9 +6,10 @@ import numpy as np
 
 from .parts import implements
 from .plasticity import (DiehlCookStdp, _deliver_events, _mark, _potentiate_spikes, _traces_now, on_post, on_pre,
-                         synapse_history, transmit)
+                         synapse_history, transmit, without_adaptation)
 
 
+@without_adaptation
 class PotentiationOnlyRecord(NamedTuple):        # its own type: Numba dispatches on it
     nu_post: float
     w_max: float
@@ -16,7 +17,8 @@ class PotentiationOnlyRecord(NamedTuple):        # its own type: Numba dispatche
 
 @implements(on_pre, PotentiationOnlyRecord)
 def _on_pre(rec, t, learn, w, ge, pixels, lo, hi, step_ptr, input_t0, row_over, last_pre, last_post, recent,
-            is_recent, n_recent, pre_now, post1_now, pre_table, post1_table, post2_table, last_arrival):
+            is_recent, n_recent, pre_now, post1_now, pre_table, post1_table, post2_table, last_arrival, activity, rate,
+            significance, updates):
     _deliver_events(ge, w, pixels, lo, hi)       # transmit the step's input spikes
     _mark(last_pre, pixels, lo, hi if learn else lo, t)  # remember them when learning; no depression
 
@@ -33,10 +35,12 @@ def _synapse_history(rec, n_input, n_neurons):
 
 @implements(on_post, PotentiationOnlyRecord)
 def _on_post(rec, t, w, spikes, n_spikes, last_pre, last_post, recent, is_recent, n_recent,
-             pre_now, post1_now, pre_table, post1_table, post2_table, last_arrival):
+             pre_now, post1_now, pre_table, post1_table, post2_table, last_arrival, activity, rate, significance,
+             updates):
     _traces_now(pre_table, last_pre, t, pre_now)
     _potentiate_spikes(w, spikes, n_spikes, pre_now, post2_table, last_post, t, rec.nu_post, rec.w_max,
                        recent, is_recent, n_recent)
+    updates[0] += n_spikes * w.shape[0]
 
 
 class PotentiationOnly(DiehlCookStdp):          # the part: config -> record, and its Brian2 twin

@@ -22,7 +22,9 @@ interrupted or failed command never leaves a partial run behind. Files and
 directories get the permissions of any file the user creates (0666 and 0777 less
 the umask), not the private ones of :mod:`tempfile`.
 
-Format 2 (this version) stores the state per part; runs of format 1 (spikedyn
+Format 3 (this version) stores the state per part, including the learned
+per-neuron and per-synapse quantities of the adaptive (continual-learning) rules;
+runs of format 2 (no such quantities: they start fresh) and format 1 (spikedyn
 0.1.0, a flat state) are read too.
 """
 
@@ -43,8 +45,10 @@ from .config import NetworkConfig
 from .errors import ConfigError, SpikedynError
 from .network import Network, state_arrays
 
-FORMAT_VERSION = 2
-READABLE_FORMATS = (1, 2)
+FORMAT_VERSION = 3
+READABLE_FORMATS = (1, 2, 3)
+#: State that format 3 added (the adaptive rules' learned quantities); older runs start them fresh.
+_ADDED_IN_3 = ("plasticity.activity", "plasticity.rate", "plasticity.significance", "plasticity.updates")
 RUN_FILE = "run.json"
 
 #: Format 1's flat state fields -> format 2's names.
@@ -222,7 +226,8 @@ def load_run(run_dir: str | os.PathLike[str]) -> tuple[Network, dict[str, Any]]:
             if meta["format_version"] == 1:
                 state = {new: z[old] for old, new in _FORMAT1_STATE.items()}
             else:
-                state = {k: z[k] for k in state_arrays(network._state)}
+                state = {k: z[k] for k in state_arrays(network._state)
+                         if meta["format_version"] >= 3 or k not in _ADDED_IN_3}
     except (OSError, ValueError, KeyError) as exc:
         raise RunError(f"{run_dir} is incomplete or corrupt ({exc}); retrain or restore the run") from None
     expected = {"weights": (config.n_input, config.n_neurons), "theta": (config.n_neurons,)}
@@ -233,7 +238,7 @@ def load_run(run_dir: str | os.PathLike[str]) -> tuple[Network, dict[str, Any]]:
                 f"{expected[name]} float64; the run is corrupt"
             )
     for name, current in state_arrays(network._state).items():
-        if name not in state:  # format 1 had no scratch traces (pre_now, post1_now): they start at 0
+        if name not in state:  # format 1 had no scratch traces, format 2 no adaptive state: fresh values
             continue
         if state[name].shape != current.shape or state[name].dtype != current.dtype:
             raise RunError(f"{run_dir}/state.npz field {name} does not match the config; the run is corrupt")

@@ -186,17 +186,14 @@ def format_summary(s: dict[str, Any]) -> str:
 # -- command line -------------------------------------------------------------------------------
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Register ``spikedyn validate`` on an argparse subparsers object."""
-    from . import models
-    from .cli_options import add_config_options, add_data_dir, add_progress, add_seed, positive_int
+    from .cli_options import add_config_options, add_data_dir, add_model_options, add_progress, add_seed, positive_int
 
     p = subparsers.add_parser(
         "validate", help="compare spikedyn with its Brian2 twin spike for spike",
         description="Run spikedyn and the Brian2 reference on the first K MNIST training images from the "
                     "same initial weights and input spikes, and compare every excitatory spike.",
     )
-    p.add_argument("--model", choices=models.names(), default=None,
-                   help="registered model (default: the config's, diehl-cook)")
-    p.add_argument("--neurons", type=positive_int, default=None, help="excitatory neurons (default: the config's, 100)")
+    add_model_options(p)
     p.add_argument("--samples", type=positive_int, default=50, help="first K training images (default 50)")
     p.add_argument("--learn", action="store_true",
                    help="training protocol (STDP, adaptive thresholds); default: inference protocol")

@@ -211,6 +211,11 @@ class NaiveState:
     # (i, j) due at each future step, in the order their spikes were sent
     last_arrival: np.ndarray = field(default=None)
     pending: dict = field(default_factory=dict)
+    # learned by the adaptive rules: training spikes and learning-rate factor per neuron,
+    # significance per synapse ((0, 0) for rules without one)
+    activity: np.ndarray = field(default=None)
+    rate: np.ndarray = field(default=None)
+    significance: np.ndarray = field(default=None)
 
     @classmethod
     def at_rest(cls, config: NetworkConfig) -> "NaiveState":
@@ -224,6 +229,8 @@ class NaiveState:
             last_spike_i=np.full(n_own, NEVER, np.int64), last_pre=np.full(n_in, NEVER, np.int64),
             clock=0, pre=np.zeros(n_in), post1=np.zeros(n), post2=np.zeros(n),
             last_arrival=np.full((n_in, n), NEVER, np.int64), pending={},
+            activity=np.zeros(n), rate=np.ones(n),
+            significance=np.zeros(naive_parts(config)["plasticity"].significance_shape(config)),
         )
 
 
@@ -233,6 +240,7 @@ KERNEL_STATE_NAMES = {
     "vi": "competition.v", "gei": "competition.ge", "gii": "competition.gi",
     "last_spike_i": "competition.last_spike",
     "last_pre": "plasticity.last_pre", "last_post": "plasticity.last_post",
+    "activity": "plasticity.activity", "rate": "plasticity.rate", "significance": "plasticity.significance",
 }
 
 
@@ -326,6 +334,12 @@ class NaiveDirectLateral:
 class NaiveStdp:
     """``stdp``: presynaptic ``w -= nu_pre * post1``, postsynaptic ``w += nu_post * pre * post2``, clipped."""
 
+    def significance_shape(self, config):
+        return (0, 0)
+
+    def after_presentation(self, sim, counts):
+        """Nothing happens after a presentation."""
+
     def on_pre(self, sim, t, inputs, learn):
         """Input spikes of step t, ascending; each delivers its weights from before its own update."""
         st, w, s = sim.st, sim.w, sim.c.stdp
@@ -406,6 +420,70 @@ class NaiveDelayedStdp(NaiveStdp):
             st.last_post[j] = t
 
 
+class NaiveSpikeDynStdp(NaiveStdp):
+    """``stdp-spikedyn`` (spikedyn.spikedyn_stdp's docstring): STDP scaled by the neuron's factor
+    ``g_j = 1 / (1 + a_j / A)``, updates below ``eps`` skipped; after each presentation
+    ``a += counts``, ``g`` updated, theta raised by consolidation, small weights decayed."""
+
+    def _eps(self, c):
+        return c.spikedyn.min_update if c.spikedyn.skip_spurious else 0.0
+
+    def on_pre(self, sim, t, inputs, learn):
+        st, w, s = sim.st, sim.w, sim.c.stdp
+        if not learn:
+            return super().on_pre(sim, t, inputs, learn)
+        eps = self._eps(sim.c)
+        post1 = trace_naive(sim.post1_table, t - st.last_post)
+        for i in inputs:
+            st.ge = st.ge + w[i]
+            st.last_pre[i] = t
+            dw = s.nu_pre * st.rate * post1
+            w[i] = clip_naive(w[i] - np.where(dw >= eps, dw, 0.0), s.w_max)
+            sim.depressions += 1
+
+    def on_post(self, sim, t, exc_sp):
+        st, w, s = sim.st, sim.w, sim.c.stdp
+        if not exc_sp.size:
+            return
+        eps = self._eps(sim.c)
+        pre = trace_naive(sim.pre_table, t - st.last_pre)
+        post2 = trace_naive(sim.post2_table, t - st.last_post)
+        for j in exc_sp:
+            dw = (s.nu_post * st.rate[j]) * pre * post2[j]
+            w[:, j] = clip_naive(w[:, j] + np.where(dw >= eps, dw, 0.0), s.w_max)
+            sim.potentiations += post2[j] > 0
+            st.last_post[j] = t
+
+    def after_presentation(self, sim, counts):
+        st, p, c = sim.st, sim.c.spikedyn, sim.c
+        st.activity = st.activity + counts
+        if p.adaptive_rate:
+            st.rate = 1.0 / (1.0 + st.activity / p.rate_half_spikes)
+        if p.adaptive_threshold:
+            step = p.theta_gain * c.excitatory.theta_plus_mv
+            sim.theta = sim.theta + step * (st.activity / (st.activity + p.rate_half_spikes)) * counts
+        if p.weight_decay:
+            below = p.decay_below * c.stdp.weight_sum / c.n_input
+            sim.w = np.where(sim.w < below, sim.w - p.decay_rate * sim.w, sim.w)
+
+
+class NaiveAsp(NaiveStdp):
+    """``stdp-asp`` (spikedyn.asp's docstring): at each spike of j, after its potentiation,
+    ``s[:, j] += beta * (pre - s[:, j])``; after each presentation ``w -= leak * (1 - s) * w``."""
+
+    def significance_shape(self, config):
+        return (config.n_input, config.n_neurons)
+
+    def on_post(self, sim, t, exc_sp):
+        super().on_post(sim, t, exc_sp)
+        st, beta = sim.st, sim.c.asp.beta
+        for j in exc_sp:
+            st.significance[:, j] = st.significance[:, j] + beta * (st.pre - st.significance[:, j])
+
+    def after_presentation(self, sim, counts):
+        sim.w = sim.w - sim.c.asp.leak_rate * (1.0 - sim.st.significance) * sim.w
+
+
 # -- threshold ----------------------------------------------------------------------------
 class NaiveHomeostatic:
     """``homeostatic``: theta decays with tau_theta (in the neuron step) and rises by theta_plus per spike."""
@@ -433,6 +511,8 @@ NAIVE_PARTS = {
     "stdp": NaiveStdp,
     "stdp-potentiation-only": NaivePotentiationOnly,
     "stdp-delayed": NaiveDelayedStdp,
+    "stdp-spikedyn": NaiveSpikeDynStdp,
+    "stdp-asp": NaiveAsp,
     "homeostatic": NaiveHomeostatic,
     "normalise": NaiveNormalise,
 }
@@ -546,6 +626,7 @@ def simulate_naive(config: NetworkConfig, weights, theta, rasters: Callable[[int
                 for s in range(c.timing.rest_steps):
                     sim.step(t0 + s, no_input, True)
                 sim.st.clock = t0 + c.timing.rest_steps
+                sim.parts["plasticity"].after_presentation(sim, counts[k])
             attempt += 1
             if counts[k].sum() >= c.input.min_spikes or attempt >= c.input.max_presentations:
                 break

@@ -24,7 +24,8 @@ import numba
 import numpy as np
 import pytest
 
-from spikedyn import competition, delays, models, network, neurons, plasticity, potentiation_only, threshold
+from spikedyn import (asp, competition, delays, models, network, neurons, plasticity, potentiation_only, spikedyn_stdp,
+                      threshold)
 from spikedyn.config import NetworkConfig
 
 N, N_INPUT = 40, 30
@@ -32,6 +33,8 @@ KP = network.kernel_params(NetworkConfig(model="diehl-cook", n_neurons=N, n_inpu
 KP_LATERAL = network.kernel_params(NetworkConfig(model="lateral", n_neurons=N, n_input=N_INPUT))
 KP_NO_DEPRESSION = network.kernel_params(NetworkConfig(model="lateral-no-depression", n_neurons=N, n_input=N_INPUT))
 KP_DELAYS = network.kernel_params(NetworkConfig(model="lateral-delays", n_neurons=N, n_input=N_INPUT))
+KP_SPIKEDYN = network.kernel_params(NetworkConfig(model="spikedyn", n_neurons=N, n_input=N_INPUT))
+KP_ASP = network.kernel_params(NetworkConfig(model="asp", n_neurons=N, n_input=N_INPUT))
 
 
 def _f(n=N):
@@ -58,17 +61,19 @@ def _population():
     return (_f(), _f(), _f(), _i64(), _i32(), _b(), _i64(1), _i32())
 
 
-def _traces(per_synapse=False):
+def _traces(per_synapse=False, significance=False):
     table = plasticity.decay_table(20.0, 0.5)
     last_arrival = np.zeros((N_INPUT, N) if per_synapse else (0, 0), np.int64)
-    return (_i64(N_INPUT), _i64(), _i32(), _b(), _i64(1), _f(N_INPUT), _f(), table, table, table, last_arrival)
+    sig = np.zeros((N_INPUT, N) if significance else (0, 0))
+    return (_i64(N_INPUT), _i64(), _i32(), _b(), _i64(1), _f(N_INPUT), _f(), table, table, table, last_arrival,
+            _f(), _f(), sig, _i64(len(plasticity.UPDATE_KINDS)))
 
 
-def _pre_args(kp, per_synapse=False):
+def _pre_args(kp, per_synapse=False, significance=False):
     """on_pre(rec, t, learn, w, ge, pixels, lo, hi, step_ptr, input_t0, row_over, <Traces>)"""
     step_ptr = np.zeros(5, np.int64)
     return (kp.plasticity, 5, True, _w(), _f(), _i32(N_INPUT), 0, 3, step_ptr, _i64(1), _b(N_INPUT),
-            *_traces(per_synapse))
+            *_traces(per_synapse, significance))
 
 
 # kernel -> arguments of the types the network passes
@@ -111,6 +116,11 @@ KERNELS = {
     "_delayed_on_pre": (delays._delayed_on_pre, lambda: _pre_args(KP_DELAYS, per_synapse=True)),
     "_delayed_on_post": (delays._delayed_on_post,
                          lambda: (KP_DELAYS.plasticity, 5, _w(), _i32(), 0, *_traces(per_synapse=True))),
+    "_spikedyn_on_pre": (spikedyn_stdp._spikedyn_on_pre, lambda: _pre_args(KP_SPIKEDYN)),
+    "_spikedyn_on_post": (spikedyn_stdp._spikedyn_on_post,
+                          lambda: (KP_SPIKEDYN.plasticity, 5, _w(), _i32(), 0, *_traces())),
+    "_asp_on_post": (asp._asp_on_post,
+                     lambda: (KP_ASP.plasticity, 5, _w(), _i32(), 0, *_traces(significance=True))),
 }
 
 VECTORISED = ["_lif_integrate", "_lif_integrate_frozen", "_deliver_events", "_homeostatic_integrate", "_stdp_transmit"]

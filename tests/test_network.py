@@ -17,8 +17,10 @@ from naive import KERNEL_STATE_NAMES, NaiveResult, poisson_rasters, simulate_nai
 
 from spikedyn.config import (
     ExcitatoryParams,
+    AspParams,
     InputParams,
     NetworkConfig,
+    SpikeDynParams,
     StdpParams,
     TimingParams,
 )
@@ -55,6 +57,17 @@ def _cases() -> dict[str, Case]:
             bright_images(6, [300, 30, 250, 260]), 12),
         # w_max below the weights the normalisation produces: the presynaptic rule
         # then clips every weight it reads, post1 trace or not.
+        # SpikeDyn's rule with every mechanism strong enough to act within a few samples.
+        "spikedyn": Case(
+            NetworkConfig(model="spikedyn", n_neurons=12, input=retry3, timing=short,
+                          spikedyn=SpikeDynParams(rate_half_spikes=3.0, theta_gain=5.0, decay_rate=0.3,
+                                                  decay_below=1.0, min_update=2e-3)),
+            bright_images(8, [150, 40, 220, 120, 200]), 14),
+        # ASP with a fast leak and significance.
+        "asp": Case(
+            NetworkConfig(model="asp", n_neurons=12, input=retry3, timing=short,
+                          asp=AspParams(beta=0.5, leak_rate=0.2)),
+            bright_images(9, [150, 40, 220, 120, 200]), 15),
         "lateral-low-w-max": Case(
             NetworkConfig(model="lateral", n_neurons=10, timing=short, input=retry3,
                           stdp=StdpParams(w_max=0.12, w_init_high=0.12)),
