@@ -1,4 +1,4 @@
-"""Command-line interface: ``spikedyn train | evaluate | validate | bench | plot``.
+"""Command-line interface: ``spikedyn train | evaluate | continual | validate | bench | plot``.
 
 Every problem the user can fix ends the command with a one-line
 ``spikedyn: error: ...`` on stderr and exit status 2, and leaves no output file or
@@ -21,14 +21,13 @@ from .cli_options import (
     Parser,
     add_config_options,
     add_data_dir,
+    add_model_options,
     add_progress,
     add_seed,
     config_from_args,
     png_path,
     positive_int,
 )
-from . import models
-from .config import NetworkConfig
 from .protocol import ASSIGN_CHOICES, DEFAULT_ASSIGN
 from .errors import ConfigError, SpikedynError
 
@@ -40,13 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"spikedyn {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 
-    defaults = NetworkConfig()
     p = sub.add_parser("train", help="train a network on MNIST without labels",
                        description=f"Train a network on MNIST without labels. {CONFIG_PRECEDENCE}")
-    p.add_argument("--model", choices=models.names(), default=None,
-                   help=f"registered model (default: from --config/--set, else {defaults.model})")
-    p.add_argument("--neurons", type=positive_int, default=None,
-                   help=f"excitatory neurons (default: from --config/--set, else {defaults.n_neurons})")
+    add_model_options(p)
     p.add_argument("--train-samples", type=positive_int, default=60000,
                    help="first K training images, in order (default 60000)")
     p.add_argument("--epochs", type=positive_int, default=1, help="passes over them (default 1)")
@@ -72,6 +67,38 @@ def build_parser() -> argparse.ArgumentParser:
     add_data_dir(p)
     add_progress(p)
     p.set_defaults(func=cmd_evaluate)
+
+    from .continual import DEFAULT_ASSIGN_PER_CLASS, DEFAULT_SAMPLES_PER_TASK, SPLITS
+
+    p = sub.add_parser("continual", help="class-incremental learning: tasks one at a time, never repeated",
+                       description="Train a new network on MNIST classes arriving one task at a time (each task's "
+                                   "images seen once, never again); after each task, with learning off, name the "
+                                   "neurons from the classes seen so far and measure accuracy on each task seen so "
+                                   f"far. {CONFIG_PRECEDENCE}")
+    add_model_options(p)
+    p.add_argument("--samples-per-task", type=positive_int, default=DEFAULT_SAMPLES_PER_TASK,
+                   help=f"training images per task (default {DEFAULT_SAMPLES_PER_TASK})")
+    p.add_argument("--tasks", type=str, default="0,1,2,3,4,5,6,7,8,9",
+                   help="task order: one class each (3,1,4,...) or ranges of classes (0-1,2-3,...); "
+                        "default 0,1,...,9")
+    p.add_argument("--assign-per-class", type=positive_int, default=DEFAULT_ASSIGN_PER_CLASS,
+                   help="labelled-pass images per class seen so far, after each task "
+                        f"(default {DEFAULT_ASSIGN_PER_CLASS})")
+    p.add_argument("--test-per-class", type=positive_int, default=None,
+                   help="test images per class seen so far (default: all)")
+    p.add_argument("--split", choices=SPLITS, default="test",
+                   help="'test' (default): learn from the training set, score on the test set; 'validation': "
+                        "learn from training images 0-49,999, score on 50,000-59,999 (for choosing parameters)")
+    p.add_argument("--no-iid", action="store_true",
+                   help="skip the i.i.d. reference (the same images, all classes shuffled together)")
+    add_seed(p)
+    p.add_argument("--jobs", type=positive_int, default=None, help="threads for the evaluations (default: all cores)")
+    p.add_argument("--out", type=Path, required=True, help="new output directory")
+    p.add_argument("--json", type=Path, default=None, help="also write the JSON summary here")
+    add_config_options(p)
+    add_data_dir(p)
+    add_progress(p)
+    p.set_defaults(func=cmd_continual)
 
     from . import bench, validation  # neither imports Brian2 until it runs
 
@@ -183,6 +210,40 @@ def cmd_evaluate(args: argparse.Namespace) -> dict[str, Any]:
     write_json(Path(args.run_dir) / "evaluation.json", summary)
     print(f"accuracy {acc:.4f} on {summary['n_test']} test images "
           f"(labels from training images {indices.start}-{indices.stop - 1}, --assign-from {args.assign_from})")
+    return summary
+
+
+def cmd_continual(args: argparse.Namespace) -> dict[str, Any]:
+    from . import continual
+    from .network import warm_up
+    from .runs import check_new_run_dir
+
+    config = config_from_args(args, model=args.model, n_neurons=args.neurons)
+    tasks = continual.parse_tasks(args.tasks)
+    protocol = continual.Protocol(tasks=tasks, samples_per_task=args.samples_per_task,
+                                  assign_per_class=args.assign_per_class, test_per_class=args.test_per_class,
+                                  split=args.split)
+    check_new_run_dir(args.out)
+    pools = continual.load_pools(args.split, args.data_dir, progress=not args.quiet)
+    compile_s = warm_up(config, learn=True, seed=args.seed) + warm_up(config, learn=False, seed=args.seed)
+    result = continual.run(config, seed=args.seed, protocol=protocol, pools=pools, n_jobs=args.jobs,
+                           progress=not args.quiet)
+    iid = None
+    if not args.no_iid:
+        iid = continual.run_iid(config, seed=args.seed, protocol=protocol, pools=pools, n_jobs=args.jobs,
+                                progress=not args.quiet)
+    summary = continual.write_outputs(result, args.out, iid=iid,
+                                      extra={"command": "continual", "compile_seconds": compile_s,
+                                             "out": str(args.out)})
+    old = [x for x in summary["old_task_accuracy"] if x is not None]
+    line = (f"{config.model}, {config.n_neurons} neurons, {len(tasks)} tasks in {result.wall_seconds:.0f} s: "
+            f"final average accuracy {summary['final_average_accuracy']:.3f}, "
+            f"mean newest-task {np.mean(summary['new_task_accuracy']):.3f}")
+    if old:
+        line += f", mean previous-tasks {np.mean(old):.3f}, BWT {summary['bwt']:+.3f}"
+    if iid is not None:
+        line += f"; i.i.d. reference {iid['average_accuracy']:.3f}"
+    print(line + f"; written to {args.out}")
     return summary
 
 

@@ -1,0 +1,397 @@
+"""The class-incremental protocol: tasks arrive one at a time and are never shown again.
+
+Protocol (SpikeDyn's dynamic environment, BACKGROUND.md section 2)
+-------------------------------------------------------------------
+- **Tasks.** By default one class per task, classes in order 0, 1, ..., 9
+  (:func:`parse_tasks` reads other orders, ``"3,1,4"``, and Split-MNIST-style groups,
+  ``"0-1,2-3"``). Task ``i`` trains on ``samples_per_task`` images of its classes: the
+  first ones of those classes in file order within the *learning pool*, interleaved
+  as they come (no label is ever given to the network). Each task's images are
+  seen once and never again.
+- **Evaluation after each task**, learning off: the neurons are named
+  (:func:`spikedyn.readout.assign_labels`) from a labelled pass over the first
+  ``assign_per_class`` images of *every class seen so far* in the learning pool
+  (images the network learned from, as in the standard protocol; stream
+  ``STREAM_ASSIGN``), then accuracy is measured on the first ``test_per_class``
+  images (default: all) of every class seen so far in the *evaluation pool* (stream
+  ``STREAM_TEST``). ``R[i, j]`` is the accuracy on task ``j``'s images after task
+  ``i`` (:mod:`spikedyn.cl_metrics`).
+- **i.i.d. reference** (:func:`run_iid`): the same training images, all tasks
+  shuffled together (a permutation drawn from the seed), the same labelled pass and
+  test images: the upper bound of what the network learns from those samples.
+
+Pools (never choose anything on the test set)
+----------------------------------------------
+``split="test"``: learning pool = the 60,000 training images, evaluation pool = the
+10,000 test images (final numbers only). ``split="validation"``: learning pool = the
+first 50,000 training images, evaluation pool = the last 10,000 training images
+(:func:`spikedyn.protocol.selection_split`), for selecting parameters.
+
+Per task the result also records the training spikes per sample, the
+presentations, the wall time and the weight updates done and skipped (rules that
+skip updates count them; see :mod:`spikedyn.plasticity`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from .errors import ConfigError
+
+#: Training images per task unless told otherwise.
+DEFAULT_SAMPLES_PER_TASK = 1000
+#: Labelled-pass images per class seen so far.
+DEFAULT_ASSIGN_PER_CLASS = 100
+SPLITS = ("test", "validation")
+N_CLASSES = 10
+
+
+def parse_tasks(text: str, n_classes: int = N_CLASSES) -> tuple[tuple[int, ...], ...]:
+    """Tasks from ``"0,1,2"`` (one class each) or ``"0-1,2-3"`` (classes ``a`` to ``b`` each).
+
+    A class may appear in one task only; every class must be in ``0..n_classes-1``.
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise ConfigError("--tasks needs a comma-separated list such as 0,1,2 or 0-1,2-3")
+    tasks: list[tuple[int, ...]] = []
+    for item in text.split(","):
+        item = item.strip()
+        m = re.fullmatch(r"(\d+)(?:-(\d+))?", item)
+        if m is None:
+            raise ConfigError(f"--tasks item {item!r} is not a class (3) or a range of classes (2-5)")
+        lo = int(m.group(1))
+        hi = int(m.group(2)) if m.group(2) is not None else lo
+        if hi < lo:
+            raise ConfigError(f"--tasks range {item!r} runs backwards; write {hi}-{lo}")
+        if hi >= n_classes:
+            raise ConfigError(f"--tasks names class {hi}, but the data has classes 0-{n_classes - 1}")
+        tasks.append(tuple(range(lo, hi + 1)))
+    seen: set[int] = set()
+    for task in tasks:
+        again = seen.intersection(task)
+        if again:
+            raise ConfigError(f"--tasks repeats class {min(again)}; each class belongs to one task")
+        seen.update(task)
+    return tuple(tasks)
+
+
+def task_name(classes: Sequence[int]) -> str:
+    """``"3"`` for one class, ``"2-3"`` for a range."""
+    return str(classes[0]) if len(classes) == 1 else f"{classes[0]}-{classes[-1]}"
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """The class-incremental protocol's choices (see the module docstring)."""
+
+    tasks: tuple[tuple[int, ...], ...] = tuple((c,) for c in range(N_CLASSES))
+    samples_per_task: int = DEFAULT_SAMPLES_PER_TASK
+    assign_per_class: int = DEFAULT_ASSIGN_PER_CLASS
+    test_per_class: int | None = None
+    split: str = "test"
+
+    def __post_init__(self):
+        if not self.tasks:
+            raise ConfigError("the protocol needs at least one task")
+        for name in ("samples_per_task", "assign_per_class"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+        t = self.test_per_class
+        if t is not None and (isinstance(t, bool) or not isinstance(t, (int, np.integer)) or t < 1):
+            raise ConfigError(f"test_per_class must be a positive integer or None (all), got {t!r}")
+        if self.split not in SPLITS:
+            raise ConfigError(f"split must be 'test' or 'validation', got {self.split!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["tasks"] = [task_name(t) for t in self.tasks]
+        return d
+
+
+@dataclass
+class Pools:
+    """Images of the learning and evaluation pools (uint8, (n, 784)) and their labels."""
+
+    learn_x: np.ndarray
+    learn_y: np.ndarray
+    eval_x: np.ndarray
+    eval_y: np.ndarray
+
+
+def load_pools(split: str = "test", data_dir=None, *, progress: bool = False) -> Pools:
+    """The learning and evaluation pools of ``split`` (see the module docstring)."""
+    from .data import load_mnist
+    from .protocol import selection_split
+
+    if split not in SPLITS:
+        raise ConfigError(f"split must be 'test' or 'validation', got {split!r}")
+    train_x, train_y = load_mnist("train", data_dir, progress=progress)
+    if split == "test":
+        test_x, test_y = load_mnist("test", data_dir, progress=progress)
+        return Pools(train_x, train_y, test_x, test_y)
+    sel = selection_split(train_x.shape[0])
+    learn, val = sel.learn, sel.validation
+    return Pools(train_x[learn.start:learn.stop], train_y[learn.start:learn.stop],
+                 train_x[val.start:val.stop], train_y[val.start:val.stop])
+
+
+def _first_of_classes(labels: np.ndarray, classes: Sequence[int], k: int | None, what: str) -> np.ndarray:
+    """Indices of the first ``k`` images (all if None) whose label is in ``classes``, in file order."""
+    idx = np.flatnonzero(np.isin(labels, classes))
+    if k is not None:
+        if idx.size < k:
+            raise ConfigError(f"{what}: classes {task_name(list(classes))} have only {idx.size} images in the pool, "
+                              f"fewer than {k}; ask for fewer")
+        idx = idx[:k]
+    return idx
+
+
+def _per_class(labels: np.ndarray, classes: Sequence[int], k: int | None, what: str) -> np.ndarray:
+    """The first ``k`` images of each class in ``classes`` (class by class)."""
+    return np.concatenate([_first_of_classes(labels, [c], k, what) for c in classes])
+
+
+@dataclass
+class TaskRecord:
+    """What happened during and after one task."""
+
+    task: str
+    classes: list[int]
+    train_samples: int
+    presentations: int
+    mean_spikes_per_sample: float
+    train_seconds: float
+    eval_seconds: float
+    accuracy_on_tasks: list[float]
+    unassigned_neurons: int
+    updates: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class ContinualResult:
+    """The outcome of :func:`run`: the accuracy matrix, its metrics, per-task records and weights."""
+
+    model: str
+    neurons: int
+    seed: int
+    protocol: dict[str, Any]
+    config: dict[str, Any]
+    accuracy_matrix: np.ndarray
+    tasks: list[TaskRecord]
+    weights_per_task: list[np.ndarray]
+    wall_seconds: float
+    spikedyn_version: str
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-safe summary: config, seed, version, the metrics and the per-task records."""
+        from .cl_metrics import summarize
+
+        out = {
+            "model": self.model,
+            "neurons": self.neurons,
+            "seed": self.seed,
+            "protocol": self.protocol,
+            "task_names": [t.task for t in self.tasks],
+            **summarize(self.accuracy_matrix),
+            "tasks": [asdict(t) for t in self.tasks],
+            "wall_seconds": self.wall_seconds,
+            "spikedyn_version": self.spikedyn_version,
+            "config": self.config,
+        }
+        return out
+
+
+def _evaluate(network, pools: Pools, protocol: Protocol, seen: Sequence[Sequence[int]], n_jobs, progress: bool):
+    """Name the neurons from the classes seen so far, then score each task seen so far."""
+    from .encoding import STREAM_ASSIGN, STREAM_TEST
+    from .readout import accuracy, assign_labels, predict
+
+    classes = [c for task in seen for c in task]
+    a_idx = _per_class(pools.learn_y, classes, protocol.assign_per_class, "labelled pass (--assign-per-class)")
+    counts = network.respond(pools.learn_x[a_idx], stream=STREAM_ASSIGN, n_jobs=n_jobs, progress=progress,
+                             desc="  assign")
+    assignments = assign_labels(counts, pools.learn_y[a_idx])
+    network.assignments_ = assignments
+    accs = []
+    offset = 0
+    for task in seen:
+        t_idx = _per_class(pools.eval_y, task, protocol.test_per_class, "test (--test-per-class)")
+        counts = network.respond(pools.eval_x[t_idx], stream=STREAM_TEST, first_index=offset, n_jobs=n_jobs,
+                                 progress=progress, desc=f"  test {task_name(task)}")
+        offset += t_idx.size
+        accs.append(accuracy(pools.eval_y[t_idx], predict(counts, assignments)))
+    return accs, int(np.sum(assignments < 0))
+
+
+def run(config, *, seed: int = 0, protocol: Protocol | None = None, pools: Pools | None = None,
+        data_dir=None, n_jobs: int | None = None, progress: bool = True) -> ContinualResult:
+    """Run the class-incremental protocol on a new network.
+
+    Parameters
+    ----------
+    config : NetworkConfig
+    seed : int
+        The network's seed (initial weights, input spikes, random parts).
+    protocol : Protocol, optional
+        Default: ten one-class tasks 0..9, :data:`DEFAULT_SAMPLES_PER_TASK` images each.
+    pools : Pools, optional
+        Preloaded data (:func:`load_pools` of ``protocol.split``); loaded if omitted.
+    n_jobs : int, optional
+        Threads for the evaluations (default: all cores); results do not depend on it.
+    progress : bool
+        A progress bar per task.
+
+    Returns
+    -------
+    ContinualResult
+    """
+    from . import __version__
+    from .network import Network
+
+    protocol = Protocol() if protocol is None else protocol
+    pools = load_pools(protocol.split, data_dir, progress=progress) if pools is None else pools
+    n_tasks = len(protocol.tasks)
+    task_idx = [_first_of_classes(pools.learn_y, task, protocol.samples_per_task, "--samples-per-task")
+                for task in protocol.tasks]
+    network = Network(config, seed=seed)
+    R = np.full((n_tasks, n_tasks), np.nan)
+    records: list[TaskRecord] = []
+    weights: list[np.ndarray] = []
+    start = time.perf_counter()
+    for i, task in enumerate(protocol.tasks):
+        name = task_name(task)
+        before = network.update_counts()
+        stats = network.train(pools.learn_x[task_idx[i]], progress=progress,
+                              desc=f"task {i + 1}/{n_tasks} (class {name})")
+        after = network.update_counts()
+        t0 = time.perf_counter()
+        accs, unassigned = _evaluate(network, pools, protocol, protocol.tasks[:i + 1], n_jobs, False)
+        R[i, :i + 1] = accs
+        records.append(TaskRecord(
+            task=name, classes=list(task), train_samples=stats.train_samples, presentations=stats.presentations,
+            mean_spikes_per_sample=stats.mean_spikes_per_sample, train_seconds=stats.wall_seconds,
+            eval_seconds=time.perf_counter() - t0, accuracy_on_tasks=[float(a) for a in accs],
+            unassigned_neurons=unassigned, updates={k: after[k] - before[k] for k in after}))
+        weights.append(network.weights.astype(np.float32))
+        if progress:
+            old = f", previous {np.mean(accs[:-1]):.3f}" if i else ""
+            tqdm.write(f"task {name}: newest {accs[-1]:.3f}{old}")
+    return ContinualResult(model=config.model, neurons=config.n_neurons, seed=network.seed,
+                           protocol=protocol.to_dict(), config=config.to_dict(), accuracy_matrix=R, tasks=records,
+                           weights_per_task=weights, wall_seconds=time.perf_counter() - start,
+                           spikedyn_version=__version__)
+
+
+def run_iid(config, *, seed: int = 0, protocol: Protocol | None = None, pools: Pools | None = None,
+            data_dir=None, n_jobs: int | None = None, progress: bool = True) -> dict[str, Any]:
+    """The i.i.d. reference: the protocol's training images, all tasks shuffled together.
+
+    Trains a new network (seed ``seed``) on the union of the tasks' training images
+    in an order drawn from ``numpy.random.default_rng([seed, 2])``, then names the
+    neurons and scores every task exactly as :func:`run` does after the last task.
+    Returns ``{"accuracy_on_tasks", "average_accuracy", "train_samples", "wall_seconds"}``.
+    """
+    from .network import Network
+
+    protocol = Protocol() if protocol is None else protocol
+    pools = load_pools(protocol.split, data_dir, progress=progress) if pools is None else pools
+    idx = np.concatenate([_first_of_classes(pools.learn_y, task, protocol.samples_per_task, "--samples-per-task")
+                          for task in protocol.tasks])
+    idx = idx[np.random.default_rng([seed, 2]).permutation(idx.size)]
+    network = Network(config, seed=seed)
+    start = time.perf_counter()
+    network.train(pools.learn_x[idx], progress=progress, desc="i.i.d. reference")
+    accs, unassigned = _evaluate(network, pools, protocol, protocol.tasks, n_jobs, False)
+    return {"accuracy_on_tasks": [float(a) for a in accs], "average_accuracy": float(np.mean(accs)),
+            "train_samples": int(idx.size), "unassigned_neurons": unassigned,
+            "wall_seconds": time.perf_counter() - start}
+
+
+# -- outputs ------------------------------------------------------------------------------------
+def _csv(rows: list[list[Any]]) -> str:
+    def cell(x):
+        if x is None or (isinstance(x, float) and not np.isfinite(x)):
+            return ""
+        return f"{x:.6f}" if isinstance(x, float) else str(x)
+    return "".join(",".join(cell(x) for x in row) + "\n" for row in rows)
+
+
+def write_outputs(result: ContinualResult, out_dir, *, iid: dict[str, Any] | None = None,
+                  extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Write a continual run to the new directory ``out_dir``, atomically as a whole.
+
+    Files: ``continual.json`` (the summary: config, seed, version, protocol, the
+    metrics, per-task records, and the i.i.d. reference if given),
+    ``accuracy_matrix.csv``, ``tasks.csv``, ``weights_per_task.npz`` (float32, one
+    (n_input, N) array per task) and the figures ``accuracy_matrix.png``,
+    ``task_accuracy.png``, ``receptive_fields.png``. Returns the summary.
+    """
+    import os
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .plotting import plot_accuracy_matrix, plot_receptive_fields_per_task, plot_task_accuracy, save_figure
+    from .runs import check_new_run_dir, normal_permissions
+
+    out_dir = check_new_run_dir(out_dir)
+    summary = result.summary()
+    if iid is not None:
+        summary["iid"] = iid
+    summary.update(extra or {})
+    names = summary["task_names"]
+    R = result.accuracy_matrix
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
+    try:
+        normal_permissions(tmp, directory=True)
+        (tmp / "continual.json").write_text(json.dumps(summary, indent=2, sort_keys=True, allow_nan=False) + "\n")
+        rows = [["after_task"] + [f"task_{n}" for n in names]]
+        rows += [[names[i]] + [float(R[i, j]) if j <= i else None for j in range(len(names))]
+                 for i in range(len(names))]
+        (tmp / "accuracy_matrix.csv").write_text(_csv(rows))
+        from .plasticity import UPDATE_KINDS
+
+        rows = [["task", "classes", "new_task_accuracy", "old_task_accuracy", "train_samples", "presentations",
+                 "mean_spikes_per_sample", "train_seconds", "eval_seconds", "unassigned_neurons", *UPDATE_KINDS]]
+        for i, t in enumerate(result.tasks):
+            rows.append([t.task, " ".join(map(str, t.classes)), summary["new_task_accuracy"][i],
+                         summary["old_task_accuracy"][i], t.train_samples, t.presentations,
+                         t.mean_spikes_per_sample, t.train_seconds, t.eval_seconds, t.unassigned_neurons,
+                         *(t.updates.get(k, 0) for k in UPDATE_KINDS)])
+        (tmp / "tasks.csv").write_text(_csv(rows))
+        np.savez(tmp / "weights_per_task.npz", **{f"task_{n}": w for n, w in zip(names, result.weights_per_task)})
+        title = f"{result.model}, {result.neurons} neurons, seed {result.seed}"
+        ax = plot_accuracy_matrix(R, task_names=names, title=f"{title}: ACC {summary['final_average_accuracy']:.3f}")
+        save_figure(ax.figure, tmp / "accuracy_matrix.png")
+        plt.close(ax.figure)
+        new = np.asarray(summary["new_task_accuracy"], float)[None]
+        old = np.asarray([np.nan if x is None else x for x in summary["old_task_accuracy"]], float)[None]
+        ax = plot_task_accuracy({result.model: {"new": new, "old": old}}, task_names=names, title=title)
+        save_figure(ax.figure, tmp / "task_accuracy.png")
+        plt.close(ax.figure)
+        fig = plot_receptive_fields_per_task(result.weights_per_task, task_names=names)
+        save_figure(fig, tmp / "receptive_fields.png")
+        plt.close(fig)
+        for path in tmp.iterdir():
+            normal_permissions(path)
+        if out_dir.exists():
+            out_dir.rmdir()  # empty (checked above)
+        os.replace(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return summary

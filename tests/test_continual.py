@@ -1,0 +1,266 @@
+"""The class-incremental protocol, its outputs and command, and the continual-learning rules."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from helpers import assert_png, assert_states_equal, assert_usage_error, bar_digits, bright_images, make_digits_dir
+
+from spikedyn import cl_metrics
+from spikedyn import continual as cl
+from spikedyn.config import InputParams, NetworkConfig, TimingParams
+from spikedyn.errors import ConfigError
+from spikedyn.network import Network
+
+SHORT = TimingParams(present_ms=100.0, rest_ms=50.0)
+
+
+def _pools(n_learn: int = 200, n_eval: int = 100, seed: int = 0) -> cl.Pools:
+    """Bar digits (one bar per class): labels in shuffled order, every class equally often."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for n in (n_learn, n_eval):
+        labels = (np.arange(n) % 10).astype(np.int64)
+        rng.shuffle(labels)
+        out += [bar_digits(rng, labels).reshape(n, -1), labels]
+    return cl.Pools(*out)
+
+
+POOLS = _pools()
+SMALL = cl.Protocol(tasks=cl.parse_tasks("0,1,2"), samples_per_task=15, assign_per_class=8, test_per_class=8)
+
+
+def _config(model: str = "spikedyn", **overrides) -> NetworkConfig:
+    return NetworkConfig(model=model, n_neurons=15, timing=SHORT, input=InputParams(max_presentations=3)).replace(
+        **overrides)
+
+
+# -- tasks and data --------------------------------------------------------------------------------
+def test_parse_tasks_reads_classes_and_ranges() -> None:
+    assert cl.parse_tasks("0,1,2") == ((0,), (1,), (2,))
+    assert cl.parse_tasks(" 3, 1 ,4") == ((3,), (1,), (4,))
+    assert cl.parse_tasks("0-1,2-3,9") == ((0, 1), (2, 3), (9,))
+    assert cl.task_name((2, 3)) == "2-3" and cl.task_name((7,)) == "7"
+
+
+@pytest.mark.parametrize("text, message", [
+    ("", "--tasks needs a comma-separated list"),
+    ("0,a", "--tasks item 'a' is not a class (3) or a range of classes (2-5)"),
+    ("0,,1", "--tasks item '' is not a class"),
+    ("3-1", "--tasks range '3-1' runs backwards; write 1-3"),
+    ("0,10", "--tasks names class 10, but the data has classes 0-9"),
+    ("0-2,2", "--tasks repeats class 2; each class belongs to one task"),
+])
+def test_parse_tasks_rejects_bad_lists(text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        cl.parse_tasks(text)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"samples_per_task": 0}, "samples_per_task must be a positive integer, got 0"),
+    ({"assign_per_class": True}, "assign_per_class must be a positive integer, got True"),
+    ({"test_per_class": -1}, "test_per_class must be a positive integer or None"),
+    ({"split": "train"}, "split must be 'test' or 'validation', got 'train'"),
+    ({"tasks": ()}, "the protocol needs at least one task"),
+])
+def test_protocol_rejects_bad_choices(kwargs, message) -> None:
+    with pytest.raises(ConfigError, match=message):
+        cl.Protocol(**kwargs)
+
+
+def test_task_images_are_the_first_of_their_classes_in_file_order() -> None:
+    y = POOLS.learn_y
+    idx = cl._first_of_classes(y, (2, 3), 10, "x")
+    assert idx.size == 10 and np.all(np.diff(idx) > 0) and set(y[idx]) == {2, 3}
+    assert np.array_equal(idx, np.flatnonzero(np.isin(y, (2, 3)))[:10])
+    per = cl._per_class(y, [4, 1], 3, "x")
+    assert list(y[per]) == [4, 4, 4, 1, 1, 1]
+    with pytest.raises(ConfigError, match="classes 5 have only 20 images in the pool, fewer than 21; ask for fewer"):
+        cl._first_of_classes(y, (5,), 21, "--samples-per-task")
+
+
+# -- the protocol ----------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def small_run() -> cl.ContinualResult:
+    return cl.run(_config(), seed=3, protocol=SMALL, pools=POOLS, progress=False, n_jobs=1)
+
+
+def test_run_fills_the_accuracy_matrix_task_by_task(small_run) -> None:
+    R = small_run.accuracy_matrix
+    assert R.shape == (3, 3)
+    assert np.all(np.isnan(R[np.triu_indices(3, 1)]))
+    lower = R[np.tril_indices(3)]
+    assert np.all((lower >= 0) & (lower <= 1))
+    # Bars are easy: after each task the network tells the classes it has seen apart.
+    assert np.mean(cl_metrics.new_task_accuracy(R)) >= 0.75, R
+    assert [t.classes for t in small_run.tasks] == [[0], [1], [2]]
+    assert all(t.train_samples == 15 and t.presentations >= 15 for t in small_run.tasks)
+    assert len(small_run.weights_per_task) == 3 and small_run.weights_per_task[0].dtype == np.float32
+    # Each task's record holds its own updates, not the running totals.
+    assert all(t.updates["potentiation_done"] > 0 for t in small_run.tasks)
+    s = small_run.summary()
+    json.dumps(s, allow_nan=False)
+    assert s["old_task_accuracy"][0] is None and s["task_names"] == ["0", "1", "2"]
+    assert s["final_average_accuracy"] == pytest.approx(np.mean(R[2]))
+
+
+def test_run_is_deterministic_and_independent_of_threads(small_run) -> None:
+    again = cl.run(_config(), seed=3, protocol=SMALL, pools=POOLS, progress=False, n_jobs=2)
+    np.testing.assert_array_equal(again.accuracy_matrix, small_run.accuracy_matrix)
+    for a, b in zip(again.weights_per_task, small_run.weights_per_task):
+        np.testing.assert_array_equal(a, b)
+    other = cl.run(_config(), seed=4, protocol=SMALL, pools=POOLS, progress=False)
+    assert not np.array_equal(other.weights_per_task[-1], small_run.weights_per_task[-1])
+
+
+def test_each_task_trains_on_its_classes_only(monkeypatch) -> None:
+    seen = []
+    original = Network.train
+
+    def spy(self, images, **kwargs):
+        seen.append(images.copy())
+        return original(self, images, **kwargs)
+
+    monkeypatch.setattr(Network, "train", spy)
+    cl.run(_config(), seed=0, protocol=SMALL, pools=POOLS, progress=False)
+    for task, images in zip(SMALL.tasks, seen):
+        idx = cl._first_of_classes(POOLS.learn_y, task, 15, "x")
+        np.testing.assert_array_equal(images, POOLS.learn_x[idx])
+
+
+def test_iid_reference_trains_on_the_same_images_shuffled(monkeypatch) -> None:
+    seen = []
+    original = Network.train
+    monkeypatch.setattr(Network, "train", lambda self, images, **kw: (seen.append(images.copy()),
+                                                                       original(self, images, **kw))[1])
+    out = cl.run_iid(_config(), seed=1, protocol=SMALL, pools=POOLS, progress=False)
+    (images,) = seen
+    expected = np.concatenate([POOLS.learn_x[cl._first_of_classes(POOLS.learn_y, t, 15, "x")] for t in SMALL.tasks])
+    assert images.shape == expected.shape and not np.array_equal(images, expected)
+    assert sorted(map(bytes, images)) == sorted(map(bytes, expected))
+    assert out["train_samples"] == 45 and len(out["accuracy_on_tasks"]) == 3
+    assert out["average_accuracy"] >= 0.75
+
+
+def test_write_outputs_is_complete_and_atomic(small_run, tmp_path: Path, monkeypatch) -> None:
+    out = tmp_path / "run"
+    summary = cl.write_outputs(small_run, out, iid={"average_accuracy": 0.5}, extra={"command": "continual"})
+    assert sorted(p.name for p in out.iterdir()) == [
+        "accuracy_matrix.csv", "accuracy_matrix.png", "continual.json", "receptive_fields.png", "task_accuracy.png",
+        "tasks.csv", "weights_per_task.npz"]
+    data = json.loads((out / "continual.json").read_text())
+    assert data == json.loads(json.dumps(summary)) and data["iid"] == {"average_accuracy": 0.5}
+    for key in ("accuracy_matrix", "new_task_accuracy", "old_task_accuracy", "final_average_accuracy", "bwt",
+                "forgetting", "config", "seed", "spikedyn_version", "protocol"):
+        assert key in data
+    rows = (out / "accuracy_matrix.csv").read_text().splitlines()
+    assert rows[0] == "after_task,task_0,task_1,task_2" and rows[1].endswith(",,")
+    assert len((out / "tasks.csv").read_text().splitlines()) == 4
+    with np.load(out / "weights_per_task.npz") as z:
+        assert sorted(z.files) == ["task_0", "task_1", "task_2"]
+    for name in ("accuracy_matrix.png", "task_accuracy.png", "receptive_fields.png"):
+        assert_png(out / name)
+    with pytest.raises(ConfigError, match="already exists"):
+        cl.write_outputs(small_run, out)
+    # A failure half-way leaves nothing behind.
+    import spikedyn.plotting as plotting
+
+    monkeypatch.setattr(plotting, "plot_receptive_fields_per_task", lambda *a, **k: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        cl.write_outputs(small_run, tmp_path / "broken")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+# -- the rules -------------------------------------------------------------------------------------
+def test_spikedyn_with_every_mechanism_off_is_lateral_bit_for_bit() -> None:
+    images = bright_images(21, [150, 40, 220, 120, 200, 180])
+    off = _config(spikedyn__adaptive_rate=False, spikedyn__adaptive_threshold=False, spikedyn__weight_decay=False,
+                  spikedyn__skip_spurious=False)
+    a, b = Network(off, seed=5), Network(off.replace(model="lateral"), seed=5)
+    a.train(images, progress=False)
+    b.train(images, progress=False)
+    assert np.array_equal(a.weights, b.weights) and np.array_equal(a.theta, b.theta)
+    # The same state, except that the SpikeDyn rule keeps counting each neuron's training spikes
+    # (of every presentation, retries included, so at least those of each sample's last one).
+    assert a._state.plasticity.activity.sum() >= sum(s.mean_spikes_per_sample * s.train_samples
+                                                     for s in a.train_stats_) > 0
+    b._state.plasticity.activity[:] = a._state.plasticity.activity
+    assert_states_equal(a._state, b._state)
+    assert a.update_counts() == b.update_counts()
+
+
+def test_each_spikedyn_mechanism_acts() -> None:
+    images = bright_images(22, [150, 40, 220, 120, 200, 180])
+    strong = dict(spikedyn__rate_half_spikes=3.0, spikedyn__theta_gain=5.0, spikedyn__decay_rate=0.3,
+                  spikedyn__decay_below=1.0, spikedyn__min_update=2e-3)
+    net = Network(_config(**strong), seed=6).fit(images)
+    tr = net._state.plasticity
+    assert np.all(tr.activity >= 0) and tr.activity.sum() > 0
+    assert np.allclose(tr.rate, 1.0 / (1.0 + tr.activity / 3.0))  # adaptive rates follow the activity
+    counts = net.update_counts()
+    assert counts["potentiation_skipped"] > 0 and counts["depression_skipped"] > 0 and counts["decay"] > 0
+    # Each mechanism, switched off alone, changes the outcome.
+    for switch in ("adaptive_rate", "adaptive_threshold", "weight_decay", "skip_spurious"):
+        other = Network(_config(**strong, **{f"spikedyn__{switch}": False}), seed=6).fit(images)
+        assert not np.array_equal(other.weights, net.weights), switch
+
+
+def test_asp_significance_tracks_correlation_and_the_leak_spares_it() -> None:
+    images = bright_images(23, [200, 180, 220])
+    net = Network(_config("asp", asp__beta=0.5, asp__leak_rate=0.2), seed=7).fit(images)
+    s = net._state.plasticity.significance
+    assert s.shape == (784, 15) and 0 < s.max() <= 1 and s.min() >= 0
+    assert net.update_counts()["decay"] == 784 * 15 * sum(st.presentations for st in net.train_stats_)
+    no_leak = Network(_config("asp", asp__beta=0.5, asp__leak_rate=0.0), seed=7).fit(images)
+    lateral_like = Network(_config("diehl-cook"), seed=7).fit(images)
+    assert np.array_equal(no_leak.weights, lateral_like.weights)  # without the leak, ASP is Diehl & Cook
+    assert not np.array_equal(net.weights, no_leak.weights)
+
+
+def test_adaptive_state_survives_save_and_load(tmp_path: Path) -> None:
+    images = bright_images(24, [150, 200, 180])
+    net = Network(_config(), seed=8).fit(images)
+    back = Network.load(net.save(tmp_path / "run"))
+    assert_states_equal(net._state, back._state)
+    images2 = bright_images(25, [170, 160])
+    net.partial_fit(images2)
+    back.partial_fit(images2)
+    assert np.array_equal(net.weights, back.weights) and np.array_equal(net.theta, back.theta)
+
+
+# -- the command -----------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def bars_dir(tmp_path_factory) -> Path:
+    return make_digits_dir(tmp_path_factory.mktemp("bars"), n_train=200, n_test=100, seed=1)
+
+
+def test_continual_command_writes_its_outputs(run_cli, bars_dir: Path, tmp_path: Path) -> None:
+    out, js = tmp_path / "out", tmp_path / "summary.json"
+    code, stdout, err = run_cli("continual", "--model", "spikedyn", "--neurons", "15", "--tasks", "0,1,2",
+                                "--samples-per-task", "12", "--assign-per-class", "6", "--test-per-class", "6",
+                                "--set", "timing.present_ms=100", "--set", "timing.rest_ms=50",
+                                "--data-dir", bars_dir, "--out", out, "--json", js, "--quiet")
+    assert code == 0, err
+    data = json.loads(js.read_text())
+    assert data["command"] == "continual" and data["model"] == "spikedyn" and data["neurons"] == 15
+    assert len(data["accuracy_matrix"]) == 3 and data["old_task_accuracy"][0] is None
+    assert {"bwt", "forgetting", "final_average_accuracy", "iid"} <= set(data)
+    assert data["protocol"]["tasks"] == ["0", "1", "2"] and data["protocol"]["split"] == "test"
+    assert "final average accuracy" in stdout and "i.i.d. reference" in stdout
+    assert (out / "continual.json").is_file()
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--tasks", "0,1,11"], "--tasks names class 11, but the data has classes 0-9"),
+    (["--samples-per-task", "500"], "have only 20 images in the pool, fewer than 500"),
+    (["--samples-per-task", "0"], "--samples-per-task: must be a positive integer, got 0"),
+    (["--model", "nope"], "--model: invalid choice: 'nope'"),
+])
+def test_continual_command_rejects_bad_input_and_writes_nothing(run_cli, bars_dir, tmp_path, args, fragment):
+    out = tmp_path / "out"
+    code, _, err = run_cli("continual", "--neurons", "10", "--data-dir", bars_dir, "--out", out, "--quiet", *args)
+    assert_usage_error(code, err, fragment)
+    assert not out.exists() and list(tmp_path.iterdir()) == []
