@@ -46,7 +46,7 @@ from tqdm.auto import tqdm
 from .errors import ConfigError
 
 #: Training images per task unless told otherwise.
-DEFAULT_SAMPLES_PER_TASK = 1000
+DEFAULT_SAMPLES_PER_TASK = 4000
 #: Labelled-pass images per class seen so far.
 DEFAULT_ASSIGN_PER_CLASS = 100
 SPLITS = ("test", "validation")

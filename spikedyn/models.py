@@ -10,7 +10,8 @@ lateral        direct-lateral        stdp         homeostatic  normalise
 the continual-learning models
 
 =============  ====================  =============  ===========  ===========
-spikedyn       direct-lateral        stdp-spikedyn  homeostatic  normalise
+spikedyn       direct-lateral        stdp-spikedyn  spikedyn-     normalise
+                                                   threshold
 asp            inhibitory-layer      stdp-asp       homeostatic  normalise
 =============  ====================  =============  ===========  ===========
 
@@ -94,7 +95,7 @@ def _register_builtin() -> None:
     from .delays import DelayedStdp
     from .plasticity import DiehlCookStdp, Normalisation
     from .potentiation_only import PotentiationOnly
-    from .spikedyn_stdp import SpikeDynStdp
+    from .spikedyn_stdp import SpikeDynStdp, SpikeDynThreshold
     from .threshold import Homeostatic
 
     register(Model("diehl-cook", "inhibitory layer, STDP, homeostatic threshold (Diehl & Cook 2015)",
@@ -102,7 +103,7 @@ def _register_builtin() -> None:
     register(Model("lateral", "direct lateral inhibition, STDP, homeostatic threshold (SpikeDyn)",
                    DirectLateral(), DiehlCookStdp(), Homeostatic(), Normalisation()))
     register(Model("spikedyn", "lateral with SpikeDyn's continual-learning rule: adaptive rates and threshold, "
-                               "weight decay, no spurious updates", DirectLateral(), SpikeDynStdp(), Homeostatic(),
+                               "weight decay, no spurious updates", DirectLateral(), SpikeDynStdp(), SpikeDynThreshold(),
                    Normalisation()))
     register(Model("asp", "diehl-cook with ASP's significance-modulated weight leak (Panda et al. 2018)",
                    InhibitoryLayer(), Asp(), Homeostatic(), Normalisation()))

@@ -83,6 +83,15 @@ def lif_step_naive(params: LifParams, v, ge, gi, theta, last_spike, t, adapt_the
     return np.flatnonzero(fired).astype(np.int32), (v_new, ge_new, gi_new, theta_new)
 
 
+def _tau_theta_ms(config: NetworkConfig) -> float:
+    """The thresholds' time constant: SpikeDyn's adaptive threshold has its own (spikedyn_stdp docstring)."""
+    from spikedyn import models
+
+    if models.get(config.model).threshold.name == "spikedyn-threshold" and config.spikedyn.adaptive_threshold:
+        return config.spikedyn.tau_theta_ms
+    return config.excitatory.tau_theta_ms
+
+
 def lif_params_naive(config: NetworkConfig) -> tuple[LifParams, LifParams]:
     """Kernel parameters of the excitatory and inhibitory populations, from the config."""
     dt = config.timing.dt_ms
@@ -96,7 +105,7 @@ def lif_params_naive(config: NetworkConfig) -> tuple[LifParams, LifParams]:
         dt_over_tau_m=dt / e.tau_m_ms,
         dt_over_tau_ge=dt / e.tau_ge_ms,
         dt_over_tau_gi=dt / e.tau_gi_ms,
-        dt_over_tau_theta=dt / e.tau_theta_ms,
+        dt_over_tau_theta=dt / _tau_theta_ms(config),
         theta_plus=e.theta_plus_mv,
         refractory_steps=round(e.refractory_ms / dt),
         lockout_steps=round(e.lockout_ms / dt),
@@ -423,7 +432,7 @@ class NaiveDelayedStdp(NaiveStdp):
 class NaiveSpikeDynStdp(NaiveStdp):
     """``stdp-spikedyn`` (spikedyn.spikedyn_stdp's docstring): STDP scaled by the neuron's factor
     ``g_j = 1 / (1 + a_j / A)``, updates below ``eps`` skipped; after each presentation
-    ``a += counts``, ``g`` updated, theta raised by consolidation, small weights decayed."""
+    ``a += counts``, ``g`` updated, theta rises held back by consolidation, small weights decayed."""
 
     def _eps(self, c):
         return c.spikedyn.min_update if c.spikedyn.skip_spurious else 0.0
@@ -460,7 +469,7 @@ class NaiveSpikeDynStdp(NaiveStdp):
         if p.adaptive_rate:
             st.rate = 1.0 / (1.0 + st.activity / p.rate_half_spikes)
         if p.adaptive_threshold:
-            step = p.theta_gain * c.excitatory.theta_plus_mv
+            step = -p.theta_hold * c.excitatory.theta_plus_mv
             sim.theta = sim.theta + step * (st.activity / (st.activity + p.rate_half_spikes)) * counts
         if p.weight_decay:
             below = p.decay_below * c.stdp.weight_sum / c.n_input
@@ -514,6 +523,7 @@ NAIVE_PARTS = {
     "stdp-spikedyn": NaiveSpikeDynStdp,
     "stdp-asp": NaiveAsp,
     "homeostatic": NaiveHomeostatic,
+    "spikedyn-threshold": NaiveHomeostatic,  # the same rule; its time constant comes through lif_params_naive
     "normalise": NaiveNormalise,
 }
 

@@ -194,7 +194,8 @@ def test_spikedyn_with_every_mechanism_off_is_lateral_bit_for_bit() -> None:
 
 def test_each_spikedyn_mechanism_acts() -> None:
     images = bright_images(22, [150, 40, 220, 120, 200, 180])
-    strong = dict(spikedyn__rate_half_spikes=3.0, spikedyn__theta_gain=5.0, spikedyn__decay_rate=0.3,
+    strong = dict(spikedyn__rate_half_spikes=3.0, spikedyn__theta_hold=0.9, spikedyn__weight_decay=True,
+                  spikedyn__decay_rate=0.3,
                   spikedyn__decay_below=1.0, spikedyn__min_update=2e-3)
     net = Network(_config(**strong), seed=6).fit(images)
     tr = net._state.plasticity
@@ -204,7 +205,7 @@ def test_each_spikedyn_mechanism_acts() -> None:
     assert counts["potentiation_skipped"] > 0 and counts["depression_skipped"] > 0 and counts["decay"] > 0
     # Each mechanism, switched off alone, changes the outcome.
     for switch in ("adaptive_rate", "adaptive_threshold", "weight_decay", "skip_spurious"):
-        other = Network(_config(**strong, **{f"spikedyn__{switch}": False}), seed=6).fit(images)
+        other = Network(_config(**{**strong, f"spikedyn__{switch}": False}), seed=6).fit(images)
         assert not np.array_equal(other.weights, net.weights), switch
 
 

@@ -57,7 +57,42 @@ def test_inhibition_sweep_never_loads_the_test_split(tmp_path, no_test_split, mn
 
 def test_no_selection_code_reads_the_test_split() -> None:
     """A static check: the scripts that select parameters never name the test split."""
-    for name in ("inhibition_sweep.py", "validation_sweep.py"):
+    for name in ("inhibition_sweep.py", "validation_sweep.py", "continual_comparison.py"):
         source = (EXPERIMENTS / name).read_text()
         assert 'mnist("test")' not in source and "load_mnist(\"test\"" not in source
         assert "STREAM_TEST" not in source or "validation images" in source.lower()
+
+
+@pytest.mark.mnist
+def test_continual_selection_never_loads_the_test_split(tmp_path, no_test_split, mnist_dir, monkeypatch) -> None:
+    comparison = importlib.import_module("continual_comparison")
+    monkeypatch.setattr(comparison, "_POOLS", {})
+    out = tmp_path / "selection"
+    argv = ["--models", "spikedyn", "--split", "validation", "--grid", "spikedyn.rate_half_spikes=20,50",
+            "--neurons", "6", "--seeds", "0", "--tasks", "0,1", "--samples-per-task", "6", "--assign-per-class", "3",
+            "--test-per-class", "4", "--no-iid", "--jobs", "1", "--out", str(out)]
+    assert comparison.main(argv) == 0
+    assert no_test_split == ["train"]
+    runs = sorted(p.name for p in (out / "runs").iterdir())
+    assert runs == ["spikedyn.rate_half_spikes_20-6-seed0.json", "spikedyn.rate_half_spikes_50-6-seed0.json"]
+    record = json.loads((out / "runs" / runs[0]).read_text())
+    assert record["summary"]["protocol"]["split"] == "validation" and len(record["summary"]["accuracy_matrix"]) == 2
+    table = (out / "table.md").read_text()
+    assert "`spikedyn.rate_half_spikes=20`" in table and "validation split" in table
+    for name in ("table.csv", "task_accuracy_6.png"):
+        assert (out / name).is_file()
+    before = {p: p.stat().st_mtime_ns for p in (out / "runs").iterdir()}
+    comparison.main(argv)
+    assert {p: p.stat().st_mtime_ns for p in (out / "runs").iterdir()} == before
+
+
+def test_ablation_variants_switch_each_mechanism() -> None:
+    comparison = importlib.import_module("continual_comparison")
+    variants = comparison.ablation_variants()
+    assert len(variants) == 10
+    assert variants["all four"] == ["spikedyn.adaptive_rate=true", "spikedyn.adaptive_threshold=true",
+                                    "spikedyn.weight_decay=true", "spikedyn.skip_spurious=true"]
+    assert variants["without weight_decay"][2] == "spikedyn.weight_decay=false"
+    assert variants["only skip_spurious"] == ["spikedyn.adaptive_rate=false", "spikedyn.adaptive_threshold=false",
+                                              "spikedyn.weight_decay=false", "spikedyn.skip_spurious=true"]
+    assert all(v.endswith("=false") for v in variants["none (= lateral)"])

@@ -60,7 +60,8 @@ def _cases() -> dict[str, Case]:
         # SpikeDyn's rule with every mechanism strong enough to act within a few samples.
         "spikedyn": Case(
             NetworkConfig(model="spikedyn", n_neurons=12, input=retry3, timing=short,
-                          spikedyn=SpikeDynParams(rate_half_spikes=3.0, theta_gain=5.0, decay_rate=0.3,
+                          spikedyn=SpikeDynParams(rate_half_spikes=3.0, theta_hold=0.9, weight_decay=True,
+                                                  decay_rate=0.3,
                                                   decay_below=1.0, min_update=2e-3)),
             bright_images(8, [150, 40, 220, 120, 200]), 14),
         # ASP with a fast leak and significance.

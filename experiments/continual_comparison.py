@@ -1,0 +1,262 @@
+"""SpikeDyn's comparison in a dynamic environment: models x sizes x seeds, class-incremental MNIST.
+
+Every run is the protocol of :mod:`spikedyn.continual` (one class per task, 0..9 by
+default, never shown again; after each task a labelled pass over the classes seen
+so far and a test on each), plus, per model, size and seed, the i.i.d. reference
+(the same images, all classes shuffled together). The table gives, per model and
+size, mean ± sd over seeds of: the final average accuracy ACC, the mean newest-task
+accuracy (mean over tasks of R[i, i]), the mean previous-tasks accuracy (mean over
+tasks i >= 1 of the mean of R[i, j < i]), BWT, forgetting and the i.i.d. reference;
+and the margins of ``spikedyn`` over ``asp`` (SpikeDyn's claim: +21 / +8 points at
+400 neurons, +23 / +4 at 200).
+
+``--ablation`` runs SpikeDyn's rule instead with each of its four mechanisms
+removed in turn and each alone (and all, and none); ``--grid`` every combination
+of the given parameter values of the first model (parameter selection, with
+``--split validation``).
+
+``--split validation`` learns from training images 0-49,999 and scores on
+50,000-59,999: that is how the rules' parameters were chosen; the default split
+scores on the test set (final numbers only).
+
+Usage::
+
+    python experiments/continual_comparison.py --out experiments/results/continual --jobs 2
+    python experiments/continual_comparison.py --ablation --neurons 400 --out experiments/results/continual_ablation
+    python experiments/continual_comparison.py --split validation --grid spikedyn.rate_half_spikes=20,50 \
+        --neurons 400 --seeds 0,1 --no-iid --out experiments/results/continual_selection
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _runner import int_list, mean_sd, run_tasks  # noqa: E402
+
+from spikedyn.config import NetworkConfig, parse_set  # noqa: E402
+
+MODELS = ("spikedyn", "asp", "diehl-cook", "lateral")
+MECHANISMS = ("adaptive_rate", "adaptive_threshold", "weight_decay", "skip_spurious")
+_POOLS: dict = {}
+
+
+def _pools(split: str):
+    from spikedyn import continual
+
+    if split not in _POOLS:
+        _POOLS[split] = continual.load_pools(split)
+    return _POOLS[split]
+
+
+def ablation_variants() -> dict[str, list[str]]:
+    """Variant name -> ``--set`` items of the ``spikedyn`` model."""
+    def switches(on):
+        return [f"spikedyn.{m}={'true' if m in on else 'false'}" for m in MECHANISMS]
+
+    variants = {"all four": switches(MECHANISMS)}
+    variants.update({f"without {m}": switches([o for o in MECHANISMS if o != m]) for m in MECHANISMS})
+    variants.update({f"only {m}": switches([m]) for m in MECHANISMS})
+    variants["none (= lateral)"] = switches([])
+    return variants
+
+
+def grid_variants(model: str, grid: list[str]) -> dict[str, tuple[str, list[str]]]:
+    """Variant name -> (model, ``--set`` items) for every combination of the grid's values."""
+    import itertools
+
+    axes = []
+    for item in grid:
+        key, _, values = item.partition("=")
+        axes.append([f"{key}={v}" for v in values.split(",")])
+        for v in values.split(","):
+            parse_set(f"{key}={v}")  # fail early, with the config's message
+    return {" ".join(combo): (model, list(combo)) for combo in itertools.product(*axes)}
+
+
+def run_one(task: dict) -> dict:
+    """One continual run (and its i.i.d. reference) in a worker process."""
+    import os
+
+    os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+    from spikedyn import continual
+
+    config = NetworkConfig(model=task["model"], n_neurons=task["neurons"]).replace(
+        **dict(parse_set(item) for item in task["set"]))
+    p = task["protocol"]
+    protocol = continual.Protocol(tasks=continual.parse_tasks(p["tasks"]), samples_per_task=p["samples_per_task"],
+                                  assign_per_class=p["assign_per_class"], test_per_class=p["test_per_class"],
+                                  split=p["split"])
+    pools = _pools(p["split"])
+    result = continual.run(config, seed=task["seed"], protocol=protocol, pools=pools, n_jobs=1, progress=False)
+    out = {"summary": result.summary()}
+    if task["iid"]:
+        out["iid"] = continual.run_iid(config, seed=task["seed"], protocol=protocol, pools=pools, n_jobs=1,
+                                       progress=False)
+    return out
+
+
+def _row_metrics(results: list[dict]) -> dict[str, tuple[float, float]]:
+    def per_run(r):
+        s = r["summary"]
+        old = [x for x in s["old_task_accuracy"] if x is not None]
+        return {"acc": s["final_average_accuracy"], "new": float(np.mean(s["new_task_accuracy"])),
+                "old": float(np.mean(old)) if old else float("nan"), "bwt": s["bwt"], "forgetting": s["forgetting"],
+                "iid": r["iid"]["average_accuracy"] if "iid" in r else float("nan"),
+                "minutes": r["worker_wall_seconds"] / 60}
+    runs = [per_run(r) for r in results]
+    return {k: mean_sd([x[k] for x in runs]) for k in runs[0]}
+
+
+def _fmt(ms: tuple[float, float]) -> str:
+    m, s = ms
+    return "-" if not np.isfinite(m) else f"{m:.3f} ± {s:.3f}"
+
+
+def write_tables(groups: dict[tuple[str, int], list[dict]], out: Path, *, label: str, note: str) -> list[dict]:
+    """Markdown and CSV tables of the groups (label, neurons) -> runs; returns the rows."""
+    from spikedyn.runs import atomic_path
+
+    rows = []
+    for (name, n), results in groups.items():
+        m = _row_metrics(results)
+        rows.append({"name": name, "neurons": n, "seeds": len(results), **m})
+    cols = [("acc", "final average accuracy (ACC)"), ("new", "mean newest-task accuracy"),
+            ("old", "mean previous-tasks accuracy"), ("bwt", "BWT"), ("forgetting", "forgetting"),
+            ("iid", "i.i.d. reference")]
+    md = [note, "", f"| {label} | neurons | seeds | " + " | ".join(c for _, c in cols) + " | minutes per run |",
+          "|---|---:|---:|" + "---:|" * len(cols) + "---:|"]
+    for r in rows:
+        md.append(f"| `{r['name']}` | {r['neurons']} | {r['seeds']} | "
+                  + " | ".join(_fmt(r[k]) for k, _ in cols) + f" | {r['minutes'][0]:.1f} |")
+    with atomic_path(out / "table.md") as tmp:
+        tmp.write_text("\n".join(md) + "\n")
+    header = [label, "neurons", "seeds"] + [f"{k}_{x}" for k, _ in cols for x in ("mean", "sd")] + ["minutes"]
+    lines = [",".join(header)]
+    for r in rows:
+        vals = [r["name"], str(r["neurons"]), str(r["seeds"])]
+        vals += [f"{v:.6f}" if np.isfinite(v) else "" for k, _ in cols for v in r[k]]
+        lines.append(",".join(vals + [f"{r['minutes'][0]:.2f}"]))
+    with atomic_path(out / "table.csv") as tmp:
+        tmp.write_text("\n".join(lines) + "\n")
+    return rows
+
+
+def write_margins(rows: list[dict], out: Path) -> None:
+    """``spikedyn`` minus ``asp``, per size: newest-task and previous-tasks accuracy (points)."""
+    from spikedyn.runs import atomic_path
+
+    by = {(r["name"], r["neurons"]): r for r in rows}
+    lines = ["| neurons | newest task: spikedyn - asp (points) | previous tasks: spikedyn - asp (points) | "
+             "paper |", "|---:|---:|---:|---|"]
+    paper = {400: "+21 / +8", 200: "+23 / +4"}
+    for n in sorted({r["neurons"] for r in rows}):
+        if ("spikedyn", n) in by and ("asp", n) in by:
+            a, b = by[("spikedyn", n)], by[("asp", n)]
+            lines.append(f"| {n} | {100 * (a['new'][0] - b['new'][0]):+.1f} | {100 * (a['old'][0] - b['old'][0]):+.1f} "
+                         f"| {paper.get(n, '-')} |")
+    with atomic_path(out / "margins.md") as tmp:
+        tmp.write_text("\n".join(lines) + "\n")
+
+
+def write_figures(groups: dict[tuple[str, int], list[dict]], out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from spikedyn.plotting import plot_accuracy_matrix, plot_task_accuracy, save_figure
+
+    for n in sorted({k[1] for k in groups}):
+        curves = {}
+        names = None
+        for (name, size), results in groups.items():
+            if size != n:
+                continue
+            new = np.array([r["summary"]["new_task_accuracy"] for r in results], float)
+            old = np.array([[np.nan if x is None else x for x in r["summary"]["old_task_accuracy"]] for r in results],
+                           float)
+            curves[name] = {"new": new, "old": old}
+            names = results[0]["summary"]["task_names"]
+        fig, ax = plt.subplots(figsize=(8, 4.5))
+        plot_task_accuracy(curves, ax, task_names=names,
+                           title=f"{n} neurons: newest-task (solid) and previous-tasks (dashed) accuracy, "
+                                 f"mean ± sd over seeds")
+        save_figure(fig, out / f"task_accuracy_{n}.png")
+        plt.close(fig)
+        first = next(iter(k for k in groups if k[1] == n))
+        r = groups[first][0]
+        fig, ax = plt.subplots(figsize=(6, 5))
+        plot_accuracy_matrix(np.array([[np.nan if x is None else x for x in row]
+                                       for row in r["summary"]["accuracy_matrix"]]), ax, task_names=names,
+                             title=f"{first[0]}, {n} neurons, seed {r['task']['seed']}")
+        slug = "".join(c if c.isalnum() or c in "-." else "_" for c in first[0])
+        save_figure(fig, out / f"accuracy_matrix_{slug}_{n}.png")
+        plt.close(fig)
+
+
+def main(argv=None) -> int:
+    from spikedyn import continual
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--models", default=",".join(MODELS))
+    ap.add_argument("--neurons", type=int_list, default=[200, 400])
+    ap.add_argument("--seeds", type=int_list, default=[0, 1, 2])
+    ap.add_argument("--samples-per-task", type=int, default=continual.DEFAULT_SAMPLES_PER_TASK)
+    ap.add_argument("--tasks", default="0,1,2,3,4,5,6,7,8,9")
+    ap.add_argument("--assign-per-class", type=int, default=continual.DEFAULT_ASSIGN_PER_CLASS)
+    ap.add_argument("--test-per-class", type=int, default=None)
+    ap.add_argument("--split", choices=continual.SPLITS, default="test")
+    ap.add_argument("--ablation", action="store_true", help="SpikeDyn's mechanisms removed in turn and each alone")
+    ap.add_argument("--grid", action="append", default=[], metavar="SECTION.FIELD=V1,V2,...",
+                    help="a grid of the first model's parameters: every combination is a variant (repeatable)")
+    ap.add_argument("--no-iid", action="store_true", help="skip the i.i.d. references")
+    ap.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
+                    help="config override for every run (repeatable)")
+    ap.add_argument("--jobs", type=int, default=1)
+    ap.add_argument("--out", type=Path, required=True)
+    args = ap.parse_args(argv)
+    for item in args.set:
+        parse_set(item)  # fail early, with the config's message
+    continual.parse_tasks(args.tasks)
+    protocol = {"tasks": args.tasks, "samples_per_task": args.samples_per_task,
+                "assign_per_class": args.assign_per_class, "test_per_class": args.test_per_class, "split": args.split}
+    if args.ablation:
+        variants = {name: ("spikedyn", sets) for name, sets in ablation_variants().items()}
+    elif args.grid:
+        variants = grid_variants(args.models.split(",")[0], args.grid)
+    else:
+        variants = {m: (m, []) for m in args.models.split(",")}
+    tasks = []
+    for name, (model, sets) in variants.items():
+        for n in args.neurons:
+            for seed in args.seeds:
+                slug = "".join(c if c.isalnum() or c in "-." else "_" for c in name)
+                tasks.append({"id": f"{slug}-{n}-seed{seed}", "model": model, "neurons": n, "seed": seed,
+                              "set": sets + args.set, "protocol": protocol, "iid": not args.no_iid})
+    results = run_tasks(run_one, tasks, args.out, jobs=args.jobs, desc="continual runs")
+    groups: dict[tuple[str, int], list[dict]] = {}
+    for (name, _), task, result in zip(((n, v) for n, v in variants.items() for _ in args.neurons for _ in args.seeds),
+                                       tasks, results):
+        groups.setdefault((name, task["neurons"]), []).append(result)
+    what = "SpikeDyn's mechanisms" if args.ablation else "models"
+    note = (f"Class-incremental MNIST ({what}): tasks {args.tasks}, {args.samples_per_task} training images per task, "
+            f"labelled pass over {args.assign_per_class} images per class seen, test on "
+            f"{'all' if args.test_per_class is None else args.test_per_class} images per class seen "
+            f"({'test set' if args.split == 'test' else 'validation split'}); mean ± sd over seeds "
+            f"{','.join(map(str, args.seeds))}. Minutes: wall time per run (and its i.i.d. reference) on one "
+            "simulation thread, runs sharing the machine.")
+    rows = write_tables(groups, args.out, label="variant" if args.ablation or args.grid else "model", note=note)
+    if not (args.ablation or args.grid):
+        write_margins(rows, args.out)
+    write_figures(groups, args.out)
+    print((args.out / "table.md").read_text())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
