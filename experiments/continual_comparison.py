@@ -184,8 +184,7 @@ def write_figures(groups: dict[tuple[str, int], list[dict]], out: Path) -> None:
             names = results[0]["summary"]["task_names"]
         fig, ax = plt.subplots(figsize=(8, 4.5))
         plot_task_accuracy(curves, ax, task_names=names,
-                           title=f"{n} neurons: newest-task (solid) and previous-tasks (dashed) accuracy, "
-                                 f"mean ± sd over seeds")
+                           title=f"{n} neurons: newest task (solid), previous tasks (dashed); mean ± sd")
         save_figure(fig, out / f"task_accuracy_{n}.png")
         plt.close(fig)
         first = next(iter(k for k in groups if k[1] == n))
