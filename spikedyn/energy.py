@@ -1,0 +1,172 @@
+"""Energy tables: the price of each operation, as data with its source.
+
+Published SNN energy models disagree by orders of magnitude because each counts
+different operations at different prices. spikedyn therefore keeps the *counts*
+(what a model does) and the *prices* (what an operation costs on some hardware) apart:
+a price list is an :class:`EnergyTable`, read from a TOML file. Every row names its
+source and how the source obtained the figure:
+
+``measured``
+    measured on silicon;
+``simulated``
+    a pre-silicon or circuit-simulation estimate;
+``all-in``
+    one figure per event that already includes the neuron updates, memory and
+    communication around it: nothing may be added on top.
+
+Built-in tables (``spikedyn/energy_tables/``): ``horowitz-45nm`` (45 nm CMOS
+arithmetic and memory, Horowitz, ISSCC 2014; the default), ``loihi`` (Davies et al.,
+IEEE Micro 2018), ``truenorth`` (Merolla et al., Science 2014) and ``spinnaker2``
+(Höppner et al., IEEE TCAS-I 2019). A user passes their own as a path.
+
+File format::
+
+    name = "my-chip"
+    description = "..."
+    source = "where the figures come from"
+
+    [operations]
+    synaptic_op = { energy_pj = 23.6, label = "simulated", source = "Table 1" }
+
+For the 45 nm table, memory accesses are priced by the size of the memory that holds
+the data (:func:`memory_level`): SRAM of 8 KB, 32 KB or 1 MB, else DRAM.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+from .errors import ConfigError
+
+LABELS = ("measured", "simulated", "all-in")
+TABLE_DIR = Path(__file__).resolve().parent / "energy_tables"
+DEFAULT_TABLE = "horowitz-45nm"
+_TABLE_KEYS = ("name", "description", "source", "operations")
+_ROW_KEYS = ("energy_pj", "label", "source")
+
+#: Memory levels of the 45 nm table, smallest first: (operation, capacity in bytes).
+MEMORY_LEVELS = (("read64_sram_8kb", 8 * 1024), ("read64_sram_32kb", 32 * 1024), ("read64_sram_1mb", 1024 * 1024))
+DRAM = "read64_dram"
+
+
+@dataclass(frozen=True)
+class Price:
+    """One operation's energy, with how and where it was obtained."""
+
+    energy_pj: float
+    label: str
+    source: str
+
+
+@dataclass(frozen=True)
+class EnergyTable:
+    """A named price list: operation name -> :class:`Price`."""
+
+    name: str
+    description: str
+    source: str
+    operations: Mapping[str, Price]
+
+    def energy_pj(self, operation: str) -> float:
+        """The energy of one ``operation`` in pJ; a ConfigError names the table's operations otherwise."""
+        try:
+            return self.operations[operation].energy_pj
+        except KeyError:
+            raise ConfigError(f"energy table {self.name!r} has no operation {operation!r}; it prices: "
+                              f"{', '.join(sorted(self.operations))}") from None
+
+    def require(self, operations) -> None:
+        """Raise a ConfigError listing every operation of ``operations`` the table does not price."""
+        missing = sorted(set(operations) - set(self.operations))
+        if missing:
+            raise ConfigError(f"energy table {self.name!r} lacks {', '.join(missing)}; add them to its "
+                              f"[operations] or choose another table")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "description": self.description, "source": self.source,
+                "operations": {k: {"energy_pj": p.energy_pj, "label": p.label, "source": p.source}
+                               for k, p in self.operations.items()}}
+
+
+def builtin_tables() -> tuple[str, ...]:
+    """Names of the tables shipped with spikedyn."""
+    return tuple(sorted(p.stem for p in TABLE_DIR.glob("*.toml")))
+
+
+def _text(where: str, key: str, value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{where}: {key} must be a non-empty string, got {value!r}")
+    return value
+
+
+def parse_table(data: Mapping[str, Any], *, where: str = "energy table") -> EnergyTable:
+    """An :class:`EnergyTable` from parsed TOML; every problem is a one-line ConfigError naming the field."""
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{where}: expected a table of name, description, source and [operations]")
+    unknown = sorted(set(data) - set(_TABLE_KEYS))
+    if unknown:
+        raise ConfigError(f"{where}: unknown key {unknown[0]!r}; keys: {', '.join(_TABLE_KEYS)}")
+    missing = [k for k in _TABLE_KEYS if k not in data]
+    if missing:
+        raise ConfigError(f"{where}: missing {', '.join(missing)}")
+    ops = data["operations"]
+    if not isinstance(ops, Mapping) or not ops:
+        raise ConfigError(f"{where}: [operations] must hold at least one operation")
+    prices = {}
+    for op, row in ops.items():
+        at = f"{where}: operations.{op}"
+        if not isinstance(row, Mapping):
+            raise ConfigError(f"{at} must be {{ energy_pj = ..., label = ..., source = ... }}, got {row!r}")
+        extra = sorted(set(row) - set(_ROW_KEYS))
+        if extra:
+            raise ConfigError(f"{at}: unknown key {extra[0]!r}; keys: {', '.join(_ROW_KEYS)}")
+        absent = [k for k in _ROW_KEYS if k not in row]
+        if absent:
+            raise ConfigError(f"{at}: missing {', '.join(absent)}")
+        e = row["energy_pj"]
+        if isinstance(e, bool) or not isinstance(e, (int, float)) or not math.isfinite(e) or e < 0:
+            raise ConfigError(f"{at}.energy_pj must be a finite number >= 0 (pJ), got {e!r}")
+        if row["label"] not in LABELS:
+            raise ConfigError(f"{at}.label must be one of {', '.join(LABELS)}, got {row['label']!r}")
+        prices[str(op)] = Price(float(e), row["label"], _text(at, "source", row["source"]))
+    return EnergyTable(_text(where, "name", data["name"]), _text(where, "description", data["description"]),
+                       _text(where, "source", data["source"]), prices)
+
+
+def load_energy_table(table: str | os.PathLike[str] = DEFAULT_TABLE) -> EnergyTable:
+    """A built-in table by name (:func:`builtin_tables`) or a user's TOML file by path."""
+    from .config import _toml_reader
+
+    path = Path(table)
+    if path.suffix.lower() != ".toml":
+        if str(table) not in builtin_tables():
+            raise ConfigError(f"unknown energy table {str(table)!r}; choose one of {', '.join(builtin_tables())} "
+                              "or give a .toml file")
+        path = TABLE_DIR / f"{table}.toml"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read energy table {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"energy table {path} is not UTF-8 text") from None
+    tomllib = _toml_reader()
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"energy table {path} is not valid TOML: {exc}") from None
+    return parse_table(data, where=f"energy table {path}")
+
+
+def memory_level(footprint_bytes: int) -> str:
+    """The 45 nm table's memory-read operation for data of ``footprint_bytes``: the smallest SRAM
+    that holds it (8 KB, 32 KB, 1 MB), else DRAM."""
+    if isinstance(footprint_bytes, bool) or not isinstance(footprint_bytes, int) or footprint_bytes < 0:
+        raise ConfigError(f"footprint_bytes must be an integer >= 0, got {footprint_bytes!r}")
+    for op, capacity in MEMORY_LEVELS:
+        if footprint_bytes <= capacity:
+            return op
+    return DRAM

@@ -1,0 +1,76 @@
+"""Memory footprint of a network: bytes of every array the model needs, at a given precision.
+
+The footprint is what a device must store to run a model (NeuroBench's "footprint":
+parameters and buffers; Yik et al., arXiv 2304.04640), counted from the config alone,
+before anything is trained. It is broken down by component:
+
+=====================  ==========================================================  ==============
+component              entries                                                     bits each
+=====================  ==========================================================  ==============
+``weights``            input -> excitatory weights, ``n_input * N``                ``weight_bits``
+``competition``        inhibitory layer: excitatory i -> inhibitory i (``N``) and   ``weight_bits``
+                       inhibitory i -> excitatory j != i (``N (N - 1)``); direct
+                       lateral inhibition: excitatory i -> j != i (``N (N - 1)``)
+``neuron_state``       excitatory ``v, ge, gi`` (``3 N``); the inhibitory layer's   ``state_bits``
+                       ``v, ge`` (``2 N``)
+``thresholds``         adaptive threshold ``theta`` (``N``)                          ``state_bits``
+``traces``             STDP traces: ``pre`` (``n_input``), ``post1, post2`` (``2 N``) ``state_bits``
+``rule_state``         SpikeDyn: activity and rate factor (``2 N``); ASP:            ``state_bits``
+                       significance (``n_input * N``)
+``spike_buffers``      one bit per input and per neuron for the step's spikes       1
+=====================  ==========================================================  ==============
+
+The competition is counted per connection, as the papers count it (SpikeDyn's direct
+lateral inhibition removes the N inhibitory neurons and one of the two N (N - 1)-sized
+connection sets); spikedyn's kernels store the uniform strength once, so this is the
+model's memory, not spikedyn's. Refractory counters and the simulator's scratch space
+are not part of the model and are not counted.
+"""
+
+from __future__ import annotations
+
+from .config import NetworkConfig
+from .errors import ConfigError
+
+WEIGHT_BITS = (4, 8, 16, 32, 64)
+
+
+def _bits(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value not in WEIGHT_BITS:
+        raise ConfigError(f"{name} must be one of {', '.join(map(str, WEIGHT_BITS))}, got {value!r}")
+    return value
+
+
+def _bytes(entries: int, bits: int) -> int:
+    return -(-entries * bits // 8)  # whole bytes, rounded up
+
+
+def footprint_bytes(config: NetworkConfig, *, weight_bits: int = 32, state_bits: int = 32) -> dict[str, int]:
+    """Bytes of each component of ``config``'s model (see the module docstring) and their ``total``."""
+    from . import models
+
+    if not isinstance(config, NetworkConfig):
+        raise ConfigError(f"config must be a spikedyn.NetworkConfig, got {type(config).__name__}")
+    wb, sb = _bits("weight_bits", weight_bits), _bits("state_bits", state_bits)
+    model = models.get(config.model)
+    n, n_in = config.n_neurons, config.n_input
+    competition = model.competition.name
+    if competition == "inhibitory-layer":
+        comp_entries, own_state = n + n * (n - 1), 2 * n
+    elif competition == "direct-lateral":
+        comp_entries, own_state = n * (n - 1), 0
+    else:
+        raise ConfigError(f"no footprint for the competition {competition!r}")
+    rule = model.plasticity.name
+    rule_entries = {"stdp-spikedyn": 2 * n, "stdp-asp": n_in * n}.get(rule, 0)
+    out = {
+        "weights": _bytes(n_in * n, wb),
+        "competition": _bytes(comp_entries, wb),
+        "neuron_state": _bytes(3 * n + own_state, sb),
+        "thresholds": _bytes(n, sb),
+        "traces": _bytes(n_in + 2 * n, sb),
+        "rule_state": _bytes(rule_entries, sb),
+        "spike_buffers": _bytes(n_in + n + (n if own_state else 0), 1),
+    }
+    out["total"] = sum(out.values())
+    return out

@@ -1,0 +1,124 @@
+"""Energy tables (prices with sources) and the memory footprint of a config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from spikedyn.config import NetworkConfig
+from spikedyn.energy import (DEFAULT_TABLE, LABELS, builtin_tables, load_energy_table, memory_level,
+                             parse_table)
+from spikedyn.errors import ConfigError
+from spikedyn.footprint import footprint_bytes
+
+
+# -- footprint --------------------------------------------------------------------------------------
+def _tiny(model: str) -> NetworkConfig:
+    return NetworkConfig(model=model, n_neurons=3, n_input=4)
+
+
+@pytest.mark.parametrize("model, expected", [
+    # weights 4*3 floats; inhibitory layer 3 + 3*2 connections; v, ge, gi of 3 excitatory and
+    # v, ge of 3 inhibitory neurons; 3 thetas; traces 4 + 2*3; spike bits 4 + 3 + 3 -> 2 bytes
+    ("diehl-cook", {"weights": 48, "competition": 36, "neuron_state": 60, "thresholds": 12, "traces": 40,
+                    "rule_state": 0, "spike_buffers": 2}),
+    # direct lateral: 3*2 connections, no inhibitory neurons; spike bits 4 + 3 -> 1 byte
+    ("lateral", {"weights": 48, "competition": 24, "neuron_state": 36, "thresholds": 12, "traces": 40,
+                 "rule_state": 0, "spike_buffers": 1}),
+    ("spikedyn", {"weights": 48, "competition": 24, "neuron_state": 36, "thresholds": 12, "traces": 40,
+                  "rule_state": 24, "spike_buffers": 1}),
+    ("asp", {"weights": 48, "competition": 36, "neuron_state": 60, "thresholds": 12, "traces": 40,
+             "rule_state": 48, "spike_buffers": 2}),
+])
+def test_footprint_by_hand(model: str, expected: dict) -> None:
+    got = footprint_bytes(_tiny(model))
+    assert got == {**expected, "total": sum(expected.values())}
+
+
+def test_footprint_scales_with_precision() -> None:
+    f4 = footprint_bytes(_tiny("lateral"), weight_bits=4)
+    assert f4["weights"] == 6 and f4["competition"] == 3  # 12 and 6 entries of half a byte
+    f16 = footprint_bytes(_tiny("lateral"), weight_bits=16, state_bits=16)
+    assert f16["weights"] == 24 and f16["traces"] == 20
+    # SpikeDyn's budget: under 3,000 KB at 32-bit for 400 neurons
+    assert footprint_bytes(NetworkConfig(model="spikedyn", n_neurons=400))["total"] / 1024 < 3000
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"weight_bits": 3}, "weight_bits must be one of 4, 8, 16, 32, 64, got 3"),
+    ({"state_bits": True}, "state_bits must be one of 4, 8, 16, 32, 64, got True"),
+])
+def test_footprint_rejects_bad_precisions(kwargs, message) -> None:
+    with pytest.raises(ConfigError, match=message):
+        footprint_bytes(_tiny("lateral"), **kwargs)
+
+
+# -- energy tables --------------------------------------------------------------------------------
+def test_builtin_tables_load_and_label_every_row() -> None:
+    assert set(builtin_tables()) == {"horowitz-45nm", "loihi", "truenorth", "spinnaker2"}
+    for name in builtin_tables():
+        table = load_energy_table(name)
+        assert table.name == name and table.source
+        assert all(p.label in LABELS and p.source and p.energy_pj >= 0 for p in table.operations.values())
+    t = load_energy_table(DEFAULT_TABLE)
+    assert t.energy_pj("add_fp32") == 0.9 and t.energy_pj("mul_fp32") == 3.7 and t.energy_pj("read64_dram") == 1950
+    assert load_energy_table("truenorth").operations["synaptic_event"].label == "all-in"
+    with pytest.raises(ConfigError, match="energy table 'truenorth' has no operation 'add_fp32'; it prices: "
+                                          "synaptic_event"):
+        load_energy_table("truenorth").energy_pj("add_fp32")
+    with pytest.raises(ConfigError, match="energy table 'loihi' lacks add_fp32, mul_fp32; add them"):
+        load_energy_table("loihi").require(["synaptic_op", "add_fp32", "mul_fp32"])
+
+
+def test_a_users_table_is_read_from_its_file(tmp_path: Path) -> None:
+    path = tmp_path / "chip.toml"
+    path.write_text('name = "chip"\ndescription = "d"\nsource = "s"\n[operations]\n'
+                    'synaptic_op = { energy_pj = 5, label = "measured", source = "datasheet" }\n')
+    table = load_energy_table(path)
+    assert table.energy_pj("synaptic_op") == 5.0 and table.to_dict()["operations"]["synaptic_op"]["label"] == "measured"
+
+
+GOOD = {"name": "t", "description": "d", "source": "s",
+        "operations": {"op": {"energy_pj": 1.0, "label": "measured", "source": "x"}}}
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"extra": 1}, "unknown key 'extra'; keys: name, description, source, operations"),
+    ({"source": None}, "source must be a non-empty string, got None"),
+    ({"operations": {}}, r"\[operations\] must hold at least one operation"),
+    ({"operations": {"op": 3}}, "operations.op must be"),
+    ({"operations": {"op": {"energy_pj": -1, "label": "measured", "source": "x"}}},
+     r"operations.op.energy_pj must be a finite number >= 0 \(pJ\), got -1"),
+    ({"operations": {"op": {"energy_pj": float("nan"), "label": "measured", "source": "x"}}}, "got nan"),
+    ({"operations": {"op": {"energy_pj": 1, "label": "guessed", "source": "x"}}},
+     "label must be one of measured, simulated, all-in, got 'guessed'"),
+    ({"operations": {"op": {"energy_pj": 1, "label": "measured"}}}, "operations.op: missing source"),
+    ({"operations": {"op": {"energy_pj": 1, "label": "measured", "source": "x", "unit": "nJ"}}},
+     "unknown key 'unit'"),
+])
+def test_bad_tables_get_one_line_errors(change, message) -> None:
+    data = {**GOOD, **change}
+    with pytest.raises(ConfigError, match=message):
+        parse_table(data)
+
+
+def test_missing_keys_and_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="energy table: missing operations"):
+        parse_table({"name": "t", "description": "d", "source": "s"})
+    with pytest.raises(ConfigError, match="unknown energy table 'nope'; choose one of horowitz-45nm, loihi"):
+        load_energy_table("nope")
+    with pytest.raises(ConfigError, match="cannot read energy table"):
+        load_energy_table(tmp_path / "absent.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("name = \n")
+    with pytest.raises(ConfigError, match="is not valid TOML"):
+        load_energy_table(bad)
+
+
+@pytest.mark.parametrize("size, level", [
+    (0, "read64_sram_8kb"), (8192, "read64_sram_8kb"), (8193, "read64_sram_32kb"), (32768, "read64_sram_32kb"),
+    (32769, "read64_sram_1mb"), (1048576, "read64_sram_1mb"), (1048577, "read64_dram"),
+])
+def test_memory_level_is_the_smallest_memory_that_holds_the_data(size, level) -> None:
+    assert memory_level(size) == level
