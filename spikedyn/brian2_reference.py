@@ -507,6 +507,9 @@ class Brian2Network:
     config : NetworkConfig
     weights : float64 array, shape (n_input, n_neurons)
         Initial input->excitatory weights (copied); e.g. a spikedyn ``Network``'s.
+        The learning rule's own state (SpikeDyn's activity and rates, ASP's
+        significance) starts fresh: twin a trained ``spikedyn`` or ``asp`` network
+        only from a fresh one (as ``spikedyn validate`` does).
     theta : float64 array, shape (n_neurons,)
         Initial adaptive thresholds in mV (copied).
     target : {"numpy", "cython", "cpp_standalone"}

@@ -305,7 +305,10 @@ def mean_sd(values: Iterable[float | None]) -> tuple[float, float]:
     ConfigError
         If no value is left, or a value is NaN or infinite.
     """
-    kept = [float(v) for v in values if v is not None]
+    try:
+        kept = [float(v) for v in values if v is not None]
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"mean_sd needs numbers or None, got a value it cannot read ({exc})") from None
     if not kept:
         raise ConfigError("mean_sd got no values (all None); pass at least one defined value, e.g. one per seed")
     if not all(math.isfinite(v) for v in kept):

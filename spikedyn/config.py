@@ -167,8 +167,8 @@ class SpikeDynParams:
 
     - ``adaptive_rate``: neuron j's potentiation and depression factors are scaled
       by ``1 / (1 + a_j / rate_half_spikes)``, ``a_j`` its training spikes so far;
-    - ``adaptive_threshold``: a consolidated neuron's threshold holds: each spike
-      raises ``theta_j`` by ``theta_plus * (1 - theta_hold * c_j)`` instead of
+    - ``adaptive_threshold``: a consolidated neuron's threshold holds: each spike of a
+      presentation (not of the rest after it) raises ``theta_j`` by ``theta_plus * (1 - theta_hold * c_j)`` instead of
       ``theta_plus``, ``c_j = a_j / (a_j + rate_half_spikes)`` its consolidation, and
       thresholds decay with ``tau_theta_ms`` instead of ``excitatory.tau_theta_ms``;
     - ``weight_decay``: after each training presentation every weight below

@@ -107,6 +107,11 @@ class Protocol:
         t = self.test_per_class
         if t is not None and (isinstance(t, bool) or not isinstance(t, (int, np.integer)) or t < 1):
             raise ConfigError(f"test_per_class must be a positive integer or None (all), got {t!r}")
+        # The same checks as parse_tasks, for a protocol built in Python.
+        parse_tasks(",".join(f"{t[0]}-{t[-1]}" if len(t) > 1 else str(t[0]) if t else "?" for t in self.tasks))
+        for t in self.tasks:
+            if list(t) != list(range(t[0], t[-1] + 1)):
+                raise ConfigError(f"task {t} must be one class or a range of consecutive classes")
         if self.split not in SPLITS:
             raise ConfigError(f"split must be 'test' or 'validation', got {self.split!r}")
 
@@ -209,6 +214,17 @@ class ContinualResult:
         return out
 
 
+def _check_pools(pools: Pools, protocol: Protocol) -> None:
+    """Every image the protocol will need exists, checked before anything is trained."""
+    for task in protocol.tasks:
+        _first_of_classes(pools.learn_y, task, protocol.samples_per_task, "--samples-per-task")
+        _per_class(pools.learn_y, task, protocol.assign_per_class, "labelled pass (--assign-per-class)")
+        _per_class(pools.eval_y, task, protocol.test_per_class, "test (--test-per-class)")
+        for c in task:
+            if not np.any(pools.eval_y == c):
+                raise ConfigError(f"class {c} has no images to test on; remove it from --tasks")
+
+
 def _evaluate(network, pools: Pools, protocol: Protocol, seen: Sequence[Sequence[int]], n_jobs, progress: bool):
     """Name the neurons from the classes seen so far, then score each task seen so far."""
     from .encoding import STREAM_ASSIGN, STREAM_TEST
@@ -258,6 +274,7 @@ def run(config, *, seed: int = 0, protocol: Protocol | None = None, pools: Pools
 
     protocol = Protocol() if protocol is None else protocol
     pools = load_pools(protocol.split, data_dir, progress=progress) if pools is None else pools
+    _check_pools(pools, protocol)
     n_tasks = len(protocol.tasks)
     task_idx = [_first_of_classes(pools.learn_y, task, protocol.samples_per_task, "--samples-per-task")
                 for task in protocol.tasks]
@@ -303,6 +320,7 @@ def run_iid(config, *, seed: int = 0, protocol: Protocol | None = None, pools: P
 
     protocol = Protocol() if protocol is None else protocol
     pools = load_pools(protocol.split, data_dir, progress=progress) if pools is None else pools
+    _check_pools(pools, protocol)
     idx = np.concatenate([_first_of_classes(pools.learn_y, task, protocol.samples_per_task, "--samples-per-task")
                           for task in protocol.tasks])
     idx = idx[np.random.default_rng([seed, 2]).permutation(idx.size)]

@@ -14,9 +14,11 @@ component              entries                                                  
 ``neuron_state``       excitatory ``v, ge, gi`` (``3 N``); the inhibitory layer's   ``state_bits``
                        ``v, ge`` (``2 N``)
 ``thresholds``         adaptive threshold ``theta`` (``N``)                          ``state_bits``
-``traces``             STDP traces: ``pre`` (``n_input``), ``post1, post2`` (``2 N``) ``state_bits``
+``traces``             STDP traces: ``pre`` (``n_input``; per synapse, ``n_input     ``state_bits``
+                       * N``, with delays), ``post1, post2`` (``2 N``)
 ``rule_state``         SpikeDyn: activity and rate factor (``2 N``); ASP:            ``state_bits``
                        significance (``n_input * N``)
+``delays``             with synaptic delays: each synapse's delay (``n_input * N``)  8
 ``spike_buffers``      one bit per input and per neuron for the step's spikes       1
 =====================  ==========================================================  ==============
 
@@ -62,13 +64,19 @@ def footprint_bytes(config: NetworkConfig, *, weight_bits: int = 32, state_bits:
     else:
         raise ConfigError(f"no footprint for the competition {competition!r}")
     rule = model.plasticity.name
+    known = ("stdp", "stdp-potentiation-only", "stdp-spikedyn", "stdp-asp", "stdp-delayed")
+    if rule not in known:
+        raise ConfigError(f"no footprint for the plasticity rule {rule!r}; known: {', '.join(known)}")
     rule_entries = {"stdp-spikedyn": 2 * n, "stdp-asp": n_in * n}.get(rule, 0)
+    # With delays, the pre trace is per synapse and each synapse has its delay (0-19 steps: one byte).
+    pre_traces = n_in * n if rule == "stdp-delayed" else n_in
     out = {
         "weights": _bytes(n_in * n, wb),
         "competition": _bytes(comp_entries, wb),
         "neuron_state": _bytes(3 * n + own_state, sb),
         "thresholds": _bytes(n, sb),
-        "traces": _bytes(n_in + 2 * n, sb),
+        "traces": _bytes(pre_traces + 2 * n, sb),
+        "delays": _bytes(n_in * n if rule == "stdp-delayed" else 0, 8),
         "rule_state": _bytes(rule_entries, sb),
         "spike_buffers": _bytes(n_in + n + (n if own_state else 0), 1),
     }

@@ -23,8 +23,9 @@ training spikes of neuron j so far, ``g_j`` its learning-rate factor.
    presentation's spikes (so ``g`` is constant within a presentation).
 
 2. **Adaptive threshold** (``adaptive_threshold``, ``theta_hold`` = ``k``,
-   ``tau_theta_ms``): a consolidated neuron's threshold holds. Each spike raises
-   ``theta_j`` by ``theta_plus * (1 - k * c_j)`` instead of ``theta_plus``, where
+   ``tau_theta_ms``): a consolidated neuron's threshold holds. Each spike of a
+   presentation (not of the rest after it, which rise in full) raises ``theta_j`` by
+   ``theta_plus * (1 - k * c_j)`` instead of ``theta_plus``, where
    ``c_j = a_j / (a_j + A)`` (= 1 - g_j) is the neuron's consolidation (the kernel
    adds ``theta_plus`` at the spike, as Diehl & Cook, and subtracts
    ``k * theta_plus * c_j * n_j`` after the presentation, ``n_j`` the neuron's spikes

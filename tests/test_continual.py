@@ -265,3 +265,26 @@ def test_continual_command_rejects_bad_input_and_writes_nothing(run_cli, bars_di
     code, _, err = run_cli("continual", "--neurons", "10", "--data-dir", bars_dir, "--out", out, "--quiet", *args)
     assert_usage_error(code, err, fragment)
     assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"tasks": ((),)}, "is not a class"),
+    ({"tasks": ((1,), (1,))}, "--tasks repeats class 1"),
+    ({"tasks": ((11,),)}, "--tasks names class 11"),
+    ({"tasks": ((1, 3),)}, r"task \(1, 3\) must be one class or a range of consecutive classes"),
+])
+def test_protocol_checks_tasks_built_in_python(kwargs, message) -> None:
+    with pytest.raises(ConfigError, match=message):
+        cl.Protocol(**kwargs)
+
+
+def test_missing_images_are_found_before_training(monkeypatch) -> None:
+    monkeypatch.setattr(Network, "train", lambda *a, **k: pytest.fail("trained before checking the data"))
+    protocol = cl.Protocol(tasks=cl.parse_tasks("0,1"), samples_per_task=5, assign_per_class=3, test_per_class=11)
+    with pytest.raises(ConfigError, match=r"test \(--test-per-class\): classes 0 have only 10 images"):
+        cl.run(_config(), protocol=protocol, pools=POOLS, progress=False)
+
+
+def test_mean_sd_refuses_what_it_cannot_read() -> None:
+    with pytest.raises(ConfigError, match="mean_sd needs numbers or None"):
+        cl_metrics.mean_sd(["x"])

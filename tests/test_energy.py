@@ -33,7 +33,12 @@ def _tiny(model: str) -> NetworkConfig:
 ])
 def test_footprint_by_hand(model: str, expected: dict) -> None:
     got = footprint_bytes(_tiny(model))
-    assert got == {**expected, "total": sum(expected.values())}
+    assert got == {**expected, "delays": 0, "total": sum(expected.values())}
+
+
+def test_footprint_with_delays_counts_per_synapse_traces_and_delays() -> None:
+    f = footprint_bytes(_tiny("lateral-delays"))
+    assert f["delays"] == 12 and f["traces"] == (12 + 6) * 4
 
 
 def test_footprint_scales_with_precision() -> None:
