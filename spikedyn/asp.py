@@ -34,9 +34,8 @@ import numpy as np
 
 from .config import NetworkConfig
 from .parts import implements
-from .plasticity import (DiehlCookStdp, _potentiate_spikes, _traces_now, after_presentation,
-                         on_post, on_pre, synapse_history, synapse_significance, transmit)
-from .plasticity import _stdp_on_pre, _stdp_synapse_history, _stdp_transmit
+from .plasticity import (DiehlCookStdp, _stdp_on_pre, _stdp_potentiation, _stdp_synapse_history, _stdp_transmit,
+                         after_presentation, on_post, on_pre, synapse_history, synapse_significance, transmit)
 
 
 class AspRecord(NamedTuple):
@@ -63,15 +62,13 @@ def _asp_synapse_significance(rec, n_input, n_neurons):
 def _asp_on_post(rec, t, w, spikes, n_spikes, last_pre, last_post, recent, is_recent, n_recent, pre_now,
                  post1_now, pre_table, post1_table, post2_table, last_arrival, activity, rate, significance,
                  updates):
-    _traces_now(pre_table, last_pre, t, pre_now)
-    _potentiate_spikes(w, spikes, n_spikes, pre_now, post2_table, last_post, t, rec.nu_post, rec.w_max,
-                       recent, is_recent, n_recent)
+    _stdp_potentiation(rec, t, w, spikes, n_spikes, last_pre, last_post, recent, is_recent, n_recent, pre_now,
+                       pre_table, post2_table, updates)
     beta = rec.beta
     for k in range(n_spikes):
         j = spikes[k]
         for i in range(w.shape[0]):
             significance[i, j] = significance[i, j] + beta * (pre_now[i] - significance[i, j])
-    updates[0] += n_spikes * w.shape[0]
 
 
 @implements(after_presentation, AspRecord)
@@ -93,6 +90,9 @@ class Asp(DiehlCookStdp):
     """Part: STDP with ASP's significance-modulated weight leak (``stdp-asp``); ``config.stdp``, ``config.asp``."""
 
     name = "stdp-asp"
+
+    def footprint_entries(self, config: NetworkConfig) -> dict[str, int]:
+        return {**super().footprint_entries(config), "rule_state": config.n_input * config.n_neurons}  # significance
 
     def record(self, config: NetworkConfig) -> AspRecord:
         s, a = config.stdp, config.asp

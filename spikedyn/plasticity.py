@@ -365,14 +365,23 @@ def _stdp_synapse_history(rec, n_input, n_neurons):
     return np.empty((0, 0), np.int64)  # traces per input and per neuron are enough without delays
 
 
-@implements(on_post, StdpRecord)
-def _stdp_on_post(rec, t, w, spikes, n_spikes, last_pre, last_post, recent, is_recent, n_recent, pre_now,
-                  post1_now, pre_table, post1_table, post2_table, last_arrival, activity, rate, significance,
-                  updates):
+@numba.njit(cache=True, inline="always")
+def _stdp_potentiation(rec, t, w, spikes, n_spikes, last_pre, last_post, recent, is_recent, n_recent, pre_now,
+                       pre_table, post2_table, updates):
+    """Diehl & Cook's postsynaptic pathway for the spikes of step ``t``, counted (``rec.nu_post``,
+    ``rec.w_max``); ``pre_now`` holds the input traces at ``t`` afterwards."""
     _traces_now(pre_table, last_pre, t, pre_now)
     _potentiate_spikes(w, spikes, n_spikes, pre_now, post2_table, last_post, t, rec.nu_post, rec.w_max,
                        recent, is_recent, n_recent)
     updates[0] += n_spikes * w.shape[0]
+
+
+@implements(on_post, StdpRecord)
+def _stdp_on_post(rec, t, w, spikes, n_spikes, last_pre, last_post, recent, is_recent, n_recent, pre_now,
+                  post1_now, pre_table, post1_table, post2_table, last_arrival, activity, rate, significance,
+                  updates):
+    _stdp_potentiation(rec, t, w, spikes, n_spikes, last_pre, last_post, recent, is_recent, n_recent, pre_now,
+                       pre_table, post2_table, updates)
 
 
 def _no_significance(rec, n_input, n_neurons):
@@ -405,6 +414,10 @@ class DiehlCookStdp:
 
     kind = "plasticity"
     name = "stdp"
+
+    def footprint_entries(self, config: NetworkConfig) -> dict[str, int]:
+        """Entries the rule stores (:mod:`spikedyn.footprint`): the input traces, its own state, delays."""
+        return {"pre_traces": config.n_input, "rule_state": 0, "delays": 0}
 
     def record(self, config: NetworkConfig) -> StdpRecord:
         s = config.stdp

@@ -2,11 +2,9 @@
 
 from typing import NamedTuple
 
-import numpy as np
-
 from .parts import implements
-from .plasticity import (DiehlCookStdp, _deliver_events, _mark, _potentiate_spikes, _traces_now, on_post, on_pre,
-                         synapse_history, transmit, without_adaptation)
+from .plasticity import (DiehlCookStdp, _deliver_events, _mark, _stdp_on_post, _stdp_synapse_history,
+                         _stdp_transmit, on_post, on_pre, synapse_history, transmit, without_adaptation)
 
 
 @without_adaptation
@@ -23,24 +21,11 @@ def _on_pre(rec, t, learn, w, ge, pixels, lo, hi, step_ptr, input_t0, row_over, 
     _mark(last_pre, pixels, lo, hi if learn else lo, t)  # remember them when learning; no depression
 
 
-@implements(transmit, PotentiationOnlyRecord)
-def _transmit(rec, t, w, ge, pixels, lo, hi, step_ptr, input_t0):
-    _deliver_events(ge, w, pixels, lo, hi)       # learning off: transmission only
-
-
-@implements(synapse_history, PotentiationOnlyRecord)
-def _synapse_history(rec, n_input, n_neurons):
-    return np.empty((0, 0), np.int64)            # no per-synapse history
-
-
-@implements(on_post, PotentiationOnlyRecord)
-def _on_post(rec, t, w, spikes, n_spikes, last_pre, last_post, recent, is_recent, n_recent,
-             pre_now, post1_now, pre_table, post1_table, post2_table, last_arrival, activity, rate, significance,
-             updates):
-    _traces_now(pre_table, last_pre, t, pre_now)
-    _potentiate_spikes(w, spikes, n_spikes, pre_now, post2_table, last_post, t, rec.nu_post, rec.w_max,
-                       recent, is_recent, n_recent)
-    updates[0] += n_spikes * w.shape[0]
+# The rest is Diehl & Cook's: transmission alone during inference, potentiation on
+# postsynaptic spikes (reads rec.nu_post and rec.w_max), no per-synapse history.
+implements(transmit, PotentiationOnlyRecord)(_stdp_transmit)
+implements(on_post, PotentiationOnlyRecord)(_stdp_on_post)
+implements(synapse_history, PotentiationOnlyRecord)(_stdp_synapse_history)
 
 
 class PotentiationOnly(DiehlCookStdp):          # the part: config -> record, and its Brian2 twin

@@ -68,8 +68,9 @@ import numpy as np
 
 from .config import NetworkConfig
 from .parts import implements
-from .plasticity import (DiehlCookStdp, _deliver_events, _mark, _recent_traces_now, _trace, _traces_now,
-                         after_presentation, on_post, on_pre, synapse_history, synapse_significance, transmit)
+from .plasticity import (DiehlCookStdp, _deliver_events, _mark, _no_significance, _recent_traces_now,
+                         _stdp_synapse_history, _stdp_transmit, _trace, _traces_now, after_presentation, on_post,
+                         on_pre, synapse_history, synapse_significance, transmit)
 from .neurons import _enlist
 from .threshold import (Homeostatic, _homeostatic_integrate, _homeostatic_on_spikes, threshold_integrate,
                         threshold_on_spikes)
@@ -156,9 +157,7 @@ def _spikedyn_on_pre(rec, t, learn, w, ge, pixels, lo, hi, step_ptr, input_t0, r
                            rec.w_max, rec.min_update, updates)
 
 
-@implements(transmit, SpikeDynRecord)
-def _spikedyn_transmit(rec, t, w, ge, pixels, lo, hi, step_ptr, input_t0):
-    _deliver_events(ge, w, pixels, lo, hi)
+implements(transmit, SpikeDynRecord)(_stdp_transmit)  # learning off: Diehl & Cook's transmission
 
 
 @implements(on_post, SpikeDynRecord)
@@ -194,14 +193,8 @@ def _spikedyn_after_presentation(rec, w, theta, counts, activity, rate, signific
         updates[4] += n_decayed
 
 
-@implements(synapse_history, SpikeDynRecord)
-def _spikedyn_synapse_history(rec, n_input, n_neurons):
-    return np.empty((0, 0), np.int64)
-
-
-@implements(synapse_significance, SpikeDynRecord)
-def _spikedyn_synapse_significance(rec, n_input, n_neurons):
-    return np.empty((0, 0), np.float64)
+implements(synapse_history, SpikeDynRecord)(_stdp_synapse_history)  # no per-synapse state
+implements(synapse_significance, SpikeDynRecord)(_no_significance)
 
 
 def theta_step_of(config: NetworkConfig) -> float:
@@ -268,6 +261,9 @@ class SpikeDynStdp(DiehlCookStdp):
     """Part: SpikeDyn's continual-learning STDP (``stdp-spikedyn``); ``config.stdp``, ``config.spikedyn``."""
 
     name = "stdp-spikedyn"
+
+    def footprint_entries(self, config: NetworkConfig) -> dict[str, int]:
+        return {**super().footprint_entries(config), "rule_state": 2 * config.n_neurons}  # activity, rate
 
     def record(self, config: NetworkConfig) -> SpikeDynRecord:
         s, p = config.stdp, config.spikedyn
