@@ -70,16 +70,27 @@ def parse_tasks(text: str, n_classes: int = N_CLASSES) -> tuple[tuple[int, ...],
         hi = int(m.group(2)) if m.group(2) is not None else lo
         if hi < lo:
             raise ConfigError(f"--tasks range {item!r} runs backwards; write {hi}-{lo}")
-        if hi >= n_classes:
-            raise ConfigError(f"--tasks names class {hi}, but the data has classes 0-{n_classes - 1}")
         tasks.append(tuple(range(lo, hi + 1)))
+    _check_tasks(tasks, n_classes)
+    return tuple(tasks)
+
+
+def _check_tasks(tasks: Sequence[Sequence[int]], n_classes: int = N_CLASSES) -> None:
+    """Each task one class or a range of consecutive classes in ``0..n_classes-1``, each class in one task."""
+    for task in tasks:
+        if not task:
+            raise ConfigError("--tasks item () is not a class (3) or a range of classes (2-5)")
+        if list(task) != list(range(task[0], task[0] + len(task))):
+            raise ConfigError(f"task {tuple(task)} must be one class or a range of consecutive classes")
+        if task[-1] >= n_classes or task[0] < 0:
+            raise ConfigError(f"--tasks names class {task[-1] if task[-1] >= n_classes else task[0]}, "
+                              f"but the data has classes 0-{n_classes - 1}")
     seen: set[int] = set()
     for task in tasks:
         again = seen.intersection(task)
         if again:
             raise ConfigError(f"--tasks repeats class {min(again)}; each class belongs to one task")
         seen.update(task)
-    return tuple(tasks)
 
 
 def task_name(classes: Sequence[int]) -> str:
@@ -107,11 +118,7 @@ class Protocol:
         t = self.test_per_class
         if t is not None and (isinstance(t, bool) or not isinstance(t, (int, np.integer)) or t < 1):
             raise ConfigError(f"test_per_class must be a positive integer or None (all), got {t!r}")
-        # The same checks as parse_tasks, for a protocol built in Python.
-        parse_tasks(",".join(f"{t[0]}-{t[-1]}" if len(t) > 1 else str(t[0]) if t else "?" for t in self.tasks))
-        for t in self.tasks:
-            if list(t) != list(range(t[0], t[-1] + 1)):
-                raise ConfigError(f"task {t} must be one class or a range of consecutive classes")
+        _check_tasks(self.tasks)  # as parse_tasks does, for a protocol built in Python
         if self.split not in SPLITS:
             raise ConfigError(f"split must be 'test' or 'validation', got {self.split!r}")
 
@@ -214,34 +221,44 @@ class ContinualResult:
         return out
 
 
-def _check_pools(pools: Pools, protocol: Protocol) -> None:
-    """Every image the protocol will need exists, checked before anything is trained."""
+@dataclass(frozen=True)
+class _Plan:
+    """Every image a run uses, per task (indices into the pools): its training images, its
+    classes' labelled-pass images and its test images."""
+
+    train: list[np.ndarray]
+    assign: list[np.ndarray]
+    test: list[np.ndarray]
+
+
+def _plan(pools: Pools, protocol: Protocol) -> _Plan:
+    """The run's images, found (so checked) once, before anything is trained."""
     for task in protocol.tasks:
-        _first_of_classes(pools.learn_y, task, protocol.samples_per_task, "--samples-per-task")
-        _per_class(pools.learn_y, task, protocol.assign_per_class, "labelled pass (--assign-per-class)")
-        _per_class(pools.eval_y, task, protocol.test_per_class, "test (--test-per-class)")
         for c in task:
             if not np.any(pools.eval_y == c):
                 raise ConfigError(f"class {c} has no images to test on; remove it from --tasks")
+    return _Plan(
+        train=[_first_of_classes(pools.learn_y, t, protocol.samples_per_task, "--samples-per-task")
+               for t in protocol.tasks],
+        assign=[_per_class(pools.learn_y, t, protocol.assign_per_class, "labelled pass (--assign-per-class)")
+                for t in protocol.tasks],
+        test=[_per_class(pools.eval_y, t, protocol.test_per_class, "test (--test-per-class)") for t in protocol.tasks])
 
 
-def _evaluate(network, pools: Pools, protocol: Protocol, seen: Sequence[Sequence[int]], n_jobs, progress: bool):
-    """Name the neurons from the classes seen so far, then score each task seen so far."""
+def _evaluate(network, pools: Pools, plan: _Plan, n_seen: int, n_jobs):
+    """Name the neurons from the classes of the first ``n_seen`` tasks, then score each of those tasks."""
     from .encoding import STREAM_ASSIGN, STREAM_TEST
     from .readout import accuracy, assign_labels, predict
 
-    classes = [c for task in seen for c in task]
-    a_idx = _per_class(pools.learn_y, classes, protocol.assign_per_class, "labelled pass (--assign-per-class)")
-    counts = network.respond(pools.learn_x[a_idx], stream=STREAM_ASSIGN, n_jobs=n_jobs, progress=progress,
-                             desc="  assign")
+    a_idx = np.concatenate(plan.assign[:n_seen])
+    counts = network.respond(pools.learn_x[a_idx], stream=STREAM_ASSIGN, n_jobs=n_jobs, progress=False)
     assignments = assign_labels(counts, pools.learn_y[a_idx])
     network.assignments_ = assignments
     accs = []
     offset = 0
-    for task in seen:
-        t_idx = _per_class(pools.eval_y, task, protocol.test_per_class, "test (--test-per-class)")
+    for t_idx in plan.test[:n_seen]:
         counts = network.respond(pools.eval_x[t_idx], stream=STREAM_TEST, first_index=offset, n_jobs=n_jobs,
-                                 progress=progress, desc=f"  test {task_name(task)}")
+                                 progress=False)
         offset += t_idx.size
         accs.append(accuracy(pools.eval_y[t_idx], predict(counts, assignments)))
     return accs, int(np.sum(assignments < 0))
@@ -274,10 +291,8 @@ def run(config, *, seed: int = 0, protocol: Protocol | None = None, pools: Pools
 
     protocol = Protocol() if protocol is None else protocol
     pools = load_pools(protocol.split, data_dir, progress=progress) if pools is None else pools
-    _check_pools(pools, protocol)
+    plan = _plan(pools, protocol)
     n_tasks = len(protocol.tasks)
-    task_idx = [_first_of_classes(pools.learn_y, task, protocol.samples_per_task, "--samples-per-task")
-                for task in protocol.tasks]
     network = Network(config, seed=seed)
     R = np.full((n_tasks, n_tasks), np.nan)
     records: list[TaskRecord] = []
@@ -286,11 +301,11 @@ def run(config, *, seed: int = 0, protocol: Protocol | None = None, pools: Pools
     for i, task in enumerate(protocol.tasks):
         name = task_name(task)
         before = network.update_counts()
-        stats = network.train(pools.learn_x[task_idx[i]], progress=progress,
+        stats = network.train(pools.learn_x[plan.train[i]], progress=progress,
                               desc=f"task {i + 1}/{n_tasks} (class {name})")
         after = network.update_counts()
         t0 = time.perf_counter()
-        accs, unassigned = _evaluate(network, pools, protocol, protocol.tasks[:i + 1], n_jobs, False)
+        accs, unassigned = _evaluate(network, pools, plan, i + 1, n_jobs)
         R[i, :i + 1] = accs
         records.append(TaskRecord(
             task=name, classes=list(task), train_samples=stats.train_samples, presentations=stats.presentations,
@@ -320,14 +335,13 @@ def run_iid(config, *, seed: int = 0, protocol: Protocol | None = None, pools: P
 
     protocol = Protocol() if protocol is None else protocol
     pools = load_pools(protocol.split, data_dir, progress=progress) if pools is None else pools
-    _check_pools(pools, protocol)
-    idx = np.concatenate([_first_of_classes(pools.learn_y, task, protocol.samples_per_task, "--samples-per-task")
-                          for task in protocol.tasks])
+    plan = _plan(pools, protocol)
+    idx = np.concatenate(plan.train)
     idx = idx[np.random.default_rng([seed, 2]).permutation(idx.size)]
     network = Network(config, seed=seed)
     start = time.perf_counter()
     network.train(pools.learn_x[idx], progress=progress, desc="i.i.d. reference")
-    accs, unassigned = _evaluate(network, pools, protocol, protocol.tasks, n_jobs, False)
+    accs, unassigned = _evaluate(network, pools, plan, len(protocol.tasks), n_jobs)
     return {"accuracy_on_tasks": [float(a) for a in accs], "average_accuracy": float(np.mean(accs)),
             "train_samples": int(idx.size), "unassigned_neurons": unassigned,
             "wall_seconds": time.perf_counter() - start}
@@ -352,37 +366,27 @@ def write_outputs(result: ContinualResult, out_dir, *, iid: dict[str, Any] | Non
     (n_input, N) array per task) and the figures ``accuracy_matrix.png``,
     ``task_accuracy.png``, ``receptive_fields.png``. Returns the summary.
     """
-    import os
-    import shutil
-    import tempfile
-    from pathlib import Path
-
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     from .plotting import plot_accuracy_matrix, plot_receptive_fields_per_task, plot_task_accuracy, save_figure
-    from .runs import check_new_run_dir, normal_permissions
+    from .plasticity import UPDATE_KINDS
+    from .runs import atomic_directory
 
-    out_dir = check_new_run_dir(out_dir)
     summary = result.summary()
     if iid is not None:
         summary["iid"] = iid
     summary.update(extra or {})
     names = summary["task_names"]
     R = result.accuracy_matrix
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
-    try:
-        normal_permissions(tmp, directory=True)
+    with atomic_directory(out_dir) as tmp:
         (tmp / "continual.json").write_text(json.dumps(summary, indent=2, sort_keys=True, allow_nan=False) + "\n")
         rows = [["after_task"] + [f"task_{n}" for n in names]]
         rows += [[names[i]] + [float(R[i, j]) if j <= i else None for j in range(len(names))]
                  for i in range(len(names))]
         (tmp / "accuracy_matrix.csv").write_text(_csv(rows))
-        from .plasticity import UPDATE_KINDS
-
         rows = [["task", "classes", "new_task_accuracy", "old_task_accuracy", "train_samples", "presentations",
                  "mean_spikes_per_sample", "train_seconds", "eval_seconds", "unassigned_neurons", *UPDATE_KINDS]]
         for i, t in enumerate(result.tasks):
@@ -404,12 +408,4 @@ def write_outputs(result: ContinualResult, out_dir, *, iid: dict[str, Any] | Non
         fig = plot_receptive_fields_per_task(result.weights_per_task, task_names=names)
         save_figure(fig, tmp / "receptive_fields.png")
         plt.close(fig)
-        for path in tmp.iterdir():
-            normal_permissions(path)
-        if out_dir.exists():
-            out_dir.rmdir()  # empty (checked above)
-        os.replace(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return summary

@@ -118,20 +118,14 @@ def check_new_run_dir(run_dir: str | os.PathLike[str]) -> Path:
     return run_dir
 
 
-def save_run(run_dir: str | os.PathLike[str], network: Network, extra: dict[str, Any] | None = None, *,
-             overwrite: bool = False) -> Path:
-    """Write ``network`` to a run directory, atomically as a whole.
+@contextmanager
+def atomic_directory(run_dir: str | os.PathLike[str], *, overwrite: bool = False) -> Iterator[Path]:
+    """Yield a new temporary directory beside ``run_dir``; when the block succeeds it becomes
+    ``run_dir``, as a whole, with normal permissions; when it fails it is deleted.
 
-    Parameters
-    ----------
-    run_dir : path
-        Must not exist or be empty, unless ``overwrite``.
-    network : Network
-    extra : dict, optional
-        More JSON-serialisable metadata for ``run.json`` (e.g. training statistics).
-    overwrite : bool
-        Replace an existing run directory. The new run is complete on disk before
-        the old one is moved aside and deleted; ``run_dir`` never holds a mix.
+    ``run_dir`` must not exist or be empty, unless ``overwrite``: then an existing run
+    is moved aside only once the new one is complete, and deleted after the rename, so
+    ``run_dir`` never holds a mix.
     """
     run_dir = Path(run_dir)
     if overwrite:
@@ -144,20 +138,7 @@ def save_run(run_dir: str | os.PathLike[str], network: Network, extra: dict[str,
     old = None
     try:
         normal_permissions(tmp, directory=True)
-        np.save(tmp / "weights.npy", network.weights)
-        np.save(tmp / "theta.npy", network.theta)
-        np.savez(tmp / "state.npz", **state_arrays(network._state))
-        if network.assignments_ is not None:
-            np.save(tmp / "assignments.npy", network.assignments_)
-        meta = {
-            "format_version": FORMAT_VERSION,
-            "spikedyn_version": __version__,
-            "config": network.config.to_dict(),
-            "seed": network.seed,
-            "samples_seen": network.samples_seen,
-        }
-        meta.update(extra or {})
-        (tmp / RUN_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+        yield tmp
         for path in tmp.iterdir():
             normal_permissions(path)
         if run_dir.exists():
@@ -175,7 +156,39 @@ def save_run(run_dir: str | os.PathLike[str], network: Network, extra: dict[str,
     finally:
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
-    return run_dir
+
+
+def save_run(run_dir: str | os.PathLike[str], network: Network, extra: dict[str, Any] | None = None, *,
+             overwrite: bool = False) -> Path:
+    """Write ``network`` to a run directory, atomically as a whole (:func:`atomic_directory`).
+
+    Parameters
+    ----------
+    run_dir : path
+        Must not exist or be empty, unless ``overwrite``.
+    network : Network
+    extra : dict, optional
+        More JSON-serialisable metadata for ``run.json`` (e.g. training statistics).
+    overwrite : bool
+        Replace an existing run directory. The new run is complete on disk before
+        the old one is moved aside and deleted; ``run_dir`` never holds a mix.
+    """
+    with atomic_directory(run_dir, overwrite=overwrite) as tmp:
+        np.save(tmp / "weights.npy", network.weights)
+        np.save(tmp / "theta.npy", network.theta)
+        np.savez(tmp / "state.npz", **state_arrays(network._state))
+        if network.assignments_ is not None:
+            np.save(tmp / "assignments.npy", network.assignments_)
+        meta = {
+            "format_version": FORMAT_VERSION,
+            "spikedyn_version": __version__,
+            "config": network.config.to_dict(),
+            "seed": network.seed,
+            "samples_seen": network.samples_seen,
+        }
+        meta.update(extra or {})
+        (tmp / RUN_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    return Path(run_dir)
 
 
 def read_meta(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
