@@ -142,6 +142,12 @@ class InhibitoryLayer:
     #: The config field of the competition's strength (``NetworkConfig.replace`` form).
     strength_field = "inhibitory__w_inh_exc"
 
+    def footprint_entries(self, config: NetworkConfig) -> dict[str, int]:
+        """Entries the model stores (:mod:`spikedyn.footprint`): excitatory i -> inhibitory i and
+        inhibitory i -> excitatory j != i connections; ``v, ge`` of the N inhibitory neurons."""
+        n = config.n_neurons
+        return {"connections": n + n * (n - 1), "neurons": n, "neuron_state": 2 * n}
+
     def record(self, config: NetworkConfig) -> InhibitoryLayerRecord:
         i = config.inhibitory
         return InhibitoryLayerRecord(
@@ -226,6 +232,11 @@ class DirectLateral:
     name = "direct-lateral"
     #: The config field of the competition's strength (``NetworkConfig.replace`` form).
     strength_field = "lateral__w_lateral"
+
+    def footprint_entries(self, config: NetworkConfig) -> dict[str, int]:
+        """Entries the model stores (:mod:`spikedyn.footprint`): excitatory i -> j != i connections."""
+        n = config.n_neurons
+        return {"connections": n * (n - 1), "neurons": 0, "neuron_state": 0}
 
     def record(self, config: NetworkConfig) -> DirectLateralRecord:
         return DirectLateralRecord(w_lateral=float(config.lateral.w_lateral))

@@ -154,6 +154,11 @@ class DelayedStdp(DiehlCookStdp):
     """Part: Diehl & Cook's STDP on synapses with random transmission delays; ``config.stdp``, ``config.delays``."""
 
     name = "stdp-delayed"
+
+    def footprint_entries(self, config: NetworkConfig) -> dict[str, int]:
+        """The pre trace is per synapse, and each synapse has its delay."""
+        synapses = config.n_input * config.n_neurons
+        return {**super().footprint_entries(config), "pre_traces": synapses, "delays": synapses}
     needs_seed = True
 
     def record(self, config: NetworkConfig, seed: int = 0) -> DelayedStdpRecord:

@@ -103,16 +103,21 @@ def _text(where: str, key: str, value: Any) -> str:
     return value
 
 
+def _check_keys(where: str, data: Mapping[str, Any], keys: tuple[str, ...]) -> None:
+    """Exactly the keys ``keys``: the first unknown one, or every missing one, is a ConfigError."""
+    unknown = sorted(set(data) - set(keys))
+    if unknown:
+        raise ConfigError(f"{where}: unknown key {unknown[0]!r}; keys: {', '.join(keys)}")
+    missing = [k for k in keys if k not in data]
+    if missing:
+        raise ConfigError(f"{where}: missing {', '.join(missing)}")
+
+
 def parse_table(data: Mapping[str, Any], *, where: str = "energy table") -> EnergyTable:
     """An :class:`EnergyTable` from parsed TOML; every problem is a one-line ConfigError naming the field."""
     if not isinstance(data, Mapping):
         raise ConfigError(f"{where}: expected a table of name, description, source and [operations]")
-    unknown = sorted(set(data) - set(_TABLE_KEYS))
-    if unknown:
-        raise ConfigError(f"{where}: unknown key {unknown[0]!r}; keys: {', '.join(_TABLE_KEYS)}")
-    missing = [k for k in _TABLE_KEYS if k not in data]
-    if missing:
-        raise ConfigError(f"{where}: missing {', '.join(missing)}")
+    _check_keys(where, data, _TABLE_KEYS)
     ops = data["operations"]
     if not isinstance(ops, Mapping) or not ops:
         raise ConfigError(f"{where}: [operations] must hold at least one operation")
@@ -121,12 +126,7 @@ def parse_table(data: Mapping[str, Any], *, where: str = "energy table") -> Ener
         at = f"{where}: operations.{op}"
         if not isinstance(row, Mapping):
             raise ConfigError(f"{at} must be {{ energy_pj = ..., label = ..., source = ... }}, got {row!r}")
-        extra = sorted(set(row) - set(_ROW_KEYS))
-        if extra:
-            raise ConfigError(f"{at}: unknown key {extra[0]!r}; keys: {', '.join(_ROW_KEYS)}")
-        absent = [k for k in _ROW_KEYS if k not in row]
-        if absent:
-            raise ConfigError(f"{at}: missing {', '.join(absent)}")
+        _check_keys(at, row, _ROW_KEYS)
         e = row["energy_pj"]
         if isinstance(e, bool) or not isinstance(e, (int, float)) or not math.isfinite(e) or e < 0:
             raise ConfigError(f"{at}.energy_pj must be a finite number >= 0 (pJ), got {e!r}")

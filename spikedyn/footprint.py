@@ -26,7 +26,8 @@ The competition is counted per connection, as the papers count it (SpikeDyn's di
 lateral inhibition removes the N inhibitory neurons and one of the two N (N - 1)-sized
 connection sets); spikedyn's kernels store the uniform strength once, so this is the
 model's memory, not spikedyn's. Refractory counters and the simulator's scratch space
-are not part of the model and are not counted.
+are not part of the model and are not counted. Each part says what it stores (``footprint_entries`` of the
+competition and plasticity parts); this module prices the entries.
 """
 
 from __future__ import annotations
@@ -56,29 +57,17 @@ def footprint_bytes(config: NetworkConfig, *, weight_bits: int = 32, state_bits:
     wb, sb = _bits("weight_bits", weight_bits), _bits("state_bits", state_bits)
     model = models.get(config.model)
     n, n_in = config.n_neurons, config.n_input
-    competition = model.competition.name
-    if competition == "inhibitory-layer":
-        comp_entries, own_state = n + n * (n - 1), 2 * n
-    elif competition == "direct-lateral":
-        comp_entries, own_state = n * (n - 1), 0
-    else:
-        raise ConfigError(f"no footprint for the competition {competition!r}")
-    rule = model.plasticity.name
-    known = ("stdp", "stdp-potentiation-only", "stdp-spikedyn", "stdp-asp", "stdp-delayed")
-    if rule not in known:
-        raise ConfigError(f"no footprint for the plasticity rule {rule!r}; known: {', '.join(known)}")
-    rule_entries = {"stdp-spikedyn": 2 * n, "stdp-asp": n_in * n}.get(rule, 0)
-    # With delays, the pre trace is per synapse and each synapse has its delay (0-19 steps: one byte).
-    pre_traces = n_in * n if rule == "stdp-delayed" else n_in
+    comp = model.competition.footprint_entries(config)
+    rule = model.plasticity.footprint_entries(config)
     out = {
         "weights": _bytes(n_in * n, wb),
-        "competition": _bytes(comp_entries, wb),
-        "neuron_state": _bytes(3 * n + own_state, sb),
+        "competition": _bytes(comp["connections"], wb),
+        "neuron_state": _bytes(3 * n + comp["neuron_state"], sb),
         "thresholds": _bytes(n, sb),
-        "traces": _bytes(pre_traces + 2 * n, sb),
-        "delays": _bytes(n_in * n if rule == "stdp-delayed" else 0, 8),
-        "rule_state": _bytes(rule_entries, sb),
-        "spike_buffers": _bytes(n_in + n + (n if own_state else 0), 1),
+        "traces": _bytes(rule["pre_traces"] + 2 * n, sb),
+        "delays": _bytes(rule["delays"], 8),  # 0-19 steps: one byte each
+        "rule_state": _bytes(rule["rule_state"], sb),
+        "spike_buffers": _bytes(n_in + n + comp["neurons"], 1),
     }
     out["total"] = sum(out.values())
     return out
