@@ -65,6 +65,11 @@ def ablation_variants() -> dict[str, list[str]]:
     return variants
 
 
+def _slug(name: str) -> str:
+    """``name`` as a file-name fragment."""
+    return "".join(c if c.isalnum() or c in "-." else "_" for c in name)
+
+
 def grid_variants(model: str, grid: list[str]) -> dict[str, tuple[str, list[str]]]:
     """Variant name -> (model, ``--set`` items) for every combination of the grid's values."""
     import itertools
@@ -193,8 +198,7 @@ def write_figures(groups: dict[tuple[str, int], list[dict]], out: Path) -> None:
         plot_accuracy_matrix(np.array([[np.nan if x is None else x for x in row]
                                        for row in r["summary"]["accuracy_matrix"]]), ax, task_names=names,
                              title=f"{first[0]}, {n} neurons, seed {r['task']['seed']}")
-        slug = "".join(c if c.isalnum() or c in "-." else "_" for c in first[0])
-        save_figure(fig, out / f"accuracy_matrix_{slug}_{n}.png")
+        save_figure(fig, out / f"accuracy_matrix_{_slug(first[0])}_{n}.png")
         plt.close(fig)
 
 
@@ -230,18 +234,17 @@ def main(argv=None) -> int:
         variants = grid_variants(args.models.split(",")[0], args.grid)
     else:
         variants = {m: (m, []) for m in args.models.split(",")}
-    tasks = []
+    tasks, keys = [], []  # keys[k]: the (variant, neurons) group of tasks[k]
     for name, (model, sets) in variants.items():
         for n in args.neurons:
             for seed in args.seeds:
-                slug = "".join(c if c.isalnum() or c in "-." else "_" for c in name)
-                tasks.append({"id": f"{slug}-{n}-seed{seed}", "model": model, "neurons": n, "seed": seed,
+                tasks.append({"id": f"{_slug(name)}-{n}-seed{seed}", "model": model, "neurons": n, "seed": seed,
                               "set": sets + args.set, "protocol": protocol, "iid": not args.no_iid})
+                keys.append((name, n))
     results = run_tasks(run_one, tasks, args.out, jobs=args.jobs, desc="continual runs")
     groups: dict[tuple[str, int], list[dict]] = {}
-    for (name, _), task, result in zip(((n, v) for n, v in variants.items() for _ in args.neurons for _ in args.seeds),
-                                       tasks, results):
-        groups.setdefault((name, task["neurons"]), []).append(result)
+    for key, result in zip(keys, results):
+        groups.setdefault(key, []).append(result)
     what = "SpikeDyn's mechanisms" if args.ablation else "models"
     note = (f"Class-incremental MNIST ({what}): tasks {args.tasks}, {args.samples_per_task} training images per task, "
             f"labelled pass over {args.assign_per_class} images per class seen, test on "
