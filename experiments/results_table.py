@@ -70,12 +70,14 @@ def run(task: dict) -> dict:
                       "assign_images": [0, learned], "unassigned_neurons": int(np.sum(assignments < 0))})
     # How much the choice of the labelled pass moves the final accuracy (same test responses).
     passes = {}
-    for name, (lo, hi) in {"first 1,000": (0, 1000), "first 10,000": (0, 10_000),
+    for name, (lo, hi) in {} if not task.get("labelled_passes", True) else {"first 1,000": (0, 1000), "first 10,000": (0, 10_000),
                            "last 10,000": (x.shape[0] - 10_000, x.shape[0]), "all 60,000": (0, x.shape[0])}.items():
         passes[name] = accuracy(yt, predict(counts, net.assign(x[lo:hi], y[lo:hi], n_jobs=1).assignments_))
-    return {"curve": curve, "test_accuracy": curve[-1]["test_accuracy"], "train_seconds": train_s,
-            "eval_seconds": eval_s, "train_samples_per_second": seen / train_s, "labelled_passes": passes,
-            "config": config.to_dict()}
+    out = {"curve": curve, "test_accuracy": curve[-1]["test_accuracy"], "train_seconds": train_s,
+           "eval_seconds": eval_s, "train_samples_per_second": seen / train_s, "config": config.to_dict()}
+    if passes:
+        out["labelled_passes"] = passes
+    return out
 
 
 def summarise(results: list[dict], out: Path) -> None:
@@ -181,6 +183,8 @@ def main(argv=None) -> None:
     p.add_argument("--train-samples", type=int, default=60_000, help="the first K training images, per epoch")
     p.add_argument("--checkpoints", type=int_list, default=[], help="also evaluate after these many images")
     p.add_argument("--set", action="append", default=[], type=parse_set, metavar="SECTION.FIELD=VALUE")
+    p.add_argument("--no-labelled-passes", action="store_true",
+                   help="skip the comparison of labelled passes (four more passes over training images)")
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--out", type=Path, required=True)
     args = p.parse_args(argv)
@@ -188,7 +192,7 @@ def main(argv=None) -> None:
     suffix = "".join(f"-{k.replace('__', '.')}={v}" for k, v in overrides)
     tasks = [{"id": f"{m}-{n}-e{args.epochs}{suffix}-seed{s}", "model": m, "neurons": n, "seed": s,
               "epochs": args.epochs, "train_samples": args.train_samples, "checkpoints": args.checkpoints,
-              "set": [list(o) for o in overrides]}
+              "set": [list(o) for o in overrides], **({"labelled_passes": False} if args.no_labelled_passes else {})}
              for m in args.models.split(",") for n in args.neurons for s in args.seeds]
     run_tasks(run, tasks, args.out, jobs=args.jobs, desc="networks")
     # The tables cover every network stored in OUT, so that runs of different sizes and

@@ -13,6 +13,8 @@ The Python API (see the README for a worked example)::
 ``Network``            fit / partial_fit / assign / predict / score / respond / save / load
 ``load_mnist``         MNIST (or any MNIST-format directory) as uint8 arrays
 ``models``             the registry of models (``spikedyn.models.names()``)
+``continual``          the class-incremental protocol (``spikedyn.continual.run``)
+``cost``               memory and energy: ``estimate(config)``, ``counted(network)``
 ``plotting``           figures drawn into matplotlib Axes
 =====================  ==========================================================
 
@@ -44,7 +46,8 @@ _EXPORTS = {
     "DataError": "errors",
     "SpikedynError": "errors",
 }
-_SUBMODULES = ("models", "plotting", "readout", "encoding", "runs")
+_SUBMODULES = ("models", "plotting", "readout", "encoding", "runs", "continual", "cost", "operations", "energy",
+               "footprint")
 
 __all__ = ["__version__", *_EXPORTS, *_SUBMODULES]
 

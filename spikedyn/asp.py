@@ -94,6 +94,9 @@ class Asp(DiehlCookStdp):
     def footprint_entries(self, config: NetworkConfig) -> dict[str, int]:
         return {**super().footprint_entries(config), "rule_state": config.n_input * config.n_neurons}  # significance
 
+    def operation_profile(self, config: NetworkConfig) -> dict[str, Any]:
+        return {**super().operation_profile(config), "scans_weights": True, "significance_per_spike": config.n_input}
+
     def record(self, config: NetworkConfig) -> AspRecord:
         s, a = config.stdp, config.asp
         return AspRecord(nu_pre=float(s.nu_pre), nu_post=float(s.nu_post), w_max=float(s.w_max),

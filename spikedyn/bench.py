@@ -121,8 +121,9 @@ def _row(model, backend, neurons, mode, samples, wall, compile_s, threads, rss0,
     return row
 
 
-def bench_numba(config: NetworkConfig, images: np.ndarray, *, seed: int, modes, jobs: int) -> list[dict[str, Any]]:
-    """Rows of the ``numba`` backend for one model and size."""
+def bench_numba(config: NetworkConfig, images: np.ndarray, *, seed: int, modes, jobs: int,
+                count_operations: bool = True) -> list[dict[str, Any]]:
+    """Rows of the ``numba`` backend for one model and size (operation counters on or off)."""
     from .network import Network, warm_up
 
     rows = []
@@ -130,13 +131,13 @@ def bench_numba(config: NetworkConfig, images: np.ndarray, *, seed: int, modes, 
     if "train" in modes:
         compile_s = warm_up(config, learn=True, seed=seed)
         rss0 = _maxrss_mb()
-        net = Network(config, seed=seed)
+        net = Network(config, seed=seed, count_operations=count_operations)
         stats = net.train(images, progress=False)
         rows.append(_row(m, "numba", n, "train", images.shape[0], stats.wall_seconds, compile_s, 1, rss0,
                          presentations=stats.presentations))
     if "infer" in modes:
         compile_s = warm_up(config, learn=False, seed=seed)
-        net = Network(config, seed=seed)
+        net = Network(config, seed=seed, count_operations=count_operations)
         for threads in sorted({jobs, 1}, reverse=True):
             rss0 = _maxrss_mb()
             start = time.perf_counter()
@@ -237,10 +238,11 @@ def speedups(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def run_bench(models, neurons, backends, images: np.ndarray, *, modes=MODES, jobs: int | None = None,
               brian2_samples: int | None = None, seed: int = 0, progress: bool = True,
-              base_config: NetworkConfig | None = None) -> dict[str, Any]:
+              base_config: NetworkConfig | None = None, count_operations: bool = True) -> dict[str, Any]:
     """Benchmark every (model, size, backend, mode); returns the ``--json`` summary.
 
-    Each network is ``base_config`` (default: the defaults) with its model and size.
+    Each network is ``base_config`` (default: the defaults) with its model and size;
+    spikedyn's operation counters are on unless ``count_operations`` is false.
     """
     base_config = NetworkConfig() if base_config is None else base_config
     from .network import default_jobs
@@ -256,7 +258,8 @@ def run_bench(models, neurons, backends, images: np.ndarray, *, modes=MODES, job
             config = base_config.replace(model=model, n_neurons=int(n))
             for backend in backends:
                 if backend == "numba":
-                    rows = bench_numba(config, images, seed=seed, modes=modes, jobs=jobs)
+                    rows = bench_numba(config, images, seed=seed, modes=modes, jobs=jobs,
+                                       count_operations=count_operations)
                 else:
                     sub = images if backend == "brian2-standalone" else images[:k_b2]
                     rows = bench_brian2(config, sub, backend, seed=seed, modes=modes, progress=progress)
@@ -280,6 +283,7 @@ def run_bench(models, neurons, backends, images: np.ndarray, *, modes=MODES, job
         "seed": seed,
         "jobs": jobs,
         "modes": list(modes),
+        "count_operations": count_operations,
         "memory_method": "resource.getrusage ru_maxrss (process high-water mark; standalone: the binary's own "
                          "peak, measured on one extra presentation)",
         "results": flat,
@@ -359,6 +363,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=positive_int, default=None, help="numba inference threads (default: all cores)")
     p.add_argument("--brian2-samples", type=positive_int, default=None,
                    help="samples for brian2-numpy and brian2-cython (default: --samples)")
+    p.add_argument("--count-operations", choices=("on", "off"), default="on",
+                   help="spikedyn's operation counters (default on, as in Network)")
     add_seed(p)
     add_config_options(p)
     p.add_argument("--json", type=Path, required=True, help="write the JSON summary here")
@@ -377,7 +383,7 @@ def cmd_bench(args: argparse.Namespace) -> dict[str, Any]:
     images, _ = load_samples("train", args.data_dir, args.samples, progress=not args.quiet)
     summary = run_bench(args.model, args.neurons, args.backends, images, modes=args.mode,
                         jobs=args.jobs, brian2_samples=args.brian2_samples, seed=args.seed,
-                        progress=not args.quiet, base_config=base)
+                        progress=not args.quiet, base_config=base, count_operations=args.count_operations == "on")
     print(markdown_table(summary))
     if args.plot is not None:
         import matplotlib

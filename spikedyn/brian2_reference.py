@@ -538,6 +538,10 @@ class Brian2Network:
                  directory: str | None = None):
         if target not in TARGETS:
             raise ConfigError(f"unknown Brian2 target {target!r}; choose one of {', '.join(TARGETS)}")
+        if config.precision.weight_bits != 64:
+            raise ConfigError(f"the Brian2 twin stores float64 weights only, got precision.weight_bits="
+                              f"{config.precision.weight_bits}; validate at 64 bits (spikedyn's reduced precision "
+                              "is checked against tests/naive.py instead)")
         weights = np.array(weights, dtype=np.float64, order="C", copy=True)
         theta = np.array(theta, dtype=np.float64, copy=True)
         if weights.shape != (config.n_input, config.n_neurons):

@@ -1,4 +1,4 @@
-"""Command-line interface: ``spikedyn train | evaluate | continual | validate | bench | plot``.
+"""Command-line interface: ``spikedyn train | evaluate | continual | estimate | validate | bench | plot``.
 
 Every problem the user can fix ends the command with a one-line
 ``spikedyn: error: ...`` on stderr and exit status 2, and leaves no output file or
@@ -100,6 +100,24 @@ def build_parser() -> argparse.ArgumentParser:
     add_progress(p)
     p.set_defaults(func=cmd_continual)
 
+    from .config import WEIGHT_BITS
+    from .energy import DEFAULT_TABLE, builtin_tables
+
+    p = sub.add_parser("estimate", help="memory and energy per sample of a network, before training it",
+                       description="The analytical cost model: memory footprint and training and inference "
+                                   "energy per sample, from the config and calibrated activity statistics, "
+                                   f"broken down by operation (docs/cost.md). {CONFIG_PRECEDENCE}")
+    add_model_options(p)
+    p.add_argument("--weight-bits", type=int, choices=WEIGHT_BITS, default=None,
+                   help="weight width (default: from --config/--set, else 64, the float64 simulation)")
+    p.add_argument("--energy-table", default=DEFAULT_TABLE, metavar="TABLE",
+                   help=f"prices: {', '.join(builtin_tables())} or a .toml file (default {DEFAULT_TABLE})")
+    p.add_argument("--statistics", type=Path, default=None, metavar="FILE",
+                   help="activity statistics (default: those shipped, from experiments/cost_model.py --calibrate)")
+    p.add_argument("--json", type=Path, default=None, help="also write the estimate here")
+    add_config_options(p)
+    p.set_defaults(func=cmd_estimate)
+
     from . import bench, validation  # neither imports Brian2 until it runs
 
     validation.add_parser(sub)
@@ -150,6 +168,7 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
         "compile_seconds": compile_s,
         "spikedyn_version": __version__,
         "config": config.to_dict(),
+        "cost": _counted_cost(network),
     }
     save_run(args.out, network, extra={"training": summary})
     summary["run_dir"] = str(args.out)
@@ -204,6 +223,7 @@ def cmd_evaluate(args: argparse.Namespace) -> dict[str, Any]:
         "samples_per_second": (assign_x.shape[0] + test_x.shape[0]) / wall,
         "compile_seconds": compile_s,
         "spikedyn_version": __version__,
+        "cost": _counted_cost(network),
     }
     write_npz(Path(args.run_dir) / "evaluation.npz", assignments=assignments, confusion=confusion,
               predictions=predictions)
@@ -245,6 +265,35 @@ def cmd_continual(args: argparse.Namespace) -> dict[str, Any]:
         line += f"; i.i.d. reference {iid['average_accuracy']:.3f}"
     print(line + f"; written to {args.out}")
     return summary
+
+
+def cmd_estimate(args: argparse.Namespace) -> dict[str, Any]:
+    from . import cost
+
+    config = config_from_args(args, model=args.model, n_neurons=args.neurons,
+                              precision__weight_bits=args.weight_bits)
+    stats = None if args.statistics is None else cost.load_statistics(args.statistics)
+    est = cost.estimate(config, table=args.energy_table, statistics=stats)
+    summary = {"command": "estimate", **est, "config": config.to_dict(), "spikedyn_version": __version__}
+    print(f"{config.model}, {config.n_neurons} neurons, {config.precision.weight_bits}-bit weights, "
+          f"energy table {est['energy_table']}:")
+    print(f"  memory     {est['memory_kb']:10.1f} KB")
+    for key, phase in (("train", "train"), ("infer", "inference")):
+        total = est[f"{key}_energy_uj"]
+        if total is None:
+            print(f"  {phase:<10} unavailable: the table cannot run {', '.join(est[f'{key}_unsupported'])}")
+            continue
+        top = sorted(est["breakdown"][phase].items(), key=lambda kv: -kv[1])[:3]
+        parts = ", ".join(f"{op} {e / total:.0%}" for op, e in top if total > 0)
+        print(f"  {phase:<10} {total:10.3f} uJ per sample ({parts})")
+    return summary
+
+
+def _counted_cost(network) -> dict[str, Any]:
+    """The operations the network counted, priced on the default table (for the commands' JSON)."""
+    from . import cost
+
+    return cost.counted(network)
 
 
 def _use_file_backend() -> None:

@@ -63,7 +63,7 @@ class Population(NamedTuple):
 
 compete = kernel_hook(
     "compete", "rec, t, gi, spikes, n_spikes, v, ge, gi_own, last_spike, active, is_active, n_active, own_spikes",
-    "One step of the competition (see the module docstring).")
+    "One step of the competition (see the module docstring); returns the spikes of its own population.")
 competition_state = kernel_hook("competition_state", "rec, n_neurons", "A new Population at rest.")
 competition_rest = kernel_hook("competition_rest", "rec, pop", "Put the Population at rest, in place.")
 
@@ -122,6 +122,7 @@ def _compete_inhibitory_layer(rec, t, gi, spikes, n_spikes, v, ge, gi_own, last_
     _excite_partners(ge, spikes, n_spikes, rec.w_exc_inh, active, is_active, n_active)
     _inhibit_others(gi, own_spikes, n_own, rec.w_inh_exc)
     _reset(rec.lif, v, last_spike, t, own_spikes, n_own)
+    return n_own
 
 
 @implements(competition_state, InhibitoryLayerRecord)
@@ -147,6 +148,11 @@ class InhibitoryLayer:
         inhibitory i -> excitatory j != i connections; ``v, ge`` of the N inhibitory neurons."""
         n = config.n_neurons
         return {"connections": n + n * (n - 1), "neurons": n, "neuron_state": 2 * n}
+
+    def synapses_per_spike(self, config: NetworkConfig) -> dict[str, int]:
+        """Targets of one spike (:mod:`spikedyn.operations`): an excitatory spike reaches its
+        inhibitory partner, an inhibitory spike every other excitatory neuron."""
+        return {"excitatory": 1, "own": config.n_neurons - 1}
 
     def record(self, config: NetworkConfig) -> InhibitoryLayerRecord:
         i = config.inhibitory
@@ -213,6 +219,7 @@ class DirectLateralRecord(NamedTuple):
 def _compete_direct_lateral(rec, t, gi, spikes, n_spikes, v, ge, gi_own, last_spike, active, is_active, n_active,
                             own_spikes):
     _inhibit_others(gi, spikes, n_spikes, rec.w_lateral)
+    return 0
 
 
 @implements(competition_state, DirectLateralRecord)
@@ -237,6 +244,10 @@ class DirectLateral:
         """Entries the model stores (:mod:`spikedyn.footprint`): excitatory i -> j != i connections."""
         n = config.n_neurons
         return {"connections": n * (n - 1), "neurons": 0, "neuron_state": 0}
+
+    def synapses_per_spike(self, config: NetworkConfig) -> dict[str, int]:
+        """Targets of one spike: an excitatory spike inhibits every other excitatory neuron."""
+        return {"excitatory": config.n_neurons - 1, "own": 0}
 
     def record(self, config: NetworkConfig) -> DirectLateralRecord:
         return DirectLateralRecord(w_lateral=float(config.lateral.w_lateral))

@@ -209,6 +209,27 @@ class AspParams:
     leak_rate: float = 0.001
 
 
+#: Weight widths a network can store its weights at (64: the float64 reference).
+WEIGHT_BITS = (4, 8, 16, 32, 64)
+ROUNDINGS = ("nearest", "stochastic")
+
+
+@dataclass(frozen=True)
+class PrecisionParams:
+    """How the input->excitatory weights are stored (:mod:`spikedyn.quantise`).
+
+    ``weight_bits`` 64 is float64, the reference every result so far used; 32 is
+    float32 (round to nearest); 16, 8 and 4 are unsigned fixed point on
+    ``[0, stdp.w_max]`` with ``2**bits - 1`` steps, rounded to the nearest step or, with
+    ``rounding = "stochastic"``, up with probability equal to the remainder (from
+    spikedyn's counter-based random streams: reproducible, and unbiased, so small
+    STDP steps survive on average where rounding to nearest erases them).
+    """
+
+    weight_bits: int = 64
+    rounding: str = "nearest"
+
+
 @dataclass(frozen=True)
 class InputParams:
     """Poisson rate coding of pixel intensities [DC15].
@@ -281,6 +302,7 @@ class NetworkConfig:
     delays: DelayParams = field(default_factory=DelayParams)
     spikedyn: SpikeDynParams = field(default_factory=SpikeDynParams)
     asp: AspParams = field(default_factory=AspParams)
+    precision: PrecisionParams = field(default_factory=PrecisionParams)
 
     def __post_init__(self) -> None:
         self.validate()
@@ -360,6 +382,12 @@ class NetworkConfig:
                             ("spikedyn.min_update", self.spikedyn.min_update)):
             if not value >= 0:
                 raise ConfigError(f"{name} must be >= 0, got {value!r}")
+        if self.precision.weight_bits not in WEIGHT_BITS:
+            raise ConfigError(f"precision.weight_bits must be one of {', '.join(map(str, WEIGHT_BITS))}, "
+                              f"got {self.precision.weight_bits!r}")
+        if self.precision.rounding not in ROUNDINGS:
+            raise ConfigError(f"precision.rounding must be one of {', '.join(ROUNDINGS)}, "
+                              f"got {self.precision.rounding!r}")
         if self.input.max_presentations < 1:
             raise ConfigError(
                 f"input.max_presentations must be >= 1, got {self.input.max_presentations}"
@@ -601,6 +629,7 @@ _SECTIONS = {
     "delays": DelayParams,
     "spikedyn": SpikeDynParams,
     "asp": AspParams,
+    "precision": PrecisionParams,
 }
 
 _TOP_FIELDS = {f.name: f for f in dataclasses.fields(NetworkConfig) if f.name not in _SECTIONS}

@@ -201,6 +201,9 @@ class ContinualResult:
     weights_per_task: list[np.ndarray]
     wall_seconds: float
     spikedyn_version: str
+    #: Counted operations, memory and energy per sample (:func:`spikedyn.cost.counted`): training
+    #: over all tasks, inference over every labelled pass and test.
+    cost: dict[str, Any] | None = None
 
     def summary(self) -> dict[str, Any]:
         """JSON-safe summary: config, seed, version, the metrics and the per-task records."""
@@ -217,6 +220,7 @@ class ContinualResult:
             "wall_seconds": self.wall_seconds,
             "spikedyn_version": self.spikedyn_version,
             "config": self.config,
+            "cost": self.cost,
         }
         return out
 
@@ -287,6 +291,7 @@ def run(config, *, seed: int = 0, protocol: Protocol | None = None, pools: Pools
     ContinualResult
     """
     from . import __version__
+    from .cost import counted
     from .network import Network
 
     protocol = Protocol() if protocol is None else protocol
@@ -319,7 +324,7 @@ def run(config, *, seed: int = 0, protocol: Protocol | None = None, pools: Pools
     return ContinualResult(model=config.model, neurons=config.n_neurons, seed=network.seed,
                            protocol=protocol.to_dict(), config=config.to_dict(), accuracy_matrix=R, tasks=records,
                            weights_per_task=weights, wall_seconds=time.perf_counter() - start,
-                           spikedyn_version=__version__)
+                           spikedyn_version=__version__, cost=counted(network))
 
 
 def run_iid(config, *, seed: int = 0, protocol: Protocol | None = None, pools: Pools | None = None,

@@ -159,6 +159,9 @@ class DelayedStdp(DiehlCookStdp):
         """The pre trace is per synapse, and each synapse has its delay."""
         synapses = config.n_input * config.n_neurons
         return {**super().footprint_entries(config), "pre_traces": synapses, "delays": synapses}
+
+    def operation_profile(self, config: NetworkConfig) -> dict[str, Any]:
+        return {**super().operation_profile(config), "depression": "delayed"}
     needs_seed = True
 
     def record(self, config: NetworkConfig, seed: int = 0) -> DelayedStdpRecord:

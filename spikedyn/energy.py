@@ -27,9 +27,24 @@ File format::
 
     [operations]
     synaptic_op = { energy_pj = 23.6, label = "simulated", source = "Table 1" }
+    learning_update = { energy_pj = 120, label = "simulated", source = "Table 1" }
 
-For the 45 nm table, memory accesses are priced by the size of the memory that holds
-the data (:func:`memory_level`): SRAM of 8 KB, 32 KB or 1 MB, else DRAM.
+    [costs]   # how each operation spikedyn counts is made of the rows above
+    synaptic_events_input = { synaptic_op = 1 }
+    weight_updates_potentiation = { learning_update = 1 }
+    weight_reads = {}                       # included in another row
+    trace_updates = "unsupported"           # the chip cannot do it
+
+``[costs]`` names every operation of :data:`spikedyn.operations.OPERATIONS`, as a
+sum of rows with multiplicities, ``{}`` (included in another row's price, said in a
+comment), or ``"unsupported"`` (the chip cannot run that phase: its energy is
+reported as unavailable, with the reason). Two symbolic rows adapt the price to the
+network: ``memory`` is one access to the memory that holds the model, chosen from its
+footprint (:func:`memory_level`: SRAM of 8 KB, 32 KB or 1 MB, else DRAM) and scaled
+from the table's 64-bit access to the weight width (``weight_bits / 64``); ``add_w``
+is an addition at the weight precision (``add_fp32`` for floats, ``add_int32`` for
+16-bit and ``add_int8`` for 8- and 4-bit fixed point: Horowitz has no 16-bit integer
+row, so 16 bits are priced as 32).
 """
 
 from __future__ import annotations
@@ -46,11 +61,17 @@ LABELS = ("measured", "simulated", "all-in")
 TABLE_DIR = Path(__file__).resolve().parent / "energy_tables"
 DEFAULT_TABLE = "horowitz-45nm"
 _TABLE_KEYS = ("name", "description", "source", "operations")
+_OPTIONAL_TABLE_KEYS = ("costs",)
+UNSUPPORTED = "unsupported"
 _ROW_KEYS = ("energy_pj", "label", "source")
 
 #: Memory levels of the 45 nm table, smallest first: (operation, capacity in bytes).
 MEMORY_LEVELS = (("read64_sram_8kb", 8 * 1024), ("read64_sram_32kb", 32 * 1024), ("read64_sram_1mb", 1024 * 1024))
 DRAM = "read64_dram"
+#: Additions at each weight width (bits -> row), for the symbolic row ``add_w``.
+ADD_AT_BITS = {64: "add_fp32", 32: "add_fp32", 16: "add_int32", 8: "add_int8", 4: "add_int8"}
+#: Symbolic rows of ``[costs]`` and the rows a table must price to use them.
+SYMBOLS = {"memory": tuple(op for op, _ in MEMORY_LEVELS) + (DRAM,), "add_w": tuple(sorted(set(ADD_AT_BITS.values())))}
 
 
 @dataclass(frozen=True)
@@ -64,12 +85,14 @@ class Price:
 
 @dataclass(frozen=True)
 class EnergyTable:
-    """A named price list: operation name -> :class:`Price`."""
+    """A named price list: operation name -> :class:`Price`, and ``costs``: how each operation
+    spikedyn counts is made of them (``{row: multiplicity}``, or :data:`UNSUPPORTED`)."""
 
     name: str
     description: str
     source: str
     operations: Mapping[str, Price]
+    costs: Mapping[str, Any] | None = None
 
     def energy_pj(self, operation: str) -> float:
         """The energy of one ``operation`` in pJ; a ConfigError names the table's operations otherwise."""
@@ -89,7 +112,36 @@ class EnergyTable:
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "description": self.description, "source": self.source,
                 "operations": {k: {"energy_pj": p.energy_pj, "label": p.label, "source": p.source}
-                               for k, p in self.operations.items()}}
+                               for k, p in self.operations.items()},
+                "costs": dict(self.costs) if self.costs is not None else None}
+
+    def unit_energy_pj(self, operation: str, *, footprint_bytes: int, weight_bits: int) -> float | None:
+        """Energy of one counted ``operation`` (:data:`spikedyn.operations.OPERATIONS`) in pJ, for a
+        model of ``footprint_bytes`` with ``weight_bits``-bit weights; None if the table marks it
+        unsupported."""
+        recipe = self._recipe(operation)
+        if recipe == UNSUPPORTED:
+            return None
+        total = 0.0
+        for row, times in recipe.items():
+            if row == "memory":
+                total += times * self.energy_pj(memory_level(footprint_bytes)) * weight_bits / 64
+            elif row == "add_w":
+                total += times * self.energy_pj(ADD_AT_BITS[weight_bits])
+            else:
+                total += times * self.energy_pj(row)
+        return total
+
+    def _recipe(self, operation: str):
+        if self.costs is None:
+            raise ConfigError(f"energy table {self.name!r} has no [costs] section saying how spikedyn's operations "
+                              "are priced; add one (see spikedyn.energy)")
+        try:
+            return self.costs[operation]
+        except KeyError:
+            raise ConfigError(f"energy table {self.name!r}: [costs] does not price {operation!r}; add "
+                              f"costs.{operation} (a sum of rows, {{}} if another row includes it, or "
+                              f"{UNSUPPORTED!r})") from None
 
 
 def builtin_tables() -> tuple[str, ...]:
@@ -117,7 +169,7 @@ def parse_table(data: Mapping[str, Any], *, where: str = "energy table") -> Ener
     """An :class:`EnergyTable` from parsed TOML; every problem is a one-line ConfigError naming the field."""
     if not isinstance(data, Mapping):
         raise ConfigError(f"{where}: expected a table of name, description, source and [operations]")
-    _check_keys(where, data, _TABLE_KEYS)
+    _check_keys(where, {k: v for k, v in data.items() if k not in _OPTIONAL_TABLE_KEYS}, _TABLE_KEYS)
     ops = data["operations"]
     if not isinstance(ops, Mapping) or not ops:
         raise ConfigError(f"{where}: [operations] must hold at least one operation")
@@ -133,8 +185,39 @@ def parse_table(data: Mapping[str, Any], *, where: str = "energy table") -> Ener
         if row["label"] not in LABELS:
             raise ConfigError(f"{at}.label must be one of {', '.join(LABELS)}, got {row['label']!r}")
         prices[str(op)] = Price(float(e), row["label"], _text(at, "source", row["source"]))
+    costs = _parse_costs(where, data["costs"], prices) if "costs" in data else None
     return EnergyTable(_text(where, "name", data["name"]), _text(where, "description", data["description"]),
-                       _text(where, "source", data["source"]), prices)
+                       _text(where, "source", data["source"]), prices, costs)
+
+
+def _parse_costs(where: str, costs: Any, prices: Mapping[str, Price]) -> dict[str, Any]:
+    """The ``[costs]`` section: every operation spikedyn counts, each a valid recipe."""
+    from .operations import OPERATIONS
+
+    if not isinstance(costs, Mapping):
+        raise ConfigError(f"{where}: [costs] must be a table of operation = {{ row = multiplicity, ... }}")
+    _check_keys(f"{where}: [costs]", costs, OPERATIONS)
+    out: dict[str, Any] = {}
+    for op, recipe in costs.items():
+        at = f"{where}: costs.{op}"
+        if recipe == UNSUPPORTED:
+            out[op] = UNSUPPORTED
+            continue
+        if not isinstance(recipe, Mapping):
+            raise ConfigError(f"{at} must be {{ row = multiplicity, ... }}, {{}} or {UNSUPPORTED!r}, got {recipe!r}")
+        for row, times in recipe.items():
+            if row in SYMBOLS:
+                lacking = [r for r in SYMBOLS[row] if r not in prices]
+                if lacking:
+                    raise ConfigError(f"{at}: the symbolic row {row!r} needs the table to price {', '.join(lacking)}")
+            elif row not in prices:
+                raise ConfigError(f"{at}: unknown row {row!r}; rows: {', '.join(sorted(prices))}, "
+                                  f"or {', '.join(SYMBOLS)}")
+            if isinstance(times, bool) or not isinstance(times, (int, float)) or not math.isfinite(times) \
+                    or times < 0:
+                raise ConfigError(f"{at}.{row} must be a finite number >= 0 (how many), got {times!r}")
+        out[op] = {str(r): float(x) for r, x in recipe.items()}
+    return out
 
 
 def load_energy_table(table: str | os.PathLike[str] = DEFAULT_TABLE) -> EnergyTable:

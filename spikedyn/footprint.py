@@ -32,10 +32,8 @@ competition and plasticity parts); this module prices the entries.
 
 from __future__ import annotations
 
-from .config import NetworkConfig
+from .config import WEIGHT_BITS, NetworkConfig
 from .errors import ConfigError
-
-WEIGHT_BITS = (4, 8, 16, 32, 64)
 
 
 def _bits(name: str, value) -> int:
@@ -48,13 +46,15 @@ def _bytes(entries: int, bits: int) -> int:
     return -(-entries * bits // 8)  # whole bytes, rounded up
 
 
-def footprint_bytes(config: NetworkConfig, *, weight_bits: int = 32, state_bits: int = 32) -> dict[str, int]:
-    """Bytes of each component of ``config``'s model (see the module docstring) and their ``total``."""
+def footprint_bytes(config: NetworkConfig, *, weight_bits: int | None = None, state_bits: int = 32) -> dict[str, int]:
+    """Bytes of each component of ``config``'s model (see the module docstring) and their ``total``;
+    ``weight_bits`` defaults to the config's (``precision.weight_bits``)."""
     from . import models
 
     if not isinstance(config, NetworkConfig):
         raise ConfigError(f"config must be a spikedyn.NetworkConfig, got {type(config).__name__}")
-    wb, sb = _bits("weight_bits", weight_bits), _bits("state_bits", state_bits)
+    wb = config.precision.weight_bits if weight_bits is None else _bits("weight_bits", weight_bits)
+    sb = _bits("state_bits", state_bits)
     model = models.get(config.model)
     n, n_in = config.n_neurons, config.n_input
     comp = model.competition.footprint_entries(config)

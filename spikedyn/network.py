@@ -20,6 +20,12 @@ Order of operations in one step, as in Brian2's default schedule
 3. reset the excitatory neurons that fired (and, when learning, the threshold
    rule's reaction to the spikes).
 
+With weights stored below float64 (``config.precision``, :mod:`spikedyn.quantise`),
+the rows of the step's input spikes are rounded after the presynaptic pathway and the
+columns of the neurons that fired after the postsynaptic one. The operation counters
+(:mod:`spikedyn.operations`) are kept in local variables of the loop and stored once
+per call.
+
 Training presents each example for ``present_ms`` and lets the network rest with no
 input for ``rest_ms``, with state carried over from example to example, as in the
 reference implementations. Before every presentation the ``between`` part runs
@@ -36,6 +42,7 @@ parallel, and give the same result in any order or thread count.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -50,6 +57,20 @@ from .competition import Population, compete, competition_rest, competition_stat
 from .config import NetworkConfig, check_seed
 from .encoding import STREAM_ASSIGN, STREAM_TEST, STREAM_TRAIN, _poisson_events, _presentation_seed
 from .errors import ConfigError
+from .operations import (
+    C_COMPETITION_SPIKES,
+    C_COMPETITION_UPDATES,
+    C_DEPRESSION_VISITS,
+    C_EXC_SPIKES,
+    C_INPUT_SPIKES,
+    C_PRESENTATIONS,
+    C_SAMPLES,
+    C_STEPS,
+    PHASES,
+    derive,
+    new_counters,
+    tally_dict,
+)
 from .neurons import NEVER, LifParams, _lif_integrate_frozen, _lif_spikes, _reset, lif_params
 from .plasticity import (
     DERIVED_TRACE_FIELDS,
@@ -65,6 +86,19 @@ from .plasticity import (
     transmit,
     trace_tables,
 )
+from .quantise import (
+    FLOAT64,
+    SITE_AFTER,
+    SITE_BEFORE,
+    SITE_COLUMNS,
+    SITE_INITIAL,
+    SITE_ROWS,
+    _quantise_all,
+    round_all,
+    round_columns,
+    round_rows,
+)
+from .quantise import record as quantise_record
 from .threshold import threshold_integrate, threshold_on_spikes
 
 
@@ -73,6 +107,7 @@ class KernelParams(NamedTuple):
 
     ``competition``, ``plasticity``, ``threshold`` and ``between`` are the kernel
     records of the model's parts; their types select the code Numba compiles.
+    ``quantise`` is the weight format (:mod:`spikedyn.quantise`).
     """
 
     exc: LifParams
@@ -81,6 +116,7 @@ class KernelParams(NamedTuple):
     plasticity: Any
     threshold: Any
     between: Any
+    quantise: Any
     dt_ms: float
     present_steps: int
     rest_steps: int
@@ -105,6 +141,7 @@ def kernel_params(config: NetworkConfig, seed: int = 0) -> KernelParams:
         ),
         trace_tables=trace_tables(config),
         **records,
+        quantise=quantise_record(config, seed),
         dt_ms=t.dt_ms,
         present_steps=t.present_steps,
         rest_steps=t.rest_steps,
@@ -221,20 +258,26 @@ def _new_buffers(kp, n_input, n_neurons):
 
 
 @numba.njit(cache=True)
-def _run_steps(kp, st, buf, w, theta, n_steps, with_input, learn, counts, rec):
+def _run_steps(kp, st, buf, w, theta, n_steps, with_input, learn, counts, rec, ops):
     """Simulate ``n_steps`` steps from ``st.clock[0]``; update state, ``w`` and ``theta`` in place.
 
     With ``with_input``, step ``s`` delivers the input events
     ``buf.pixels[buf.step_ptr[s]:buf.step_ptr[s + 1]]`` and excitatory spikes are
     added to ``counts`` (int32, (N,)). With ``learn``, plasticity and threshold
     adaptation are on. ``rec`` (:class:`Recorder`) receives the spikes (and, if it
-    has room for them, the membrane potentials and thresholds).
+    has room for them, the membrane potentials and thresholds). ``ops`` (int64,
+    (len(COUNTERS),)) receives the operation counters of :mod:`spikedyn.operations`,
+    taken once per step from quantities the loop already has, in local variables
+    stored once at the end; ``ops=None`` counts nothing, and Numba then compiles a
+    loop without the counting code (each ``if ops is not None`` is pruned at compile
+    time): counting off is free. (With a zero-length array and a run-time test
+    instead, training was 10-20 % slower with the counters off, measured.)
     """
     # Every array is taken out of its tuple once, here, and the hooks get plain
     # arrays: reading ``st.exc.v`` inside the loop, or passing a tuple of arrays to a
     # function, costs atomic reference-count updates each time (all reference
     # counting together was ~10% of the training time, measured with perf).
-    exc, comp, plast, thr = kp.exc, kp.competition, kp.plasticity, kp.threshold
+    exc, comp, plast, thr, qz = kp.exc, kp.competition, kp.plasticity, kp.threshold, kp.quantise
     v, ge, gi, last_spike = st.exc
     cv, cge, cgi, clast, cactive, cis_active, cn_active, cspikes = st.competition
     (last_pre, last_post, recent, is_recent, n_recent, pre_now, post1_now, pre_tab, post1_tab, post2_tab,
@@ -249,6 +292,7 @@ def _run_steps(kp, st, buf, w, theta, n_steps, with_input, learn, counts, rec):
     if with_input:
         input_t0[0] = t0
     post1_now[:] = 0.0  # only the recent neurons' entries are ever refreshed
+    n_input_spikes = n_exc_spikes = n_comp_spikes = n_comp_updates = n_visits = 0
     for s in range(n_steps):
         t = t0 + s
         # groups + thresholds
@@ -268,14 +312,24 @@ def _run_steps(kp, st, buf, w, theta, n_steps, with_input, learn, counts, rec):
             on_pre(plast, t, True, w, ge, pixels, lo, hi, step_ptr, input_t0, row_over, last_pre, last_post, recent,
                    is_recent, n_recent, pre_now, post1_now, pre_tab, post1_tab, post2_tab, last_arrival, activity,
                    rate, significance, updates)
+            round_rows(qz, w, pixels, lo, hi, t, SITE_ROWS)
         else:
             transmit(plast, t, w, ge, pixels, lo, hi, step_ptr, input_t0)
         # synapses: input -> excitatory, postsynaptic pathway
         if learn and n_e > 0:
             on_post(plast, t, w, spikes, n_e, last_pre, last_post, recent, is_recent, n_recent, pre_now, post1_now,
                     pre_tab, post1_tab, post2_tab, last_arrival, activity, rate, significance, updates)
+            round_columns(qz, w, spikes, n_e, t, SITE_COLUMNS)
+        if ops is not None:
+            n_input_spikes += hi - lo
+            n_exc_spikes += n_e
+            n_comp_updates += cn_active[0]
+            if learn:
+                n_visits += _depression_visits(pixels, lo, hi, row_over, n_recent[0], w.shape[1])
         # synapses: competition (and its own population)
-        compete(comp, t, gi, spikes, n_e, cv, cge, cgi, clast, cactive, cis_active, cn_active, cspikes)
+        n_own = compete(comp, t, gi, spikes, n_e, cv, cge, cgi, clast, cactive, cis_active, cn_active, cspikes)
+        if ops is not None:
+            n_comp_spikes += n_own
         # resets
         _reset(exc, v, last_spike, t, spikes, n_e)
         if learn:
@@ -290,10 +344,28 @@ def _run_steps(kp, st, buf, w, theta, n_steps, with_input, learn, counts, rec):
             n_rec += 1
     rec_n[0] = n_rec
     st.clock[0] = t0 + n_steps
+    if ops is not None:
+        ops[C_STEPS] += n_steps
+        ops[C_INPUT_SPIKES] += n_input_spikes
+        ops[C_EXC_SPIKES] += n_exc_spikes
+        ops[C_COMPETITION_SPIKES] += n_comp_spikes
+        ops[C_COMPETITION_UPDATES] += n_comp_updates
+        ops[C_DEPRESSION_VISITS] += n_visits
+
+
+@numba.njit(cache=True, inline="always")
+def _depression_visits(pixels, lo, hi, row_over, n_recent, n_neurons):
+    """Synapses the event-driven depression visits for the input spikes ``pixels[lo:hi]``: the
+    recent neurons' (``n_recent``), or the whole row where the normalisation left a weight
+    above ``w_max`` (see :func:`spikedyn.plasticity._depress_inputs`). One read per spike."""
+    visits = 0
+    for e in range(lo, hi):
+        visits += n_neurons if row_over[pixels[e]] else n_recent
+    return visits
 
 
 @numba.njit(cache=True)
-def _present(kp, st, buf, w, theta, image, seed, stream, index, learn, counts, rec):
+def _present(kp, st, buf, w, theta, image, seed, stream, index, learn, counts, rec, ops):
     """Present one image until it drives ``min_spikes`` spikes (or attempts run out).
 
     The present-and-retry protocol of Diehl & Cook, written once for spikedyn.
@@ -302,12 +374,14 @@ def _present(kp, st, buf, w, theta, image, seed, stream, index, learn, counts, r
     ``after_presentation`` step (rules that adapt between presentations). Inference: each presentation starts from
     the rest state. ``counts`` (int32, (N,)) receives the spike counts of the last
     presentation; ``rec.attempt_ends[a]`` the number of spikes recorded when
-    presentation ``a`` ended. Returns the number of presentations.
+    presentation ``a`` ended; ``ops`` the operation counters (see :func:`_run_steps`).
+    Returns the number of presentations.
     """
     attempt = 0
     while True:
         if learn:
             before_presentation(kp.between, w, buf.col_sum, buf.row_over)
+            round_all(kp.quantise, w, st.clock[0], SITE_BEFORE)
         else:
             _rest_state(kp, st)
         rate = kp.rate_hz_per_unit + attempt * kp.retry_rate_hz_per_unit
@@ -315,46 +389,54 @@ def _present(kp, st, buf, w, theta, image, seed, stream, index, learn, counts, r
         _poisson_events(image, rate, kp.dt_ms, kp.present_steps, sd,
                         buf.step_ptr, buf.pixels, buf.scratch_steps, buf.scratch_pixels)
         counts[:] = 0
-        _run_steps(kp, st, buf, w, theta, kp.present_steps, True, learn, counts, rec)
+        _run_steps(kp, st, buf, w, theta, kp.present_steps, True, learn, counts, rec, ops)
         if learn:
-            _run_steps(kp, st, buf, w, theta, kp.rest_steps, False, True, counts, rec)
+            _run_steps(kp, st, buf, w, theta, kp.rest_steps, False, True, counts, rec, ops)
             tr = st.plasticity
             after_presentation(kp.plasticity, w, theta, counts, tr.activity, tr.rate, tr.significance, tr.updates)
+            round_all(kp.quantise, w, st.clock[0], SITE_AFTER)
         if attempt < rec.attempt_ends.shape[0]:
             rec.attempt_ends[attempt] = rec.n_spikes[0]
         attempt += 1
+        if ops is not None:
+            ops[C_PRESENTATIONS] += 1
         if counts.sum() >= kp.min_spikes or attempt >= kp.max_presentations:
             return attempt
 
 
 @numba.njit(cache=True)
-def _train_batch(kp, st, buf, w, theta, images, seed, first_index, counts_out, attempts_out):
+def _train_batch(kp, st, buf, w, theta, images, seed, first_index, counts_out, attempts_out, ops):
     """Train on ``images`` (uint8, (K, n_input)) in order; weights, thresholds and state in place.
 
     Sample k uses training-stream index ``first_index + k``. Writes each sample's
     final spike counts to ``counts_out`` (int32, (K, N)) and its number of
-    presentations to ``attempts_out`` (int32, (K,)).
+    presentations to ``attempts_out`` (int32, (K,)); adds to the operation counters ``ops``.
     """
     no_rec = _recorder(0, 0, 0, 0)
     for k in range(images.shape[0]):
         attempts_out[k] = _present(kp, st, buf, w, theta, images[k], seed, STREAM_TRAIN, first_index + k, True,
-                                   counts_out[k], no_rec)
+                                   counts_out[k], no_rec, ops)
+    if ops is not None:
+        ops[C_SAMPLES] += images.shape[0]
 
 
 @numba.njit(cache=True, nogil=True)
-def _infer_batch(kp, w, theta, images, seed, stream, first_index, counts_out):
+def _infer_batch(kp, w, theta, images, seed, stream, first_index, counts_out, ops):
     """Responses of the frozen network to ``images`` (uint8, (K, n_input)).
 
     Each sample starts from rest, so the result depends only on the sample and its
     stream index: batches can run on several threads at once (the GIL is released).
-    Writes spike counts to ``counts_out`` (int32, (K, N)).
+    Writes spike counts to ``counts_out`` (int32, (K, N)); adds to the operation
+    counters ``ops`` (one array per thread).
     """
     n_input, n_neurons = w.shape
     st = _new_state(kp, n_input, n_neurons)
     buf = _new_buffers(kp, n_input, n_neurons)
     no_rec = _recorder(0, 0, 0, 0)
     for k in range(images.shape[0]):
-        _present(kp, st, buf, w, theta, images[k], seed, stream, first_index + k, False, counts_out[k], no_rec)
+        _present(kp, st, buf, w, theta, images[k], seed, stream, first_index + k, False, counts_out[k], no_rec, ops)
+    if ops is not None:
+        ops[C_SAMPLES] += images.shape[0]
 
 
 def state_arrays(st: State) -> dict[str, np.ndarray]:
@@ -511,6 +593,9 @@ class Network:
         Class of each neuron after :meth:`assign` (-1: never fired).
     train_stats_ : list of TrainStats
         One entry per call to :meth:`train` (or :meth:`fit`/:meth:`partial_fit`).
+    count_operations : bool
+        Whether the kernels count operations (:meth:`operations`; the counters cost
+        little, see ``docs/cost.md``, and nothing when off).
 
     Examples
     --------
@@ -520,11 +605,14 @@ class Network:
     >>> net.fit(x[:1500]).assign(x[1500:], y[1500:])          # doctest: +SKIP
     """
 
-    def __init__(self, config: NetworkConfig, *, seed: int = 0):
+    def __init__(self, config: NetworkConfig, *, seed: int = 0, count_operations: bool = True):
         if not isinstance(config, NetworkConfig):
             raise ConfigError(f"config must be a spikedyn.NetworkConfig, got {type(config).__name__}")
+        if not isinstance(count_operations, bool):
+            raise ConfigError(f"count_operations must be True or False, got {count_operations!r}")
         self.config = config
         self.seed = check_seed(seed)
+        self.count_operations = count_operations
         self._kp = kernel_params(config, self.seed)
         self._init_learned_state()
 
@@ -533,12 +621,20 @@ class Network:
         rng = np.random.default_rng(self.seed)
         s = config.stdp
         self.weights = rng.uniform(s.w_init_low, s.w_init_high, size=(config.n_input, config.n_neurons))
+        if self._kp.quantise.mode != FLOAT64:
+            _quantise_all(self._kp.quantise, self.weights, 0, SITE_INITIAL)
         self.theta = np.full(config.n_neurons, config.excitatory.theta_init_mv)
         self.samples_seen = 0
         self._state = _new_state(self._kp, config.n_input, config.n_neurons)
         self._buffers: Buffers | None = None
         self.assignments_: np.ndarray | None = None
         self.train_stats_: list[TrainStats] = []
+        self.reset_operations()
+
+    def reset_operations(self) -> None:
+        """Zero the operation counters of both phases (:meth:`operations`)."""
+        self._counters = {phase: new_counters(self.count_operations) for phase in PHASES}
+        self._updates_counted = np.zeros_like(self._state.plasticity.updates)
 
     def __repr__(self) -> str:
         return (f"Network(model={self.config.model!r}, n_neurons={self.config.n_neurons}, seed={self.seed}, "
@@ -563,18 +659,20 @@ class Network:
         attempts = np.zeros(counts.shape[0], np.int32)
         presentations = 0
         spikes = 0
+        updates_before = self._state.plasticity.updates.copy()
         start = time.perf_counter()
         with tqdm(total=n, desc=desc, unit="sample", disable=not progress, smoothing=0.1) as bar:
             for lo in range(0, n, batch_size):
                 hi = min(lo + batch_size, n)
                 _train_batch(self._kp, self._state, self._buffers, self.weights, self.theta,
                              images[lo:hi], np.uint64(self.seed), np.uint64(self.samples_seen),
-                             counts, attempts)
+                             counts, attempts, self._counters["train"])
                 presentations += int(attempts[: hi - lo].sum())
                 spikes += int(counts[: hi - lo].sum())
                 self.samples_seen += hi - lo
                 bar.update(hi - lo)
         wall = time.perf_counter() - start
+        self._updates_counted += self._state.plasticity.updates - updates_before
         stats = TrainStats(
             train_samples=n,
             presentations=presentations,
@@ -612,6 +710,16 @@ class Network:
         from .plasticity import UPDATE_KINDS
 
         return dict(zip(UPDATE_KINDS, (int(x) for x in self._state.plasticity.updates)))
+
+    def operations(self, phase: str = "train") -> dict[str, Any]:
+        """Counted operations of ``phase`` (``"train"`` or ``"inference"``) since the network was made
+        (or :meth:`reset_operations`): ``{"tally": totals of the kernel counters and weight updates,
+        "per_sample": {operation: {"model": x, "executed": y}}}`` (None before the first sample);
+        see :mod:`spikedyn.operations`."""
+        if phase not in PHASES:
+            raise ConfigError(f"phase must be one of {', '.join(PHASES)}, got {phase!r}")
+        tally = tally_dict(self._counters[phase], self._updates_counted if phase == "train" else None)
+        return {"tally": tally, "per_sample": derive(self.config, tally, phase) if tally["samples"] else None}
 
     # -- inference --------------------------------------------------------------------
     def respond(self, images, *, stream: int = STREAM_TEST, first_index: int = 0, n_jobs: int | None = None,
@@ -658,9 +766,15 @@ class Network:
 
         def run(lo: int) -> int:
             hi = min(lo + batch_size, n)
+            ops = new_counters(self.count_operations)  # one per batch: threads never share one
             _infer_batch(self._kp, self.weights, self.theta, images[lo:hi], np.uint64(self.seed),
-                         np.uint64(stream), np.uint64(first_index + lo), out[lo:hi])
+                         np.uint64(stream), np.uint64(first_index + lo), out[lo:hi], ops)
+            if ops is not None:
+                with lock:
+                    self._counters["inference"] += ops
             return hi - lo
+
+        lock = threading.Lock()
 
         with tqdm(total=n, desc=desc, unit="sample", disable=not progress, smoothing=0.1) as bar:
             if n_jobs == 1:
@@ -704,12 +818,14 @@ class Network:
         cols: list[list[np.ndarray]] = [[], [], [], []]
         v_mv: list[np.ndarray] = []
         threshold_mv: list[np.ndarray] = []
+        ops = self._counters["train" if learn else "inference"]
+        updates_before = st.plasticity.updates.copy()
         for k in tqdm(range(images.shape[0]), desc=desc, unit="sample", disable=not progress):
             rec.n_spikes[0] = 0
             rec.n_steps[0] = 0
             t0 = int(st.clock[0])
             attempts = _present(kp, st, buf, self.weights, self.theta, images[k], np.uint64(self.seed),
-                                np.uint64(stream), np.uint64(first_index + k), learn, counts[k], rec)
+                                np.uint64(stream), np.uint64(first_index + k), learn, counts[k], rec, ops)
             n_rec = int(rec.n_spikes[0])
             if n_rec > capacity:  # cannot happen: no neuron fires faster than its gate allows
                 raise RuntimeError(f"spike record overflow ({n_rec} > {capacity})")
@@ -724,8 +840,11 @@ class Network:
             if voltages:
                 v_mv.append(rec.v[:attempts * period].reshape(attempts, period, n).copy())
                 threshold_mv.append(rec.threshold[:attempts * period].reshape(attempts, period, n).copy())
+        if ops is not None:
+            ops[C_SAMPLES] += images.shape[0]
         if learn:
             self.samples_seen = first_index + images.shape[0]
+            self._updates_counted += st.plasticity.updates - updates_before
         spikes = make_spike_record(*(np.concatenate(c) if c else np.zeros(0, np.int64) for c in cols), presentations)
         return Response(counts=counts, spikes=spikes, dt_ms=c.timing.dt_ms,
                         v_mv=v_mv if voltages else None, threshold_mv=threshold_mv if voltages else None)

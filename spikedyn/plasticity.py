@@ -419,6 +419,15 @@ class DiehlCookStdp:
         """Entries the rule stores (:mod:`spikedyn.footprint`): the input traces, its own state, delays."""
         return {"pre_traces": config.n_input, "rule_state": 0, "delays": 0}
 
+    def operation_profile(self, config: NetworkConfig) -> dict[str, Any]:
+        """How the rule's work is counted (:mod:`spikedyn.operations`): ``depression`` is
+        ``"event-driven"`` (each input spike depresses its row, visiting only the recent
+        neurons' synapses), ``"delayed"`` (at each synapse's arrival) or ``"none"``;
+        ``scans_weights``: whether every weight is read after each training presentation
+        (decay, leak); ``significance_per_spike``: per-synapse state entries updated per
+        excitatory spike."""
+        return {"depression": "event-driven", "scans_weights": False, "significance_per_spike": 0}
+
     def record(self, config: NetworkConfig) -> StdpRecord:
         s = config.stdp
         return StdpRecord(nu_pre=float(s.nu_pre), nu_post=float(s.nu_post), w_max=float(s.w_max))

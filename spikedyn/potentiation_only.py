@@ -32,5 +32,8 @@ class PotentiationOnly(DiehlCookStdp):          # the part: config -> record, an
     name = "stdp-potentiation-only"
     BRIAN2_ON_PRE = "ge_post += w\npre = 1."
 
+    def operation_profile(self, config):
+        return {**super().operation_profile(config), "depression": "none"}
+
     def record(self, config):
         return PotentiationOnlyRecord(nu_post=config.stdp.nu_post, w_max=config.stdp.w_max)

@@ -265,6 +265,9 @@ class SpikeDynStdp(DiehlCookStdp):
     def footprint_entries(self, config: NetworkConfig) -> dict[str, int]:
         return {**super().footprint_entries(config), "rule_state": 2 * config.n_neurons}  # activity, rate
 
+    def operation_profile(self, config: NetworkConfig) -> dict[str, Any]:
+        return {**super().operation_profile(config), "scans_weights": bool(config.spikedyn.weight_decay)}
+
     def record(self, config: NetworkConfig) -> SpikeDynRecord:
         s, p = config.stdp, config.spikedyn
         return SpikeDynRecord(

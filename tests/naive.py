@@ -538,8 +538,9 @@ def naive_parts(config: NetworkConfig) -> dict:
 class _Sim:
     """Dense, step-by-step simulation of the whole network (see :func:`simulate_naive`)."""
 
-    def __init__(self, config: NetworkConfig, weights, theta, state: NaiveState | None, delays=None):
+    def __init__(self, config: NetworkConfig, weights, theta, state: NaiveState | None, delays=None, seed=0):
         self.c = config
+        self.seed = seed
         self.delays = delays
         self.exc, self.inh = lif_params_naive(config)
         self.parts = naive_parts(config)
@@ -565,9 +566,13 @@ class _Sim:
         # plasticity when learning
         plasticity.on_pre(self, t, inputs, learn)
         self.input_spikes += inputs.size
+        if learn:
+            self.quantise(t, "rows", rows=inputs)
         # 2b. input -> excitatory, postsynaptic pathway
         if learn:
             plasticity.on_post(self, t, exc_sp)
+            if exc_sp.size:
+                self.quantise(t, "columns", columns=exc_sp)
         # 2c. competition
         competition.deliver(self, exc_sp, own_sp)
         # 3. resets
@@ -580,10 +585,14 @@ class _Sim:
         self.inh_spikes += own_sp.size
         return exc_sp
 
+    def quantise(self, t: int, site: str, **which) -> None:
+        """Store the weights (those of ``rows``/``columns``, or all) at the config's precision."""
+        self.w = quantise_naive(self.w, self.c, seed=self.seed, t=t, site=site, **which)
+
 
 def simulate_naive(config: NetworkConfig, weights, theta, rasters: Callable[[int, int], np.ndarray],
                    learn: bool, *, n_samples: int, state: NaiveState | None = None,
-                   reset_between_samples: bool = False, delays=None) -> NaiveResult:
+                   reset_between_samples: bool = False, delays=None, seed: int = 0) -> NaiveResult:
     """Simulate ``n_samples`` presentations of the network, densely, step by step.
 
     Parameters
@@ -607,9 +616,11 @@ def simulate_naive(config: NetworkConfig, weights, theta, rasters: Callable[[int
     reset_between_samples : bool
         Put the network at rest before every training sample (NOT what the network
         does; used to show that the carried-over state matters).
+    seed : int
+        The network's seed (stochastic rounding of weights at reduced precision).
     """
     c = config
-    sim = _Sim(c, weights, theta, state, delays)
+    sim = _Sim(c, weights, theta, state, delays, seed)
     n = c.n_neurons
     counts = np.zeros((n_samples, n), np.int32)
     attempts = np.zeros(n_samples, np.int32)
@@ -620,6 +631,7 @@ def simulate_naive(config: NetworkConfig, weights, theta, rasters: Callable[[int
         while True:
             if learn:
                 sim.parts["between"].before_presentation(sim)
+                sim.quantise(sim.st.clock, "before")
             else:
                 sim.st = NaiveState.at_rest(c)
             raster = np.asarray(rasters(k, attempt), dtype=bool)
@@ -637,6 +649,7 @@ def simulate_naive(config: NetworkConfig, weights, theta, rasters: Callable[[int
                     sim.step(t0 + s, no_input, True)
                 sim.st.clock = t0 + c.timing.rest_steps
                 sim.parts["plasticity"].after_presentation(sim, counts[k])
+                sim.quantise(sim.st.clock, "after")
             attempt += 1
             if counts[k].sum() >= c.input.min_spikes or attempt >= c.input.max_presentations:
                 break
@@ -647,6 +660,62 @@ def simulate_naive(config: NetworkConfig, weights, theta, rasters: Callable[[int
         potentiations=int(sim.potentiations), depressions=int(sim.depressions), clipped=int(sim.clipped),
         clipped_without_post1=int(sim.clipped_without_post1),
     )
+
+
+# ----------------------------------------------------------------------------------------
+# Weights at reduced precision (spikedyn.quantise's docstring)
+# ----------------------------------------------------------------------------------------
+_M64 = 2**64 - 1
+SITES = {"rows": 1, "columns": 2, "before": 3, "after": 4, "initial": 5}
+
+
+def _splitmix_naive(z: int) -> int:
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _M64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _M64
+    return z ^ (z >> 31)
+
+
+def uniform_naive(seed: int, t: int, i: int, j: int, site: int) -> float:
+    """The documented random number of the write of weight (i, j) at step t, site ``site``."""
+    z = _splitmix_naive(seed ^ ((t * 0x9E3779B97F4A7C15 + site) & _M64))
+    z = _splitmix_naive(z ^ ((i * 0x100000001B3 + j) & _M64))
+    return (z >> 11) / 2.0**53
+
+
+def quantise_naive(w, config: NetworkConfig, *, seed: int, t: int, site: str, rows=None, columns=None):
+    """``w`` (a copy) with the entries of ``rows`` (or ``columns``, or all) in the weight format of
+    ``config.precision``, element by element."""
+    import math
+
+    w = np.array(w, dtype=np.float64, copy=True)
+    bits = config.precision.weight_bits
+    if bits == 64:
+        return w
+    mask = np.zeros(w.shape, bool)
+    if rows is not None:
+        mask[np.asarray(rows, int), :] = True
+    elif columns is not None:
+        mask[:, np.asarray(columns, int)] = True
+    else:
+        mask[:] = True
+    levels = float(2**bits - 1)
+    step = config.stdp.w_max / levels
+    for i, j in zip(*np.nonzero(mask)):
+        x = w[i, j]
+        if bits == 32:
+            w[i, j] = float(np.float32(x))
+            continue
+        k = x * (1.0 / step)
+        nearest = math.floor(k + 0.5)
+        if abs(k - nearest) < 1e-9:
+            k = nearest
+        elif config.precision.rounding == "stochastic":
+            below = math.floor(k)
+            k = below + 1.0 if uniform_naive(seed, t, int(i), int(j), SITES[site]) < k - below else below
+        else:
+            k = nearest
+        w[i, j] = min(max(k, 0.0), levels) * step
+    return w
 
 
 # ----------------------------------------------------------------------------------------

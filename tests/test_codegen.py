@@ -183,16 +183,18 @@ def _blocks_in_loops(function_ir: str) -> dict[str, str]:
     return {b: text for b, text in blocks.items() if reaches(b, b)}
 
 
+@pytest.mark.parametrize("counting", [False, True])
 @pytest.mark.parametrize("model", models.names())
-def test_time_loop_keeps_no_reference_counts_inside_its_loops(model: str) -> None:
-    """The model's parts, inlined through their hooks, add no atomic reference counting per step."""
+def test_time_loop_keeps_no_reference_counts_inside_its_loops(model: str, counting: bool) -> None:
+    """The model's parts, inlined through their hooks, add no atomic reference counting per step,
+    with the operation counters off (None) or on."""
     from spikedyn.network import _new_buffers, _new_state
 
     kp = network.kernel_params(NetworkConfig(model=model, n_neurons=N, n_input=N_INPUT))
     st, buf = _new_state(kp, N_INPUT, N), _new_buffers(kp, N_INPUT, N)
     buf.step_ptr[:] = 0  # no input spikes
     fresh = numba.njit(network._run_steps.py_func)
-    fresh(kp, st, buf, _w(), _f(), 10, True, True, _i32(), network._recorder(0, 0, 0, N))
+    fresh(kp, st, buf, _w(), _f(), 10, True, True, _i32(), network._recorder(0, 0, 0, N), _i64(8) if counting else None)
     ir = fresh.inspect_llvm(fresh.signatures[0])
     own = [d for d in ir.split("\ndefine ")[1:] if "10_run_stepsB" in d.split("\n", 1)[0]
            and "cpython" not in d.split("\n", 1)[0] and "@cfunc" not in d.split("\n", 1)[0]]

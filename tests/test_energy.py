@@ -32,12 +32,12 @@ def _tiny(model: str) -> NetworkConfig:
              "rule_state": 48, "spike_buffers": 2}),
 ])
 def test_footprint_by_hand(model: str, expected: dict) -> None:
-    got = footprint_bytes(_tiny(model))
+    got = footprint_bytes(_tiny(model), weight_bits=32)
     assert got == {**expected, "delays": 0, "total": sum(expected.values())}
 
 
 def test_footprint_with_delays_counts_per_synapse_traces_and_delays() -> None:
-    f = footprint_bytes(_tiny("lateral-delays"))
+    f = footprint_bytes(_tiny("lateral-delays"), weight_bits=32)
     assert f["delays"] == 12 and f["traces"] == (12 + 6) * 4
 
 
@@ -47,7 +47,9 @@ def test_footprint_scales_with_precision() -> None:
     f16 = footprint_bytes(_tiny("lateral"), weight_bits=16, state_bits=16)
     assert f16["weights"] == 24 and f16["traces"] == 20
     # SpikeDyn's budget: under 3,000 KB at 32-bit for 400 neurons
-    assert footprint_bytes(NetworkConfig(model="spikedyn", n_neurons=400))["total"] / 1024 < 3000
+    assert footprint_bytes(NetworkConfig(model="spikedyn", n_neurons=400), weight_bits=32)["total"] / 1024 < 3000
+    # the weight width defaults to the config's
+    assert footprint_bytes(_tiny("lateral").replace(precision__weight_bits=4)) == f4
 
 
 @pytest.mark.parametrize("kwargs, message", [

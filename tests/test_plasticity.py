@@ -15,6 +15,7 @@ from spikedyn._numerics import FLUSH_BELOW
 from spikedyn.config import NetworkConfig, StdpParams
 from spikedyn.errors import ConfigError
 from spikedyn.network import _new_buffers, _new_state, _recorder, _run_steps, kernel_params
+from spikedyn.operations import new_counters
 from spikedyn.neurons import NEVER
 from spikedyn.plasticity import _traces_now, decay_table, normalize_weights, stdp_post, stdp_pre
 
@@ -203,7 +204,7 @@ class OneSynapse:
             step_ptr[s + 1] = k
         counts = np.zeros(1, np.int32)
         rec = _recorder(64, 1, 0, 1)
-        _run_steps(self.kp, self.state, self.buf, self.w, self.theta, n, True, True, counts, rec)
+        _run_steps(self.kp, self.state, self.buf, self.w, self.theta, n, True, True, counts, rec, new_counters(False))
         self.spikes += rec.spike_step[:rec.n_spikes[0]].tolist()
 
     @property

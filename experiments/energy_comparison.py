@@ -1,0 +1,181 @@
+"""SpikeDyn's energy comparison: training and inference energy per sample of spikedyn, asp and diehl-cook.
+
+Reads the continual-learning runs of ``experiments/continual_comparison.py`` (each run's
+JSON holds the operations its kernels counted: training over all tasks, inference over
+every labelled pass and test) and prices them, per model and size, on the 45 nm table
+(weights stored at ``--weight-bits``, memory level from the footprint) and on each
+neuromorphic table given; beside them, the analytical estimate made before training
+(``spikedyn estimate``). Writes ``table.md``, ``table.csv`` and ``energy.png``: energy
+per sample (mean ± sd over seeds), and the reduction of ``spikedyn`` against ``asp``
+beside the paper's (-51 % training / -37 % inference at 400 neurons, -57 % / -51 % at 200).
+
+Usage::
+
+    python experiments/continual_comparison.py --models spikedyn,asp,diehl-cook --neurons 200,400 \\
+        --no-iid --out experiments/results/energy_runs --jobs 2
+    python experiments/energy_comparison.py --runs experiments/results/energy_runs \\
+        --out experiments/results/energy
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _runner import mean_sd  # noqa: E402
+
+from spikedyn import cost  # noqa: E402
+from spikedyn.config import NetworkConfig  # noqa: E402
+from spikedyn.runs import atomic_path  # noqa: E402
+
+#: SpikeDyn (Putra & Shafique 2021): energy saving of SpikeDyn over ASP, training / inference.
+PAPER = {400: (-0.51, -0.37), 200: (-0.57, -0.51)}
+PHASES = (("train", "train"), ("inference", "infer"))
+
+
+def _config(summary: dict, weight_bits: int) -> NetworkConfig:
+    return NetworkConfig.from_dict(summary["config"]).replace(precision__weight_bits=weight_bits)
+
+
+def measure(runs: list[dict], tables: list[str], weight_bits: int) -> dict:
+    """(model, neurons) -> table -> {"train"/"infer": [uJ per seed], "estimate": {...}}."""
+    out: dict = {}
+    for r in runs:
+        s = r["summary"]
+        config = _config(s, weight_bits)
+        key = (config.model, config.n_neurons)
+        for table in tables:
+            priced = cost.price(config, s["cost"]["tally"], table=table)
+            cell = out.setdefault(key, {}).setdefault(table, {"train": [], "infer": []})
+            for _, k in PHASES:
+                cell[k].append(priced[f"{k}_energy_uj"])
+            if "estimate" not in cell:
+                e = cost.estimate(config, table=table)
+                cell["estimate"] = {k: e[f"{k}_energy_uj"] for _, k in PHASES}
+                cell["memory_kb"] = e["memory_kb"]
+    return out
+
+
+def _ms(values) -> tuple[float, float] | None:
+    return None if any(v is None for v in values) else mean_sd(values)
+
+
+def _cell(ms) -> str:
+    return "unavailable" if ms is None else f"{ms[0]:.1f} ± {ms[1]:.1f}"
+
+
+def _num(x) -> str:
+    return "unavailable" if x is None else f"{x:.1f}"
+
+
+def _reduction(a, b) -> str:
+    return "-" if a is None or b is None else f"{a / b - 1:+.0%}"
+
+
+def write(measured: dict, tables: list[str], weight_bits: int, out: Path, n_seeds: int) -> None:
+    sizes = sorted({n for _, n in measured})
+    md = [f"Energy per sample (uJ, mean ± sd over {n_seeds} seeds), counted by the kernels during the continual "
+          f"protocol (training: every task; inference: every labelled pass and test), weights priced at "
+          f"{weight_bits} bits; `estimate`: the analytical model before training.", ""]
+    rows = []
+    for table in tables:
+        md += [f"**{table}**", "", "| model | neurons | memory (KB) | training | inference | training (estimate) | "
+               "inference (estimate) |", "|---|---:|---:|---:|---:|---:|---:|"]
+        for (model, n), by_table in sorted(measured.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+            c = by_table[table]
+            tr, inf = _ms(c["train"]), _ms(c["infer"])
+            est = c["estimate"]
+            md.append(f"| `{model}` | {n} | {c['memory_kb']:.0f} | {_cell(tr)} | {_cell(inf)} | "
+                      f"{_num(est['train'])} | {_num(est['infer'])} |")
+            rows.append({"table": table, "model": model, "neurons": n, "memory_kb": c["memory_kb"],
+                         "train_uj_mean": None if tr is None else tr[0], "train_uj_sd": None if tr is None else tr[1],
+                         "infer_uj_mean": inf[0], "infer_uj_sd": inf[1],
+                         "train_uj_estimate": est["train"], "infer_uj_estimate": est["infer"]})
+        md.append("")
+        md += ["| neurons | spikedyn vs asp, training | inference | estimate: training | inference | paper |",
+               "|---:|---:|---:|---:|---:|---|"]
+        for n in sizes:
+            if ("spikedyn", n) not in measured or ("asp", n) not in measured:
+                continue
+            a, b = measured[("spikedyn", n)][table], measured[("asp", n)][table]
+            ta, tb, ia, ib = (_ms(a["train"]), _ms(b["train"]), _ms(a["infer"]), _ms(b["infer"]))
+            paper = PAPER.get(n)
+            md.append(f"| {n} | {_reduction(ta and ta[0], tb and tb[0])} | {_reduction(ia[0], ib[0])} | "
+                      f"{_reduction(a['estimate']['train'], b['estimate']['train'])} | "
+                      f"{_reduction(a['estimate']['infer'], b['estimate']['infer'])} | "
+                      f"{'-' if paper is None else f'{paper[0]:+.0%} / {paper[1]:+.0%}'} |")
+        md.append("")
+    with atomic_path(out / "table.md") as tmp:
+        tmp.write_text("\n".join(md) + "\n")
+    header = list(rows[0])
+    lines = [",".join(header)] + [",".join("" if r[h] is None else str(r[h]) for h in header) for r in rows]
+    with atomic_path(out / "table.csv") as tmp:
+        tmp.write_text("\n".join(lines) + "\n")
+    _figure(measured, tables, out / "energy.png")
+
+
+def _figure(measured: dict, tables: list[str], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from spikedyn.plotting import save_figure
+
+    keys = sorted(measured, key=lambda k: (k[1], k[0]))
+    fig, axes = plt.subplots(len(tables), 2, figsize=(10, 3.2 * len(tables)), squeeze=False)
+    for row, table in enumerate(tables):
+        for col, (phase, k) in enumerate(PHASES):
+            ax = axes[row, col]
+            values = [_ms(measured[key][table][k]) for key in keys]
+            xs = np.arange(len(keys))
+            ok = [v is not None for v in values]
+            ax.bar(xs[ok], [v[0] for v in values if v], yerr=[v[1] for v in values if v], capsize=3,
+                   color=["C0" if key[0] == "spikedyn" else "C1" if key[0] == "asp" else "C2"
+                          for key, good in zip(keys, ok) if good])
+            est = [measured[key][table]["estimate"][k] for key in keys]
+            ax.scatter(xs[ok], [e for e, good in zip(est, ok) if good], marker="_", s=300, color="k",
+                       zorder=3, label="analytical estimate")
+            ax.set_xticks(xs, [f"{m}\n{n}" for m, n in keys], fontsize=8)
+            ax.set_yscale("log")
+            ax.set_ylabel("uJ per sample")
+            ax.set_title(f"{table}: {phase}")
+            ax.grid(alpha=0.3, axis="y")
+            if not all(ok):
+                ax.text(0.5, 0.5, "not supported by the chip" if not any(ok) else "", transform=ax.transAxes,
+                        ha="center")
+            if row == 0 and col == 0:
+                ax.legend(fontsize=8)
+    fig.tight_layout()
+    save_figure(fig, path)
+    plt.close(fig)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--runs", type=Path, required=True, help="output directory of continual_comparison.py")
+    ap.add_argument("--tables", default="horowitz-45nm,loihi", help="energy tables (default horowitz-45nm,loihi)")
+    ap.add_argument("--weight-bits", type=int, default=32, help="weight width priced (default 32)")
+    ap.add_argument("--out", type=Path, required=True)
+    args = ap.parse_args(argv)
+    runs = [json.loads(p.read_text()) for p in sorted((args.runs / "runs").glob("*.json"))]
+    runs = [r for r in runs if r["summary"].get("cost")]
+    if not runs:
+        print(f"no runs with counted operations in {args.runs}/runs", file=sys.stderr)
+        return 2
+    tables = args.tables.split(",")
+    measured = measure(runs, tables, args.weight_bits)
+    args.out.mkdir(parents=True, exist_ok=True)
+    n_seeds = max(len(c[tables[0]]["train"]) for c in measured.values())
+    write(measured, tables, args.weight_bits, args.out, n_seeds)
+    print((args.out / "table.md").read_text())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,270 @@
+"""The cost model: memory and energy of a network, predicted before training or priced from counts.
+
+Three pieces, each in its own module, meet here:
+
+- :mod:`spikedyn.footprint`: bytes of every array a model stores, from the config;
+- :mod:`spikedyn.operations`: the operations a model does per sample, derived from a
+  *tally* of a few primitives (steps, input and output spikes, weight updates, ...);
+- :mod:`spikedyn.energy`: what each operation costs on some hardware (a table).
+
+The *analytical* model predicts the tally (:func:`predict_tally`) from the config and
+statistics that are known before a network is trained:
+
+- the data: the mean pixel sum of the images, which fixes the expected input spikes of
+  one presentation at the base rate exactly (pixel p fires with probability
+  ``p * rate_hz_per_unit * dt`` per step)::
+
+      input_spikes = pixel_sum * rate_hz_per_unit * dt_ms / 1000 * present_steps * input_spikes_factor
+
+  where ``input_spikes_factor`` (measured) adds the retries: a retried image is shown
+  again at a higher rate, but retried images are dimmer than average, so the factor is
+  below the ``1 + (P - 1)(1 + r1 / r0)`` that average images would give (measured: 1.09
+  to 1.13 where that formula gives 1.15 to 1.35);
+- the network's activity (:class:`Activity`): presentations per sample, excitatory
+  spikes per presentation, the competition's spikes and active neurons, the fraction
+  of synapses the event-driven depression visits, the fractions of updates a rule does
+  (SpikeDyn skips small ones) and of weights it decays. These are measured once per
+  model and size by ``experiments/cost_model.py --calibrate`` on training images of the
+  validation split (never the test set), stored in ``spikedyn/activity_statistics.json``
+  and interpolated in log N between calibrated sizes.
+
+From the tally the formulas of :func:`spikedyn.operations.derive` give the operations,
+the same formulas the counted tallies go through; ``experiments/cost_check.py``
+compares both on real MNIST. Energy is operations x prices (:func:`energy`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any, Mapping
+
+from .config import NetworkConfig
+from .energy import DEFAULT_TABLE, EnergyTable, load_energy_table
+from .errors import ConfigError
+from .footprint import footprint_bytes
+from .operations import OPERATIONS, PHASES, TALLY, derive
+
+#: The calibrated activity statistics shipped with spikedyn (written by experiments/cost_model.py --calibrate).
+ACTIVITY_FILE = Path(__file__).resolve().parent / "activity_statistics.json"
+
+
+@dataclass(frozen=True)
+class Activity:
+    """What a network does per sample in one phase, beyond what the config says.
+
+    Attributes
+    ----------
+    presentations_per_sample : float
+        1 + the mean number of retries (a sample is shown again at a higher rate when
+        the layer fires fewer than ``min_spikes`` times).
+    input_spikes_factor : float
+        Input spikes per sample over those of one presentation of an image of the mean
+        pixel sum at the base rate (:func:`expected_input_spikes`): what the retries add.
+    excitatory_spikes_per_presentation : float
+        Including, while learning, the rest period's.
+    competition_spikes_per_excitatory_spike : float
+        Spikes of the competition's own population (inhibitory layer) per excitatory spike.
+    competition_active_fraction : float
+        Fraction of the competition's neurons updated per step (those not at rest).
+    depression_visit_fraction : float
+        Synapses the event-driven depression visits per input spike, over N (learning).
+    potentiation_done_fraction, depression_done_fraction : float
+        Fraction of the rule's updates actually made (1 unless the rule skips small ones).
+    decay_fraction : float
+        Weight decay (leak) updates per training presentation, over ``n_input * N``.
+    """
+
+    presentations_per_sample: float
+    excitatory_spikes_per_presentation: float
+    input_spikes_factor: float = 1.0
+    competition_spikes_per_excitatory_spike: float = 0.0
+    competition_active_fraction: float = 0.0
+    depression_visit_fraction: float = 0.0
+    potentiation_done_fraction: float = 1.0
+    depression_done_fraction: float = 1.0
+    decay_fraction: float = 0.0
+
+    @classmethod
+    def from_tally(cls, config: NetworkConfig, tally: Mapping[str, float], *, pixel_sum: float) -> "Activity":
+        """The statistics of a counted tally (:meth:`spikedyn.Network.operations`) over images of mean
+        pixel sum ``pixel_sum``."""
+        t = {k: float(tally.get(k, 0)) for k in TALLY}
+        if t["samples"] <= 0 or t["presentations"] <= 0:
+            raise ConfigError("the tally counts no sample; count operations over at least one sample")
+        n, n_in = config.n_neurons, config.n_input
+        pot = t["potentiation_done"] + t["potentiation_skipped"]
+        dep = t["depression_done"] + t["depression_skipped"]
+        from . import models
+
+        pop = models.get(config.model).competition.population_size(config)
+        return cls(
+            presentations_per_sample=t["presentations"] / t["samples"],
+            excitatory_spikes_per_presentation=t["excitatory_spikes"] / t["presentations"],
+            input_spikes_factor=t["input_spikes"] / t["samples"] / expected_input_spikes(config, pixel_sum),
+            competition_spikes_per_excitatory_spike=t["competition_spikes"] / max(t["excitatory_spikes"], 1.0),
+            competition_active_fraction=t["competition_neuron_updates"] / max(t["steps"] * pop, 1.0),
+            depression_visit_fraction=t["depression_visits"] / max(t["input_spikes"] * n, 1.0),
+            potentiation_done_fraction=t["potentiation_done"] / pot if pot else 1.0,
+            depression_done_fraction=t["depression_done"] / dep if dep else 1.0,
+            decay_fraction=t["decay"] / (t["presentations"] * n_in * n),
+        )
+
+
+def expected_input_spikes(config: NetworkConfig, pixel_sum: float) -> float:
+    """Expected input spikes of one presentation, at the base rate, of an image whose pixels sum to
+    ``pixel_sum``: ``pixel_sum * rate_hz_per_unit * dt_ms / 1000 * present_steps``."""
+    return pixel_sum * config.input.rate_hz_per_unit * config.timing.dt_ms * 1e-3 * config.timing.present_steps
+
+
+def predict_tally(config: NetworkConfig, activity: Activity, phase: str, *, pixel_sum: float) -> dict[str, float]:
+    """The analytical tally of one sample of ``phase`` (``"train"`` or ``"inference"``)."""
+    from . import models
+
+    if phase not in PHASES:
+        raise ConfigError(f"phase must be one of {', '.join(PHASES)}, got {phase!r}")
+    learn = phase == "train"
+    a = activity
+    n, n_in = config.n_neurons, config.n_input
+    timing = config.timing
+    p = a.presentations_per_sample
+    steps = p * (timing.present_steps + (timing.rest_steps if learn else 0))
+    x_in = expected_input_spikes(config, pixel_sum) * a.input_spikes_factor
+    x_exc = p * a.excitatory_spikes_per_presentation
+    pop = models.get(config.model).competition.population_size(config)
+    tally = {k: 0.0 for k in TALLY}
+    tally.update(samples=1.0, presentations=p, steps=steps, input_spikes=x_in, excitatory_spikes=x_exc,
+                 competition_spikes=x_exc * a.competition_spikes_per_excitatory_spike,
+                 competition_neuron_updates=steps * pop * a.competition_active_fraction)
+    if learn:
+        profile = models.get(config.model).plasticity.operation_profile(config)
+        pot = x_exc * n_in
+        dep = x_in * n if profile["depression"] != "none" else 0.0
+        tally.update(
+            depression_visits=x_in * n * a.depression_visit_fraction,
+            potentiation_done=pot * a.potentiation_done_fraction,
+            potentiation_skipped=pot * (1.0 - a.potentiation_done_fraction),
+            depression_done=dep * a.depression_done_fraction,
+            depression_skipped=dep * (1.0 - a.depression_done_fraction),
+            decay=p * n_in * n * a.decay_fraction,
+        )
+    return tally
+
+
+# -- calibrated statistics -----------------------------------------------------------------------
+def _check_statistics(data: Any, where: str) -> dict[str, Any]:
+    if not isinstance(data, Mapping) or not isinstance(data.get("models"), Mapping) \
+            or not isinstance(data.get("pixel_sum"), (int, float)):
+        raise ConfigError(f"{where}: expected {{'pixel_sum': ..., 'models': {{model: {{size: {{phase: ...}}}}}}}}; "
+                          "rerun experiments/cost_model.py --calibrate")
+    return dict(data)
+
+
+def load_statistics(path: str | Path | None = None) -> dict[str, Any]:
+    """The calibrated statistics (default: the file shipped with spikedyn)."""
+    path = ACTIVITY_FILE if path is None else Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read activity statistics {path}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise ConfigError(f"activity statistics {path} are not valid JSON: {exc}") from None
+    return _check_statistics(data, f"activity statistics {path}")
+
+
+def activity_for(config: NetworkConfig, phase: str, statistics: Mapping[str, Any] | None = None) -> Activity:
+    """The :class:`Activity` of ``config``'s model and size in ``phase``: the calibrated one,
+    interpolated linearly in log N between the nearest calibrated sizes (clamped outside)."""
+    stats = load_statistics() if statistics is None else _check_statistics(statistics, "activity statistics")
+    by_size = stats["models"].get(config.model)
+    if not by_size:
+        raise ConfigError(f"no activity statistics for model {config.model!r}; run "
+                          f"experiments/cost_model.py --calibrate --models {config.model}")
+    sizes = sorted(int(s) for s in by_size)
+    n = config.n_neurons
+    lo = max([s for s in sizes if s <= n], default=sizes[0])
+    hi = min([s for s in sizes if s >= n], default=sizes[-1])
+    a, b = by_size[str(lo)][phase], by_size[str(hi)][phase]
+    f = 0.0 if lo == hi else (math.log(n) - math.log(lo)) / (math.log(hi) - math.log(lo))
+    return Activity(**{fld.name: (1 - f) * a[fld.name] + f * b[fld.name] for fld in fields(Activity)})
+
+
+# -- energy ------------------------------------------------------------------------------------
+def energy(ops_per_sample: Mapping[str, Mapping[str, float]], table: EnergyTable, *, footprint: int,
+           weight_bits: int, view: str = "model") -> dict[str, Any]:
+    """Energy of one sample: ``{"total_uj": float or None, "breakdown_uj": {operation: uJ},
+    "unsupported": [operations the table cannot run]}`` from operations per sample
+    (:func:`spikedyn.operations.derive`), priced by ``table``; ``view`` chooses the model
+    or executed operations."""
+    breakdown: dict[str, float] = {}
+    unsupported = []
+    for op in OPERATIONS:
+        count = float(ops_per_sample[op][view])
+        unit = table.unit_energy_pj(op, footprint_bytes=footprint, weight_bits=weight_bits)
+        if unit is None:
+            if count > 0:
+                unsupported.append(op)
+            continue
+        breakdown[op] = count * unit * 1e-6
+    total = None if unsupported else sum(breakdown.values())
+    return {"total_uj": total, "breakdown_uj": breakdown, "unsupported": unsupported}
+
+
+def _table(table: str | EnergyTable) -> EnergyTable:
+    return table if isinstance(table, EnergyTable) else load_energy_table(table)
+
+
+def price(config: NetworkConfig, tallies: Mapping[str, Mapping[str, float]], *,
+          table: str | EnergyTable = DEFAULT_TABLE) -> dict[str, Any]:
+    """Memory and energy of ``config`` (weights at ``config.precision.weight_bits``) from a tally
+    per phase (counted or predicted): the operations per sample and the energy of each phase, on
+    ``table``."""
+    tb = _table(table)
+    weight_bits = config.precision.weight_bits
+    fp = footprint_bytes(config)
+    out: dict[str, Any] = {"model": config.model, "neurons": config.n_neurons, "weight_bits": weight_bits,
+                           "energy_table": tb.name, "memory_kb": fp["total"] / 1024, "footprint_bytes": fp}
+    for phase, tally in tallies.items():
+        ops = derive(config, tally, phase)
+        e = energy(ops, tb, footprint=fp["total"], weight_bits=weight_bits)
+        key = "train" if phase == "train" else "infer"
+        out[f"{key}_energy_uj"] = e["total_uj"]
+        out[f"{key}_unsupported"] = e["unsupported"]
+        out.setdefault("breakdown", {})[phase] = e["breakdown_uj"]
+        out.setdefault("operations", {})[phase] = ops
+    return out
+
+
+def estimate(config: NetworkConfig, *, table: str | EnergyTable = DEFAULT_TABLE,
+             statistics: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The analytical estimate of ``config`` before any training: memory (KB), training and
+    inference energy per sample (uJ) on ``table`` with weights at ``config.precision.weight_bits``,
+    the breakdown by operation, and the activity statistics it assumed. What ``spikedyn estimate``
+    prints and the search prunes with."""
+    stats = load_statistics() if statistics is None else _check_statistics(statistics, "activity statistics")
+    activities = {phase: activity_for(config, phase, stats) for phase in PHASES}
+    tallies = {phase: predict_tally(config, activities[phase], phase, pixel_sum=float(stats["pixel_sum"]))
+               for phase in PHASES}
+    out = price(config, tallies, table=table)
+    out["activity"] = {phase: asdict(a) for phase, a in activities.items()}
+    out["pixel_sum"] = float(stats["pixel_sum"])
+    return out
+
+
+def counted(network, table: str | EnergyTable = DEFAULT_TABLE) -> dict[str, Any]:
+    """Memory and energy of a :class:`~spikedyn.Network` from the operations its kernels counted
+    (every phase that counted at least one sample), with NeuroBench's activity measures; what the
+    ``train``, ``evaluate`` and ``continual`` commands add to their JSON."""
+    from .operations import sparsity
+
+    if not network.count_operations:
+        raise ConfigError("this network does not count operations; create it with count_operations=True")
+    tallies = {phase: network.operations(phase)["tally"] for phase in PHASES}
+    tallies = {phase: t for phase, t in tallies.items() if t["samples"] > 0}
+    out = price(network.config, tallies, table=table)
+    out["tally"] = tallies
+    out["sparsity"] = {phase: sparsity(network.config, t, network.weights if phase == "inference" else None)
+                       for phase, t in tallies.items()}
+    return out
