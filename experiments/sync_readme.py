@@ -1,6 +1,6 @@
-"""Copy the committed experiment tables into the README, between markers; nothing is typed by hand.
+"""Copy the committed experiment tables into the README and docs/*.md, between markers; nothing is typed by hand.
 
-The README holds, for each generated table, a block
+The README (and each page of docs/) holds, for each generated table, a block
 
     <!-- generated: experiments/results/<dir>/<file>.md -->
     ...
@@ -27,6 +27,10 @@ def blocks(text: str):
     return [(m.group("path"), m.group("body")) for m in BLOCK.finditer(text)]
 
 
+#: The documents with generated blocks.
+DOCUMENTS = (ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")))
+
+
 def sync(readme: Path = ROOT / "README.md") -> int:
     text = readme.read_text()
     missing = [p for p, _ in blocks(text) if not (ROOT / p).is_file()]
@@ -38,4 +42,4 @@ def sync(readme: Path = ROOT / "README.md") -> int:
 
 
 if __name__ == "__main__":
-    print(f"synchronised {sync()} generated blocks")
+    print(f"synchronised {sum(sync(d) for d in DOCUMENTS)} generated blocks")

@@ -293,6 +293,12 @@ def _run_steps(kp, st, buf, w, theta, n_steps, with_input, learn, counts, rec, o
         input_t0[0] = t0
     post1_now[:] = 0.0  # only the recent neurons' entries are ever refreshed
     n_input_spikes = n_exc_spikes = n_comp_spikes = n_comp_updates = n_visits = 0
+    any_row_over = False  # row_over changes only between presentations
+    if ops is not None and learn:
+        for i in range(row_over.shape[0]):
+            if row_over[i]:
+                any_row_over = True
+                break
     for s in range(n_steps):
         t = t0 + s
         # groups + thresholds
@@ -325,7 +331,10 @@ def _run_steps(kp, st, buf, w, theta, n_steps, with_input, learn, counts, rec, o
             n_exc_spikes += n_e
             n_comp_updates += cn_active[0]
             if learn:
-                n_visits += _depression_visits(pixels, lo, hi, row_over, n_recent[0], w.shape[1])
+                if any_row_over:  # rare: the normalisation left a weight above w_max
+                    n_visits += _depression_visits(pixels, lo, hi, row_over, n_recent[0], w.shape[1])
+                else:
+                    n_visits += (hi - lo) * n_recent[0]
         # synapses: competition (and its own population)
         n_own = compete(comp, t, gi, spikes, n_e, cv, cge, cgi, clast, cactive, cis_active, cn_active, cspikes)
         if ops is not None:
@@ -353,7 +362,7 @@ def _run_steps(kp, st, buf, w, theta, n_steps, with_input, learn, counts, rec, o
         ops[C_DEPRESSION_VISITS] += n_visits
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True)
 def _depression_visits(pixels, lo, hi, row_over, n_recent, n_neurons):
     """Synapses the event-driven depression visits for the input spikes ``pixels[lo:hi]``: the
     recent neurons' (``n_recent``), or the whole row where the normalisation left a weight

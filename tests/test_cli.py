@@ -257,6 +257,11 @@ def test_end_to_end_on_synthetic_data(tmp_path: Path, digits_dir: Path, run_cli)
     meta = json.loads((run / "run.json").read_text())
     assert meta["seed"] == 5 and meta["samples_seen"] == 30 and meta["config"]["n_neurons"] == 10
     assert meta["training"]["train_samples"] == 30
+    # the counted operations, memory and energy per training sample
+    tally = summary["cost"]["tally"]["train"]
+    assert tally["samples"] == 30 and tally["presentations"] == summary["presentations"]
+    assert summary["cost"]["train_energy_uj"] > 0 and summary["cost"]["memory_kb"] > 0
+    assert "inference" not in summary["cost"]["tally"]
 
     code, out, err = run_cli("evaluate", run, "--data-dir", digits_dir, "--assign-from", "first", "--assign-samples", "30",
                              "--test-samples", "20", "--jobs", "2", "--json", tmp_path / "eval.json", "--quiet")
@@ -273,6 +278,7 @@ def test_end_to_end_on_synthetic_data(tmp_path: Path, digits_dir: Path, run_cli)
     assert ev["assign_from"] == "first" and ev["assign_images"] == [0, 30]
     assert ev["wall_seconds"] > 0 and ev["samples_per_second"] > 0
     assert len(ev["per_class_accuracy"]) == 10
+    assert ev["cost"]["tally"]["inference"]["samples"] == 30 + 20 and ev["cost"]["infer_energy_uj"] > 0
     assert 0 <= ev["unassigned_neurons"] <= 3
     assert json.loads((run / "evaluation.json").read_text()) == ev
     with np.load(run / "evaluation.npz") as z:

@@ -154,8 +154,11 @@ def test_write_outputs_is_complete_and_atomic(small_run, tmp_path: Path, monkeyp
     data = json.loads((out / "continual.json").read_text())
     assert data == json.loads(json.dumps(summary)) and data["iid"] == {"average_accuracy": 0.5}
     for key in ("accuracy_matrix", "new_task_accuracy", "old_task_accuracy", "final_average_accuracy", "bwt",
-                "forgetting", "config", "seed", "spikedyn_version", "protocol"):
+                "forgetting", "config", "seed", "spikedyn_version", "protocol", "cost"):
         assert key in data
+    # every task trained and every evaluation counted
+    assert data["cost"]["tally"]["train"]["samples"] == sum(t["train_samples"] for t in data["tasks"])
+    assert data["cost"]["train_energy_uj"] > 0 and data["cost"]["infer_energy_uj"] > 0
     rows = (out / "accuracy_matrix.csv").read_text().splitlines()
     assert rows[0] == "after_task,task_0,task_1,task_2" and rows[1].endswith(",,")
     assert len((out / "tasks.csv").read_text().splitlines()) == 4

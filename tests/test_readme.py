@@ -51,7 +51,8 @@ def test_generated_tables_in_the_readme_are_the_committed_outputs() -> None:
     spec = importlib.util.spec_from_file_location("sync_readme", README.parent / "experiments" / "sync_readme.py")
     sync = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(sync)
-    found = sync.blocks(README.read_text())
-    assert found, "the README shows no generated table"
-    for path, body in found:
-        assert body == (README.parent / path).read_text(), f"{path} differs from the README; run sync_readme.py"
+    assert sync.blocks(README.read_text()), "the README shows no generated table"
+    for document in sync.DOCUMENTS:
+        for path, body in sync.blocks(document.read_text()):
+            assert body == (README.parent / path).read_text(), \
+                f"{path} differs from {document.name}; run experiments/sync_readme.py"
