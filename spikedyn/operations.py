@@ -16,8 +16,9 @@ Two views of the same work (definitions in ``docs/cost.md``):
 The kernels keep a few primitive counters (:data:`COUNTERS`), each taken once per step
 or presentation at the call site from a quantity the time loop already has, never
 inside a synapse loop (``spikedyn.network._run_steps``); passing None instead of the
-counter array turns them off, and the kernels are then compiled without them. The rule's weight updates (done and skipped, per kind) are counted by
-the rules themselves (:data:`spikedyn.plasticity.UPDATE_KINDS`). :func:`derive` turns
+counter array turns them off, and the kernels are then compiled without them. The
+rule's weight updates (done and skipped, per kind) are counted by the rules themselves
+(:data:`spikedyn.plasticity.UPDATE_KINDS`). :func:`derive` turns
 these primitives into the operations that the energy model prices, per sample; the
 analytical model (:mod:`spikedyn.cost`) predicts the same primitives from the config
 and the data's statistics, so both go through the same formulas.
