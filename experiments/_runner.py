@@ -1,25 +1,22 @@
-"""What every experiment script shares: tasks run in worker processes, each result stored as it completes.
+"""What every experiment script shares: tasks run on spikedyn's executors, each result stored as it completes.
 
 A task is a JSON-able dict with a unique ``"id"``; its result is written atomically
 to ``OUT/runs/<id>.json`` as soon as it is done, so an interrupted experiment
-rerun with the same command computes only what is missing. Workers are separate
-processes (``spawn``), one simulation thread each; ``--jobs`` of them run at once.
+rerun with the same command computes only what is missing. The tasks run on the
+executors of :mod:`spikedyn.executors`, the same as ``spikedyn search``: ``--jobs``
+local worker processes (``spawn``), or a Dask cluster (``--executor dask
+[--scheduler ADDRESS]``), so a user with a cluster runs the paper's comparison
+there unchanged.
 """
 
 from __future__ import annotations
 
-import json
+import argparse
 import sys
-import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Callable
 
-from tqdm.auto import tqdm
-
-from spikedyn import __version__
-from spikedyn.runs import write_json
+from spikedyn import executors
 
 _DATA: dict[str, Any] = {}
 
@@ -33,47 +30,27 @@ def mnist(split: str):
     return _DATA[split]
 
 
-def _run_one(worker: Callable[[dict], dict], task: dict, path: str) -> dict:
-    start = time.perf_counter()
-    result = worker(task)
-    result = {"task": task, "spikedyn_version": __version__, "worker_wall_seconds": time.perf_counter() - start,
-              **result}
-    write_json(path, result)
-    return result
+def add_executor_options(ap: argparse.ArgumentParser, *, jobs: int | None = 1) -> None:
+    """``--executor local|dask``, ``--jobs J`` and ``--scheduler ADDRESS``."""
+    ap.add_argument("--executor", choices=executors.EXECUTORS, default="local",
+                    help="local worker processes (default) or a Dask cluster")
+    ap.add_argument("--jobs", type=int, default=jobs, help=f"workers (default {jobs or 'all cores'})")
+    ap.add_argument("--scheduler", default=None, help="an existing Dask scheduler, tcp://host:port")
 
 
 def run_tasks(worker: Callable[[dict], dict], tasks: list[dict], out_dir: Path, *, jobs: int = 1,
-              desc: str = "runs") -> list[dict]:
+              desc: str = "runs", executor: str = "local", scheduler: str | None = None) -> list[dict]:
     """Results of every task, computing only those without a stored result; in the order of ``tasks``."""
-    runs = Path(out_dir) / "runs"
-    runs.mkdir(parents=True, exist_ok=True)
-    ids = [t["id"] for t in tasks]
-    if len(set(ids)) != len(ids):
-        raise ValueError("task ids must be unique")
-    done: dict[str, dict] = {}
-    todo = []
-    for task in tasks:
-        path = runs / f"{task['id']}.json"
-        if path.is_file():
-            stored = json.loads(path.read_text())
-            if stored.get("task") == task:
-                done[task["id"]] = stored
-                continue
-        todo.append((task, str(path)))
-    if todo:
-        print(f"{len(done)} of {len(tasks)} {desc} stored in {runs}; computing {len(todo)}", file=sys.stderr)
-    with tqdm(total=len(todo), desc=desc, unit="run") as bar:
-        if jobs <= 1:
-            for task, path in todo:
-                done[task["id"]] = _run_one(worker, task, path)
-                bar.update()
-        else:
-            with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
-                futures = {pool.submit(_run_one, worker, task, path): task["id"] for task, path in todo}
-                for future in as_completed(futures):
-                    done[futures[future]] = future.result()
-                    bar.update()
-    return [done[i] for i in ids]
+    if executor == "dask":
+        # The worker functions live in the experiment scripts (and this module), which a Dask
+        # worker cannot import: send them by value.
+        import cloudpickle
+
+        cloudpickle.register_pickle_by_value(sys.modules[__name__])
+        cloudpickle.register_pickle_by_value(sys.modules[worker.__module__])
+    results, _ = executors.run_tasks(worker, tasks, Path(out_dir) / "runs", executor=executor, jobs=jobs,
+                                     scheduler=scheduler, desc=desc)
+    return results
 
 
 def mean_sd(values) -> tuple[float, float]:

@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _runner import int_list, mean_sd, run_tasks  # noqa: E402
+from _runner import add_executor_options, int_list, mean_sd, run_tasks  # noqa: E402
 
 from spikedyn.config import NetworkConfig, parse_set  # noqa: E402
 
@@ -220,7 +220,7 @@ def main(argv=None) -> int:
     ap.add_argument("--no-iid", action="store_true", help="skip the i.i.d. references")
     ap.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
                     help="config override for every run (repeatable)")
-    ap.add_argument("--jobs", type=int, default=1)
+    add_executor_options(ap, jobs=1)
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args(argv)
     for item in args.set:
@@ -241,7 +241,8 @@ def main(argv=None) -> int:
                 tasks.append({"id": f"{_slug(name)}-{n}-seed{seed}", "model": model, "neurons": n, "seed": seed,
                               "set": sets + args.set, "protocol": protocol, "iid": not args.no_iid})
                 keys.append((name, n))
-    results = run_tasks(run_one, tasks, args.out, jobs=args.jobs, desc="continual runs")
+    results = run_tasks(run_one, tasks, args.out, jobs=args.jobs, desc="continual runs",
+                        executor=args.executor, scheduler=args.scheduler)
     groups: dict[tuple[str, int], list[dict]] = {}
     for key, result in zip(keys, results):
         groups.setdefault(key, []).append(result)

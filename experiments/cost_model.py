@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _runner import int_list, mnist, run_tasks  # noqa: E402
+from _runner import add_executor_options, int_list, mnist, run_tasks  # noqa: E402
 
 from spikedyn import cost, models  # noqa: E402
 from spikedyn.config import NetworkConfig  # noqa: E402
@@ -68,7 +68,7 @@ def _tasks(model_names, sizes, seed, first, args) -> list[dict]:
 
 def calibrate(args) -> None:
     results = run_tasks(count, _tasks(args.models, args.neurons, 0, VALIDATION_START, args), args.out,
-                        jobs=args.jobs, desc="calibration runs")
+                        jobs=args.jobs, desc="calibration runs", executor=args.executor, scheduler=args.scheduler)
     x, _ = mnist("train")
     stats = {"pixel_sum": _pixel_sum(x),
              "protocol": (f"seed 0; learning from {args.train_samples} training images from index "
@@ -87,7 +87,7 @@ def calibrate(args) -> None:
 
 def check(args) -> int:
     results = run_tasks(count, _tasks(args.models, args.neurons, 1, 0, args), args.out, jobs=args.jobs,
-                        desc="check runs")
+                        desc="check runs", executor=args.executor, scheduler=args.scheduler)
     rows = []
     for r in results:
         t = r["task"]
@@ -133,7 +133,7 @@ def main(argv=None) -> int:
     ap.add_argument("--infer-samples", type=int, default=500)
     ap.add_argument("--statistics", type=Path, default=cost.ACTIVITY_FILE)
     ap.add_argument("--tolerance", type=float, default=0.10)
-    ap.add_argument("--jobs", type=int, default=1)
+    add_executor_options(ap)
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args(argv)
     if args.neurons is None:

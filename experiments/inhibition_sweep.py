@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _runner import float_list, int_list, mean_sd, mnist, run_tasks  # noqa: E402
+from _runner import add_executor_options, float_list, int_list, mean_sd, mnist, run_tasks  # noqa: E402
 
 from spikedyn import models  # noqa: E402
 from spikedyn.config import NetworkConfig  # noqa: E402
@@ -154,13 +154,14 @@ def main(argv=None) -> dict:
     p.add_argument("--strengths", type=float_list, default=float_list(DEFAULT_STRENGTHS))
     p.add_argument("--seeds", type=int_list, default=[0, 1, 2])
     p.add_argument("--learn-samples", type=int, default=50_000, help="learn from the first K of images 0-49,999")
-    p.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
+    add_executor_options(p, jobs=2)
     p.add_argument("--out", type=Path, required=True)
     args = p.parse_args(argv)
     tasks = [{"id": f"{m}-{n}-{s:g}-seed{seed}", "model": m, "neurons": n, "strength": s, "seed": seed,
               "learn_samples": args.learn_samples}
              for m in args.models.split(",") for n in args.neurons for s in args.strengths for seed in args.seeds]
-    results = run_tasks(run, tasks, args.out, jobs=args.jobs, desc="sweep")
+    results = run_tasks(run, tasks, args.out, jobs=args.jobs, desc="sweep",
+                        executor=args.executor, scheduler=args.scheduler)
     selection = summarise(results, args.out)
     print((args.out / "table.md").read_text())
     print(json.dumps(selection, indent=2))

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _runner import int_list, mean_sd, mnist, run_tasks  # noqa: E402
+from _runner import add_executor_options, int_list, mean_sd, mnist, run_tasks  # noqa: E402
 
 from spikedyn.config import NetworkConfig, parse_set  # noqa: E402
 from spikedyn.encoding import STREAM_TEST  # noqa: E402
@@ -70,8 +70,9 @@ def run(task: dict) -> dict:
                       "assign_images": [0, learned], "unassigned_neurons": int(np.sum(assignments < 0))})
     # How much the choice of the labelled pass moves the final accuracy (same test responses).
     passes = {}
-    for name, (lo, hi) in {} if not task.get("labelled_passes", True) else {"first 1,000": (0, 1000), "first 10,000": (0, 10_000),
-                           "last 10,000": (x.shape[0] - 10_000, x.shape[0]), "all 60,000": (0, x.shape[0])}.items():
+    choices = {"first 1,000": (0, 1000), "first 10,000": (0, 10_000),
+               "last 10,000": (x.shape[0] - 10_000, x.shape[0]), "all 60,000": (0, x.shape[0])}
+    for name, (lo, hi) in (choices if task.get("labelled_passes", True) else {}).items():
         passes[name] = accuracy(yt, predict(counts, net.assign(x[lo:hi], y[lo:hi], n_jobs=1).assignments_))
     out = {"curve": curve, "test_accuracy": curve[-1]["test_accuracy"], "train_seconds": train_s,
            "eval_seconds": eval_s, "train_samples_per_second": seen / train_s, "config": config.to_dict()}
@@ -185,7 +186,7 @@ def main(argv=None) -> None:
     p.add_argument("--set", action="append", default=[], type=parse_set, metavar="SECTION.FIELD=VALUE")
     p.add_argument("--no-labelled-passes", action="store_true",
                    help="skip the comparison of labelled passes (four more passes over training images)")
-    p.add_argument("--jobs", type=int, default=2)
+    add_executor_options(p, jobs=2)
     p.add_argument("--out", type=Path, required=True)
     args = p.parse_args(argv)
     overrides = sorted(args.set)
@@ -194,7 +195,8 @@ def main(argv=None) -> None:
               "epochs": args.epochs, "train_samples": args.train_samples, "checkpoints": args.checkpoints,
               "set": [list(o) for o in overrides], **({"labelled_passes": False} if args.no_labelled_passes else {})}
              for m in args.models.split(",") for n in args.neurons for s in args.seeds]
-    run_tasks(run, tasks, args.out, jobs=args.jobs, desc="networks")
+    run_tasks(run, tasks, args.out, jobs=args.jobs, desc="networks",
+              executor=args.executor, scheduler=args.scheduler)
     # The tables cover every network stored in OUT, so that runs of different sizes and
     # epochs (e.g. 1600 neurons with more epochs) made by separate commands share them.
     results = [json.loads(p.read_text()) for p in sorted((args.out / "runs").glob("*.json"))]

@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _runner import int_list, mean_sd, mnist, run_tasks  # noqa: E402
+from _runner import add_executor_options, int_list, mean_sd, mnist, run_tasks  # noqa: E402
 
 from spikedyn.config import NetworkConfig, parse_set  # noqa: E402
 from spikedyn.network import Network  # noqa: E402
@@ -59,7 +59,7 @@ def main(argv=None) -> None:
     p.add_argument("--grid", action="append", default=[], metavar="SECTION.FIELD=V1,V2,...")
     p.add_argument("--seeds", type=int_list, default=[0, 1, 2])
     p.add_argument("--checkpoints", type=int_list, default=[3000, 50000])
-    p.add_argument("--jobs", type=int, default=2)
+    add_executor_options(p, jobs=2)
     p.add_argument("--out", type=Path, required=True)
     args = p.parse_args(argv)
     axes = []
@@ -75,7 +75,8 @@ def main(argv=None) -> None:
                     label = "-".join(f"{k.replace('__', '.')}={v}" for k, v in combo) or "defaults"
                     tasks.append({"id": f"{m}-{n}-{label}-seed{s}", "model": m, "neurons": n, "seed": s,
                                   "set": [list(kv) for kv in combo], "checkpoints": sorted(args.checkpoints)})
-    results = run_tasks(run, tasks, args.out, jobs=args.jobs, desc="networks")
+    results = run_tasks(run, tasks, args.out, jobs=args.jobs, desc="networks",
+                        executor=args.executor, scheduler=args.scheduler)
     groups: dict[tuple, list[dict]] = {}
     for r in results:
         t = r["task"]

@@ -1,4 +1,4 @@
-"""Command-line interface: ``spikedyn train | evaluate | continual | estimate | validate | bench | plot``.
+"""Command-line interface: ``spikedyn train | evaluate | continual | estimate | search | validate | bench | plot``.
 
 Every problem the user can fix ends the command with a one-line
 ``spikedyn: error: ...`` on stderr and exit status 2, and leaves no output file or
@@ -118,8 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_config_options(p)
     p.set_defaults(func=cmd_estimate)
 
-    from . import bench, validation  # neither imports Brian2 until it runs
+    from . import bench, search, validation  # neither imports Brian2 until it runs
 
+    search.add_parser(sub)
     validation.add_parser(sub)
     bench.add_parser(sub)
 

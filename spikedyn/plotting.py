@@ -42,6 +42,7 @@ __all__ = [
     "plot_weights",
     "save_figure",
     "weight_grid",
+    "plot_pareto",
 ]
 
 
@@ -625,3 +626,54 @@ def plot_receptive_fields_per_task(weights_per_task: Sequence[np.ndarray], fig=N
         ax.set_title(f"after task {name}")
     fig.colorbar(im, ax=list(axes), fraction=0.046, pad=0.04, label="weight")
     return fig
+
+
+def plot_pareto(candidates: Sequence[Mapping[str, Any]], cost_key: str, ax=None, *, budget: float | None = None,
+                selected: str | None = None, title: str | None = None):
+    """Accuracy against one cost of the candidates of a search (:mod:`spikedyn.search`).
+
+    Log cost axis; the evaluated candidates that another beats on both axes in grey,
+    the front of this projection as a step line, the selected candidate ringed, each
+    point labelled; pruned candidates at their *estimated* cost as crosses (they were
+    never trained, so they sit at the bottom, accuracy unknown); the budget as a
+    vertical line. Returns the Axes.
+    """
+    from .pareto import pareto_front
+
+    ax = _new_axes(ax, (7, 4.8))
+    done = [c for c in candidates if not c["pruned"] and c.get("accuracy") is not None
+            and c.get(cost_key) is not None]
+    pruned = [c for c in candidates if c["pruned"]]
+    if done:
+        xs = np.array([c[cost_key] for c in done], float)
+        ys = np.array([c["accuracy"] for c in done], float)
+        front = pareto_front(np.column_stack([ys, xs]), ["max", "min"])
+        ax.scatter(xs[~front], ys[~front], color="0.65", zorder=2, label="dominated (this projection)")
+        ax.scatter(xs[front], ys[front], color="C0", zorder=3, label="Pareto front (this projection)")
+        order = np.argsort(xs[front])
+        fx, fy = xs[front][order], ys[front][order]
+        ax.step(np.concatenate([fx, [fx[-1] * 1.5]]), np.concatenate([fy, [fy[-1]]]), where="post", color="C0",
+                alpha=0.7)
+        for c, x, y in zip(done, xs, ys):
+            ax.annotate(c["id"], (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
+            if c["id"] == selected:
+                ax.scatter([x], [y], s=220, facecolors="none", edgecolors="C3", linewidths=2, zorder=4,
+                           label="selected")
+    bottom = min([c["accuracy"] for c in done], default=0.0)
+    for c in pruned:
+        x = c["estimate"].get(cost_key)
+        if x is not None:
+            ax.scatter([x], [bottom], marker="x", color="C1", zorder=2,
+                       label="pruned (estimate)" if c is pruned[0] else None)
+            ax.annotate(c["id"], (x, bottom), fontsize=6, rotation=30, xytext=(2, -10), textcoords="offset points",
+                        color="C1")
+    if budget is not None:
+        ax.axvline(budget, color="C3", linestyle="--", label=f"budget {budget:g}")
+    ax.set_xscale("log")
+    ax.set_xlabel(cost_key.replace("_", " ").replace(" kb", " (KB)").replace(" uj", " (uJ per sample)"))
+    ax.set_ylabel("validation accuracy")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=7, loc="best")
+    if title:
+        ax.set_title(title)
+    return ax

@@ -10,17 +10,25 @@
   modules that run the data loader or the command line use it.
 - ``digits_dir`` is a small synthetic MNIST-format data directory; ``run_cli`` runs the
   ``spikedyn`` command in this process.
+- Property-based tests (hypothesis) run derandomised by default, so a test run is
+  repeatable (``HYPOTHESIS_PROFILE=random`` draws new examples each time).
 
 Plain helper functions are in ``helpers.py``.
 """
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+settings.register_profile("derandomized", derandomize=True)
+settings.register_profile("random", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "derandomized"))
 
 pytest.register_assert_rewrite("helpers")
 

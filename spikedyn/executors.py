@@ -1,0 +1,204 @@
+"""Where independent simulations run: local worker processes or a Dask cluster.
+
+The model search and the ``experiments/`` scripts hand a list of independent *tasks*
+(JSON-able dicts, each with a unique ``"id"``) and a worker function to
+:func:`run_tasks`. Each task's result is stored on disk atomically as soon as it is
+done (``OUT/<id>.json``, holding the task itself); running the same tasks again
+computes only those without a stored result for exactly that task, so an interrupted
+run (Ctrl-C, ``kill -9``, a lost worker) is resumed by running the same command again.
+
+Executors
+---------
+``local``
+    ``jobs`` worker processes on this machine (``spawn``: no state inherited from the
+    parent), by default one per core.
+``dask``
+    an existing ``dask.distributed`` cluster (``scheduler="tcp://host:8786"``), or, with
+    no address, a ``LocalCluster`` of ``jobs`` single-threaded worker processes on
+    127.0.0.1. Needs ``pip install "spikedyn[dask]"``.
+
+Threads: a task runs its training on one thread and its inference on
+``threads_per_task`` threads (:func:`threads_per_task`: the worker's share of the
+machine's cores), so workers do not oversubscribe the cores. The results do not depend
+on it: every simulation is deterministic given its seed, on any number of threads or
+workers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from multiprocessing import get_context
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from .errors import ConfigError
+
+EXECUTORS = ("local", "dask")
+_ENV_THREADS = "SPIKEDYN_TASK_THREADS"
+
+
+def cores() -> int:
+    """The cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def threads_per_task() -> int:
+    """Inference threads a task may use in this worker (set by the executor; 1 outside one)."""
+    try:
+        return max(1, int(os.environ.get(_ENV_THREADS, "1")))
+    except ValueError:
+        return 1
+
+
+def _set_threads(n: int) -> None:
+    os.environ[_ENV_THREADS] = str(max(1, int(n)))
+
+
+def check_executor(executor: str, jobs: int | None, scheduler: str | None) -> None:
+    """A ConfigError naming the problem with an executor choice, before anything runs."""
+    if executor not in EXECUTORS:
+        raise ConfigError(f"unknown executor {executor!r}; choose one of {', '.join(EXECUTORS)}")
+    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
+        raise ConfigError(f"jobs must be a positive integer, got {jobs!r}")
+    if scheduler is not None and executor != "dask":
+        raise ConfigError("--scheduler goes with --executor dask")
+    if executor == "dask":
+        try:
+            import distributed  # noqa: F401
+        except ImportError:
+            raise ConfigError('the dask executor needs dask.distributed: pip install "spikedyn[dask]"') from None
+
+
+def _call(worker: Callable[[dict], dict], task: dict, threads: int) -> dict:
+    """Run one task in a worker; its result, with the worker's wall time and spikedyn's version."""
+    from . import __version__
+
+    before = os.environ.get(_ENV_THREADS)
+    _set_threads(threads)
+    try:
+        start = time.perf_counter()
+        result = worker(task)
+    finally:  # a task run in this very process (jobs=1) leaves its environment as it was
+        if before is None:
+            os.environ.pop(_ENV_THREADS, None)
+        else:
+            os.environ[_ENV_THREADS] = before
+    return {"spikedyn_version": __version__, "worker_wall_seconds": time.perf_counter() - start, **result}
+
+
+def _call_on_dask_worker(worker: Callable[[dict], dict], task: dict) -> dict:
+    from distributed import get_worker
+
+    try:
+        threads = get_worker().state.nthreads
+    except (ValueError, AttributeError):
+        threads = 1
+    return _call(worker, task, threads)
+
+
+def _result_path(out_dir: Path, task: dict) -> Path:
+    return out_dir / f"{task['id']}.json"
+
+
+def stored_result(out_dir: Path, task: dict) -> dict | None:
+    """The stored result of exactly ``task`` in ``out_dir``, or None."""
+    path = _result_path(out_dir, task)
+    if not path.is_file():
+        return None
+    try:
+        stored = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None  # unreadable: computed again
+    return stored if stored.get("task") == task else None
+
+
+def _iter_local(worker, todo: list[dict], jobs: int) -> Iterator[tuple[dict, dict]]:
+    threads = max(1, cores() // jobs)
+    if jobs == 1:
+        for task in todo:
+            yield task, _call(worker, task, threads)
+        return
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
+        futures = {pool.submit(_call, worker, task, threads): task for task in todo}
+        try:
+            for future in as_completed(futures):
+                yield futures[future], future.result()
+        except BaseException:
+            for f in futures:
+                f.cancel()
+            for proc in list(getattr(pool, "_processes", {}).values()):  # no orphans on Ctrl-C
+                proc.terminate()
+            raise
+
+
+def _iter_dask(worker, todo: list[dict], jobs: int, scheduler: str | None) -> Iterator[tuple[dict, dict]]:
+    from distributed import Client, LocalCluster, as_completed as dask_completed
+
+    cluster = None
+    if scheduler is None:
+        cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, host="127.0.0.1",
+                               dashboard_address=None)
+        client = Client(cluster)
+    else:
+        try:
+            client = Client(scheduler, timeout="20s")
+        except (OSError, TimeoutError) as exc:
+            raise ConfigError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+    try:
+        futures = {client.submit(_call_on_dask_worker, worker, task, key=f"spikedyn-{task['id']}", pure=False): task
+                   for task in todo}
+        for future in dask_completed(futures):
+            yield futures[future], future.result()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def run_tasks(worker: Callable[[dict], dict], tasks: Iterable[dict], out_dir: str | os.PathLike[str], *,
+              executor: str = "local", jobs: int | None = None, scheduler: str | None = None,
+              desc: str = "tasks", progress: bool = True) -> tuple[list[dict], int]:
+    """Results of every task, in the order of ``tasks``, and how many were reused from ``out_dir``.
+
+    ``worker(task) -> dict`` must be a module-level function (it is sent to other
+    processes). Each result is stored as ``{"task": task, "spikedyn_version": ...,
+    "worker_wall_seconds": ..., **result}`` the moment it arrives.
+    """
+    from .runs import write_json
+
+    tasks = list(tasks)
+    check_executor(executor, jobs, scheduler)
+    ids = [t["id"] for t in tasks]
+    if len(set(ids)) != len(ids):
+        raise ConfigError("task ids must be unique")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    done: dict[str, dict] = {}
+    todo = []
+    for task in tasks:
+        stored = stored_result(out, task)
+        if stored is not None:
+            done[task["id"]] = stored
+        else:
+            todo.append(task)
+    reused = len(done)
+    if todo and reused:
+        print(f"{reused} of {len(tasks)} {desc} stored in {out}; computing {len(todo)}", file=sys.stderr)
+    jobs = min(jobs or cores(), max(len(todo), 1))
+    runner = _iter_local(worker, todo, jobs) if executor == "local" else _iter_dask(worker, todo, jobs, scheduler)
+    with tqdm(total=len(todo), desc=desc, unit="task", disable=not progress or not todo) as bar:
+        for task, result in runner:
+            record = {"task": task, **result}
+            write_json(_result_path(out, task), record)
+            done[task["id"]] = record
+            bar.update()
+    return [done[i] for i in ids], reused
