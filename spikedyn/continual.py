@@ -371,12 +371,15 @@ def write_outputs(result: ContinualResult, out_dir, *, iid: dict[str, Any] | Non
     (n_input, N) array per task) and the figures ``accuracy_matrix.png``,
     ``task_accuracy.png``, ``receptive_fields.png``. Returns the summary.
     """
-    import matplotlib
+    from matplotlib.figure import Figure  # not pyplot: a notebook's backend is left alone
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from .plotting import plot_accuracy_matrix, plot_receptive_fields_per_task, plot_task_accuracy, save_figure
+    from .plotting import (
+        plot_accuracy_matrix,
+        plot_receptive_fields_per_task,
+        plot_task_accuracy,
+        receptive_fields_figsize,
+        save_figure,
+    )
     from .plasticity import UPDATE_KINDS
     from .runs import atomic_directory
 
@@ -402,15 +405,16 @@ def write_outputs(result: ContinualResult, out_dir, *, iid: dict[str, Any] | Non
         (tmp / "tasks.csv").write_text(_csv(rows))
         np.savez(tmp / "weights_per_task.npz", **{f"task_{n}": w for n, w in zip(names, result.weights_per_task)})
         title = f"{result.model}, {result.neurons} neurons, seed {result.seed}"
-        ax = plot_accuracy_matrix(R, task_names=names, title=f"{title}: ACC {summary['final_average_accuracy']:.3f}")
-        save_figure(ax.figure, tmp / "accuracy_matrix.png")
-        plt.close(ax.figure)
+        fig = Figure(figsize=(7.5, 7.5), layout="constrained")
+        plot_accuracy_matrix(R, fig.subplots(), task_names=names,
+                             title=f"{title}: ACC {summary['final_average_accuracy']:.3f}")
+        save_figure(fig, tmp / "accuracy_matrix.png")
         new = np.asarray(summary["new_task_accuracy"], float)[None]
         old = np.asarray([np.nan if x is None else x for x in summary["old_task_accuracy"]], float)[None]
-        ax = plot_task_accuracy({result.model: {"new": new, "old": old}}, task_names=names, title=title)
-        save_figure(ax.figure, tmp / "task_accuracy.png")
-        plt.close(ax.figure)
-        fig = plot_receptive_fields_per_task(result.weights_per_task, task_names=names)
+        fig = Figure(figsize=(7.5, 5.0), layout="constrained")
+        plot_task_accuracy({result.model: {"new": new, "old": old}}, fig.subplots(), task_names=names, title=title)
+        save_figure(fig, tmp / "task_accuracy.png")
+        fig = Figure(figsize=receptive_fields_figsize(len(names)), layout="constrained")
+        plot_receptive_fields_per_task(result.weights_per_task, fig, task_names=names)
         save_figure(fig, tmp / "receptive_fields.png")
-        plt.close(fig)
     return summary

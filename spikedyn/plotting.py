@@ -563,6 +563,12 @@ def plot_task_accuracy(curves: Mapping[str, Mapping[str, Any]], ax=None, *,
     return ax
 
 
+def receptive_fields_figsize(n_tasks: int) -> tuple[float, float]:
+    """The size (inches) :func:`plot_receptive_fields_per_task` gives a new figure of ``n_tasks`` panels."""
+    n_cols = min(n_tasks, 5)
+    return 1.0 + 3.0 * n_cols, 0.6 + 3.2 * math.ceil(n_tasks / n_cols)
+
+
 def plot_receptive_fields_per_task(weights_per_task: Sequence[np.ndarray], fig=None, *,
                                    task_names: Sequence[str] | None = None, max_neurons: int = 100):
     """Draw the receptive fields after each task, one panel per task.
@@ -614,7 +620,7 @@ def plot_receptive_fields_per_task(weights_per_task: Sequence[np.ndarray], fig=N
     if fig is None:
         import matplotlib.pyplot as plt
 
-        fig = plt.figure(figsize=(1.0 + 3.0 * n_cols, 0.6 + 3.2 * n_rows), layout="constrained")
+        fig = plt.figure(figsize=receptive_fields_figsize(len(grids)), layout="constrained")
     axes = fig.subplots(n_rows, n_cols, squeeze=False).ravel()
     for ax in axes[len(grids):]:
         ax.remove()

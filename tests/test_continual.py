@@ -146,8 +146,12 @@ def test_iid_reference_trains_on_the_same_images_shuffled(monkeypatch) -> None:
 
 
 def test_write_outputs_is_complete_and_atomic(small_run, tmp_path: Path, monkeypatch) -> None:
+    import matplotlib
+
     out = tmp_path / "run"
+    backend = matplotlib.get_backend()
     summary = cl.write_outputs(small_run, out, iid={"average_accuracy": 0.5}, extra={"command": "continual"})
+    assert matplotlib.get_backend() == backend  # a notebook's inline figures keep working
     assert sorted(p.name for p in out.iterdir()) == [
         "accuracy_matrix.csv", "accuracy_matrix.png", "continual.json", "receptive_fields.png", "task_accuracy.png",
         "tasks.csv", "weights_per_task.npz"]
