@@ -35,6 +35,7 @@ compares both on real MNIST. Energy is operations x prices (:func:`energy`).
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from dataclasses import asdict, dataclass, fields
@@ -163,8 +164,18 @@ def _check_statistics(data: Any, where: str) -> dict[str, Any]:
 
 
 def load_statistics(path: str | Path | None = None) -> dict[str, Any]:
-    """The calibrated statistics (default: the file shipped with spikedyn)."""
-    path = ACTIVITY_FILE if path is None else Path(path)
+    """The calibrated statistics (default: the file shipped with spikedyn, read once per process)."""
+    if path is None:
+        return dict(_shipped_statistics())
+    return _read_statistics(Path(path))
+
+
+@functools.lru_cache(maxsize=1)
+def _shipped_statistics() -> dict[str, Any]:
+    return _read_statistics(ACTIVITY_FILE)
+
+
+def _read_statistics(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:

@@ -43,24 +43,12 @@ EXECUTORS = ("local", "dask")
 _ENV_THREADS = "SPIKEDYN_TASK_THREADS"
 
 
-def cores() -> int:
-    """The cores this process may use."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
-
-
 def threads_per_task() -> int:
     """Inference threads a task may use in this worker (set by the executor; 1 outside one)."""
     try:
         return max(1, int(os.environ.get(_ENV_THREADS, "1")))
     except ValueError:
         return 1
-
-
-def _set_threads(n: int) -> None:
-    os.environ[_ENV_THREADS] = str(max(1, int(n)))
 
 
 def check_executor(executor: str, jobs: int | None, scheduler: str | None) -> None:
@@ -83,7 +71,7 @@ def _call(worker: Callable[[dict], dict], task: dict, threads: int) -> dict:
     from . import __version__
 
     before = os.environ.get(_ENV_THREADS)
-    _set_threads(threads)
+    os.environ[_ENV_THREADS] = str(max(1, int(threads)))
     try:
         start = time.perf_counter()
         result = worker(task)
@@ -122,7 +110,9 @@ def stored_result(out_dir: Path, task: dict) -> dict | None:
 
 
 def _iter_local(worker, todo: list[dict], jobs: int) -> Iterator[tuple[dict, dict]]:
-    threads = max(1, cores() // jobs)
+    from .network import default_jobs  # the cores this process may use
+
+    threads = max(1, default_jobs() // jobs)
     if jobs == 1:
         for task in todo:
             yield task, _call(worker, task, threads)
@@ -193,7 +183,9 @@ def run_tasks(worker: Callable[[dict], dict], tasks: Iterable[dict], out_dir: st
     reused = len(done)
     if todo and reused:
         print(f"{reused} of {len(tasks)} {desc} stored in {out}; computing {len(todo)}", file=sys.stderr)
-    jobs = min(jobs or cores(), max(len(todo), 1))
+    from .network import default_jobs
+
+    jobs = min(jobs or default_jobs(), max(len(todo), 1))
     runner = _iter_local(worker, todo, jobs) if executor == "local" else _iter_dask(worker, todo, jobs, scheduler)
     with tqdm(total=len(todo), desc=desc, unit="task", disable=not progress or not todo) as bar:
         for task, result in runner:

@@ -643,7 +643,8 @@ class Network:
     def reset_operations(self) -> None:
         """Zero the operation counters of both phases (:meth:`operations`)."""
         self._counters = {phase: new_counters(self.count_operations) for phase in PHASES}
-        self._updates_counted = np.zeros_like(self._state.plasticity.updates)
+        # the rule counts its weight updates for ever; those since now are the difference
+        self._updates_at_reset = self._state.plasticity.updates.copy()
 
     def __repr__(self) -> str:
         return (f"Network(model={self.config.model!r}, n_neurons={self.config.n_neurons}, seed={self.seed}, "
@@ -668,7 +669,6 @@ class Network:
         attempts = np.zeros(counts.shape[0], np.int32)
         presentations = 0
         spikes = 0
-        updates_before = self._state.plasticity.updates.copy()
         start = time.perf_counter()
         with tqdm(total=n, desc=desc, unit="sample", disable=not progress, smoothing=0.1) as bar:
             for lo in range(0, n, batch_size):
@@ -681,7 +681,6 @@ class Network:
                 self.samples_seen += hi - lo
                 bar.update(hi - lo)
         wall = time.perf_counter() - start
-        self._updates_counted += self._state.plasticity.updates - updates_before
         stats = TrainStats(
             train_samples=n,
             presentations=presentations,
@@ -727,7 +726,8 @@ class Network:
         see :mod:`spikedyn.operations`."""
         if phase not in PHASES:
             raise ConfigError(f"phase must be one of {', '.join(PHASES)}, got {phase!r}")
-        tally = tally_dict(self._counters[phase], self._updates_counted if phase == "train" else None)
+        updates = self._state.plasticity.updates - self._updates_at_reset if phase == "train" else None
+        tally = tally_dict(self._counters[phase], updates)
         return {"tally": tally, "per_sample": derive(self.config, tally, phase) if tally["samples"] else None}
 
     # -- inference --------------------------------------------------------------------
@@ -828,7 +828,6 @@ class Network:
         v_mv: list[np.ndarray] = []
         threshold_mv: list[np.ndarray] = []
         ops = self._counters["train" if learn else "inference"]
-        updates_before = st.plasticity.updates.copy()
         for k in tqdm(range(images.shape[0]), desc=desc, unit="sample", disable=not progress):
             rec.n_spikes[0] = 0
             rec.n_steps[0] = 0
@@ -853,7 +852,6 @@ class Network:
             ops[C_SAMPLES] += images.shape[0]
         if learn:
             self.samples_seen = first_index + images.shape[0]
-            self._updates_counted += st.plasticity.updates - updates_before
         spikes = make_spike_record(*(np.concatenate(c) if c else np.zeros(0, np.int64) for c in cols), presentations)
         return Response(counts=counts, spikes=spikes, dt_ms=c.timing.dt_ms,
                         v_mv=v_mv if voltages else None, threshold_mv=threshold_mv if voltages else None)

@@ -256,6 +256,7 @@ def load_run(run_dir: str | os.PathLike[str]) -> tuple[Network, dict[str, Any]]:
         if state[name].shape != current.shape or state[name].dtype != current.dtype:
             raise RunError(f"{run_dir}/state.npz field {name} does not match the config; the run is corrupt")
         current[...] = state[name]
+    network.reset_operations()  # its counters start at the loaded state, like those of a new network
     network.weights = np.ascontiguousarray(weights)
     network.theta = np.ascontiguousarray(theta)
     network.samples_seen = samples_seen

@@ -159,13 +159,9 @@ class SearchSpace:
     base: NetworkConfig = field(default_factory=NetworkConfig)
 
     def __post_init__(self):
-        from . import models
-
         for name, values in (("models", self.models), ("neurons", self.neurons), ("weight_bits", self.weight_bits)):
             if not values or len(set(values)) != len(values):
                 raise ConfigError(f"{name} must be a non-empty list without repeats, got {list(values)}")
-        for m in self.models:
-            models.get(m)
         for b in self.weight_bits:
             if b not in WEIGHT_BITS:
                 raise ConfigError(f"weight_bits must be among {', '.join(map(str, WEIGHT_BITS))}, got {b!r}")
@@ -175,13 +171,12 @@ class SearchSpace:
         for key, values in self.grid:
             if not values:
                 raise ConfigError(f"grid field {key} has no values")
-        for c in self.candidates():  # every candidate is a valid config, or a clear error now
+        for c in self.candidates():  # every candidate a valid config (registered model, ...), or an error now
             c.config(self.base)
 
     def candidates(self) -> list[Candidate]:
         keys = [k for k, _ in self.grid]
-        combos = itertools.product(*[v for _, v in self.grid]) if self.grid else [()]
-        combos = list(combos)
+        combos = list(itertools.product(*[v for _, v in self.grid]))  # [()] without a grid
         return [Candidate(m, int(n), int(b), tuple(zip(keys, combo)))
                 for m in self.models for n in self.neurons for b in self.weight_bits for combo in combos]
 
@@ -192,9 +187,10 @@ def evaluate(task: dict) -> dict:
     and the operations the kernels counted."""
     from .executors import threads_per_task
     from .network import Network
+    from .operations import PHASES
 
     config = NetworkConfig.from_dict(task["config"])
-    p = SearchProtocol(**{**task["protocol"], "seeds": tuple(task["protocol"]["seeds"])})
+    p = SearchProtocol(**task["protocol"])
     jobs = threads_per_task()
     if p.name == "standard":
         from .data import load_mnist
@@ -207,6 +203,7 @@ def evaluate(task: dict) -> dict:
         net.train(x[learn], progress=False)
         net.assign(x[learn], y[learn], n_jobs=jobs)
         accuracy = net.score(x[val], y[val], n_jobs=jobs)
+        tally = {phase: net.operations(phase)["tally"] for phase in PHASES}
         extra: dict[str, Any] = {}
     else:
         from . import continual
@@ -215,12 +212,10 @@ def evaluate(task: dict) -> dict:
         pools = continual.load_pools("validation", task.get("data_dir"))
         result = continual.run(config, seed=task["seed"], protocol=protocol, pools=pools, n_jobs=jobs,
                                progress=False)
-        accuracy = float(result.summary()["final_average_accuracy"])
-        extra = {"accuracy_matrix": result.summary()["accuracy_matrix"]}
-        net = None
-    from .cost import counted
-
-    tally = counted(net)["tally"] if net is not None else result.cost["tally"]
+        summary = result.summary()
+        accuracy = summary["final_average_accuracy"]
+        tally = result.cost["tally"]
+        extra = {"accuracy_matrix": summary["accuracy_matrix"]}
     return {"accuracy": float(accuracy), "tally": tally, **extra}
 
 

@@ -405,3 +405,19 @@ def test_precision_is_part_of_the_config_file_and_validated(tmp_path: Path) -> N
     assert load_config(path) == config
     with pytest.raises(ConfigError, match="precision.weight_bits must be one of 4, 8, 16, 32, 64, got 12"):
         NetworkConfig().replace(precision__weight_bits=12)
+
+
+def test_a_loaded_run_counts_from_zero_and_a_new_training_from_there(tmp_path: Path) -> None:
+    from spikedyn.runs import load_run, save_run
+
+    case = CASES["spikedyn"]
+    net = trained("spikedyn")[0]
+    save_run(tmp_path / "run", net)
+    loaded, _ = load_run(tmp_path / "run")
+    t = loaded.operations("train")["tally"]
+    assert t["samples"] == 0 and all(t[k] == 0 for k in TALLY)
+    assert loaded.update_counts() == net.update_counts()  # the rule's own totals are restored
+    loaded.train(case.images[:2], progress=False)
+    t = loaded.operations("train")["tally"]
+    after = loaded.update_counts()
+    assert t["samples"] == 2 and [t[k] for k in after] == [after[k] - net.update_counts()[k] for k in after]
