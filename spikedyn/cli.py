@@ -8,6 +8,7 @@ run directory behind (outputs are written atomically at the end).
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -23,13 +24,18 @@ from .cli_options import (
     add_data_dir,
     add_model_options,
     add_progress,
+    add_resume_options,
     add_seed,
     config_from_args,
     png_path,
     positive_int,
 )
 from .protocol import ASSIGN_CHOICES, DEFAULT_ASSIGN
+from .checkpoint import CheckpointError
+from .config import NetworkConfig
 from .errors import ConfigError, SpikedynError
+from .interrupt import Interrupted
+from . import interrupt
 
 EXIT_USAGE = 2
 
@@ -46,7 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="first K training images, in order (default 60000)")
     p.add_argument("--epochs", type=positive_int, default=1, help="passes over them (default 1)")
     add_seed(p)
-    p.add_argument("--out", type=Path, required=True, help="new run directory")
+    p.add_argument("--out", type=Path, default=None, help="new run directory")
+    add_resume_options(p)
     p.add_argument("--json", type=Path, default=None, help="also write a JSON summary here")
     add_config_options(p)
     add_data_dir(p)
@@ -93,7 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="skip the i.i.d. reference (the same images, all classes shuffled together)")
     add_seed(p)
     p.add_argument("--jobs", type=positive_int, default=None, help="threads for the evaluations (default: all cores)")
-    p.add_argument("--out", type=Path, required=True, help="new output directory")
+    p.add_argument("--out", type=Path, default=None, help="new output directory")
+    add_resume_options(p)
     p.add_argument("--json", type=Path, default=None, help="also write the JSON summary here")
     add_config_options(p)
     add_data_dir(p)
@@ -138,43 +146,123 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # -- commands ------------------------------------------------------------------------------
+def start_or_resume(args: argparse.Namespace, command: str, new_options) -> tuple[dict, dict | None, dict | None]:
+    """The options of a new run (``new_options()``, with ``--out`` checked), or those of the
+    interrupted run in ``--resume DIR`` with its checkpoint: (options, checkpoint record or
+    None, checkpoint arrays or None). Sets ``args.out``."""
+    from . import checkpoint
+    from .runs import check_new_run_dir
+
+    if args.resume is None:
+        if args.out is None:
+            raise ConfigError(f"spikedyn {command}: give --out DIR for a new run, or --resume DIR to continue an "
+                              "interrupted one")
+        options = json.loads(json.dumps(new_options()))  # as a checkpoint holds them
+        if checkpoint.path_of(args.out).is_file():  # the same command again continues where it stopped
+            meta, arrays = checkpoint.load(args.out, command)
+            if meta["options"] != options:
+                raise ConfigError(f"{args.out} holds an interrupted run with other options; continue it with "
+                                  f"'{checkpoint.resume_command(command, args.out)}', or choose a new --out")
+            print(f"spikedyn: continuing the interrupted run in {args.out}", file=sys.stderr)
+            return options, meta, arrays
+        check_new_run_dir(args.out)
+        return options, None, None
+    if args.out is not None and Path(args.out) != Path(args.resume):
+        raise ConfigError(f"--resume {args.resume} continues in its own directory; drop --out {args.out}")
+    meta, arrays = checkpoint.load(args.resume, command)
+    options = meta["options"]
+    defaults = build_parser().parse_args([command, "--resume", str(args.resume)])
+    for key, value in vars(args).items():
+        if key in RESUME_MAY_CHANGE or value == getattr(defaults, key, value):
+            continue
+        if key == "model" and value != options["config"]["model"]:
+            raise CheckpointError(f"{args.resume} holds a run of model {options['config']['model']!r}, not "
+                                  f"{value!r}; start a {value} run with a new --out")
+        raise ConfigError(f"--resume continues the run as it was started; drop --{key.replace('_', '-')} "
+                          f"(the checkpoint in {args.resume} has its own)")
+    args.out = Path(args.resume)
+    return options, meta, arrays
+
+
+#: Options that may differ when a run is resumed: where the data is, how it is shown, the threads,
+#: how often to checkpoint, and where to write a copy of the summary.
+RESUME_MAY_CHANGE = frozenset({"resume", "out", "data_dir", "quiet", "jobs", "checkpoint_every", "json", "func",
+                               "command", "executor", "scheduler"})
+
+
+def interrupted_here(exc: Interrupted, command: str, out) -> Interrupted:
+    """Mark ``exc`` with the command line that resumes the run in ``out``."""
+    from .checkpoint import resume_command
+
+    exc.resume = resume_command(command, out)
+    return exc
+
+
 def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
+    from . import checkpoint
+    from .checkpoint import TrainProgress
     from .data import load_samples
     from .network import Network, warm_up
-    from .runs import check_new_run_dir, save_run
+    from .runs import save_run
 
-    config = config_from_args(args, model=args.model, n_neurons=args.neurons)
-    check_new_run_dir(args.out)
-    images, _ = load_samples("train", args.data_dir, args.train_samples, progress=not args.quiet,
+    def new_options() -> dict[str, Any]:
+        config = config_from_args(args, model=args.model, n_neurons=args.neurons)
+        return {"config": config.to_dict(), "seed": args.seed, "train_samples": args.train_samples,
+                "epochs": args.epochs}
+
+    options, meta, arrays = start_or_resume(args, "train", new_options)
+    config = NetworkConfig.from_dict(options["config"])
+    epochs = int(options["epochs"])
+    images, _ = load_samples("train", args.data_dir, options["train_samples"], progress=not args.quiet,
                              option="--train-samples")
-    compile_s = warm_up(config, learn=True, seed=args.seed)
-    network = Network(config, seed=args.seed)
-    stats = []
-    for epoch in range(args.epochs):
-        stats.append(network.train(images, progress=not args.quiet, desc=f"train epoch {epoch + 1}/{args.epochs}"))
-    wall = sum(s.wall_seconds for s in stats)
-    n_total = sum(s.train_samples for s in stats)
+    compile_s = warm_up(config, learn=True, seed=options["seed"])
+    session = checkpoint.Session(checkpoint.Checkpointer(args.out, "train", options, args.checkpoint_every),
+                                 meta, arrays)
+    resumed = session.resumed("train")
+    if resumed is None:
+        network, epoch, progress, total = Network(config, seed=options["seed"]), 0, TrainProgress(), TrainProgress()
+    else:
+        record, saved = resumed
+        network = checkpoint.restore_network(record["network"], saved, "net")
+        epoch, progress, total = (record["epoch"], TrainProgress(**record["progress"]),
+                                  TrainProgress(**record["total"]))
+
+    def point(p: TrainProgress):
+        rec, arr = checkpoint.network_record(network, "net")
+        return {"epoch": epoch, "progress": p.to_dict(), "total": total.to_dict(), "network": rec}, arr
+
+    with interrupt.stoppable():
+        try:
+            while epoch < epochs:
+                progress = checkpoint.train_resumably(network, images, progress, session, "train", point,
+                                                      show=not args.quiet, desc=f"train epoch {epoch + 1}/{epochs}")
+                total = TrainProgress(total.done + progress.done, total.presentations + progress.presentations,
+                                      total.spikes + progress.spikes, total.train_seconds + progress.train_seconds)
+                epoch, progress = epoch + 1, TrainProgress()
+        except Interrupted as exc:
+            raise interrupted_here(exc, "train", args.out) from None
+    wall = total.train_seconds
     summary = {
         "command": "train",
         "model": config.model,
         "neurons": config.n_neurons,
-        "seed": args.seed,
-        "epochs": args.epochs,
-        "train_samples": n_total,
+        "seed": options["seed"],
+        "epochs": epochs,
+        "train_samples": total.done,
         "learned_images": int(images.shape[0]),  # the first K training images, each seen `epochs` times
-        "presentations": sum(s.presentations for s in stats),
-        "mean_spikes_per_sample": sum(s.mean_spikes_per_sample * s.train_samples for s in stats) / n_total,
+        "presentations": total.presentations,
+        "mean_spikes_per_sample": total.spikes / total.done,
         "wall_seconds": wall,
-        "samples_per_second": n_total / wall,
+        "samples_per_second": total.done / wall if wall > 0 else None,
         "compile_seconds": compile_s,
         "spikedyn_version": __version__,
         "config": config.to_dict(),
         "cost": _counted_cost(network),
     }
-    save_run(args.out, network, extra={"training": summary})
+    save_run(args.out, network, extra={"training": summary}, overwrite=True)  # the checkpoint goes with it
     summary["run_dir"] = str(args.out)
-    print(f"trained {config.model} with {config.n_neurons} neurons on {n_total} samples in {wall:.1f} s "
-          f"({summary['samples_per_second']:.0f} samples/s); run saved to {args.out}")
+    print(f"trained {config.model} with {config.n_neurons} neurons on {total.done} samples in {wall:.1f} s "
+          f"({total.done / max(wall, 1e-9):.0f} samples/s); run saved to {args.out}")
     return summary
 
 
@@ -235,29 +323,40 @@ def cmd_evaluate(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_continual(args: argparse.Namespace) -> dict[str, Any]:
-    from . import continual
+    from . import checkpoint, continual
     from .network import warm_up
-    from .runs import check_new_run_dir
 
-    config = config_from_args(args, model=args.model, n_neurons=args.neurons)
-    tasks = continual.parse_tasks(args.tasks)
-    protocol = continual.Protocol(tasks=tasks, samples_per_task=args.samples_per_task,
-                                  assign_per_class=args.assign_per_class, test_per_class=args.test_per_class,
-                                  split=args.split)
-    check_new_run_dir(args.out)
-    pools = continual.load_pools(args.split, args.data_dir, progress=not args.quiet)
-    compile_s = warm_up(config, learn=True, seed=args.seed) + warm_up(config, learn=False, seed=args.seed)
-    result = continual.run(config, seed=args.seed, protocol=protocol, pools=pools, n_jobs=args.jobs,
-                           progress=not args.quiet)
-    iid = None
-    if not args.no_iid:
-        iid = continual.run_iid(config, seed=args.seed, protocol=protocol, pools=pools, n_jobs=args.jobs,
-                                progress=not args.quiet)
-    summary = continual.write_outputs(result, args.out, iid=iid,
+    def new_options() -> dict[str, Any]:
+        config = config_from_args(args, model=args.model, n_neurons=args.neurons)
+        protocol = continual.Protocol(tasks=continual.parse_tasks(args.tasks), samples_per_task=args.samples_per_task,
+                                      assign_per_class=args.assign_per_class, test_per_class=args.test_per_class,
+                                      split=args.split)
+        return {"config": config.to_dict(), "seed": args.seed, "protocol": protocol.to_dict(), "iid": not args.no_iid}
+
+    options, meta, arrays = start_or_resume(args, "continual", new_options)
+    config = NetworkConfig.from_dict(options["config"])
+    protocol = continual.Protocol.from_dict(options["protocol"])
+    seed = options["seed"]
+    pools = continual.load_pools(protocol.split, args.data_dir, progress=not args.quiet)
+    continual._plan(pools, protocol)  # every class found before anything is compiled or written
+    compile_s = warm_up(config, learn=True, seed=seed) + warm_up(config, learn=False, seed=seed)
+    session = checkpoint.Session(checkpoint.Checkpointer(args.out, "continual", options, args.checkpoint_every),
+                                 meta, arrays)
+    with interrupt.stoppable():
+        try:
+            result = continual.run(config, seed=seed, protocol=protocol, pools=pools, n_jobs=args.jobs,
+                                   progress=not args.quiet, session=session)
+            iid = None
+            if options["iid"]:
+                iid = continual.run_iid(config, seed=seed, protocol=protocol, pools=pools, n_jobs=args.jobs,
+                                        progress=not args.quiet, session=session)
+        except Interrupted as exc:
+            raise interrupted_here(exc, "continual", args.out) from None
+    summary = continual.write_outputs(result, args.out, iid=iid, overwrite=True,
                                       extra={"command": "continual", "compile_seconds": compile_s,
                                              "out": str(args.out)})
     old = [x for x in summary["old_task_accuracy"] if x is not None]
-    line = (f"{config.model}, {config.n_neurons} neurons, {len(tasks)} tasks in {result.wall_seconds:.0f} s: "
+    line = (f"{config.model}, {config.n_neurons} neurons, {len(protocol.tasks)} tasks in {result.wall_seconds:.0f} s: "
             f"final average accuracy {summary['final_average_accuracy']:.3f}, "
             f"mean newest-task {np.mean(summary['new_task_accuracy']):.3f}")
     if old:
@@ -349,6 +448,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SpikedynError as exc:
         print(f"spikedyn: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except Interrupted as exc:
+        if exc.resume is None:
+            print(f"spikedyn: {exc}; nothing was written", file=sys.stderr)
+        else:
+            print(f"spikedyn: {exc}; checkpoint written. Resume with: {exc.resume}", file=sys.stderr)
+        return exc.exit_status
     except KeyboardInterrupt:
         print("spikedyn: interrupted; nothing was written", file=sys.stderr)
         return 130

@@ -14,6 +14,7 @@ options such as ``--model`` and ``--neurons`` (only when given).
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ __all__ = [
     "add_config_options",
     "add_data_dir",
     "add_progress",
+    "add_resume_options",
     "add_seed",
     "config_from_args",
     "png_path",
@@ -116,6 +118,29 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
                    help=f"registered model (default: from --config/--set, else {defaults.model})")
     p.add_argument("--neurons", type=positive_int, default=None,
                    help=f"excitatory neurons (default: from --config/--set, else {defaults.n_neurons})")
+
+
+def checkpoint_seconds(text: str) -> float:
+    """Argparse type of ``--checkpoint-every``: seconds, a finite number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number of seconds > 0, got {text}")
+    return value
+
+
+def add_resume_options(p: argparse.ArgumentParser) -> None:
+    """Add ``--resume DIR`` and ``--checkpoint-every SECONDS`` (:mod:`spikedyn.checkpoint`)."""
+    from .checkpoint import DEFAULT_EVERY_S
+
+    p.add_argument("--resume", type=Path, default=None, metavar="DIR",
+                   help="continue the interrupted run whose --out was DIR, from its last checkpoint (the run's "
+                        "options come from the checkpoint)")
+    p.add_argument("--checkpoint-every", type=checkpoint_seconds, default=DEFAULT_EVERY_S, metavar="SECONDS",
+                   help=f"write a checkpoint every SECONDS of training (default {DEFAULT_EVERY_S:g}), and on "
+                        "Ctrl-C or SIGTERM")
 
 
 def add_config_options(p: argparse.ArgumentParser) -> None:

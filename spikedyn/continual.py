@@ -34,10 +34,9 @@ skip updates count them; see :mod:`spikedyn.plasticity`).
 
 from __future__ import annotations
 
-import json
 import re
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Sequence
 
 import numpy as np
@@ -126,6 +125,11 @@ class Protocol:
         d = asdict(self)
         d["tasks"] = [task_name(t) for t in self.tasks]
         return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Protocol":
+        """The protocol :meth:`to_dict` wrote."""
+        return cls(**{**d, "tasks": parse_tasks(",".join(d["tasks"]))})
 
 
 @dataclass
@@ -269,7 +273,7 @@ def _evaluate(network, pools: Pools, plan: _Plan, n_seen: int, n_jobs):
 
 
 def run(config, *, seed: int = 0, protocol: Protocol | None = None, pools: Pools | None = None,
-        data_dir=None, n_jobs: int | None = None, progress: bool = True) -> ContinualResult:
+        data_dir=None, n_jobs: int | None = None, progress: bool = True, session=None) -> ContinualResult:
     """Run the class-incremental protocol on a new network.
 
     Parameters
@@ -285,71 +289,139 @@ def run(config, *, seed: int = 0, protocol: Protocol | None = None, pools: Pools
         Threads for the evaluations (default: all cores); results do not depend on it.
     progress : bool
         A progress bar per task.
+    session : spikedyn.checkpoint.Session, optional
+        Checkpoints (stage ``"continual"``): periodically during training, after each
+        task's training and after its evaluation, and on interrupt; a session loaded from
+        a checkpoint resumes where it stopped (or returns the stored result), with
+        results identical to an uninterrupted run.
 
     Returns
     -------
     ContinualResult
     """
     from . import __version__
+    from .checkpoint import Session, TrainProgress, network_record, restore_network, train_resumably
     from .cost import counted
     from .network import Network
 
+    session = Session(None) if session is None else session
     protocol = Protocol() if protocol is None else protocol
+    stored = session.result("continual")
+    if stored is not None:
+        record, arrays = stored
+        return ContinualResult(**{**record, "tasks": [TaskRecord(**t) for t in record["tasks"]],
+                                  "accuracy_matrix": arrays["accuracy_matrix"],
+                                  "weights_per_task": list(arrays["weights_per_task"])})
     pools = load_pools(protocol.split, data_dir, progress=progress) if pools is None else pools
     plan = _plan(pools, protocol)
     n_tasks = len(protocol.tasks)
-    network = Network(config, seed=seed)
-    R = np.full((n_tasks, n_tasks), np.nan)
-    records: list[TaskRecord] = []
-    weights: list[np.ndarray] = []
-    start = time.perf_counter()
-    for i, task in enumerate(protocol.tasks):
+    resumed = session.resumed("continual")
+    if resumed is None:
+        network = Network(config, seed=seed)
+        R = np.full((n_tasks, n_tasks), np.nan)
+        records: list[TaskRecord] = []
+        weights: list[np.ndarray] = []
+        first, phase, elapsed = 0, "train", 0.0
+        task_progress = TrainProgress(updates_before=network.update_counts())
+    else:
+        record, arrays = resumed
+        network = restore_network(record["network"], arrays, "net")
+        R = arrays["accuracy_matrix"].copy()
+        records = [TaskRecord(**t) for t in record["tasks"]]
+        weights = list(arrays["weights_per_task"])
+        first, phase, elapsed = record["task"], record["phase"], record["wall_seconds"]
+        task_progress = TrainProgress(**record["task_progress"])
+    start = time.perf_counter() - elapsed
+    i = first
+
+    def point(tp: TrainProgress, at_phase: str = "train", task: int | None = None):
+        rec, arr = network_record(network, "net")
+        stack = np.stack(weights) if weights else np.zeros((0, config.n_input, config.n_neurons), np.float32)
+        return ({"task": i if task is None else task, "phase": at_phase, "task_progress": asdict(tp),
+                 "tasks": [asdict(t) for t in records], "wall_seconds": time.perf_counter() - start, "network": rec},
+                {**arr, "accuracy_matrix": R, "weights_per_task": stack})
+
+    for i in range(first, n_tasks):
+        task = protocol.tasks[i]
         name = task_name(task)
-        before = network.update_counts()
-        stats = network.train(pools.learn_x[plan.train[i]], progress=progress,
-                              desc=f"task {i + 1}/{n_tasks} (class {name})")
-        after = network.update_counts()
+        if not (i == first and phase == "evaluate"):
+            task_progress = train_resumably(network, pools.learn_x[plan.train[i]], task_progress, session,
+                                             "continual", point, show=progress,
+                                             desc=f"task {i + 1}/{n_tasks} (class {name})")
+            session.save("continual", *point(task_progress, "evaluate"))
         t0 = time.perf_counter()
         accs, unassigned = _evaluate(network, pools, plan, i + 1, n_jobs)
         R[i, :i + 1] = accs
+        after = network.update_counts()
+        tp = task_progress
         records.append(TaskRecord(
-            task=name, classes=list(task), train_samples=stats.train_samples, presentations=stats.presentations,
-            mean_spikes_per_sample=stats.mean_spikes_per_sample, train_seconds=stats.wall_seconds,
+            task=name, classes=list(task), train_samples=tp.done, presentations=tp.presentations,
+            mean_spikes_per_sample=tp.spikes / tp.done if tp.done else 0.0, train_seconds=tp.train_seconds,
             eval_seconds=time.perf_counter() - t0, accuracy_on_tasks=[float(a) for a in accs],
-            unassigned_neurons=unassigned, updates={k: after[k] - before[k] for k in after}))
+            unassigned_neurons=unassigned, updates={k: after[k] - tp.updates_before[k] for k in after}))
         weights.append(network.weights.astype(np.float32))
         if progress:
             old = f", previous {np.mean(accs[:-1]):.3f}" if i else ""
             tqdm.write(f"task {name}: newest {accs[-1]:.3f}{old}")
-    return ContinualResult(model=config.model, neurons=config.n_neurons, seed=network.seed,
-                           protocol=protocol.to_dict(), config=config.to_dict(), accuracy_matrix=R, tasks=records,
-                           weights_per_task=weights, wall_seconds=time.perf_counter() - start,
-                           spikedyn_version=__version__, cost=counted(network))
+        task_progress = TrainProgress(updates_before=after)
+        if i + 1 < n_tasks:
+            session.save("continual", *point(task_progress, "train", i + 1))
+    result = ContinualResult(model=config.model, neurons=config.n_neurons, seed=network.seed,
+                             protocol=protocol.to_dict(), config=config.to_dict(), accuracy_matrix=R, tasks=records,
+                             weights_per_task=weights, wall_seconds=time.perf_counter() - start,
+                             spikedyn_version=__version__, cost=counted(network))
+    record = {f.name: getattr(result, f.name) for f in fields(result)
+              if f.name not in ("accuracy_matrix", "weights_per_task")}
+    record["tasks"] = [asdict(t) for t in records]
+    session.complete("continual", record, {"accuracy_matrix": R, "weights_per_task": np.stack(weights)})
+    return result
 
 
 def run_iid(config, *, seed: int = 0, protocol: Protocol | None = None, pools: Pools | None = None,
-            data_dir=None, n_jobs: int | None = None, progress: bool = True) -> dict[str, Any]:
+            data_dir=None, n_jobs: int | None = None, progress: bool = True, session=None) -> dict[str, Any]:
     """The i.i.d. reference: the protocol's training images, all tasks shuffled together.
 
     Trains a new network (seed ``seed``) on the union of the tasks' training images
     in an order drawn from ``numpy.random.default_rng([seed, 2])``, then names the
     neurons and scores every task exactly as :func:`run` does after the last task.
     Returns ``{"accuracy_on_tasks", "average_accuracy", "train_samples", "wall_seconds"}``.
+    ``session`` checkpoints it as stage ``"iid"`` (see :func:`run`).
     """
+    from .checkpoint import Session, TrainProgress, network_record, restore_network, train_resumably
     from .network import Network
 
+    session = Session(None) if session is None else session
+    stored = session.result("iid")
+    if stored is not None:
+        return stored[0]
     protocol = Protocol() if protocol is None else protocol
     pools = load_pools(protocol.split, data_dir, progress=progress) if pools is None else pools
     plan = _plan(pools, protocol)
     idx = np.concatenate(plan.train)
     idx = idx[np.random.default_rng([seed, 2]).permutation(idx.size)]
-    network = Network(config, seed=seed)
+    resumed = session.resumed("iid")
+    if resumed is None:
+        network, phase, tp = Network(config, seed=seed), "train", TrainProgress()
+    else:
+        record, arrays = resumed
+        network, phase = restore_network(record["network"], arrays, "net"), record["phase"]
+        tp = TrainProgress(**record["task_progress"])
+
+    def point(p: TrainProgress, at_phase: str = "train"):
+        rec, arr = network_record(network, "net")
+        return {"phase": at_phase, "task_progress": asdict(p), "network": rec}, arr
+
+    if phase == "train":
+        tp = train_resumably(network, pools.learn_x[idx], tp, session, "iid", point, show=progress,
+                              desc="i.i.d. reference")
+        session.save("iid", *point(tp, "evaluate"))
     start = time.perf_counter()
-    network.train(pools.learn_x[idx], progress=progress, desc="i.i.d. reference")
     accs, unassigned = _evaluate(network, pools, plan, len(protocol.tasks), n_jobs)
-    return {"accuracy_on_tasks": [float(a) for a in accs], "average_accuracy": float(np.mean(accs)),
-            "train_samples": int(idx.size), "unassigned_neurons": unassigned,
-            "wall_seconds": time.perf_counter() - start}
+    result = {"accuracy_on_tasks": [float(a) for a in accs], "average_accuracy": float(np.mean(accs)),
+              "train_samples": int(idx.size), "unassigned_neurons": unassigned,
+              "wall_seconds": tp.train_seconds + time.perf_counter() - start}
+    session.complete("iid", result)
+    return result
 
 
 # -- outputs ------------------------------------------------------------------------------------
@@ -362,8 +434,9 @@ def _csv(rows: list[list[Any]]) -> str:
 
 
 def write_outputs(result: ContinualResult, out_dir, *, iid: dict[str, Any] | None = None,
-                  extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Write a continual run to the new directory ``out_dir``, atomically as a whole.
+                  extra: dict[str, Any] | None = None, overwrite: bool = False) -> dict[str, Any]:
+    """Write a continual run to the new directory ``out_dir``, atomically as a whole
+    (``overwrite``: replacing what ``out_dir`` held, e.g. the run's checkpoint).
 
     Files: ``continual.json`` (the summary: config, seed, version, protocol, the
     metrics, per-task records, and the i.i.d. reference if given),
@@ -381,7 +454,7 @@ def write_outputs(result: ContinualResult, out_dir, *, iid: dict[str, Any] | Non
         save_figure,
     )
     from .plasticity import UPDATE_KINDS
-    from .runs import atomic_directory
+    from .files import atomic_directory, json_text
 
     summary = result.summary()
     if iid is not None:
@@ -389,8 +462,8 @@ def write_outputs(result: ContinualResult, out_dir, *, iid: dict[str, Any] | Non
     summary.update(extra or {})
     names = summary["task_names"]
     R = result.accuracy_matrix
-    with atomic_directory(out_dir) as tmp:
-        (tmp / "continual.json").write_text(json.dumps(summary, indent=2, sort_keys=True, allow_nan=False) + "\n")
+    with atomic_directory(out_dir, overwrite=overwrite) as tmp:
+        (tmp / "continual.json").write_text(json_text(summary))
         rows = [["after_task"] + [f"task_{n}" for n in names]]
         rows += [[names[i]] + [float(R[i, j]) if j <= i else None for j in range(len(names))]
                  for i in range(len(names))]

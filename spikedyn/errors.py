@@ -17,3 +17,11 @@ class DataError(SpikedynError, ValueError):
 
 class ConfigError(SpikedynError, ValueError):
     """A parameter or option is out of range or unknown."""
+
+
+class NumericalError(SpikedynError, ArithmeticError):
+    """The simulation produced a non-finite value; the message names the sample, neuron and step."""
+
+
+class DiskError(SpikedynError, OSError):
+    """An output could not be written (disk full, no permission); what was written before is intact."""

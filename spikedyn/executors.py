@@ -31,7 +31,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -41,6 +41,12 @@ from .errors import ConfigError
 
 EXECUTORS = ("local", "dask")
 _ENV_THREADS = "SPIKEDYN_TASK_THREADS"
+_ENV_CHECKPOINT_DIR = "SPIKEDYN_TASK_CHECKPOINT_DIR"
+_ENV_CHECKPOINT_EVERY = "SPIKEDYN_TASK_CHECKPOINT_EVERY_S"
+#: The ``command`` of a task's checkpoint (:mod:`spikedyn.checkpoint`).
+TASK_COMMAND = "task"
+#: Seconds the workers get to write their checkpoints when the run is stopped, before they are killed.
+STOP_GRACE_S = 3.0
 
 
 def threads_per_task() -> int:
@@ -66,31 +72,72 @@ def check_executor(executor: str, jobs: int | None, scheduler: str | None) -> No
             raise ConfigError('the dask executor needs dask.distributed: pip install "spikedyn[dask]"') from None
 
 
-def _call(worker: Callable[[dict], dict], task: dict, threads: int) -> dict:
-    """Run one task in a worker; its result, with the worker's wall time and spikedyn's version."""
-    from . import __version__
+def _call(worker: Callable[[dict], dict], task: dict, threads: int, checkpoint_dir: str | None = None,
+          every_s: float | None = None) -> dict:
+    """Run one task in a worker; its result, with the worker's wall time and spikedyn's version.
 
-    before = os.environ.get(_ENV_THREADS)
-    os.environ[_ENV_THREADS] = str(max(1, int(threads)))
+    The task runs inside :func:`spikedyn.interrupt.stoppable` (SIGINT/SIGTERM stop it after
+    the current sample, with a checkpoint) and sees its thread count and checkpoint file
+    through :func:`threads_per_task` and :func:`task_session`.
+    """
+    from . import __version__
+    from .interrupt import stoppable
+
+    settings = {_ENV_THREADS: str(max(1, int(threads))), _ENV_CHECKPOINT_DIR: checkpoint_dir,
+                _ENV_CHECKPOINT_EVERY: None if every_s is None else repr(float(every_s))}
+    before = {k: os.environ.get(k) for k in settings}
+    for k, v in settings.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
     try:
         start = time.perf_counter()
-        result = worker(task)
+        with stoppable():
+            result = worker(task)
     finally:  # a task run in this very process (jobs=1) leaves its environment as it was
-        if before is None:
-            os.environ.pop(_ENV_THREADS, None)
-        else:
-            os.environ[_ENV_THREADS] = before
+        for k, v in before.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
     return {"spikedyn_version": __version__, "worker_wall_seconds": time.perf_counter() - start, **result}
 
 
-def _call_on_dask_worker(worker: Callable[[dict], dict], task: dict) -> dict:
+def _checkpoint_name(task: dict) -> str:
+    return f"{task['id']}.checkpoint.npz"
+
+
+def task_session(task: dict):
+    """The :class:`~spikedyn.checkpoint.Session` of ``task`` in this worker: checkpointed to
+    ``<results>/<id>.checkpoint.npz`` when the executor asked for it, and resumed from that
+    file if it holds a checkpoint of exactly this task (else the task starts afresh)."""
+    from .checkpoint import CheckpointError, Checkpointer, Session, load
+
+    directory = os.environ.get(_ENV_CHECKPOINT_DIR)
+    if not directory:
+        return Session(None)
+    every_s = float(os.environ.get(_ENV_CHECKPOINT_EVERY, "60"))
+    name = _checkpoint_name(task)
+    checkpointer = Checkpointer(directory, TASK_COMMAND, task, every_s, name=name)
+    try:
+        meta, arrays = load(directory, TASK_COMMAND, name=name)
+    except CheckpointError:  # none yet, or of another version: start afresh
+        return Session(checkpointer)
+    if meta["options"] != json.loads(json.dumps(task)):
+        return Session(checkpointer)
+    return Session(checkpointer, meta, arrays)
+
+
+def _call_on_dask_worker(worker: Callable[[dict], dict], task: dict, checkpoint_dir: str | None = None,
+                         every_s: float | None = None) -> dict:
     from distributed import get_worker
 
     try:
         threads = get_worker().state.nthreads
     except (ValueError, AttributeError):
         threads = 1
-    return _call(worker, task, threads)
+    return _call(worker, task, threads, checkpoint_dir, every_s)
 
 
 def _result_path(out_dir: Path, task: dict) -> Path:
@@ -109,29 +156,43 @@ def stored_result(out_dir: Path, task: dict) -> dict | None:
     return stored if stored.get("task") == task else None
 
 
-def _iter_local(worker, todo: list[dict], jobs: int) -> Iterator[tuple[dict, dict]]:
+def _iter_local(worker, todo: list[dict], jobs: int, checkpoint: tuple) -> Iterator[tuple[dict, dict]]:
+    from . import interrupt
     from .network import default_jobs  # the cores this process may use
 
     threads = max(1, default_jobs() // jobs)
     if jobs == 1:
         for task in todo:
-            yield task, _call(worker, task, threads)
+            yield task, _call(worker, task, threads, *checkpoint)
         return
     with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
-        futures = {pool.submit(_call, worker, task, threads): task for task in todo}
+        futures = {pool.submit(_call, worker, task, threads, *checkpoint): task for task in todo}
+        pending = set(futures)
         try:
-            for future in as_completed(futures):
-                yield futures[future], future.result()
+            while pending:
+                done, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
+                for future in done:
+                    yield futures[future], future.result()
+                interrupt.check()  # Ctrl-C/SIGTERM: stop polling, stop the workers
         except BaseException:
             for f in futures:
                 f.cancel()
-            for proc in list(getattr(pool, "_processes", {}).values()):  # no orphans on Ctrl-C
+            processes = list(getattr(pool, "_processes", {}).values())
+            for proc in processes:  # SIGTERM: each stops after its current sample, with a checkpoint
                 proc.terminate()
+            deadline = time.monotonic() + STOP_GRACE_S
+            for proc in processes:
+                proc.join(max(0.0, deadline - time.monotonic()))
+                if proc.is_alive():  # no orphans
+                    proc.kill()
             raise
 
 
-def _iter_dask(worker, todo: list[dict], jobs: int, scheduler: str | None) -> Iterator[tuple[dict, dict]]:
+def _iter_dask(worker, todo: list[dict], jobs: int, scheduler: str | None,
+               checkpoint: tuple) -> Iterator[tuple[dict, dict]]:
     from distributed import Client, LocalCluster, as_completed as dask_completed
+
+    from . import interrupt
 
     cluster = None
     if scheduler is None:
@@ -139,15 +200,20 @@ def _iter_dask(worker, todo: list[dict], jobs: int, scheduler: str | None) -> It
                                dashboard_address=None)
         client = Client(cluster)
     else:
+        checkpoint = (None, None)  # a remote worker may not see this machine's files
         try:
             client = Client(scheduler, timeout="20s")
         except (OSError, TimeoutError) as exc:
             raise ConfigError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
     try:
-        futures = {client.submit(_call_on_dask_worker, worker, task, key=f"spikedyn-{task['id']}", pure=False): task
-                   for task in todo}
-        for future in dask_completed(futures):
-            yield futures[future], future.result()
+        futures = {client.submit(_call_on_dask_worker, worker, task, *checkpoint, key=f"spikedyn-{task['id']}",
+                                 pure=False): task for task in todo}
+        completed = dask_completed(futures)
+        while not completed.is_empty():
+            for future in completed.next_batch(block=False):
+                yield futures[future], future.result()
+            interrupt.check()
+            time.sleep(0.1)
     finally:
         client.close()
         if cluster is not None:
@@ -156,12 +222,17 @@ def _iter_dask(worker, todo: list[dict], jobs: int, scheduler: str | None) -> It
 
 def run_tasks(worker: Callable[[dict], dict], tasks: Iterable[dict], out_dir: str | os.PathLike[str], *,
               executor: str = "local", jobs: int | None = None, scheduler: str | None = None,
-              desc: str = "tasks", progress: bool = True) -> tuple[list[dict], int]:
+              desc: str = "tasks", progress: bool = True,
+              checkpoint_every_s: float | None = None) -> tuple[list[dict], int]:
     """Results of every task, in the order of ``tasks``, and how many were reused from ``out_dir``.
 
     ``worker(task) -> dict`` must be a module-level function (it is sent to other
     processes). Each result is stored as ``{"task": task, "spikedyn_version": ...,
-    "worker_wall_seconds": ..., **result}`` the moment it arrives.
+    "worker_wall_seconds": ..., **result}`` the moment it arrives. With
+    ``checkpoint_every_s``, a worker that uses :func:`task_session` checkpoints its task
+    to ``out_dir/<id>.checkpoint.npz`` that often (local workers, and a Dask
+    ``LocalCluster``'s; not a remote cluster's) and resumes from it; the file is deleted
+    once the result is stored.
     """
     from .runs import write_json
 
@@ -186,11 +257,14 @@ def run_tasks(worker: Callable[[dict], dict], tasks: Iterable[dict], out_dir: st
     from .network import default_jobs
 
     jobs = min(jobs or default_jobs(), max(len(todo), 1))
-    runner = _iter_local(worker, todo, jobs) if executor == "local" else _iter_dask(worker, todo, jobs, scheduler)
+    checkpoint = (None, None) if checkpoint_every_s is None else (str(out), float(checkpoint_every_s))
+    runner = (_iter_local(worker, todo, jobs, checkpoint) if executor == "local"
+              else _iter_dask(worker, todo, jobs, scheduler, checkpoint))
     with tqdm(total=len(todo), desc=desc, unit="task", disable=not progress or not todo) as bar:
         for task, result in runner:
             record = {"task": task, **result}
             write_json(_result_path(out, task), record)
+            (out / _checkpoint_name(task)).unlink(missing_ok=True)
             done[task["id"]] = record
             bar.update()
     return [done[i] for i in ids], reused

@@ -46,17 +46,17 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 import numba
 import numpy as np
 from tqdm.auto import tqdm
 
-from . import models
+from . import interrupt, models
 from .competition import Population, compete, competition_rest, competition_state
 from .config import NetworkConfig, check_seed
 from .encoding import STREAM_ASSIGN, STREAM_TEST, STREAM_TRAIN, _poisson_events, _presentation_seed
-from .errors import ConfigError
+from .errors import ConfigError, NumericalError
 from .operations import (
     C_COMPETITION_SPIKES,
     C_COMPETITION_UPDATES,
@@ -414,38 +414,75 @@ def _present(kp, st, buf, w, theta, image, seed, stream, index, learn, counts, r
 
 
 @numba.njit(cache=True)
-def _train_batch(kp, st, buf, w, theta, images, seed, first_index, counts_out, attempts_out, ops):
+def _first_nonfinite(a):
+    """Index of the first non-finite entry of ``a``, or -1."""
+    for i in range(a.shape[0]):
+        if not np.isfinite(a[i]):
+            return i
+    return -1
+
+
+@numba.njit(cache=True)
+def _state_finite(exc, theta):
+    """Whether the excitatory neurons' state and thresholds are finite (checked once per sample)."""
+    return (_first_nonfinite(exc.v) < 0 and _first_nonfinite(exc.ge) < 0 and _first_nonfinite(exc.gi) < 0
+            and _first_nonfinite(theta) < 0)
+
+
+@numba.njit(cache=True, nogil=True)
+def _train_batch(kp, st, buf, w, theta, images, seed, first_index, counts_out, attempts_out, ops, stop, bad):
     """Train on ``images`` (uint8, (K, n_input)) in order; weights, thresholds and state in place.
 
     Sample k uses training-stream index ``first_index + k``. Writes each sample's
     final spike counts to ``counts_out`` (int32, (K, N)) and its number of
     presentations to ``attempts_out`` (int32, (K,)); adds to the operation counters ``ops``.
+    Before each sample reads ``stop[0]`` (:data:`spikedyn.interrupt.STOP`) and returns
+    if it is set; after each sample checks that the neurons' state and thresholds are
+    finite, and if not sets ``bad[0] = k`` and returns. Returns the samples done.
     """
     no_rec = _recorder(0, 0, 0, 0)
+    done = 0
     for k in range(images.shape[0]):
+        if stop[0]:
+            break
         attempts_out[k] = _present(kp, st, buf, w, theta, images[k], seed, STREAM_TRAIN, first_index + k, True,
                                    counts_out[k], no_rec, ops)
+        done = k + 1
+        if not _state_finite(st.exc, theta):
+            bad[0] = k
+            break
     if ops is not None:
-        ops[C_SAMPLES] += images.shape[0]
+        ops[C_SAMPLES] += done
+    return done
 
 
 @numba.njit(cache=True, nogil=True)
-def _infer_batch(kp, w, theta, images, seed, stream, first_index, counts_out, ops):
+def _infer_batch(kp, w, theta, images, seed, stream, first_index, counts_out, ops, stop, bad):
     """Responses of the frozen network to ``images`` (uint8, (K, n_input)).
 
     Each sample starts from rest, so the result depends only on the sample and its
     stream index: batches can run on several threads at once (the GIL is released).
     Writes spike counts to ``counts_out`` (int32, (K, N)); adds to the operation
-    counters ``ops`` (one array per thread).
+    counters ``ops`` (one array per thread). Stops early, like :func:`_train_batch`,
+    when ``stop[0]`` is set or a neuron's state is not finite (``bad[0] = k``).
+    Returns the samples done.
     """
     n_input, n_neurons = w.shape
     st = _new_state(kp, n_input, n_neurons)
     buf = _new_buffers(kp, n_input, n_neurons)
     no_rec = _recorder(0, 0, 0, 0)
+    done = 0
     for k in range(images.shape[0]):
+        if stop[0]:
+            break
         _present(kp, st, buf, w, theta, images[k], seed, stream, first_index + k, False, counts_out[k], no_rec, ops)
+        done = k + 1
+        if not _state_finite(st.exc, theta):
+            bad[0] = k
+            break
     if ops is not None:
-        ops[C_SAMPLES] += images.shape[0]
+        ops[C_SAMPLES] += done
+    return done
 
 
 def state_arrays(st: State) -> dict[str, np.ndarray]:
@@ -651,14 +688,32 @@ class Network:
                 f"samples_seen={self.samples_seen})")
 
     # -- learning ---------------------------------------------------------------------
-    def train(self, images, *, progress: bool = True, batch_size: int = 250, desc: str = "train") -> TrainStats:
+    def train(self, images, *, progress: bool = True, batch_size: int = 250, desc: str = "train",
+              on_batch: Callable[[TrainStats], None] | None = None) -> TrainStats:
         """Learn from ``images`` (uint8, (n, n_input) or (n, rows, cols)) in order, without labels.
+
+        Parameters
+        ----------
+        on_batch : callable, optional
+            Called with the :class:`TrainStats` of this call so far after every batch
+            of up to ``batch_size`` samples, when the network is consistent (e.g. to
+            write a checkpoint, :mod:`spikedyn.checkpoint`).
 
         Returns
         -------
         TrainStats
             Samples, presentations, wall time and spikes of this call (also appended
             to :attr:`train_stats_`).
+
+        Raises
+        ------
+        spikedyn.errors.NumericalError
+            If a neuron's state, a threshold or a weight becomes non-finite (checked
+            after every sample, weights after every batch); names the sample, the
+            neuron and the step.
+        spikedyn.interrupt.Interrupted
+            On SIGINT/SIGTERM inside :func:`spikedyn.interrupt.stoppable`, after the
+            current sample: the samples done are learned and counted, the rest not.
         """
         images = _check_images(images, self.config.n_input)
         _check_batch_size(batch_size)
@@ -667,29 +722,72 @@ class Network:
             self._buffers = _new_buffers(self._kp, self.config.n_input, self.config.n_neurons)
         counts = np.zeros((min(batch_size, max(n, 1)), self.config.n_neurons), np.int32)
         attempts = np.zeros(counts.shape[0], np.int32)
-        presentations = 0
-        spikes = 0
+        bad = np.full(1, -1, np.int64)
+        done = presentations = spikes = 0
         start = time.perf_counter()
-        with tqdm(total=n, desc=desc, unit="sample", disable=not progress, smoothing=0.1) as bar:
-            for lo in range(0, n, batch_size):
-                hi = min(lo + batch_size, n)
-                _train_batch(self._kp, self._state, self._buffers, self.weights, self.theta,
-                             images[lo:hi], np.uint64(self.seed), np.uint64(self.samples_seen),
-                             counts, attempts, self._counters["train"])
-                presentations += int(attempts[: hi - lo].sum())
-                spikes += int(counts[: hi - lo].sum())
-                self.samples_seen += hi - lo
-                bar.update(hi - lo)
-        wall = time.perf_counter() - start
-        stats = TrainStats(
-            train_samples=n,
-            presentations=presentations,
-            wall_seconds=wall,
-            samples_per_second=n / wall if wall > 0 else float("inf"),
-            mean_spikes_per_sample=spikes / n if n else 0.0,
-        )
-        self.train_stats_.append(stats)
-        return stats
+
+        def stats() -> TrainStats:
+            wall = time.perf_counter() - start
+            return TrainStats(train_samples=done, presentations=presentations, wall_seconds=wall,
+                              samples_per_second=done / wall if wall > 0 else 0.0,
+                              mean_spikes_per_sample=spikes / done if done else 0.0)
+
+        with tqdm(total=n, desc=desc, unit="sample", disable=not progress, smoothing=0.1) as bar, \
+                ThreadPoolExecutor(max_workers=1) as runner:
+            while done < n:
+                batch = images[done:min(done + batch_size, n)]
+                before = self._snapshot()
+                future = runner.submit(_train_batch, self._kp, self._state, self._buffers, self.weights, self.theta,
+                                       batch, np.uint64(self.seed), np.uint64(self.samples_seen), counts, attempts,
+                                       self._counters["train"], interrupt.STOP, bad)
+                k, keyboard = _finish(future)
+                presentations += int(attempts[:k].sum())
+                spikes += int(counts[:k].sum())
+                self.samples_seen += k
+                done += k
+                bar.update(k)
+                if bad[0] >= 0 or not np.all(np.isfinite(self.weights)):
+                    self._raise_nonfinite(before, batch)
+                if keyboard:
+                    raise KeyboardInterrupt
+                if on_batch is not None:
+                    on_batch(stats())
+                if k < batch.shape[0]:  # stopped on request
+                    self.train_stats_.append(stats())
+                    interrupt.check()
+        result = stats()
+        self.train_stats_.append(result)
+        return result
+
+    # -- numerical guard ---------------------------------------------------------------
+    def _snapshot(self) -> dict[str, Any]:
+        """Copies of what training changes, to replay a batch that went non-finite."""
+        return {"weights": self.weights.copy(), "theta": self.theta.copy(), "samples_seen": self.samples_seen,
+                "state": {k: v.copy() for k, v in state_arrays(self._state).items()}}
+
+    def _raise_nonfinite(self, before: dict[str, Any], batch: np.ndarray) -> None:
+        """Replay ``batch`` from ``before``, one recorded sample at a time, and raise a
+        NumericalError naming the first sample, neuron and step with a non-finite value."""
+        self.weights[...] = before["weights"]
+        self.theta[...] = before["theta"]
+        self.samples_seen = before["samples_seen"]
+        for name, array in state_arrays(self._state).items():
+            array[...] = before["state"][name]
+        for k in range(batch.shape[0]):
+            index = self.samples_seen
+            rec = self._run_recorded(batch[k:k + 1], learn=True, stream=STREAM_TRAIN, first_index=index,
+                                     voltages=True)
+            where = f"training sample {index} (training-stream index)"
+            _raise_if_nonfinite_trace(rec, self.config, where)
+            for name, array in (("weight", self.weights), ("threshold", self.theta)):
+                if not np.all(np.isfinite(array)):
+                    pos = np.argwhere(~np.isfinite(array))[0]
+                    what = (f"the weight from input {pos[0]} to excitatory neuron {pos[1]}" if name == "weight"
+                            else f"the threshold of excitatory neuron {pos[0]}")
+                    raise NumericalError(f"{what} became {array[tuple(pos)]} during {where}: {_DIVERGED}")
+            _raise_if_nonfinite_state(self._state.exc, where)
+        raise NumericalError(f"a non-finite value appeared in a batch of {batch.shape[0]} training samples from "
+                             f"index {before['samples_seen']} but not on replay: {_DIVERGED}")
 
     def partial_fit(self, images, *, progress: bool = False) -> "Network":
         """Go on learning from ``images`` in order (no labels); returns ``self``.
@@ -772,27 +870,40 @@ class Network:
             raise ConfigError(f"n_jobs must be a positive integer, got {n_jobs!r}")
         n_jobs = int(n_jobs)
         batch_size = min(batch_size, max(1, -(-n // n_jobs)))  # at least one batch per thread
+        bad: list[int] = []
+        lock = threading.Lock()
 
         def run(lo: int) -> int:
             hi = min(lo + batch_size, n)
             ops = new_counters(self.count_operations)  # one per batch: threads never share one
-            _infer_batch(self._kp, self.weights, self.theta, images[lo:hi], np.uint64(self.seed),
-                         np.uint64(stream), np.uint64(first_index + lo), out[lo:hi], ops)
-            if ops is not None:
-                with lock:
+            flag = np.full(1, -1, np.int64)
+            k = _infer_batch(self._kp, self.weights, self.theta, images[lo:hi], np.uint64(self.seed),
+                             np.uint64(stream), np.uint64(first_index + lo), out[lo:hi], ops, interrupt.STOP, flag)
+            with lock:
+                if ops is not None:
                     self._counters["inference"] += ops
-            return hi - lo
+                if flag[0] >= 0:
+                    bad.append(lo + int(flag[0]))
+            return k
 
-        lock = threading.Lock()
-
-        with tqdm(total=n, desc=desc, unit="sample", disable=not progress, smoothing=0.1) as bar:
-            if n_jobs == 1:
-                for lo in range(0, n, batch_size):
-                    bar.update(run(lo))
-            else:
-                with ThreadPoolExecutor(max_workers=n_jobs) as pool:
-                    for done in pool.map(run, range(0, n, batch_size)):
-                        bar.update(done)
+        # Even one thread runs off the main thread, which then waits and can take a signal.
+        with tqdm(total=n, desc=desc, unit="sample", disable=not progress, smoothing=0.1) as bar, \
+                ThreadPoolExecutor(max_workers=n_jobs) as pool:
+            keyboard = False
+            for future in [pool.submit(run, lo) for lo in range(0, n, batch_size)]:
+                k, stopped = _finish(future)
+                keyboard |= stopped
+                bar.update(k)
+        if keyboard:
+            raise KeyboardInterrupt
+        interrupt.check()
+        if bad:
+            k = min(bad)
+            rec = self._run_recorded(images[k:k + 1], learn=False, stream=stream, first_index=first_index + k,
+                                     voltages=True)
+            where = f"sample {k} of this call (stream {stream}, index {first_index + k}), learning off"
+            _raise_if_nonfinite_trace(rec, self.config, where)
+            raise NumericalError(f"a neuron's conductance became non-finite during {where}: {_DIVERGED}")
         return out
 
     def _run_recorded(self, images, *, learn: bool, stream: int, first_index: int, voltages: bool = False,
@@ -910,6 +1021,43 @@ class Network:
         from .runs import load_run
 
         return load_run(path)[0]
+
+
+_DIVERGED = ("the simulation diverged; check the weights and the config (a smaller timing.dt_ms or "
+             "learning rate), and report it if they are within the documented ranges")
+
+
+def _finish(future) -> tuple[int, bool]:
+    """The samples a kernel running in ``future`` did, and whether Ctrl-C arrived (outside
+    :func:`spikedyn.interrupt.stoppable`) while waiting: then the kernels are asked to stop
+    after their current sample, so that the caller can keep its bookkeeping consistent
+    before raising KeyboardInterrupt."""
+    try:
+        return future.result(), False
+    except KeyboardInterrupt:
+        interrupt.request()
+        try:
+            return future.result(), True
+        finally:
+            interrupt.clear()
+
+
+def _raise_if_nonfinite_trace(rec: "Response", config: NetworkConfig, where: str) -> None:
+    """A NumericalError at the first non-finite membrane potential or threshold recorded in ``rec``."""
+    for name, traces in (("membrane potential", rec.v_mv), ("threshold", rec.threshold_mv)):
+        trace = traces[0]
+        if not np.all(np.isfinite(trace)):
+            p, step, j = np.argwhere(~np.isfinite(trace))[0]
+            raise NumericalError(
+                f"the {name} of excitatory neuron {j} became {trace[p, step, j]} at step {step} "
+                f"({step * config.timing.dt_ms:g} ms) of presentation {p + 1} of {where}: {_DIVERGED}")
+
+
+def _raise_if_nonfinite_state(exc: Excitatory, where: str) -> None:
+    for name, array in (("excitatory conductance", exc.ge), ("inhibitory conductance", exc.gi)):
+        if not np.all(np.isfinite(array)):
+            j = int(np.argwhere(~np.isfinite(array))[0][0])
+            raise NumericalError(f"the {name} of excitatory neuron {j} became {array[j]} during {where}: {_DIVERGED}")
 
 
 def _check_index(name: str, value) -> int:

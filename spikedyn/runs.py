@@ -16,11 +16,9 @@ A run directory holds
 
 and, after ``spikedyn evaluate``, ``evaluation.json`` and ``evaluation.npz``.
 
-Every file is written to a temporary name and renamed into place; a new run
-directory is assembled under a temporary name and renamed as a whole, so an
-interrupted or failed command never leaves a partial run behind. Files and
-directories get the permissions of any file the user creates (0666 and 0777 less
-the umask), not the private ones of :mod:`tempfile`.
+A run directory is assembled under a temporary name, synced and renamed as a whole
+(:mod:`spikedyn.files`), so an interrupted or failed command never leaves a partial
+run behind.
 
 Format 3 (this version) stores the state per part, including the learned
 per-neuron and per-synapse quantities of the adaptive (continual-learning) rules;
@@ -32,17 +30,24 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
 from . import __version__
 from .config import NetworkConfig
-from .errors import ConfigError, SpikedynError
+from .errors import SpikedynError
+from .files import (  # noqa: F401 - the writers' historical home
+    atomic_directory,
+    atomic_path,
+    check_new_run_dir,
+    json_text,
+    normal_permissions,
+    write_json,
+    write_npy,
+    write_npz,
+)
 from .network import Network, state_arrays
 
 FORMAT_VERSION = 3
@@ -61,101 +66,8 @@ _FORMAT1_STATE = {
 }
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def normal_permissions(path: str | os.PathLike[str], *, directory: bool = False) -> None:
-    """Give ``path`` the permissions of a newly created file or directory (0666/0777 less the umask)."""
-    os.chmod(path, (0o777 if directory else 0o666) & ~_umask())
-
-
 class RunError(SpikedynError):
     """A run directory is missing, incomplete or of another format."""
-
-
-@contextmanager
-def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it to ``path`` if the block succeeds."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
-    normal_permissions(tmp_path)
-    try:
-        yield tmp_path
-        os.replace(tmp_path, path)
-    finally:
-        tmp_path.unlink(missing_ok=True)
-
-
-def write_json(path: str | os.PathLike[str], data: Any) -> None:
-    """Write ``data`` as indented JSON, atomically."""
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
-
-
-def write_npy(path: str | os.PathLike[str], array: np.ndarray) -> None:
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as f:
-            np.save(f, array)
-
-
-def write_npz(path: str | os.PathLike[str], **arrays: np.ndarray) -> None:
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as f:
-            np.savez(f, **arrays)
-
-
-def check_new_run_dir(run_dir: str | os.PathLike[str]) -> Path:
-    """Refuse to overwrite an existing, non-empty directory."""
-    run_dir = Path(run_dir)
-    if run_dir.exists() and (not run_dir.is_dir() or any(run_dir.iterdir())):
-        raise ConfigError(f"output {run_dir} already exists; choose a new --out or delete it")
-    return run_dir
-
-
-@contextmanager
-def atomic_directory(run_dir: str | os.PathLike[str], *, overwrite: bool = False) -> Iterator[Path]:
-    """Yield a new temporary directory beside ``run_dir``; when the block succeeds it becomes
-    ``run_dir``, as a whole, with normal permissions; when it fails it is deleted.
-
-    ``run_dir`` must not exist or be empty, unless ``overwrite``: then an existing run
-    is moved aside only once the new one is complete, and deleted after the rename, so
-    ``run_dir`` never holds a mix.
-    """
-    run_dir = Path(run_dir)
-    if overwrite:
-        if run_dir.exists() and not run_dir.is_dir():
-            raise ConfigError(f"output {run_dir} is a file, not a run directory; choose another path")
-    else:
-        check_new_run_dir(run_dir)
-    run_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{run_dir.name}.", suffix=".tmp", dir=run_dir.parent))
-    old = None
-    try:
-        normal_permissions(tmp, directory=True)
-        yield tmp
-        for path in tmp.iterdir():
-            normal_permissions(path)
-        if run_dir.exists():
-            if any(run_dir.iterdir()):  # overwrite: move the old run aside first
-                old = Path(tempfile.mkdtemp(prefix=f".{run_dir.name}.", suffix=".old", dir=run_dir.parent))
-                os.replace(run_dir, old / "run")
-            else:
-                run_dir.rmdir()
-        os.replace(tmp, run_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if old is not None and not run_dir.exists():
-            os.replace(old / "run", run_dir)  # put the old run back
-        raise
-    finally:
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
 
 
 def save_run(run_dir: str | os.PathLike[str], network: Network, extra: dict[str, Any] | None = None, *,
@@ -187,7 +99,7 @@ def save_run(run_dir: str | os.PathLike[str], network: Network, extra: dict[str,
             "samples_seen": network.samples_seen,
         }
         meta.update(extra or {})
-        (tmp / RUN_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+        (tmp / RUN_FILE).write_text(json_text(meta))
     return Path(run_dir)
 
 
@@ -199,7 +111,7 @@ def read_meta(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
         raise RunError(f"{run_dir} is not a spikedyn run (no {RUN_FILE}); pass a directory made by 'spikedyn train'")
     try:
         meta = json.loads(meta_path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError) as exc:  # JSONDecodeError, UnicodeDecodeError
         raise RunError(f"{meta_path} is unreadable ({exc}); retrain or restore the run") from None
     if not isinstance(meta, dict):
         kind = {type(None): "null", list: "array", str: "string", bool: "boolean"}.get(type(meta), "number")

@@ -34,9 +34,12 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import io
 import itertools
+import json
 import math
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -184,14 +187,17 @@ class SearchSpace:
 # -- one candidate, in a worker -----------------------------------------------------------------
 def evaluate(task: dict) -> dict:
     """Train and score one candidate with one seed (runs in a worker process); returns the accuracy
-    and the operations the kernels counted."""
-    from .executors import threads_per_task
+    and the operations the kernels counted. Checkpointed while it trains when the executor
+    gives it a checkpoint file (:func:`spikedyn.executors.task_session`), and resumed from it."""
+    from .checkpoint import TrainProgress, network_record, restore_network, train_resumably
+    from .executors import task_session, threads_per_task
     from .network import Network
     from .operations import PHASES
 
     config = NetworkConfig.from_dict(task["config"])
     p = SearchProtocol(**task["protocol"])
     jobs = threads_per_task()
+    session = task_session(task)
     if p.name == "standard":
         from .data import load_mnist
 
@@ -199,8 +205,18 @@ def evaluate(task: dict) -> dict:
         x = x.reshape(len(x), -1)
         learn = slice(0, p.train_samples)
         val = slice(50_000, 50_000 + p.validation_samples)
-        net = Network(config, seed=task["seed"])
-        net.train(x[learn], progress=False)
+        resumed = session.resumed("standard")
+        if resumed is None:
+            net, progress = Network(config, seed=task["seed"]), TrainProgress()
+        else:
+            net = restore_network(resumed[0]["network"], resumed[1], "net")
+            progress = TrainProgress(**resumed[0]["progress"])
+
+        def point(tp: TrainProgress):
+            rec, arr = network_record(net, "net")
+            return {"progress": tp.to_dict(), "network": rec}, arr
+
+        train_resumably(net, x[learn], progress, session, "standard", point, show=False, desc="train")
         net.assign(x[learn], y[learn], n_jobs=jobs)
         accuracy = net.score(x[val], y[val], n_jobs=jobs)
         tally = {phase: net.operations(phase)["tally"] for phase in PHASES}
@@ -211,7 +227,7 @@ def evaluate(task: dict) -> dict:
         protocol = continual.Protocol(samples_per_task=p.samples_per_task, split="validation")
         pools = continual.load_pools("validation", task.get("data_dir"))
         result = continual.run(config, seed=task["seed"], protocol=protocol, pools=pools, n_jobs=jobs,
-                               progress=False)
+                               progress=False, session=session)
         summary = result.summary()
         accuracy = summary["final_average_accuracy"]
         tally = result.cost["tally"]
@@ -236,8 +252,12 @@ def select(candidates: Sequence[Mapping[str, Any]], budget: Budget) -> Mapping[s
 
 def run_search(space: SearchSpace, budget: Budget, protocol: SearchProtocol, *, out_dir, table: str = "horowitz-45nm",
                executor: str = "local", jobs: int | None = None, scheduler: str | None = None,
-               data_dir=None, progress: bool = True) -> dict[str, Any]:
-    """Run the search (see the module docstring); writes ``out_dir`` and returns the summary."""
+               data_dir=None, progress: bool = True, checkpoint_every_s: float | None = None) -> dict[str, Any]:
+    """Run the search (see the module docstring); writes ``out_dir`` and returns the summary.
+
+    ``checkpoint_every_s``: each candidate's training is checkpointed this often (on this
+    machine's workers) in ``out_dir/candidates/``, and resumed from there by a rerun.
+    """
     from . import cost, executors
     from .energy import load_energy_table
     from .pareto import pareto_front
@@ -263,7 +283,8 @@ def run_search(space: SearchSpace, budget: Budget, protocol: SearchProtocol, *, 
                               "protocol": {**asdict(protocol), "seeds": list(protocol.seeds)},
                               "data_dir": None if data_dir is None else str(data_dir)})
     results, reused = executors.run_tasks(evaluate, tasks, out / "candidates", executor=executor, jobs=jobs,
-                                          scheduler=scheduler, desc="candidates", progress=progress)
+                                          scheduler=scheduler, desc="candidates", progress=progress,
+                                          checkpoint_every_s=checkpoint_every_s)
     by_id: dict[str, list[dict]] = {}
     for r in results:
         by_id.setdefault(r["task"]["id"].rsplit("-seed", 1)[0], []).append(r)
@@ -367,6 +388,136 @@ def _write_plots(out: Path, summary: dict, budget: Budget) -> None:
         save_figure(fig, out / f"accuracy_vs_{key}.png")
 
 
+# -- the search as a file -----------------------------------------------------------------------
+#: Keys of a search file (TOML or JSON), and of ``OUT/search_spec.json``.
+SPEC_KEYS = ("models", "neurons", "weight_bits", "grid", "budget", "protocol", "energy_table", "config")
+SPEC_FILE = "search_spec.json"
+
+
+@dataclass(frozen=True)
+class SearchSpec:
+    """A whole search: the space, the budget, the protocol and the energy table.
+
+    Written as a file (``spikedyn search --spec FILE``, TOML or JSON)::
+
+        models = ["spikedyn", "asp"]
+        neurons = [100, 200, 400]
+        weight_bits = [32, 8]          # optional, default [32]
+        energy_table = "horowitz-45nm" # optional
+        [budget]                       # optional; any of the three bounds
+        max_memory_kb = 3000
+        [protocol]                     # optional; SearchProtocol's fields
+        name = "standard"
+        train_samples = 5000
+        seeds = [0, 1, 2]
+        [grid]                         # optional; other config fields to search over
+        "timing.present_ms" = [250, 350]
+        [config.stdp]                  # optional; the base network config (any sections)
+        nu_post = 0.01
+    """
+
+    space: SearchSpace
+    budget: Budget = field(default_factory=Budget)
+    protocol: SearchProtocol = field(default_factory=SearchProtocol)
+    energy_table: str = "horowitz-45nm"
+
+    def to_dict(self) -> dict[str, Any]:
+        sp = self.space
+        return {"models": list(sp.models), "neurons": list(sp.neurons), "weight_bits": list(sp.weight_bits),
+                "grid": {k: list(v) for k, v in sp.grid},
+                "budget": {k: v for k, v in asdict(self.budget).items() if v is not None},
+                "protocol": {**asdict(self.protocol), "seeds": list(self.protocol.seeds)},
+                "energy_table": str(self.energy_table), "config": sp.base.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: Any, *, source: str = "search spec") -> "SearchSpec":
+        """Check and build a spec; every problem is a one-line ConfigError naming ``source`` and the key."""
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"{source}: must hold a table of {', '.join(SPEC_KEYS)}, got {type(data).__name__}")
+        unknown = sorted(set(map(str, data)) - set(SPEC_KEYS))
+        if unknown:
+            raise ConfigError(f"{source}: unknown key {unknown[0]!r}; the keys are {', '.join(SPEC_KEYS)}")
+        if "models" not in data:
+            raise ConfigError(f"{source}: 'models' is missing; give a list such as [\"spikedyn\", \"asp\"]")
+
+        def items(key, kind, default):
+            value = data.get(key, default)
+            if not isinstance(value, (list, tuple)) or not value or not all(
+                    isinstance(v, kind) and not isinstance(v, bool) for v in value):
+                what = "strings" if kind is str else "integers"
+                raise ConfigError(f"{source}: {key} must be a non-empty list of {what}, got {_short(value)}")
+            return tuple(value)
+
+        def table(key, allowed):
+            value = data.get(key, {})
+            if not isinstance(value, Mapping):
+                raise ConfigError(f"{source}: {key} must be a table, got {_short(value)}")
+            bad = sorted(set(map(str, value)) - set(allowed))
+            if bad:
+                raise ConfigError(f"{source}: unknown {key} key {bad[0]!r}; the keys are {', '.join(allowed)}")
+            return dict(value)
+
+        budget = table("budget", [name for name, _, _ in BUDGETS])
+        protocol = table("protocol", [f.name for f in dataclasses.fields(SearchProtocol)])
+        grid = table("grid", [str(k) for k in data.get("grid", {})] if isinstance(data.get("grid"), Mapping) else [])
+        for key, values in grid.items():
+            if not isinstance(values, (list, tuple)) or not values:
+                raise ConfigError(f"{source}: grid {key} must be a non-empty list of values, got {_short(values)}")
+        if "seeds" in protocol:
+            if not isinstance(protocol["seeds"], (list, tuple)):
+                raise ConfigError(f"{source}: protocol.seeds must be a list of integers, got {_short(protocol['seeds'])}")
+            protocol["seeds"] = tuple(protocol["seeds"])
+        table_name = data.get("energy_table", "horowitz-45nm")
+        if not isinstance(table_name, str) or not table_name:
+            raise ConfigError(f"{source}: energy_table must be a table's name or a .toml path, got {_short(table_name)}")
+        base = data.get("config", {})
+        if not isinstance(base, Mapping):
+            raise ConfigError(f"{source}: config must be a table of config sections, got {_short(base)}")
+        try:
+            return cls(space=SearchSpace(models=items("models", str, None), neurons=items("neurons", int, DEFAULT_NEURONS),
+                                         weight_bits=items("weight_bits", int, (32,)),
+                                         grid=tuple((str(k), tuple(v)) for k, v in grid.items()),
+                                         base=NetworkConfig.from_dict(base, source=f"{source} [config]")),
+                       budget=Budget(**budget), protocol=SearchProtocol(**protocol), energy_table=table_name)
+        except ConfigError as exc:
+            message = str(exc)
+            raise ConfigError(message if message.startswith(source) else f"{source}: {message}") from None
+        except TypeError as exc:  # a value of a type the records cannot take
+            raise ConfigError(f"{source}: {exc}") from None
+
+
+def _short(value: Any) -> str:
+    from .config import _show
+
+    return _show(value)
+
+
+def load_spec(path: str | os.PathLike[str]) -> SearchSpec:
+    """Read a search file, TOML (``.toml``) or JSON (``.json``); see :class:`SearchSpec`."""
+    from .config import _one_line, _toml_reader
+
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".toml", ".json"):
+        raise ConfigError(f"search file {path} must end in .toml or .json, got {suffix or 'no suffix'!r}")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"search file {path} is not UTF-8 text; save it as UTF-8") from None
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read search file {path} ({getattr(exc, 'strerror', None) or exc}); check the "
+                          "path and its permissions") from None
+    try:
+        if suffix == ".json":
+            data = json.loads(text)
+        else:
+            data = _toml_reader().loads(text)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError and TOMLDecodeError are ValueErrors
+        raise ConfigError(f"search file {path} is not valid {suffix[1:].upper()}: {_one_line(exc)}; fix the "
+                          "syntax") from None
+    return SearchSpec.from_dict(data, source=f"search file {path}")
+
+
 # -- command line -------------------------------------------------------------------------------
 def _int_list(text: str) -> tuple[int, ...]:
     try:
@@ -391,13 +542,16 @@ def _grid_item(text: str) -> tuple[str, tuple[Any, ...]]:
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
-    from .cli_options import add_config_options, add_data_dir, add_progress, positive_int
+    from .cli_options import add_config_options, add_data_dir, add_progress, add_resume_options, positive_int
     from .energy import DEFAULT_TABLE, builtin_tables
 
     p = sub.add_parser("search", help="Pareto search over models, sizes and precisions within a memory/energy budget",
                        description=__doc__.split("\n\n")[0] + " Candidates that break the budget by the analytical "
-                       "estimate are pruned before training; the rest are trained and scored on the validation split.")
-    p.add_argument("--models", type=_str_list, required=True, help="comma-separated registered models")
+                       "estimate are pruned before training; the rest are trained and scored on the validation split. "
+                       "The search is given by options or by --spec FILE (TOML/JSON, see spikedyn.search.SearchSpec).")
+    p.add_argument("--spec", type=Path, default=None, metavar="FILE",
+                   help="the whole search as a TOML or JSON file, instead of the options below")
+    p.add_argument("--models", type=_str_list, default=None, help="comma-separated registered models")
     p.add_argument("--neurons", type=_int_list, default=DEFAULT_NEURONS,
                    help=f"sizes (default {','.join(map(str, DEFAULT_NEURONS))})")
     p.add_argument("--weight-bits", type=_int_list, default=(32,), help="weight widths, from 4,8,16,32,64 (default 32)")
@@ -420,7 +574,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=positive_int, default=None,
                    help="worker processes (local) or LocalCluster workers (dask without --scheduler); default: cores")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS", help="an existing Dask scheduler, tcp://host:port")
-    p.add_argument("--out", type=Path, required=True, help="output directory (rerun the command to resume)")
+    p.add_argument("--out", type=Path, default=None, help="new output directory")
+    add_resume_options(p)
     p.add_argument("--json", type=Path, default=None, help="also write the summary here")
     add_config_options(p)
     add_data_dir(p)
@@ -429,24 +584,63 @@ def add_parser(sub) -> argparse.ArgumentParser:
     return p
 
 
-def cmd_search(args: argparse.Namespace) -> dict[str, Any]:
+#: Options that define the search (given as options, or all in --spec FILE).
+_SPEC_OPTIONS = ("models", "neurons", "weight_bits", "grid", "max_memory_kb", "max_train_energy_uj",
+                 "max_infer_energy_uj", "energy_table", "protocol", "train_samples", "validation_samples",
+                 "samples_per_task", "seeds", "config", "set")
+
+
+def spec_from_args(args: argparse.Namespace) -> SearchSpec:
+    """The search the command line describes: ``--spec FILE``, or the options."""
     from .cli_options import config_from_args
 
-    base = config_from_args(args)
+    if args.spec is not None:
+        defaults = add_parser(argparse.ArgumentParser().add_subparsers()).parse_args([])
+        for key in _SPEC_OPTIONS:
+            if getattr(args, key) != getattr(defaults, key):
+                raise ConfigError(f"--spec {args.spec} holds the whole search; drop --{key.replace('_', '-')} "
+                                  "(or edit the file)")
+        return load_spec(args.spec)
+    if args.models is None:
+        raise ConfigError("spikedyn search: give --models (e.g. --models spikedyn,asp) or --spec FILE")
     space = SearchSpace(models=args.models, neurons=args.neurons, weight_bits=args.weight_bits,
-                        grid=tuple(args.grid), base=base)
+                        grid=tuple(args.grid), base=config_from_args(args))
     budget = Budget(args.max_memory_kb, args.max_train_energy_uj, args.max_infer_energy_uj)
     protocol = SearchProtocol(args.protocol, args.train_samples, args.validation_samples, args.samples_per_task,
                               args.seeds)
+    return SearchSpec(space, budget, protocol, str(args.energy_table))
+
+
+def cmd_search(args: argparse.Namespace) -> dict[str, Any]:
+    from . import checkpoint, interrupt
+    from .cli import interrupted_here, start_or_resume
     from .data import resolve_data_dir
     from .energy import load_energy_table
     from .executors import check_executor
+    from .files import write_json
+    from .interrupt import Interrupted
 
+    def new_options() -> dict[str, Any]:
+        spec = spec_from_args(args)
+        load_energy_table(spec.energy_table)
+        return spec.to_dict()
+
+    options, _, _ = start_or_resume(args, "search", new_options)
+    spec = SearchSpec.from_dict(options, source=f"{args.out}/{checkpoint.CHECKPOINT_FILE}")
     check_executor(args.executor, args.jobs, args.scheduler)
-    load_energy_table(args.energy_table)
     data_dir = resolve_data_dir(args.data_dir, progress=not args.quiet)  # found (or fetched) once, here
-    summary = run_search(space, budget, protocol, out_dir=args.out, table=args.energy_table, executor=args.executor,
-                         jobs=args.jobs, scheduler=args.scheduler, data_dir=data_dir, progress=not args.quiet)
+    ckpt = checkpoint.Checkpointer(args.out, "search", options, args.checkpoint_every)
+    if not ckpt.path.is_file():
+        ckpt.save({}, {})  # the search is resumable from now on
+        write_json(Path(args.out) / SPEC_FILE, options)
+    with interrupt.stoppable():
+        try:
+            summary = run_search(spec.space, spec.budget, spec.protocol, out_dir=args.out, table=spec.energy_table,
+                                 executor=args.executor, jobs=args.jobs, scheduler=args.scheduler, data_dir=data_dir,
+                                 progress=not args.quiet, checkpoint_every_s=args.checkpoint_every)
+        except Interrupted as exc:
+            raise interrupted_here(exc, "search", args.out) from None
+    ckpt.path.unlink()  # finished: nothing to resume
     c = summary["counts"]
     sel = summary["selected"]
     print(f"{c['candidates']} candidates: {c['pruned']} pruned by the estimate, {c['evaluated']} evaluated "

@@ -54,7 +54,7 @@ def test_train_bad_options(tmp_path: Path, digits_dir: Path, run_cli, argv, mess
     (["plot"], "spikedyn plot: the following arguments are required: figure; see 'spikedyn plot --help'"),
     (["plot", "histogram", "x", "-o", "x.png"],
      "spikedyn plot: argument figure: invalid choice: 'histogram' (choose from 'weights', 'confusion')"),
-    (["train"], "spikedyn train: the following arguments are required: --out; see 'spikedyn train --help'"),
+    (["train"], "spikedyn train: give --out DIR for a new run, or --resume DIR to continue an interrupted one"),
     (["evaluate"], "spikedyn evaluate: the following arguments are required: RUN_DIR"),
     (["validate", "--target", "gpu"],
      "spikedyn validate: argument --target: invalid choice: 'gpu' (choose from 'numpy', 'cython', "),

@@ -26,6 +26,7 @@ from spikedyn.config import (
 )
 from spikedyn.encoding import STREAM_ASSIGN, STREAM_TEST, STREAM_TRAIN
 from spikedyn.errors import ConfigError, SpikedynError
+from spikedyn import interrupt
 from spikedyn.network import Network, _new_buffers, _train_batch, state_arrays
 from spikedyn.operations import new_counters
 
@@ -139,7 +140,8 @@ def test_train_kernel_counts_and_attempts_match_naive(name: str) -> None:
     attempts = np.zeros(n, np.int32)
     buf = _new_buffers(net._kp, case.config.n_input, n_neurons)
     _train_batch(net._kp, net._state, buf, net.weights, net.theta, case.images,
-                 np.uint64(case.seed), np.uint64(0), counts, attempts, new_counters())
+                 np.uint64(case.seed), np.uint64(0), counts, attempts, new_counters(), interrupt.STOP,
+                 np.full(1, -1, np.int64))
     np.testing.assert_array_equal(counts, naive.counts)
     np.testing.assert_array_equal(attempts, naive.attempts)
     assert np.array_equal(net.weights, naive.weights)
