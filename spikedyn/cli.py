@@ -425,8 +425,14 @@ def cmd_plot_confusion(args: argparse.Namespace) -> dict[str, Any]:
     path = Path(args.run_dir) / "evaluation.npz"
     if not path.is_file():
         raise RunError(f"{args.run_dir} has no evaluation yet; run 'spikedyn evaluate {args.run_dir}' first")
-    with np.load(path) as z:
-        confusion = z["confusion"]
+    try:
+        with np.load(path) as z:
+            confusion = z["confusion"]
+    except (OSError, ValueError, KeyError, EOFError) as exc:
+        raise RunError(f"{path} is unreadable ({exc}); run 'spikedyn evaluate {args.run_dir}' again") from None
+    if confusion.ndim != 2 or confusion.shape[0] != confusion.shape[1] or not np.issubdtype(confusion.dtype,
+                                                                                            np.integer):
+        raise RunError(f"{path} holds no confusion matrix; run 'spikedyn evaluate {args.run_dir}' again")
     _use_file_backend()
     save_figure(plot_confusion(confusion).figure, args.output)
     print(f"wrote {args.output}")
@@ -454,8 +460,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             print(f"spikedyn: {exc}; checkpoint written. Resume with: {exc.resume}", file=sys.stderr)
         return exc.exit_status
-    except KeyboardInterrupt:
-        print("spikedyn: interrupted; nothing was written", file=sys.stderr)
+    except KeyboardInterrupt:  # before a run could checkpoint, or a second Ctrl-C
+        print("spikedyn: interrupted; no checkpoint written now (files written before are intact)", file=sys.stderr)
         return 130
     return 0
 

@@ -43,6 +43,16 @@ from .errors import ConfigError
 #: int64; at this probability a pixel fires about once in 10**15 steps anyway.
 MIN_SPIKE_PROBABILITY = 1e-15
 
+#: Most synapses (``n_input * n_neurons``) a config may have: 2 GiB of float64 weights.
+MAX_SYNAPSES = 2**28
+#: Most steps of ``timing.dt_ms`` any duration of a config may last (a presentation, the
+#: rest, a refractory period, a delay): 10**7 steps are 83 minutes of model time at 0.5 ms.
+MAX_STEPS = 10**7
+#: Most steps of ``timing.dt_ms`` an STDP time constant may last. The kernels tabulate a
+#: trace step by step until it falls below ``FLUSH_BELOW`` (1e-100), about 230 time
+#: constants: 10**4 steps make a table of 2.3 million entries (18 MB).
+MAX_TRACE_STEPS = 10**4
+
 
 @dataclass(frozen=True)
 class ExcitatoryParams:
@@ -268,8 +278,8 @@ def _whole_steps(duration_ms: float, dt_ms: float, name: str) -> int:
     steps = round(duration_ms / dt_ms)
     if abs(steps * dt_ms - duration_ms) > 1e-9 * max(1.0, duration_ms):
         raise ConfigError(
-            f"{name}={duration_ms} is not a whole number of dt_ms={dt_ms} steps; "
-            f"choose a multiple of dt_ms"
+            f"{name}={duration_ms} is not a whole number of dt_ms={dt_ms} steps; allowed: multiples of "
+            f"dt_ms, e.g. {math.floor(duration_ms / dt_ms) * dt_ms:g} or {math.ceil(duration_ms / dt_ms) * dt_ms:g}"
         )
     return steps
 
@@ -308,11 +318,25 @@ class NetworkConfig:
         self.validate()
 
     def validate(self) -> None:
-        """Check the type and range of every field.
+        """Check the type and range of every field, and the rules between fields.
 
-        Integer fields take ``int`` (or a NumPy integer), not ``bool``; float fields
-        take any real number but ``bool``, finite, except that a time constant
-        (``tau_*``) may be ``math.inf`` for "no decay"; ``model`` takes a ``str``.
+        Integer fields take ``int`` (or a NumPy integer) within int64, not ``bool``;
+        float fields take any real number but ``bool``, finite, except that a time
+        constant (``tau_*``) may be ``math.inf`` for "no decay"; ``model`` takes a ``str``.
+
+        Ranges that involve several fields: ``timing.dt_ms`` below every time constant
+        of every section (forward Euler); the STDP time constants at most
+        :data:`MAX_TRACE_STEPS` steps (their traces are tabulated), hence finite;
+        ``stdp.weight_sum <= n_input * stdp.w_max`` (the normalisation's target must
+        be reachable by weights clipped to ``[0, w_max]``); ``stdp.w_max``,
+        ``w_init_high`` and ``nu_post`` either 0 or at least ``FLUSH_BELOW`` (1e-100),
+        the kernels' zero; ``e_inh_mv < e_exc_mv`` with ``v_rest_mv`` and
+        ``v_reset_mv`` between them, for both populations; an input spike probability
+        per step of at least :data:`MIN_SPIKE_PROBABILITY` at the base rate and below
+        1 at the last retry; every duration a whole number of at most
+        :data:`MAX_STEPS` steps; ``n_input * n_neurons <= MAX_SYNAPSES``. Checks that
+        depend on the model's parts (a delayed rule's rest period, its weight
+        precision) are made when its kernels are built.
 
         Raises
         ------
@@ -328,6 +352,12 @@ class NetworkConfig:
             value = getattr(self, name)
             if value < 1:
                 raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+        if self.n_input * self.n_neurons > MAX_SYNAPSES:
+            raise ConfigError(
+                f"n_input={self.n_input} and n_neurons={self.n_neurons} make {self.n_input * self.n_neurons} "
+                f"synapses; allowed: n_input * n_neurons <= {MAX_SYNAPSES} (2**28, 2 GiB of float64 weights); "
+                f"use fewer neurons"
+            )
         positive = {
             "timing.dt_ms": self.timing.dt_ms,
             "timing.present_ms": self.timing.present_ms,
@@ -397,31 +427,116 @@ class NetworkConfig:
                 "stdp weights need 0 <= w_init_low <= w_init_high <= w_max, got "
                 f"{self.stdp.w_init_low}, {self.stdp.w_init_high}, {self.stdp.w_max}"
             )
-        lowest = self.input.rate_hz_per_unit * self.timing.dt_ms * 1e-3
+        self._check_weight_sum()
+        self._check_time_constants()
+        self._check_potentials()
+        self._check_input_rates()
+        self._check_durations()
+
+    def _check_weight_sum(self) -> None:
+        """The normalisation's target must be reachable by weights clipped to ``[0, w_max]``, and no
+        weight scale may lie below the kernels' zero (the normalisation would divide by it)."""
+        from ._numerics import FLUSH_BELOW  # imported here: importing this module stays light (cli_options)
+
+        s = self.stdp
+        for name in ("w_max", "w_init_high", "nu_post"):
+            value = getattr(s, name)
+            if 0 < value < FLUSH_BELOW:
+                raise ConfigError(
+                    f"stdp.{name}={value!r} is below {FLUSH_BELOW:g}, which the kernels treat as zero (weights "
+                    f"that small would make the normalisation scale them by more than 1e300); allowed: "
+                    f"stdp.{name} = 0 or >= {FLUSH_BELOW:g}"
+                )
+        reachable = self.n_input * s.w_max
+        if s.weight_sum > reachable:
+            raise ConfigError(
+                f"stdp.weight_sum={s.weight_sum!r} cannot be reached by {self.n_input} input weights of at most "
+                f"stdp.w_max={s.w_max!r}; allowed: 0 < stdp.weight_sum <= n_input * stdp.w_max = {reachable!r}; "
+                f"lower stdp.weight_sum or raise stdp.w_max"
+            )
+
+    def _check_time_constants(self) -> None:
+        """``dt`` below every time constant (forward Euler and the decay tables need it), and
+        STDP time constants short enough to tabulate their traces."""
+        dt = self.timing.dt_ms
+        taus = sorted(
+            ((getattr(getattr(self, section), name), f"{section}.{name}")
+             for section, fields in _SECTION_FIELDS.items()
+             for name in fields if name.startswith("tau_") and name.endswith("_ms")),
+            key=lambda item: item[0],
+        )
+        tau, name = taus[0]
+        if not dt < tau:
+            raise ConfigError(
+                f"timing.dt_ms={dt!r} must be smaller than every time constant; {name}={tau!r} is not; "
+                f"lower timing.dt_ms (allowed: 0 < timing.dt_ms < {tau!r}, the smallest time constant)"
+            )
+        for name in ("tau_pre_ms", "tau_post1_ms", "tau_post2_ms"):
+            tau = getattr(self.stdp, name)
+            if not tau <= MAX_TRACE_STEPS * dt:
+                raise ConfigError(
+                    f"stdp.{name}={tau!r} is too long: an STDP trace is tabulated step by step until it "
+                    f"vanishes; allowed: timing.dt_ms < stdp.{name} <= {MAX_TRACE_STEPS} * timing.dt_ms = "
+                    f"{MAX_TRACE_STEPS * dt!r} ms; lower it (or raise timing.dt_ms)"
+                )
+
+    def _check_potentials(self) -> None:
+        """Reversal potentials in order, and rest and reset inside them (the membrane is clipped there)."""
+        for section in ("excitatory", "inhibitory"):
+            p = getattr(self, section)
+            if not p.e_inh_mv < p.e_exc_mv:
+                raise ConfigError(
+                    f"{section}.e_inh_mv={p.e_inh_mv!r} must be below {section}.e_exc_mv={p.e_exc_mv!r} "
+                    f"(allowed: {section}.e_inh_mv < {p.e_exc_mv!r}); swap or fix them"
+                )
+            for name in ("v_rest_mv", "v_reset_mv"):
+                v = getattr(p, name)
+                if not p.e_inh_mv <= v <= p.e_exc_mv:
+                    raise ConfigError(
+                        f"{section}.{name}={v!r} must lie between the reversal potentials, the membrane never "
+                        f"leaves them; allowed: {section}.e_inh_mv <= {section}.{name} <= {section}.e_exc_mv, "
+                        f"i.e. [{p.e_inh_mv!r}, {p.e_exc_mv!r}] mV"
+                    )
+
+    def _check_input_rates(self) -> None:
+        """Input spike probabilities per step: not vanishing at the base rate, below 1 at the last retry."""
+        i, dt = self.input, self.timing.dt_ms
+        lowest = i.rate_hz_per_unit * dt * 1e-3
         if lowest < MIN_SPIKE_PROBABILITY:
             raise ConfigError(
-                f"input.rate_hz_per_unit={self.input.rate_hz_per_unit} gives a spike probability per "
-                f"step of {lowest:.3g} at intensity 1, below {MIN_SPIKE_PROBABILITY:g}; use a larger rate"
+                f"input.rate_hz_per_unit={i.rate_hz_per_unit!r} gives a spike probability per step of "
+                f"{lowest:.3g} at intensity 1, below {MIN_SPIKE_PROBABILITY:g}; allowed: input.rate_hz_per_unit "
+                f">= {MIN_SPIKE_PROBABILITY / (dt * 1e-3):.3g} at timing.dt_ms={dt!r}; use a larger rate"
             )
-        # Highest Poisson probability per step must stay a probability.
-        top_rate_hz = 255 * (
-            self.input.rate_hz_per_unit
-            + (self.input.max_presentations - 1) * self.input.retry_rate_hz_per_unit
-        )
-        if top_rate_hz * self.timing.dt_ms * 1e-3 >= 1.0:
+        # The highest Poisson probability per step (pixel 255 at the last retry) must stay below 1.
+        top_rate_hz = 255 * (i.rate_hz_per_unit + (i.max_presentations - 1) * i.retry_rate_hz_per_unit)
+        if top_rate_hz * dt * 1e-3 >= 1.0:
             raise ConfigError(
-                f"input rates up to {top_rate_hz:.0f} Hz exceed one spike per dt_ms="
-                f"{self.timing.dt_ms} step; lower max_presentations or the rates"
+                f"input.rate_hz_per_unit={i.rate_hz_per_unit!r}, input.retry_rate_hz_per_unit="
+                f"{i.retry_rate_hz_per_unit!r} and input.max_presentations={i.max_presentations} saturate the "
+                f"input: pixel 255 reaches {top_rate_hz:.6g} Hz, which would exceed one spike per timing.dt_ms={dt!r} "
+                f"step; allowed: "
+                f"255 * (rate_hz_per_unit + (max_presentations - 1) * retry_rate_hz_per_unit) < 1000 / dt_ms = "
+                f"{1000 / dt:.6g} Hz; lower the rates or input.max_presentations"
             )
-        # Steps must be whole numbers of dt.
-        self.timing.present_steps, self.timing.rest_steps  # noqa: B018
+
+    def _check_durations(self) -> None:
+        """Every duration a whole number of steps, and at most :data:`MAX_STEPS` of them."""
+        dt = self.timing.dt_ms
         for name, value in (
+            ("timing.present_ms", self.timing.present_ms),
+            ("timing.rest_ms", self.timing.rest_ms),
             ("excitatory.refractory_ms", self.excitatory.refractory_ms),
             ("excitatory.lockout_ms", self.excitatory.lockout_ms),
             ("inhibitory.refractory_ms", self.inhibitory.refractory_ms),
             ("delays.max_delay_ms", self.delays.max_delay_ms),
         ):
-            _whole_steps(value, self.timing.dt_ms, name)
+            if value / dt > MAX_STEPS:
+                raise ConfigError(
+                    f"{name}={value!r} is {value / dt:.3g} steps of timing.dt_ms={dt!r}; allowed: "
+                    f"0 <= {name} <= {MAX_STEPS} * timing.dt_ms = {MAX_STEPS * dt!r} ms; shorten it"
+                )
+            _whole_steps(value, dt, name)
 
 
     # -- variants ------------------------------------------------------------------------
@@ -527,6 +642,8 @@ class NetworkConfig:
                     for name in value:
                         _field(key, name)
                 else:
+                    if isinstance(value, Mapping) and key not in _TOP_FIELDS:
+                        _field(_show(key) if not isinstance(key, str) else key, "")  # an unknown section
                     _field(None, key)
                     overrides[key] = value
             return cls().replace(**overrides)
@@ -559,6 +676,8 @@ class NetworkConfig:
             raise ConfigError(
                 f"{source}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}; fix the syntax"
             ) from None
+        except (ValueError, RecursionError) as exc:  # an integer of more than 4,300 digits, deep nesting
+            raise ConfigError(f"{source}: invalid JSON ({_one_line(exc)}); fix the value") from None
         return cls.from_dict(data, source=source)
 
     def to_toml(self) -> str:
@@ -590,7 +709,9 @@ class NetworkConfig:
         try:
             data = toml.loads(text)
         except toml.TOMLDecodeError as exc:
-            raise ConfigError(f"{source}: invalid TOML: {exc}; fix the syntax") from None
+            raise ConfigError(f"{source}: invalid TOML: {_one_line(exc)}; fix the syntax") from None
+        except (ValueError, RecursionError) as exc:  # an integer of more than 4,300 digits, deep nesting
+            raise ConfigError(f"{source}: invalid TOML ({_one_line(exc)}); fix the value") from None
         return cls.from_dict(data, source=source)
 
     @classmethod
@@ -675,7 +796,10 @@ def _kind(f: dataclasses.Field) -> str:
 
 def _show(value: Any, limit: int = 60) -> str:
     """A short one-line repr of ``value`` for an error message."""
-    text = repr(value)
+    try:
+        text = repr(value)
+    except (ValueError, RecursionError):  # an int of more than 4,300 digits, a deeply nested list
+        text = f"<{type(value).__name__}>"
     return text if len(text) <= limit else f"{text[: limit - 3]}..."
 
 
@@ -686,17 +810,35 @@ def _check_value(name: str, value: Any, f: dataclasses.Field) -> None:
     if kind == "int":
         if isinstance(value, bool) or not isinstance(value, numbers.Integral):
             raise ConfigError(f"{name} must be an integer, {got}")
+        if not -(2**63) <= value < 2**63:
+            raise ConfigError(f"{name} must be an integer in [-2**63, 2**63), {got}")
     elif kind == "float":
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise ConfigError(f"{name} must be a number, {got}")
+        try:
+            finite = math.isfinite(value)
+        except OverflowError:  # an int too large for a float
+            finite = False
         # A time constant of +inf means "no decay"; every other number must be finite.
-        if not (math.isfinite(value) or (value == math.inf and name.rpartition(".")[2].startswith("tau_"))):
+        if not (finite or (value == math.inf and name.rpartition(".")[2].startswith("tau_"))):
             raise ConfigError(f"{name} must be a finite number, {got}")
     elif kind == "bool":
         if not isinstance(value, (bool, np_bool())):
             raise ConfigError(f"{name} must be true or false, {got}")
     elif not isinstance(value, str):
         raise ConfigError(f"{name} must be a string, {got}")
+
+
+def _name(key: Any) -> str:
+    """A key of a user's file for an error message: as it is if it is a short printable name, else its repr."""
+    ok = isinstance(key, str) and key.isprintable() and key and not any(c.isspace() for c in key) and len(key) <= 60
+    return key if ok else _show(key)
+
+
+def _one_line(exc: BaseException, limit: int = 200) -> str:
+    """``exc``'s message on one line, at most ``limit`` characters."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
 
 
 def np_bool() -> type:

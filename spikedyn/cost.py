@@ -42,7 +42,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, Mapping
 
-from .config import NetworkConfig
+from .config import NetworkConfig, _name, _one_line, _show
 from .energy import DEFAULT_TABLE, EnergyTable, load_energy_table
 from .errors import ConfigError
 from .footprint import footprint_bytes
@@ -176,13 +176,81 @@ def _shipped_statistics() -> dict[str, Any]:
 
 
 def _read_statistics(path: Path) -> dict[str, Any]:
+    """Read and check a statistics file: every problem is a one-line ConfigError naming the file and the entry."""
+    fix = "rerun experiments/cost_model.py --calibrate or give the shipped file"
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+    except IsADirectoryError:
+        raise ConfigError(f"cannot read activity statistics {path}: it is a directory; give a .json file") from None
     except OSError as exc:
-        raise ConfigError(f"cannot read activity statistics {path}: {exc.strerror or exc}") from None
-    except ValueError as exc:
-        raise ConfigError(f"activity statistics {path} are not valid JSON: {exc}") from None
-    return _check_statistics(data, f"activity statistics {path}")
+        raise ConfigError(f"cannot read activity statistics {path}: {exc.strerror or exc}; check the path and "
+                          "its permissions") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"activity statistics {path} are not UTF-8 text; {fix}") from None
+    except ValueError as exc:  # a NUL character in the path
+        raise ConfigError(f"cannot read activity statistics {path}: {exc}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"activity statistics {path} are not valid JSON: {exc.msg} at line {exc.lineno}, "
+                          f"column {exc.colno}; {fix}") from None
+    except (ValueError, RecursionError) as exc:  # an integer of more than 4,300 digits, deep nesting
+        raise ConfigError(f"activity statistics {path} are not valid JSON ({_one_line(exc)}); {fix}") from None
+    where = f"activity statistics {path}"
+    _check_statistics_file(data, where, fix)
+    return _check_statistics(data, where)
+
+
+_STATISTICS_KEYS = ("pixel_sum", "models", "protocol")
+
+
+def _check_statistics_file(data: Any, where: str, fix: str) -> None:
+    """The full layout of a statistics file: ``pixel_sum``, an optional ``protocol`` text, and
+    ``models: {model: {size: {phase: {field: value}}}}`` with every phase of
+    :data:`~spikedyn.operations.PHASES` and every field of :class:`Activity`, each a finite number >= 0."""
+    from .energy import _amount as amount
+
+    def fail(what: str) -> None:
+        raise ConfigError(f"{where}: {what}; {fix}")
+
+    if not isinstance(data, Mapping):
+        fail(f"expected a JSON object of {', '.join(_STATISTICS_KEYS)}, got a JSON {type(data).__name__}")
+    unknown = [k for k in data if k not in _STATISTICS_KEYS]
+    if unknown:
+        fail(f"unknown key {_show(unknown[0])}; keys: {', '.join(_STATISTICS_KEYS)}")
+    for key in ("pixel_sum", "models"):
+        if key not in data:
+            fail(f"missing {key}")
+    if not amount(data["pixel_sum"]):
+        fail(f"pixel_sum must be a finite number >= 0 (the mean pixel sum of an image), got {_show(data['pixel_sum'])}")
+    if "protocol" in data and not isinstance(data["protocol"], str):
+        fail(f"protocol must be a text, got {_show(data['protocol'])}")
+    if not isinstance(data["models"], Mapping):
+        fail(f"models must be an object {{model: {{size: {{phase: {{...}}}}}}}}, got {_show(data['models'])}")
+    names = [f.name for f in fields(Activity)]
+    for model, sizes in data["models"].items():
+        if not isinstance(sizes, Mapping) or not sizes:
+            fail(f"models.{_name(model)} must be a non-empty object {{size: {{phase: {{...}}}}}}, got {_show(sizes)}")
+        for size, phases in sizes.items():
+            at = f"models.{_name(model)}.{_name(size)}"
+            if not (isinstance(size, str) and size.isascii() and size.isdecimal() and len(size) <= 9 and int(size) > 0):
+                fail(f"models.{_name(model)} has the size {_show(size)}; sizes are numbers of neurons, e.g. \"400\"")
+            if not isinstance(phases, Mapping):
+                fail(f"{at} must be an object {{phase: {{...}}}}, got {_show(phases)}")
+            wrong = [k for k in phases if k not in PHASES] + [k for k in PHASES if k not in phases]
+            if wrong:
+                fail(f"{at} must hold exactly the phases {', '.join(PHASES)}; "
+                     f"{'unknown' if wrong[0] not in PHASES else 'missing'} {_show(wrong[0])}")
+            for phase, stats in phases.items():
+                if not isinstance(stats, Mapping):
+                    fail(f"{at}.{phase} must be an object of {', '.join(names)}, got {_show(stats)}")
+                wrong = [k for k in stats if k not in names] + [k for k in names if k not in stats]
+                if wrong:
+                    fail(f"{at}.{phase} must hold exactly {', '.join(names)}; "
+                         f"{'unknown' if wrong[0] not in names else 'missing'} {_show(wrong[0])}")
+                for name, value in stats.items():
+                    if not amount(value):
+                        fail(f"{at}.{phase}.{name} must be a finite number >= 0, got {_show(value)}")
 
 
 def activity_for(config: NetworkConfig, phase: str, statistics: Mapping[str, Any] | None = None) -> Activity:

@@ -165,7 +165,9 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
         file = open(path, "rb")
     except FileNotFoundError as exc:
         raise DataError(f"{path} does not exist; check the path or {_FIX_REDOWNLOAD}") from exc
-    except OSError as exc:
+    except IsADirectoryError as exc:
+        raise DataError(f"{path} is a directory, not an IDX file; {_FIX_REDOWNLOAD}") from exc
+    except (OSError, ValueError) as exc:  # ValueError: a path with a NUL character
         raise DataError(
             f"{path} cannot be opened ({_short_error(exc)}); check the path and its permissions"
         ) from exc
@@ -241,7 +243,13 @@ def _parse_idx(stream: BinaryIO, path: Path, *, compressed: bool) -> np.ndarray:
             f"{expected} bytes of data its header declares; {_FIX_REDOWNLOAD}"
         )
     # A bytearray-backed array is writable, unlike np.frombuffer over bytes.
-    return np.frombuffer(payload, dtype=np.uint8).reshape(shape)
+    try:
+        return np.frombuffer(payload, dtype=np.uint8).reshape(shape)
+    except ValueError as exc:  # more dimensions than NumPy supports (64)
+        raise DataError(
+            f"{path} declares {ndim} dimensions ({_short_error(exc)}); an MNIST-format file has 1 "
+            f"(labels) or 3 (images); {_FIX_REDOWNLOAD}"
+        ) from exc
 
 
 def _holds(n_bytes: int, compressed: bool) -> str:
@@ -365,7 +373,7 @@ def _require_files(directory: Path, stems: Iterable[str], *, source: str) -> Pat
         f"drop --data-dir/{DATA_DIR_ENV} to let spikedyn download MNIST into "
         f"{default_cache_dir()}"
     )
-    if not directory.exists():
+    if not _exists(directory, source):
         raise DataError(
             f"data directory {directory} (from {source}) does not exist; "
             f"create it with the four MNIST files, or {drop}"
@@ -377,16 +385,44 @@ def _require_files(directory: Path, stems: Iterable[str], *, source: str) -> Pat
         )
     missing = [stem for stem in stems if _find_file(directory, stem) is None]
     if missing:
+        dirs = [f"{stem}{suffix}" for stem in missing for suffix in ("", ".gz")
+                if (directory / f"{stem}{suffix}").is_dir()]
+        what = f" ({', '.join(dirs)} {'is a directory' if len(dirs) == 1 else 'are directories'})" if dirs else ""
         raise DataError(
-            f"data directory {directory} (from {source}) lacks {_list_files(missing)}; "
+            f"data directory {directory} (from {source}) lacks {_list_files(missing)}{what}; "
             f"add the missing file(s) there (raw or .gz), or {drop}"
         )
     return directory
 
 
+def _exists(path: Path, source: str) -> bool:
+    """``path.exists()``, with a DataError when it cannot even be looked at (a parent without search permission)."""
+    try:
+        path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    except (OSError, ValueError) as exc:
+        raise DataError(
+            f"data directory {path} (from {source}) cannot be accessed ({_short_error(exc)}); "
+            f"check its path and permissions"
+        ) from exc
+    return True
+
+
 def _find_file(directory: Path, stem: str) -> Path | None:
-    """Return ``directory/stem`` if it is a file, else ``directory/stem.gz``, else None."""
+    """Return ``directory/stem`` if it is a file, else ``directory/stem.gz``, else None.
+
+    Raises DataError if the directory cannot be searched (no permission)."""
     for candidate in (directory / stem, directory / f"{stem}.gz"):
+        try:
+            candidate.stat()
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        except (OSError, ValueError) as exc:
+            raise DataError(
+                f"{candidate} cannot be accessed ({_short_error(exc)}); check the permissions of "
+                f"{directory}"
+            ) from exc
         if candidate.is_file():
             return candidate
     return None
@@ -620,7 +656,8 @@ def load_split(
     DataError
         If ``split`` is unknown (``DataError`` is a ``ValueError``), a file is
         missing, unreadable or malformed, the images are not 3-D, the labels
-        are not 1-D, the two counts differ, or a label is 10 or more.
+        are not 1-D, the two counts differ, the split holds no images (or
+        images of no pixels), or a label is 10 or more.
     """
     if not isinstance(split, str) or split not in MNIST_FILES:
         raise DataError(
@@ -651,6 +688,11 @@ def load_split(
             f"{images_path} holds {len(images)} images but {labels_path} holds {len(labels)} "
             f"labels; the two files must come from the same split and dataset -- re-download "
             f"them or point --data-dir/{DATA_DIR_ENV} at a matching pair"
+        )
+    if len(images) == 0 or images.shape[1] == 0 or images.shape[2] == 0:
+        raise DataError(
+            f"{images_path} holds no pixels (shape {images.shape}); a split needs at least one image of at "
+            f"least 1x1 pixels; check that it is the right file or {_FIX_REDOWNLOAD}"
         )
     out_of_range = np.flatnonzero(labels >= 10)
     if out_of_range.size:

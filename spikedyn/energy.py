@@ -151,15 +151,37 @@ def builtin_tables() -> tuple[str, ...]:
 
 def _text(where: str, key: str, value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise ConfigError(f"{where}: {key} must be a non-empty string, got {value!r}")
+        raise ConfigError(f"{where}: {key} must be a non-empty string, got {_show(value)}")
     return value
+
+
+def _show(value: Any) -> str:
+    from .config import _show as show
+
+    return show(value)
+
+
+def _name(key: Any) -> str:
+    from .config import _name as name
+
+    return name(key)
+
+
+def _amount(value: Any) -> bool:
+    """Whether ``value`` is a finite number >= 0 (not a bool; an int too large for a float is not)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value) and value >= 0
+    except OverflowError:
+        return False
 
 
 def _check_keys(where: str, data: Mapping[str, Any], keys: tuple[str, ...]) -> None:
     """Exactly the keys ``keys``: the first unknown one, or every missing one, is a ConfigError."""
-    unknown = sorted(set(data) - set(keys))
+    unknown = sorted(set(data) - set(keys), key=str)
     if unknown:
-        raise ConfigError(f"{where}: unknown key {unknown[0]!r}; keys: {', '.join(keys)}")
+        raise ConfigError(f"{where}: unknown key {_show(unknown[0])}; keys: {', '.join(keys)}")
     missing = [k for k in keys if k not in data]
     if missing:
         raise ConfigError(f"{where}: missing {', '.join(missing)}")
@@ -175,15 +197,15 @@ def parse_table(data: Mapping[str, Any], *, where: str = "energy table") -> Ener
         raise ConfigError(f"{where}: [operations] must hold at least one operation")
     prices = {}
     for op, row in ops.items():
-        at = f"{where}: operations.{op}"
+        at = f"{where}: operations.{_name(op)}"
         if not isinstance(row, Mapping):
-            raise ConfigError(f"{at} must be {{ energy_pj = ..., label = ..., source = ... }}, got {row!r}")
+            raise ConfigError(f"{at} must be {{ energy_pj = ..., label = ..., source = ... }}, got {_show(row)}")
         _check_keys(at, row, _ROW_KEYS)
         e = row["energy_pj"]
-        if isinstance(e, bool) or not isinstance(e, (int, float)) or not math.isfinite(e) or e < 0:
-            raise ConfigError(f"{at}.energy_pj must be a finite number >= 0 (pJ), got {e!r}")
+        if not _amount(e):
+            raise ConfigError(f"{at}.energy_pj must be a finite number >= 0 (pJ), got {_show(e)}")
         if row["label"] not in LABELS:
-            raise ConfigError(f"{at}.label must be one of {', '.join(LABELS)}, got {row['label']!r}")
+            raise ConfigError(f"{at}.label must be one of {', '.join(LABELS)}, got {_show(row['label'])}")
         prices[str(op)] = Price(float(e), row["label"], _text(at, "source", row["source"]))
     costs = _parse_costs(where, data["costs"], prices) if "costs" in data else None
     return EnergyTable(_text(where, "name", data["name"]), _text(where, "description", data["description"]),
@@ -204,7 +226,7 @@ def _parse_costs(where: str, costs: Any, prices: Mapping[str, Price]) -> dict[st
             out[op] = UNSUPPORTED
             continue
         if not isinstance(recipe, Mapping):
-            raise ConfigError(f"{at} must be {{ row = multiplicity, ... }}, {{}} or {UNSUPPORTED!r}, got {recipe!r}")
+            raise ConfigError(f"{at} must be {{ row = multiplicity, ... }}, {{}} or {UNSUPPORTED!r}, got {_show(recipe)}")
         for row, times in recipe.items():
             if row in SYMBOLS:
                 lacking = [r for r in SYMBOLS[row] if r not in prices]
@@ -213,16 +235,15 @@ def _parse_costs(where: str, costs: Any, prices: Mapping[str, Price]) -> dict[st
             elif row not in prices:
                 raise ConfigError(f"{at}: unknown row {row!r}; rows: {', '.join(sorted(prices))}, "
                                   f"or {', '.join(SYMBOLS)}")
-            if isinstance(times, bool) or not isinstance(times, (int, float)) or not math.isfinite(times) \
-                    or times < 0:
-                raise ConfigError(f"{at}.{row} must be a finite number >= 0 (how many), got {times!r}")
+            if not _amount(times):
+                raise ConfigError(f"{at}.{_name(row)} must be a finite number >= 0 (how many), got {_show(times)}")
         out[op] = {str(r): float(x) for r, x in recipe.items()}
     return out
 
 
 def load_energy_table(table: str | os.PathLike[str] = DEFAULT_TABLE) -> EnergyTable:
     """A built-in table by name (:func:`builtin_tables`) or a user's TOML file by path."""
-    from .config import _toml_reader
+    from .config import _one_line, _toml_reader
 
     path = Path(table)
     if path.suffix.lower() != ".toml":
@@ -232,15 +253,22 @@ def load_energy_table(table: str | os.PathLike[str] = DEFAULT_TABLE) -> EnergyTa
         path = TABLE_DIR / f"{table}.toml"
     try:
         text = path.read_text(encoding="utf-8")
+    except IsADirectoryError:
+        raise ConfigError(f"cannot read energy table {path}: it is a directory; give a .toml file") from None
     except OSError as exc:
-        raise ConfigError(f"cannot read energy table {path}: {exc.strerror or exc}") from None
+        raise ConfigError(f"cannot read energy table {path}: {exc.strerror or exc}; check the path and "
+                          "its permissions") from None
     except UnicodeDecodeError:
-        raise ConfigError(f"energy table {path} is not UTF-8 text") from None
+        raise ConfigError(f"energy table {path} is not UTF-8 text; save it as UTF-8 TOML") from None
+    except ValueError as exc:  # a NUL character in the path
+        raise ConfigError(f"cannot read energy table {path}: {exc}") from None
     tomllib = _toml_reader()
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"energy table {path} is not valid TOML: {exc}") from None
+        raise ConfigError(f"energy table {path} is not valid TOML: {_one_line(exc)}; fix the syntax") from None
+    except (ValueError, RecursionError) as exc:  # an integer of more than 4,300 digits, deep nesting
+        raise ConfigError(f"energy table {path} is not valid TOML ({_one_line(exc)}); fix the value") from None
     return parse_table(data, where=f"energy table {path}")
 
 

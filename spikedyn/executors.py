@@ -234,7 +234,7 @@ def run_tasks(worker: Callable[[dict], dict], tasks: Iterable[dict], out_dir: st
     ``LocalCluster``'s; not a remote cluster's) and resumes from it; the file is deleted
     once the result is stored.
     """
-    from .runs import write_json
+    from .files import remove_stale_temporaries, write_json
 
     tasks = list(tasks)
     check_executor(executor, jobs, scheduler)
@@ -243,6 +243,7 @@ def run_tasks(worker: Callable[[dict], dict], tasks: Iterable[dict], out_dir: st
         raise ConfigError("task ids must be unique")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(out)  # a killed run's partial writes (their files are intact)
     done: dict[str, dict] = {}
     todo = []
     for task in tasks:

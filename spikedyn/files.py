@@ -135,6 +135,17 @@ def json_text(data: Any) -> str:
         raise ValueError(f"refusing to write a non-finite number as JSON ({exc})") from None
 
 
+def remove_stale_temporaries(directory: str | os.PathLike[str]) -> int:
+    """Delete the temporary files (``.NAME.*.tmp``) a killed writer left in ``directory``;
+    returns how many. Call it only on a directory this run owns (e.g. when resuming)."""
+    removed = 0
+    for path in Path(directory).glob(".*.tmp"):
+        if path.is_file():
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
 def write_json(path: str | os.PathLike[str], data: Any) -> None:
     """Write ``data`` as indented JSON (never NaN or Infinity), atomically."""
     text = json_text(data)

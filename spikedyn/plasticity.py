@@ -143,7 +143,8 @@ def _normalize_columns(w, target, col_sum, w_max, row_over):
     """Rescale each column of ``w`` (in place) so it sums to ``target``.
 
     ``col_sum`` (float64, shape (n_neurons,)) is scratch space. A column summing to
-    zero is left as it is (there is nothing to rescale). Sets ``row_over[i]``
+    zero is left as it is (there is nothing to rescale), and so is one whose sum is so
+    small (subnormal) that the factor would overflow. Sets ``row_over[i]``
     (bool, shape (n_input,)) to whether row ``i`` now holds a weight above
     ``w_max``. Rescaling is the only operation that can lift a weight above
     ``w_max`` (both STDP rules clip), so the flags stay valid, as upper bounds,
@@ -156,7 +157,8 @@ def _normalize_columns(w, target, col_sum, w_max, row_over):
         for j in range(n_out):
             col_sum[j] += w[i, j]
     for j in range(n_out):
-        col_sum[j] = target / col_sum[j] if col_sum[j] > 0.0 else 1.0
+        factor = target / col_sum[j] if col_sum[j] > 0.0 else 1.0
+        col_sum[j] = factor if factor <= 1e300 else 1.0  # a subnormal sum: 0 * inf would make NaNs
     for i in range(n_in):
         n_over = 0
         for j in range(n_out):

@@ -107,6 +107,9 @@ def read_meta(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
     """The parsed ``run.json`` of a run directory."""
     run_dir = Path(run_dir)
     meta_path = run_dir / RUN_FILE
+    if not meta_path.is_file() and (run_dir / "checkpoint.npz").is_file():
+        raise RunError(f"{run_dir} is an interrupted run (a checkpoint, no {RUN_FILE} yet); finish it with "
+                       f"'spikedyn train --resume {run_dir}'")
     if not meta_path.is_file():
         raise RunError(f"{run_dir} is not a spikedyn run (no {RUN_FILE}); pass a directory made by 'spikedyn train'")
     try:
@@ -116,6 +119,14 @@ def read_meta(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
     if not isinstance(meta, dict):
         kind = {type(None): "null", list: "array", str: "string", bool: "boolean"}.get(type(meta), "number")
         raise RunError(f"{meta_path} holds a JSON {kind}, not a run record; retrain or restore the run")
+    training = meta.get("training", {})
+    if not isinstance(training, dict):
+        raise RunError(f"{meta_path}: 'training' must be a record, got {type(training).__name__}; the run is "
+                       "corrupt: retrain or restore it")
+    learned = training.get("learned_images", 0)
+    if isinstance(learned, bool) or not isinstance(learned, int) or learned < 0:
+        raise RunError(f"{meta_path}: training.learned_images must be a count of images, got {learned!r}; the run "
+                       "is corrupt: retrain or restore it")
     if meta.get("format_version") not in READABLE_FORMATS:
         raise RunError(
             f"{run_dir} has run format {meta.get('format_version')!r}, this spikedyn reads "
@@ -162,6 +173,9 @@ def load_run(run_dir: str | os.PathLike[str]) -> tuple[Network, dict[str, Any]]:
                 f"{run_dir}/{name}.npy has shape {array.shape} {array.dtype}, the config needs "
                 f"{expected[name]} float64; the run is corrupt"
             )
+        if not np.all(np.isfinite(array)):
+            raise RunError(f"{run_dir}/{name}.npy holds {int(np.sum(~np.isfinite(array)))} non-finite values; "
+                           "the run is corrupt: retrain or restore it")
     for name, current in state_arrays(network._state).items():
         if name not in state:  # format 1 had no scratch traces, format 2 no adaptive state: fresh values
             continue

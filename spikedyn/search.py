@@ -617,7 +617,7 @@ def cmd_search(args: argparse.Namespace) -> dict[str, Any]:
     from .data import resolve_data_dir
     from .energy import load_energy_table
     from .executors import check_executor
-    from .files import write_json
+    from .files import remove_stale_temporaries, write_json
     from .interrupt import Interrupted
 
     def new_options() -> dict[str, Any]:
@@ -630,6 +630,7 @@ def cmd_search(args: argparse.Namespace) -> dict[str, Any]:
     check_executor(args.executor, args.jobs, args.scheduler)
     data_dir = resolve_data_dir(args.data_dir, progress=not args.quiet)  # found (or fetched) once, here
     ckpt = checkpoint.Checkpointer(args.out, "search", options, args.checkpoint_every)
+    remove_stale_temporaries(args.out)
     if not ckpt.path.is_file():
         ckpt.save({}, {})  # the search is resumable from now on
         write_json(Path(args.out) / SPEC_FILE, options)

@@ -26,15 +26,16 @@ import pytest
 
 from spikedyn import (asp, competition, delays, models, network, neurons, plasticity, potentiation_only, spikedyn_stdp,
                       threshold)
-from spikedyn.config import NetworkConfig
+from spikedyn.config import NetworkConfig, StdpParams
 
 N, N_INPUT = 40, 30
-KP = network.kernel_params(NetworkConfig(model="diehl-cook", n_neurons=N, n_input=N_INPUT))
-KP_LATERAL = network.kernel_params(NetworkConfig(model="lateral", n_neurons=N, n_input=N_INPUT))
-KP_NO_DEPRESSION = network.kernel_params(NetworkConfig(model="lateral-no-depression", n_neurons=N, n_input=N_INPUT))
-KP_DELAYS = network.kernel_params(NetworkConfig(model="lateral-delays", n_neurons=N, n_input=N_INPUT))
-KP_SPIKEDYN = network.kernel_params(NetworkConfig(model="spikedyn", n_neurons=N, n_input=N_INPUT))
-KP_ASP = network.kernel_params(NetworkConfig(model="asp", n_neurons=N, n_input=N_INPUT))
+STDP = StdpParams(weight_sum=0.1 * N_INPUT)  # reachable by N_INPUT weights of at most w_max = 1
+KP = network.kernel_params(NetworkConfig(model="diehl-cook", n_neurons=N, n_input=N_INPUT, stdp=STDP))
+KP_LATERAL = network.kernel_params(NetworkConfig(model="lateral", n_neurons=N, n_input=N_INPUT, stdp=STDP))
+KP_NO_DEPRESSION = network.kernel_params(NetworkConfig(model="lateral-no-depression", n_neurons=N, n_input=N_INPUT, stdp=STDP))
+KP_DELAYS = network.kernel_params(NetworkConfig(model="lateral-delays", n_neurons=N, n_input=N_INPUT, stdp=STDP))
+KP_SPIKEDYN = network.kernel_params(NetworkConfig(model="spikedyn", n_neurons=N, n_input=N_INPUT, stdp=STDP))
+KP_ASP = network.kernel_params(NetworkConfig(model="asp", n_neurons=N, n_input=N_INPUT, stdp=STDP))
 
 
 def _f(n=N):
@@ -190,7 +191,7 @@ def test_time_loop_keeps_no_reference_counts_inside_its_loops(model: str, counti
     with the operation counters off (None) or on."""
     from spikedyn.network import _new_buffers, _new_state
 
-    kp = network.kernel_params(NetworkConfig(model=model, n_neurons=N, n_input=N_INPUT))
+    kp = network.kernel_params(NetworkConfig(model=model, n_neurons=N, n_input=N_INPUT, stdp=STDP))
     st, buf = _new_state(kp, N_INPUT, N), _new_buffers(kp, N_INPUT, N)
     buf.step_ptr[:] = 0  # no input spikes
     fresh = numba.njit(network._run_steps.py_func)

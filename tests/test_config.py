@@ -20,6 +20,7 @@ from spikedyn.config import (
     load_config,
     parse_set,
 )
+from spikedyn import models
 from spikedyn.errors import ConfigError
 
 DEFAULT = NetworkConfig()
@@ -119,6 +120,116 @@ def test_numbers_of_any_numeric_type_are_accepted_and_serialised_as_plain_python
 def test_range_checks_are_kept(overrides, match) -> None:
     with pytest.raises(ConfigError, match=match):
         DEFAULT.replace(**overrides)
+
+
+@pytest.mark.parametrize("model", models.names())
+def test_every_models_default_config_is_valid(model: str) -> None:
+    NetworkConfig(model=model).validate()
+
+
+@pytest.mark.parametrize("overrides, fragments", [
+    # dt below every time constant of every section
+    ({"timing__dt_ms": 2.0}, ["timing.dt_ms=2.0 must be smaller than every time constant; excitatory.tau_ge_ms=1.0 "
+                              "is not; lower timing.dt_ms", "0 < timing.dt_ms < 1.0"]),
+    ({"timing__dt_ms": 1.0}, ["timing.dt_ms=1.0 must be smaller", "excitatory.tau_ge_ms=1.0 is not"]),
+    ({"inhibitory__tau_ge_ms": 0.5}, ["timing.dt_ms=0.5 must be smaller", "inhibitory.tau_ge_ms=0.5 is not"]),
+    ({"stdp__tau_post1_ms": 0.25}, ["stdp.tau_post1_ms=0.25 is not", "0 < timing.dt_ms < 0.25"]),
+    ({"spikedyn__tau_theta_ms": 0.5}, ["spikedyn.tau_theta_ms=0.5 is not"]),
+    # STDP traces are tabulated: finite and at most 10**4 steps
+    ({"stdp__tau_pre_ms": float("inf")}, ["stdp.tau_pre_ms=inf is too long", "<= 10000 * timing.dt_ms = 5000.0 ms"]),
+    ({"stdp__tau_post2_ms": 5000.5}, ["stdp.tau_post2_ms=5000.5 is too long"]),
+    # negative time constants
+    ({"excitatory__tau_m_ms": -100.0}, ["excitatory.tau_m_ms must be > 0, got -100.0"]),
+    ({"stdp__tau_pre_ms": -20.0}, ["stdp.tau_pre_ms must be > 0, got -20.0"]),
+    # a weight sum the weights can reach
+    ({"stdp__weight_sum": 784.5}, ["stdp.weight_sum=784.5 cannot be reached by 784 input weights of at most "
+                                   "stdp.w_max=1.0", "0 < stdp.weight_sum <= n_input * stdp.w_max = 784.0"]),
+    ({"n_input": 30}, ["stdp.weight_sum=78.0 cannot be reached by 30 input weights", "= 30.0"]),
+    ({"stdp__w_max": 0.05, "stdp__w_init_high": 0.05}, ["stdp.weight_sum=78.0 cannot be reached", "= 39.2"]),
+    # nothing below the kernels' zero
+    ({"stdp__w_init_high": 1e-320, "stdp__w_init_low": 0.0}, ["stdp.w_init_high=1e-320 is below 1e-100"]),
+    ({"stdp__nu_post": 5e-324}, ["stdp.nu_post=5e-324 is below 1e-100", "= 0 or >= 1e-100"]),
+    # reversal potentials, rest and reset
+    ({"excitatory__e_inh_mv": 1.0}, ["excitatory.e_inh_mv=1.0 must be below excitatory.e_exc_mv=0.0"]),
+    ({"inhibitory__e_exc_mv": -90.0}, ["inhibitory.e_inh_mv=-85.0 must be below inhibitory.e_exc_mv=-90.0"]),
+    ({"excitatory__v_rest_mv": -120.0}, ["excitatory.v_rest_mv=-120.0 must lie between the reversal potentials",
+                                         "[-100.0, 0.0] mV"]),
+    ({"inhibitory__v_reset_mv": 5.0}, ["inhibitory.v_reset_mv=5.0", "[-85.0, 0.0] mV"]),
+    # input rates
+    ({"input__rate_hz_per_unit": 10.0}, ["input.rate_hz_per_unit=10.0, input.retry_rate_hz_per_unit=0.125 and "
+                                         "input.max_presentations=20 saturate the input", "< 1000 / dt_ms = 2000 Hz"]),
+    ({"input__max_presentations": 100}, ["input.max_presentations=100 saturate the input"]),
+    ({"input__rate_hz_per_unit": 1e-300}, ["input.rate_hz_per_unit=1e-300", "allowed: input.rate_hz_per_unit >= 2e-12"]),
+    # durations
+    ({"timing__present_ms": 350.3}, ["timing.present_ms=350.3 is not a whole number of dt_ms=0.5 steps",
+                                     "e.g. 350 or 350.5"]),
+    ({"timing__present_ms": 1e9}, ["timing.present_ms=1000000000.0 is 2e+09 steps", "timing.dt_ms = 5000000.0 ms"]),
+    ({"excitatory__refractory_ms": 1e12}, ["excitatory.refractory_ms=1000000000000.0 is 2e+12 steps"]),
+    # sizes
+    ({"n_neurons": 400_000}, ["n_input=784 and n_neurons=400000 make 313600000 synapses",
+                              "n_input * n_neurons <= 268435456"]),
+    ({"n_neurons": 2**64}, ["n_neurons must be an integer in [-2**63, 2**63), got 18446744073709551616"]),
+    ({"input__min_spikes": -2**70}, ["input.min_spikes must be an integer in [-2**63, 2**63)"]),
+    # a float field given an int no float can hold
+    ({"stdp__nu_post": 10**400}, ["stdp.nu_post must be a finite number, got 1000"]),
+])
+def test_cross_field_and_range_checks_name_field_value_and_range(overrides, fragments) -> None:
+    with pytest.raises(ConfigError) as info:
+        DEFAULT.replace(**overrides)
+    text = one_line(info)
+    for fragment in fragments:
+        assert fragment in text, text
+
+
+def test_limits_themselves_are_allowed() -> None:
+    """The bounds are inclusive where the messages say <=, and infinite time constants other
+    than the tabulated STDP traces mean no decay."""
+    DEFAULT.replace(stdp__weight_sum=784.0)
+    DEFAULT.replace(n_input=30, stdp__weight_sum=30.0)
+    DEFAULT.replace(stdp__tau_pre_ms=5000.0, stdp__tau_post1_ms=0.75)
+    DEFAULT.replace(stdp__nu_post=0.0, stdp__w_init_high=0.0, stdp__w_init_low=0.0, stdp__nu_pre=1e-300)
+    DEFAULT.replace(excitatory__tau_m_ms=float("inf"), excitatory__tau_ge_ms=float("inf"),
+                    inhibitory__tau_m_ms=float("inf"), spikedyn__tau_theta_ms=float("inf"))
+    DEFAULT.replace(excitatory__v_reset_mv=0.0, excitatory__v_rest_mv=-100.0)
+    DEFAULT.replace(timing__present_ms=5e6, timing__rest_ms=0.0)
+    DEFAULT.replace(n_neurons=342_000)
+    # the top input rate just below one spike per step
+    DEFAULT.replace(input__rate_hz_per_unit=7.8, input__max_presentations=1)
+    with pytest.raises(ConfigError, match="saturate"):
+        DEFAULT.replace(input__rate_hz_per_unit=2000 / 255, input__max_presentations=1)
+
+
+@pytest.mark.parametrize("text, fragments", [
+    ("n_neurons = " + "9" * 5000 + "\n", ["invalid TOML", "4300 digits", "fix the value"]),
+    ("x = " + "[" * 5000 + "\n", ["invalid TOML"]),
+    ("[bogus]\nx = 1\n", ["unknown config section 'bogus'"]),
+])
+def test_toml_text_that_breaks_the_parser_is_a_config_error(text: str, fragments) -> None:
+    with pytest.raises(ConfigError) as info:
+        NetworkConfig.from_toml(text)
+    for fragment in fragments:
+        assert fragment in one_line(info)
+
+
+@pytest.mark.parametrize("text, fragments", [
+    ('{"n_neurons": ' + "9" * 5000 + "}", ["invalid JSON", "4300 digits"]),
+    ("[" * 100_000, ["invalid JSON"]),
+    ('{"stdp": {"nu_post": 1e400}}', ["stdp.nu_post must be a finite number, got inf"]),
+    ('{"bogus": {}}', ["unknown config section 'bogus'"]),
+])
+def test_json_text_that_breaks_the_parser_is_a_config_error(text: str, fragments) -> None:
+    with pytest.raises(ConfigError) as info:
+        NetworkConfig.from_json(text)
+    for fragment in fragments:
+        assert fragment in one_line(info)
+
+
+def test_from_dict_of_odd_keys_and_values() -> None:
+    for data in ({1: 2}, {"stdp": {3: 1}}, {"stdp": {"nu_post": [1, 2]}}, {(1, 2): {}}, {"model": 10**5000},
+                 {"stdp": {"nu_post": 10**5000}}):
+        with pytest.raises(ConfigError) as info:
+            NetworkConfig.from_dict(data)
+        one_line(info)
 
 
 # ----------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from naive import poisson_rasters, quantise_naive, simulate_naive, uniform_naive
 from test_network import CASES, trained
 
 from spikedyn import cost
-from spikedyn.config import NetworkConfig
+from spikedyn.config import NetworkConfig, StdpParams
 from spikedyn.encoding import STREAM_TEST, STREAM_TRAIN, poisson_raster
 from spikedyn.energy import load_energy_table, parse_table
 from spikedyn.errors import ConfigError
@@ -77,7 +77,7 @@ def test_counting_off_changes_nothing_and_counts_nothing() -> None:
 def test_operations_per_sample_by_hand() -> None:
     """A lateral network of 3 neurons and 4 inputs; every number below is worked out from the
     formulas in spikedyn.operations.derive's docstring."""
-    config = NetworkConfig(model="lateral", n_neurons=3, n_input=4)
+    config = NetworkConfig(model="lateral", n_neurons=3, n_input=4, stdp=StdpParams(weight_sum=0.4))
     tally = dict.fromkeys(TALLY, 0)
     tally.update(samples=2, steps=20, input_spikes=10, excitatory_spikes=4, depression_visits=6, presentations=2,
                  potentiation_done=16, depression_done=30)
@@ -105,11 +105,11 @@ def test_competition_operations_follow_the_part() -> None:
     tally = dict.fromkeys(TALLY, 0)
     tally.update(samples=1, steps=10, excitatory_spikes=3, competition_spikes=2, competition_neuron_updates=7,
                  presentations=1)
-    dc = derive(NetworkConfig(model="diehl-cook", n_neurons=5, n_input=4), tally, "inference")
+    dc = derive(NetworkConfig(model="diehl-cook", n_neurons=5, n_input=4, stdp=StdpParams(weight_sum=0.4)), tally, "inference")
     # excitatory -> its inhibitory partner (1 each), inhibitory -> the 4 other excitatory neurons
     assert dc["synaptic_events_competition"]["model"] == 3 * 1 + 2 * 4
     assert (dc["neuron_updates_competition"]["model"], dc["neuron_updates_competition"]["executed"]) == (50, 7)
-    lateral = derive(NetworkConfig(model="lateral", n_neurons=5, n_input=4), tally, "inference")
+    lateral = derive(NetworkConfig(model="lateral", n_neurons=5, n_input=4, stdp=StdpParams(weight_sum=0.4)), tally, "inference")
     assert lateral["synaptic_events_competition"]["model"] == 3 * 4
 
 
@@ -310,7 +310,7 @@ def test_estimate_rejects_bad_input(run_cli, tmp_path: Path, argv, message) -> N
 @pytest.mark.parametrize("bits, rounding", [(32, "nearest"), (16, "nearest"), (8, "stochastic"), (4, "nearest"),
                                             (4, "stochastic")])
 def test_quantise_kernels_match_the_naive_rounding(bits: int, rounding: str) -> None:
-    config = NetworkConfig(n_neurons=6, n_input=5).replace(precision__weight_bits=bits, precision__rounding=rounding)
+    config = NetworkConfig(n_neurons=6, n_input=5, stdp=StdpParams(weight_sum=0.5)).replace(precision__weight_bits=bits, precision__rounding=rounding)
     rec = quantise_record(config, seed=11)
     w = np.random.default_rng(0).uniform(0, 1.2, (5, 6))  # some above w_max = 1: clipped
     rows, cols = np.array([4, 1], np.int32), np.array([5, 0, 2], np.int32)
@@ -342,7 +342,7 @@ def test_stochastic_rounding_is_unbiased_where_nearest_erases_small_steps() -> N
     """An STDP step of a tenth of a 4-bit step: rounding to nearest never makes it, stochastic
     rounding makes it one time in ten."""
     n = 20_000
-    base = NetworkConfig(n_neurons=n, n_input=1).replace(precision__weight_bits=4)
+    base = NetworkConfig(n_neurons=n, n_input=1, stdp=StdpParams(weight_sum=0.1)).replace(precision__weight_bits=4)
     q = 1.0 / 15
     w = np.full((1, n), 5 * q + 0.1 * q)
     nearest = w.copy()

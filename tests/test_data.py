@@ -11,6 +11,7 @@ import functools
 import gzip
 import hashlib
 import http.server
+import os
 import sys
 import tempfile
 import threading
@@ -237,9 +238,67 @@ def test_read_idx_missing_file(tmp_path: Path) -> None:
     assert_one_line_naming(excinfo.value, str(path))
 
 
+def test_read_idx_more_dimensions_than_numpy_holds(tmp_path: Path) -> None:
+    path = write_bytes(tmp_path / "deep-idx", bytes([0, 0, 8, 70]) + (1).to_bytes(4, "big") * 70 + b"\x07")
+    with pytest.raises(DataError, match="declares 70 dimensions") as excinfo:
+        data.read_idx(path)
+    assert_one_line_naming(excinfo.value, str(path), "re-download")
+
+
+def test_read_idx_of_a_directory_and_of_a_bad_path(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="is a directory, not an IDX file") as excinfo:
+        data.read_idx(tmp_path)
+    assert_one_line_naming(excinfo.value, str(tmp_path))
+    with pytest.raises(DataError, match="cannot be opened"):
+        data.read_idx(tmp_path / "a\0b")
+
+
+@pytest.mark.skipif(sys.platform == "win32" or not hasattr(os, "geteuid") or os.geteuid() == 0,
+                    reason="needs POSIX permissions and a user other than root")
+def test_read_idx_unreadable_file(tmp_path: Path) -> None:
+    path = write_bytes(tmp_path / "secret-idx", _GOOD)
+    path.chmod(0)
+    with pytest.raises(DataError, match="cannot be opened") as excinfo:
+        data.read_idx(path)
+    assert_one_line_naming(excinfo.value, str(path), "permissions")
+
+
 # --------------------------------------------------------------------------- #
 # load_split and resolve_data_dir
 # --------------------------------------------------------------------------- #
+
+
+def test_a_directory_that_cannot_be_searched_is_a_data_error(tmp_path: Path, monkeypatch) -> None:
+    """A data directory whose files cannot be looked at (no search permission; simulated, since
+    root may look at anything) is reported, not a raw PermissionError."""
+    make_dataset(tmp_path / "d")
+    real_stat = Path.stat
+
+    def stat(self, *args, **kwargs):
+        if self.parent == tmp_path / "d":
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_stat(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "stat", stat)
+    with pytest.raises(DataError, match="cannot be accessed") as excinfo:
+        data.load_split("train", tmp_path / "d")
+    assert_one_line_naming(excinfo.value, str(tmp_path / "d"), "permission")
+
+
+def test_a_directory_where_a_file_belongs_is_named(tmp_path: Path) -> None:
+    make_dataset(tmp_path / "d")
+    (tmp_path / "d" / TRAIN_IMAGES).unlink()
+    (tmp_path / "d" / TRAIN_IMAGES).mkdir()
+    with pytest.raises(DataError, match=f"lacks {TRAIN_IMAGES}\\[.gz\\] \\({TRAIN_IMAGES} is a directory\\)"):
+        data.load_split("train", tmp_path / "d")
+
+
+@pytest.mark.parametrize("shape", [(0, 5, 4), (3, 0, 4), (3, 5, 0)])
+def test_load_split_rejects_a_split_without_pixels(tmp_path: Path, shape) -> None:
+    write_split(tmp_path, "train", np.zeros(shape, np.uint8), np.zeros(shape[0], np.uint8))
+    with pytest.raises(DataError, match="holds no pixels") as excinfo:
+        data.load_split("train", tmp_path)
+    assert_one_line_naming(excinfo.value, str(tmp_path / TRAIN_IMAGES))
 
 
 @pytest.mark.parametrize("gz", [False, True], ids=["raw", "gz"])

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
-from spikedyn.config import NetworkConfig
+from spikedyn import cost
+from spikedyn.config import NetworkConfig, StdpParams
 from spikedyn.energy import (DEFAULT_TABLE, LABELS, builtin_tables, load_energy_table, memory_level,
                              parse_table)
 from spikedyn.errors import ConfigError
@@ -15,7 +17,7 @@ from spikedyn.footprint import footprint_bytes
 
 # -- footprint --------------------------------------------------------------------------------------
 def _tiny(model: str) -> NetworkConfig:
-    return NetworkConfig(model=model, n_neurons=3, n_input=4)
+    return NetworkConfig(model=model, n_neurons=3, n_input=4, stdp=StdpParams(weight_sum=0.4))
 
 
 @pytest.mark.parametrize("model, expected", [
@@ -108,6 +110,131 @@ def test_bad_tables_get_one_line_errors(change, message) -> None:
     data = {**GOOD, **change}
     with pytest.raises(ConfigError, match=message):
         parse_table(data)
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"operations": {"op": {"energy_pj": 10**400, "label": "measured", "source": "x"}}},
+     "energy_pj must be a finite number >= 0 (pJ), got 1000"),
+    ({"operations": {"op\nx": {"energy_pj": -1, "label": "measured", "source": "x"}}}, "operations.'op\\nx'"),
+    ({"operations": {"op": {"energy_pj": 1, "label": ["measured"], "source": "x"}}}, "got ['measured']"),
+    ({1: 2}, "unknown key 1"),
+])
+def test_odd_values_and_keys_give_one_line_errors(change, message) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_table({**GOOD, **change})
+    text = str(info.value)
+    assert "\n" not in text and message in text, text
+
+
+def _costs(**changes) -> dict:
+    from spikedyn.operations import OPERATIONS
+
+    return {**{op: {} for op in OPERATIONS}, **changes}
+
+
+@pytest.mark.parametrize("costs, message", [
+    (_costs(spikes={"op": 10**400}), "costs.spikes.op must be a finite number >= 0 (how many), got 1000"),
+    (_costs(spikes={"op": -1}), "costs.spikes.op must be a finite number >= 0 (how many), got -1"),
+    (_costs(spikes={"nope": 1}), "costs.spikes: unknown row 'nope'; rows: op, or memory, add_w"),
+    (_costs(spikes={"memory": 1}), "the symbolic row 'memory' needs the table to price read64_sram_8kb"),
+    (_costs(spikes=3), "costs.spikes must be { row = multiplicity, ... }, {} or 'unsupported', got 3"),
+    (_costs(teleports={}), "[costs]: unknown key 'teleports'"),
+    ({"spikes": {}}, "[costs]: missing synaptic_events_input"),
+    ([], "[costs] must be a table"),
+])
+def test_bad_costs_get_one_line_errors(costs, message) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_table({**GOOD, "costs": costs})
+    assert message in str(info.value) and "\n" not in str(info.value), str(info.value)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("name = " + "9" * 5000 + "\n", "is not valid TOML (Exceeds the limit"),
+    ("x = " + "[" * 5000 + "\n", "is not valid TOML"),
+    (b"\xff\xfe", "is not UTF-8 text"),
+])
+def test_table_files_that_break_the_parser(tmp_path: Path, text, message) -> None:
+    path = tmp_path / "t.toml"
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    with pytest.raises(ConfigError, match="energy table") as info:
+        load_energy_table(path)
+    assert message in str(info.value) and str(path) in str(info.value)
+    (tmp_path / "d.toml").mkdir()
+    with pytest.raises(ConfigError, match="is a directory"):
+        load_energy_table(tmp_path / "d.toml")
+
+
+# -- activity statistics files (cost.load_statistics) --------------------------------------------------
+def _statistics(tmp_path: Path, edit) -> Path:
+    data = json.loads(cost.ACTIVITY_FILE.read_text())
+    edit(data)
+    path = tmp_path / "statistics.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def _delete(*keys):
+    def edit(d):
+        for k in keys[:-1]:
+            d = d[k]
+        del d[keys[-1]]
+    return edit
+
+
+def _put(value, *keys):
+    def edit(d):
+        for k in keys[:-1]:
+            d = d[k]
+        d[keys[-1]] = value
+    return edit
+
+
+@pytest.mark.parametrize("edit, message", [
+    (_delete("pixel_sum"), "missing pixel_sum"),
+    (_put("many", "pixel_sum"), "pixel_sum must be a finite number >= 0"),
+    (_put(1, "extra"), "unknown key 'extra'"),
+    (_put(3, "protocol"), "protocol must be a text"),
+    (_put([], "models"), "models must be an object"),
+    (_put({}, "models", "lateral"), "models.lateral must be a non-empty object"),
+    (_put({}, "models", "lateral", "0"), "models.lateral has the size '0'"),
+    (_put([], "models", "lateral", "400"), "models.lateral.400 must be an object"),
+    (_delete("models", "lateral", "400", "inference"), "must hold exactly the phases train, inference; missing 'inference'"),
+    (_put({}, "models", "lateral", "400", "test"), "must hold exactly the phases train, inference; unknown 'test'"),
+    (_put(1.0, "models", "lateral", "400", "train", "speed"), "models.lateral.400.train must hold exactly"),
+    (_put(float("nan"), "models", "lateral", "400", "train", "decay_fraction"), "decay_fraction must be a finite number >= 0, got nan"),
+    (_put(True, "models", "lateral", "400", "train", "decay_fraction"), "got True"),
+    (_put(10**400, "models", "lateral", "400", "train", "decay_fraction"), "must be a finite number >= 0, got 1000"),
+    (_put({}, "models", "line\nbreak"), "models.'line\\nbreak'"),
+])
+def test_bad_statistics_files_get_one_line_errors(tmp_path: Path, edit, message) -> None:
+    path = _statistics(tmp_path, edit)
+    with pytest.raises(ConfigError) as info:
+        cost.load_statistics(path)
+    text = str(info.value)
+    assert "\n" not in text and message in text and str(path) in text, text
+
+
+@pytest.mark.parametrize("content, message", [
+    ("{", "are not valid JSON: Expecting property name"), ("[]", "expected a JSON object"),
+    ('{"pixel_sum": ' + "9" * 5000 + "}", "are not valid JSON (Exceeds the limit"), ("[" * 100_000, "not valid JSON"),
+    (b"\xff", "are not UTF-8 text"),
+])
+def test_statistics_files_that_break_the_parser(tmp_path: Path, content, message) -> None:
+    path = tmp_path / "s.json"
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    with pytest.raises(ConfigError) as info:
+        cost.load_statistics(path)
+    assert message in str(info.value) and "\n" not in str(info.value)
+    with pytest.raises(ConfigError, match="cannot read activity statistics"):
+        cost.load_statistics(tmp_path / "absent.json")
+    with pytest.raises(ConfigError, match="is a directory"):
+        cost.load_statistics(tmp_path)
+
+
+def test_a_valid_statistics_file_estimates_every_model(tmp_path: Path) -> None:
+    stats = cost.load_statistics(_statistics(tmp_path, lambda d: None))
+    for model in stats["models"]:
+        assert cost.estimate(NetworkConfig(model=model, n_neurons=200), statistics=stats)["memory_kb"] > 0
 
 
 def test_missing_keys_and_files(tmp_path: Path) -> None:
