@@ -30,7 +30,6 @@ import json
 import math
 import numbers
 import os
-import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -949,53 +948,11 @@ def load_config(path: str | os.PathLike[str]) -> NetworkConfig:
 
 
 def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], Any]) -> Path:
-    """Write a file atomically: ``write(f)`` fills a temporary file that then replaces ``path``.
+    """Write a file atomically and durably: :func:`spikedyn.files.atomic_write` (imported
+    lazily: this module needs neither NumPy nor the writers otherwise)."""
+    from .files import atomic_write as write_atomically
 
-    The temporary file is created next to ``path`` with mode ``0o666`` minus the
-    umask (the permissions of any new file, not ``mkstemp``'s ``0o600``) and renamed
-    with :func:`os.replace`, so ``path`` appears complete or not at all. If ``write``
-    raises, the temporary file is removed and the exception propagates. Missing
-    parent directories are created.
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-        The file to create or replace.
-    write : callable
-        Called with the temporary file opened for binary writing.
-
-    Returns
-    -------
-    pathlib.Path
-        ``path``.
-
-    Raises
-    ------
-    ConfigError
-        If ``path`` is a directory or the file cannot be created.
-    """
-    path = Path(path)
-    if path.is_dir():
-        raise ConfigError(f"{path} is a directory; give a file name")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        while True:
-            tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
-            try:
-                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-                break
-            except FileExistsError:  # pragma: no cover - 48 random bits collided
-                continue
-    except OSError as exc:
-        raise ConfigError(f"cannot write {path} ({exc.strerror or exc}); choose a writable location") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+    return write_atomically(path, write)
 
 
 # -- command-line values -------------------------------------------------------------------

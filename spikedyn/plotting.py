@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from .cl_metrics import backward_transfer, check_accuracy_matrix, final_average_accuracy
-from .config import atomic_write
+from .files import atomic_write
 from .errors import ConfigError
 
 __all__ = [
