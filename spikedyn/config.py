@@ -600,7 +600,8 @@ class NetworkConfig:
         dict
             ``{"model": ..., "n_neurons": ..., "n_input": ..., "excitatory": {...}, ...}``;
             float fields are ``float`` and integer fields ``int``, also when they were
-            given as NumPy scalars.
+            given as NumPy scalars; an infinite time constant is the string ``"inf"``
+            (JSON has no infinity), which :meth:`from_dict` reads back.
         """
         out: dict[str, Any] = {name: _plain(getattr(self, name), f) for name, f in _fields(None).items()}
         for section in _SECTIONS:
@@ -637,14 +638,12 @@ class NetworkConfig:
                             f"{key} must be a table/object of its fields (e.g. [{key}] in TOML), "
                             f"got {_show(value)}"
                         )
-                    overrides.update({f"{key}__{name}": item for name, item in value.items()})
-                    for name in value:
-                        _field(key, name)
+                    for name, item in value.items():
+                        overrides[f"{key}__{name}"] = _from_plain(item, _field(key, name))
                 else:
                     if isinstance(value, Mapping) and key not in _TOP_FIELDS:
                         _field(_show(key) if not isinstance(key, str) else key, "")  # an unknown section
-                    _field(None, key)
-                    overrides[key] = value
+                    overrides[key] = _from_plain(value, _field(None, key))
             return cls().replace(**overrides)
         except ConfigError as exc:
             raise ConfigError(f"{source}: {exc}") from None
@@ -682,10 +681,11 @@ class NetworkConfig:
     def to_toml(self) -> str:
         """The config as TOML text: top-level fields, then one table per section."""
         data = self.to_dict()
-        lines = [f"{name} = {_toml_value(data[name])}" for name in _fields(None)]
+        lines = [f"{name} = {_toml_value(_from_plain(data[name], f))}" for name, f in _fields(None).items()]
         for section in _SECTIONS:
             lines += ["", f"[{section}]"]
-            lines += [f"{name} = {_toml_value(value)}" for name, value in data[section].items()]
+            lines += [f"{name} = {_toml_value(_from_plain(data[section][name], f))}"
+                      for name, f in _fields(section).items()]
         return "\n".join(lines) + "\n"
 
     @classmethod
@@ -868,9 +868,20 @@ def _check_types(config: NetworkConfig) -> None:
             _check_value(f"{section}.{name}", getattr(record, name), f)
 
 
+#: How :meth:`NetworkConfig.to_dict` writes an infinite time constant: JSON has no infinity.
+INFINITY = "inf"
+
+
 def _plain(value: Any, f: dataclasses.Field) -> Any:
-    """``value`` as the plain Python type of field ``f`` (NumPy scalars become int/float)."""
-    return {"int": int, "float": float, "bool": bool}.get(_kind(f), str)(value)
+    """``value`` as the plain Python type of field ``f`` (NumPy scalars become int/float; an
+    infinite time constant becomes the string :data:`INFINITY`, which JSON can hold)."""
+    plain = {"int": int, "float": float, "bool": bool}.get(_kind(f), str)(value)
+    return INFINITY if _kind(f) == "float" and plain == math.inf else plain
+
+
+def _from_plain(value: Any, f: dataclasses.Field) -> Any:
+    """The inverse of :func:`_plain` for the one value it changes (``"inf"`` in a float field)."""
+    return math.inf if _kind(f) == "float" and isinstance(value, str) and value == INFINITY else value
 
 
 def _toml_value(value: Any) -> str:

@@ -407,3 +407,16 @@ def test_check_seed() -> None:
     for bad in (-1, 2**63, 1.0, True, "3", None):
         with pytest.raises(ConfigError, match=r"^my_seed must be"):
             check_seed(bad, "my_seed")
+
+
+def test_an_infinite_time_constant_survives_json_toml_and_a_run_directory(tmp_path: Path) -> None:
+    """JSON has no infinity: to_dict writes an infinite time constant as "inf", which reads back."""
+    from spikedyn.files import json_text
+
+    config = DEFAULT.replace(excitatory__tau_theta_ms=float("inf"), spikedyn__tau_theta_ms=float("inf"))
+    data = config.to_dict()
+    assert data["excitatory"]["tau_theta_ms"] == "inf"
+    assert NetworkConfig.from_dict(json.loads(json_text(data))) == config
+    for suffix in (".json", ".toml"):
+        assert NetworkConfig.load(config.save(tmp_path / f"c{suffix}")) == config
+    assert "tau_theta_ms = inf\n" in config.to_toml()
