@@ -32,12 +32,13 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from multiprocessing import get_context
+from multiprocessing import get_context, parent_process
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
 from .errors import ConfigError
+from .interrupt import Interrupted, stoppable
 
 EXECUTORS = ("local", "dask")
 _ENV_THREADS = "SPIKEDYN_TASK_THREADS"
@@ -45,8 +46,11 @@ _ENV_CHECKPOINT_DIR = "SPIKEDYN_TASK_CHECKPOINT_DIR"
 _ENV_CHECKPOINT_EVERY = "SPIKEDYN_TASK_CHECKPOINT_EVERY_S"
 #: The ``command`` of a task's checkpoint (:mod:`spikedyn.checkpoint`).
 TASK_COMMAND = "task"
-#: Seconds the workers get to write their checkpoints when the run is stopped, before they are killed.
+#: Seconds the workers' tasks get to stop and write their checkpoints when the run is stopped,
+#: before the workers are killed.
 STOP_GRACE_S = 3.0
+#: The signal that stopped this worker process's task, if one did (then it takes no other).
+_stopped_by: int | None = None
 
 
 def threads_per_task() -> int:
@@ -81,8 +85,10 @@ def _call(worker: Callable[[dict], dict], task: dict, threads: int, checkpoint_d
     through :func:`threads_per_task` and :func:`task_session`.
     """
     from . import __version__
-    from .interrupt import stoppable
 
+    global _stopped_by
+    if _stopped_by is not None:  # this worker process was stopped: it takes no new task
+        raise Interrupted(_stopped_by)
     settings = {_ENV_THREADS: str(max(1, int(threads))), _ENV_CHECKPOINT_DIR: checkpoint_dir,
                 _ENV_CHECKPOINT_EVERY: None if every_s is None else repr(float(every_s))}
     before = {k: os.environ.get(k) for k in settings}
@@ -95,6 +101,10 @@ def _call(worker: Callable[[dict], dict], task: dict, threads: int, checkpoint_d
         start = time.perf_counter()
         with stoppable():
             result = worker(task)
+    except Interrupted as exc:
+        if parent_process() is not None:  # a worker process: stop taking the tasks queued for it
+            _stopped_by = exc.signum
+        raise
     finally:  # a task run in this very process (jobs=1) leaves its environment as it was
         for k, v in before.items():
             if v is None:
@@ -178,13 +188,13 @@ def _iter_local(worker, todo: list[dict], jobs: int, checkpoint: tuple) -> Itera
             for f in futures:
                 f.cancel()
             processes = list(getattr(pool, "_processes", {}).values())
-            for proc in processes:  # SIGTERM: each stops after its current sample, with a checkpoint
+            for proc in processes:  # SIGTERM: each task stops after its current sample, with a checkpoint
                 proc.terminate()
-            deadline = time.monotonic() + STOP_GRACE_S
-            for proc in processes:
-                proc.join(max(0.0, deadline - time.monotonic()))
-                if proc.is_alive():  # no orphans
+            _, running = wait([f for f in futures if not f.done()], timeout=STOP_GRACE_S)  # checkpoints written
+            if running:  # a worker that does not stop (e.g. compiling): no orphans
+                for proc in processes:
                     proc.kill()
+                    proc.join()
             raise
 
 

@@ -77,6 +77,19 @@ def _stop_midway(argv: list[str], out: Path, sig: int, ready) -> tuple[subproces
     return subprocess.CompletedProcess(argv, proc.returncode, stdout, stderr), progress, time.monotonic() - sent
 
 
+def _running_in_group(pgid: int) -> list[int]:
+    """Processes of process group ``pgid`` still running (zombies, already dead, excluded)."""
+    running = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":  # fields: state, ppid, pgrp, ...
+            running.append(int(stat.parent.name))
+    return running
+
+
 def _assert_same_npz(a: Path, b: Path) -> None:
     with np.load(a) as za, np.load(b) as zb:
         assert sorted(za.files) == sorted(zb.files)
@@ -193,20 +206,36 @@ SEARCH = ["search", "--models", "spikedyn,diehl-cook", "--neurons", "30,100", "-
           "--validation-samples", "300", "--seeds", "0,1", "--jobs", "2", "--quiet"]
 
 
+@pytest.fixture(scope="module")
+def search_reference(tmp_path_factory) -> Path:
+    return _reference(tmp_path_factory, SEARCH)
+
+
 @pytest.mark.mnist
-def test_search_killed_with_sigkill_resumes_identical(tmp_path, mnist_dir) -> None:
-    ref, out = tmp_path / "ref", tmp_path / "s"
-    done = subprocess.run(_cli(*SEARCH, "--out", ref, "--data-dir", mnist_dir), capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
+def test_search_stopped_midway_resumes_identical(search_reference, tmp_path, mnist_dir, sig) -> None:
+    ref, out = search_reference, tmp_path / "s"
     proc = subprocess.Popen(_cli(*SEARCH, "--out", out, "--data-dir", mnist_dir, "--checkpoint-every", "0.1"),
-                            start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 600
     while time.time() < deadline and not list((out / "candidates").glob("*.json")):
         time.sleep(0.02)
-    os.killpg(proc.pid, signal.SIGKILL)  # the command and its workers
-    proc.wait()
+    sent = time.monotonic()
+    if sig == signal.SIGKILL:
+        os.killpg(proc.pid, signal.SIGKILL)  # the command and its workers
+        proc.wait()
+    else:
+        proc.send_signal(sig)  # the command only: it stops its workers
+        _, stderr = proc.communicate(timeout=60)
+        assert proc.returncode == 130 and time.monotonic() - sent < 2.0, stderr
+        assert stderr.strip().splitlines()[-1].endswith(f"Resume with: spikedyn search --resume {out}")
+        until = time.monotonic() + 3  # multiprocessing's resource tracker exits once its parent has
+        while _running_in_group(proc.pid) and time.monotonic() < until:
+            time.sleep(0.05)
+        left = {pid: Path(f"/proc/{pid}/cmdline").read_bytes() for pid in _running_in_group(proc.pid)}
+        assert left == {}, "no worker left behind"
     stored = len(list((out / "candidates").glob("*.json")))
-    assert 1 <= stored < 8, "killed midway"
+    assert 1 <= stored < 8, "stopped midway"
     assert not (out / "search.json").exists()
     resumed = subprocess.run(_cli("search", "--resume", out, "--quiet", "--data-dir", mnist_dir),
                              capture_output=True, text=True)
