@@ -31,9 +31,10 @@ from __future__ import annotations
 import json
 import time
 import zipfile
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -172,6 +173,20 @@ class Checkpointer:
         return True
 
 
+@contextmanager
+def reading(source: str | Path) -> Iterator[None]:
+    """Turn a missing or malformed entry of the checkpoint ``source`` (a path), met while
+    reading it back, into a one-line CheckpointError (a hand-edited or damaged file).
+    Wrap only the reading, not the run: a bug must keep its traceback."""
+    try:
+        yield
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        if isinstance(exc, SpikedynError):
+            raise
+        raise CheckpointError(f"{source} is incomplete or corrupt ({type(exc).__name__}: {exc}); start the run "
+                              "again with a new --out") from None
+
+
 def resume_command(command: str, out_dir: str | Path) -> str:
     return f"spikedyn {command} --resume {out_dir}"
 
@@ -207,6 +222,9 @@ def load(out_dir: str | Path, command: str, *, name: str = CHECKPOINT_FILE
             f"{path} was written by spikedyn {meta.get('spikedyn_version')!r} (checkpoint format "
             f"{meta.get('format_version')!r}); this is spikedyn {__version__} (format {FORMAT_VERSION}): resume "
             "it with the version that wrote it, or start again with a new --out")
+    if not isinstance(meta.get("options"), dict) or not isinstance(meta.get("progress"), dict):
+        raise CheckpointError(f"{path} lacks its options or progress; it is corrupt: start the run again with a "
+                              "new --out")
     if meta.get("command") != command:
         raise CheckpointError(f"{path} is a checkpoint of 'spikedyn {meta.get('command')}', not of 'spikedyn "
                               f"{command}'; resume it with: {resume_command(meta.get('command'), out_dir)}")
@@ -236,6 +254,11 @@ class Session:
         self.completed: dict[str, Any] = dict(progress.get("completed", {}))
         self.current: dict[str, Any] | None = progress.get("current")
         self.arrays: dict[str, np.ndarray] = dict(arrays or {})
+
+    @property
+    def source(self) -> str:
+        """The checkpoint's path, for messages."""
+        return str(self.checkpointer.path) if self.checkpointer is not None else "the checkpoint"
 
     def _stage_arrays(self, stage: str) -> dict[str, np.ndarray]:
         head = f"{stage}/"

@@ -153,6 +153,11 @@ def start_or_resume(args: argparse.Namespace, command: str, new_options) -> tupl
     from . import checkpoint
     from .runs import check_new_run_dir
 
+    from .files import remove_stale_temporaries
+
+    for directory in (args.out, args.resume):  # what a writer killed in this run's directory left
+        if directory is not None and Path(directory).is_dir():
+            remove_stale_temporaries(directory)
     if args.resume is None:
         if args.out is None:
             raise ConfigError(f"spikedyn {command}: give --out DIR for a new run, or --resume DIR to continue an "
@@ -175,7 +180,7 @@ def start_or_resume(args: argparse.Namespace, command: str, new_options) -> tupl
     for key, value in vars(args).items():
         if key in RESUME_MAY_CHANGE or value == getattr(defaults, key, value):
             continue
-        if key == "model" and value != options["config"]["model"]:
+        if key == "model" and value != options.get("config", {}).get("model"):
             raise CheckpointError(f"{args.resume} holds a run of model {options['config']['model']!r}, not "
                                   f"{value!r}; start a {value} run with a new --out")
         raise ConfigError(f"--resume continues the run as it was started; drop --{key.replace('_', '-')} "
@@ -211,21 +216,22 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
                 "epochs": args.epochs}
 
     options, meta, arrays = start_or_resume(args, "train", new_options)
-    config = NetworkConfig.from_dict(options["config"])
-    epochs = int(options["epochs"])
-    images, _ = load_samples("train", args.data_dir, options["train_samples"], progress=not args.quiet,
-                             option="--train-samples")
-    compile_s = warm_up(config, learn=True, seed=options["seed"])
+    with checkpoint.reading(checkpoint.path_of(args.out)):
+        config = NetworkConfig.from_dict(options["config"])
+        epochs, seed, train_samples = int(options["epochs"]), options["seed"], options["train_samples"]
+    images, _ = load_samples("train", args.data_dir, train_samples, progress=not args.quiet, option="--train-samples")
+    compile_s = warm_up(config, learn=True, seed=seed)
     session = checkpoint.Session(checkpoint.Checkpointer(args.out, "train", options, args.checkpoint_every),
                                  meta, arrays)
     resumed = session.resumed("train")
     if resumed is None:
-        network, epoch, progress, total = Network(config, seed=options["seed"]), 0, TrainProgress(), TrainProgress()
+        network, epoch, progress, total = Network(config, seed=seed), 0, TrainProgress(), TrainProgress()
     else:
         record, saved = resumed
-        network = checkpoint.restore_network(record["network"], saved, "net")
-        epoch, progress, total = (record["epoch"], TrainProgress(**record["progress"]),
-                                  TrainProgress(**record["total"]))
+        with checkpoint.reading(session.source):
+            network = checkpoint.restore_network(record["network"], saved, "net")
+            epoch, progress, total = (int(record["epoch"]), TrainProgress(**record["progress"]),
+                                      TrainProgress(**record["total"]))
 
     def point(p: TrainProgress):
         rec, arr = checkpoint.network_record(network, "net")
@@ -246,7 +252,7 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
         "command": "train",
         "model": config.model,
         "neurons": config.n_neurons,
-        "seed": options["seed"],
+        "seed": seed,
         "epochs": epochs,
         "train_samples": total.done,
         "learned_images": int(images.shape[0]),  # the first K training images, each seen `epochs` times
@@ -334,9 +340,10 @@ def cmd_continual(args: argparse.Namespace) -> dict[str, Any]:
         return {"config": config.to_dict(), "seed": args.seed, "protocol": protocol.to_dict(), "iid": not args.no_iid}
 
     options, meta, arrays = start_or_resume(args, "continual", new_options)
-    config = NetworkConfig.from_dict(options["config"])
-    protocol = continual.Protocol.from_dict(options["protocol"])
-    seed = options["seed"]
+    with checkpoint.reading(checkpoint.path_of(args.out)):
+        config = NetworkConfig.from_dict(options["config"])
+        protocol = continual.Protocol.from_dict(options["protocol"])
+        seed, iid_reference = options["seed"], bool(options["iid"])
     pools = continual.load_pools(protocol.split, args.data_dir, progress=not args.quiet)
     continual._plan(pools, protocol)  # every class found before anything is compiled or written
     compile_s = warm_up(config, learn=True, seed=seed) + warm_up(config, learn=False, seed=seed)
@@ -347,7 +354,7 @@ def cmd_continual(args: argparse.Namespace) -> dict[str, Any]:
             result = continual.run(config, seed=seed, protocol=protocol, pools=pools, n_jobs=args.jobs,
                                    progress=not args.quiet, session=session)
             iid = None
-            if options["iid"]:
+            if iid_reference:
                 iid = continual.run_iid(config, seed=seed, protocol=protocol, pools=pools, n_jobs=args.jobs,
                                         progress=not args.quiet, session=session)
         except Interrupted as exc:

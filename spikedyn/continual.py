@@ -300,7 +300,7 @@ def run(config, *, seed: int = 0, protocol: Protocol | None = None, pools: Pools
     ContinualResult
     """
     from . import __version__
-    from .checkpoint import Session, TrainProgress, network_record, restore_network, train_resumably
+    from .checkpoint import Session, TrainProgress, network_record, reading, restore_network, train_resumably
     from .cost import counted
     from .network import Network
 
@@ -309,9 +309,10 @@ def run(config, *, seed: int = 0, protocol: Protocol | None = None, pools: Pools
     stored = session.result("continual")
     if stored is not None:
         record, arrays = stored
-        return ContinualResult(**{**record, "tasks": [TaskRecord(**t) for t in record["tasks"]],
-                                  "accuracy_matrix": arrays["accuracy_matrix"],
-                                  "weights_per_task": list(arrays["weights_per_task"])})
+        with reading(session.source):
+            return ContinualResult(**{**record, "tasks": [TaskRecord(**t) for t in record["tasks"]],
+                                      "accuracy_matrix": arrays["accuracy_matrix"],
+                                      "weights_per_task": list(arrays["weights_per_task"])})
     pools = load_pools(protocol.split, data_dir, progress=progress) if pools is None else pools
     plan = _plan(pools, protocol)
     n_tasks = len(protocol.tasks)
@@ -325,12 +326,15 @@ def run(config, *, seed: int = 0, protocol: Protocol | None = None, pools: Pools
         task_progress = TrainProgress(updates_before=network.update_counts())
     else:
         record, arrays = resumed
-        network = restore_network(record["network"], arrays, "net")
-        R = arrays["accuracy_matrix"].copy()
-        records = [TaskRecord(**t) for t in record["tasks"]]
-        weights = list(arrays["weights_per_task"])
-        first, phase, elapsed = record["task"], record["phase"], record["wall_seconds"]
-        task_progress = TrainProgress(**record["task_progress"])
+        with reading(session.source):
+            network = restore_network(record["network"], arrays, "net")
+            R = arrays["accuracy_matrix"].copy()
+            records = [TaskRecord(**t) for t in record["tasks"]]
+            weights = list(arrays["weights_per_task"])
+            first, phase, elapsed = int(record["task"]), str(record["phase"]), float(record["wall_seconds"])
+            task_progress = TrainProgress(**record["task_progress"])
+            if R.shape != (n_tasks, n_tasks) or len(records) != len(weights) or not 0 <= first < n_tasks:
+                raise ValueError("its progress does not match the protocol")
     start = time.perf_counter() - elapsed
     i = first
 
@@ -387,7 +391,7 @@ def run_iid(config, *, seed: int = 0, protocol: Protocol | None = None, pools: P
     Returns ``{"accuracy_on_tasks", "average_accuracy", "train_samples", "wall_seconds"}``.
     ``session`` checkpoints it as stage ``"iid"`` (see :func:`run`).
     """
-    from .checkpoint import Session, TrainProgress, network_record, restore_network, train_resumably
+    from .checkpoint import Session, TrainProgress, network_record, reading, restore_network, train_resumably
     from .network import Network
 
     session = Session(None) if session is None else session
@@ -404,8 +408,9 @@ def run_iid(config, *, seed: int = 0, protocol: Protocol | None = None, pools: P
         network, phase, tp = Network(config, seed=seed), "train", TrainProgress()
     else:
         record, arrays = resumed
-        network, phase = restore_network(record["network"], arrays, "net"), record["phase"]
-        tp = TrainProgress(**record["task_progress"])
+        with reading(session.source):
+            network, phase = restore_network(record["network"], arrays, "net"), str(record["phase"])
+            tp = TrainProgress(**record["task_progress"])
 
     def point(p: TrainProgress, at_phase: str = "train"):
         rec, arr = network_record(network, "net")

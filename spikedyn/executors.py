@@ -28,11 +28,12 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from multiprocessing import get_context, parent_process
+from multiprocessing import get_context
 from pathlib import Path
 
 from tqdm.auto import tqdm
@@ -51,6 +52,17 @@ TASK_COMMAND = "task"
 STOP_GRACE_S = 3.0
 #: The signal that stopped this worker process's task, if one did (then it takes no other).
 _stopped_by: int | None = None
+#: Whether this process is a worker of :func:`_iter_local`'s pool.
+_pool_worker = False
+
+
+def _init_pool_worker() -> None:
+    """Start a local worker process: while idle it ignores SIGINT and SIGTERM (a terminal's
+    Ctrl-C reaches every process of the group); :func:`_call` handles them during a task."""
+    global _pool_worker
+    _pool_worker = True
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def threads_per_task() -> int:
@@ -102,7 +114,7 @@ def _call(worker: Callable[[dict], dict], task: dict, threads: int, checkpoint_d
         with stoppable():
             result = worker(task)
     except Interrupted as exc:
-        if parent_process() is not None:  # a worker process: stop taking the tasks queued for it
+        if _pool_worker:  # stop taking the tasks queued for this worker
             _stopped_by = exc.signum
         raise
     finally:  # a task run in this very process (jobs=1) leaves its environment as it was
@@ -134,7 +146,7 @@ def task_session(task: dict):
         meta, arrays = load(directory, TASK_COMMAND, name=name)
     except CheckpointError:  # none yet, or of another version: start afresh
         return Session(checkpointer)
-    if meta["options"] != json.loads(json.dumps(task)):
+    if not isinstance(meta["options"], dict) or _identity(meta["options"]) != _identity(task):
         return Session(checkpointer)
     return Session(checkpointer, meta, arrays)
 
@@ -163,7 +175,12 @@ def stored_result(out_dir: Path, task: dict) -> dict | None:
         stored = json.loads(path.read_text())
     except (OSError, ValueError):
         return None  # unreadable: computed again
-    return stored if stored.get("task") == task else None
+    return stored if isinstance(stored, dict) and isinstance(stored.get("task"), dict) and _identity(stored["task"]) == _identity(task) else None
+
+
+def _identity(task: dict) -> dict:
+    """What defines a task's result: everything but where its worker reads the data from."""
+    return {k: v for k, v in json.loads(json.dumps(task)).items() if k != "data_dir"}
 
 
 def _iter_local(worker, todo: list[dict], jobs: int, checkpoint: tuple) -> Iterator[tuple[dict, dict]]:
@@ -175,7 +192,7 @@ def _iter_local(worker, todo: list[dict], jobs: int, checkpoint: tuple) -> Itera
         for task in todo:
             yield task, _call(worker, task, threads, *checkpoint)
         return
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"), initializer=_init_pool_worker) as pool:
         futures = {pool.submit(_call, worker, task, threads, *checkpoint): task for task in todo}
         pending = set(futures)
         try:
@@ -191,11 +208,12 @@ def _iter_local(worker, todo: list[dict], jobs: int, checkpoint: tuple) -> Itera
             for proc in processes:  # SIGTERM: each task stops after its current sample, with a checkpoint
                 proc.terminate()
             _, running = wait([f for f in futures if not f.done()], timeout=STOP_GRACE_S)  # checkpoints written
-            if running:  # a worker that does not stop (e.g. compiling): no orphans
+            if running:  # a worker that does not stop (e.g. compiling): none is left behind
                 for proc in processes:
                     proc.kill()
                     proc.join()
-            raise
+                pool.shutdown(wait=False, cancel_futures=True)
+            raise  # else the idle workers exit as the pool shuts down
 
 
 def _iter_dask(worker, todo: list[dict], jobs: int, scheduler: str | None,

@@ -53,6 +53,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from . import interrupt, models
+from .interrupt import Interrupted
 from .competition import Population, compete, competition_rest, competition_state
 from .config import NetworkConfig, check_seed
 from .encoding import STREAM_ASSIGN, STREAM_TEST, STREAM_TRAIN, _poisson_events, _presentation_seed
@@ -740,7 +741,7 @@ class Network:
                 future = runner.submit(_train_batch, self._kp, self._state, self._buffers, self.weights, self.theta,
                                        batch, np.uint64(self.seed), np.uint64(self.samples_seen), counts, attempts,
                                        self._counters["train"], interrupt.STOP, bad)
-                k, keyboard = _finish(future)
+                (k,), keyboard = _finish_all([future])
                 presentations += int(attempts[:k].sum())
                 spikes += int(counts[:k].sum())
                 self.samples_seen += k
@@ -889,14 +890,14 @@ class Network:
         # Even one thread runs off the main thread, which then waits and can take a signal.
         with tqdm(total=n, desc=desc, unit="sample", disable=not progress, smoothing=0.1) as bar, \
                 ThreadPoolExecutor(max_workers=n_jobs) as pool:
-            keyboard = False
-            for future in [pool.submit(run, lo) for lo in range(0, n, batch_size)]:
-                k, stopped = _finish(future)
-                keyboard |= stopped
-                bar.update(k)
+            starts = range(0, n, batch_size)
+            done, keyboard = _finish_all([pool.submit(run, lo) for lo in starts], bar.update)
         if keyboard:
             raise KeyboardInterrupt
         interrupt.check()
+        short = [lo for lo, k in zip(starts, done) if k < min(lo + batch_size, n) - lo]
+        if short and not bad:  # stopped by a request that was withdrawn meanwhile: never return partial counts
+            raise Interrupted()
         if bad:
             k = min(bad)
             rec = self._run_recorded(images[k:k + 1], learn=False, stream=stream, first_index=first_index + k,
@@ -1027,19 +1028,31 @@ _DIVERGED = ("the simulation diverged; check the weights and the config (a small
              "learning rate), and report it if they are within the documented ranges")
 
 
-def _finish(future) -> tuple[int, bool]:
-    """The samples a kernel running in ``future`` did, and whether Ctrl-C arrived (outside
-    :func:`spikedyn.interrupt.stoppable`) while waiting: then the kernels are asked to stop
-    after their current sample, so that the caller can keep its bookkeeping consistent
-    before raising KeyboardInterrupt."""
-    try:
-        return future.result(), False
-    except KeyboardInterrupt:
-        interrupt.request()
-        try:
-            return future.result(), True
-        finally:
-            interrupt.clear()
+def _finish_all(futures, on_done=None) -> tuple[list[int], bool]:
+    """The samples each kernel running in ``futures`` did, and whether Ctrl-C arrived while
+    waiting (outside :func:`spikedyn.interrupt.stoppable`, or a second one inside it).
+
+    On Ctrl-C every kernel is asked to stop after its current sample and all are waited
+    for (another Ctrl-C only repeats the request), so that the caller can keep its
+    bookkeeping consistent before raising KeyboardInterrupt; the request is withdrawn
+    once every kernel has returned. ``on_done(k)`` is called as each finishes.
+    """
+    done: list[int] = []
+    keyboard = False
+    for future in futures:
+        while True:
+            try:
+                k = future.result()
+                break
+            except KeyboardInterrupt:
+                keyboard = True
+                interrupt.request()
+        done.append(k)
+        if on_done is not None:
+            on_done(k)
+    if keyboard:
+        interrupt.clear()
+    return done, keyboard
 
 
 def _raise_if_nonfinite_trace(rec: "Response", config: NetworkConfig, where: str) -> None:

@@ -117,8 +117,8 @@ class SearchProtocol:
                 raise ConfigError(f"{key} must be an integer in 1..{top}, got {v!r}")
         seeds = tuple(self.seeds)
         if not seeds or len(set(seeds)) != len(seeds) or any(
-                isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 0 for s in seeds):
-            raise ConfigError(f"seeds must be distinct non-negative integers, got {list(self.seeds)}")
+                isinstance(s, bool) or not isinstance(s, (int, np.integer)) or not 0 <= s < 2**63 for s in seeds):
+            raise ConfigError(f"seeds must be distinct integers in [0, 2**63), got {list(self.seeds)}")
         object.__setattr__(self, "seeds", tuple(int(s) for s in seeds))
 
     def describe(self) -> str:
@@ -216,7 +216,8 @@ def evaluate(task: dict) -> dict:
             rec, arr = network_record(net, "net")
             return {"progress": tp.to_dict(), "network": rec}, arr
 
-        train_resumably(net, x[learn], progress, session, "standard", point, show=False, desc="train")
+        progress = train_resumably(net, x[learn], progress, session, "standard", point, show=False, desc="train")
+        session.save("standard", *point(progress))  # trained: a stop while scoring does not train again
         net.assign(x[learn], y[learn], n_jobs=jobs)
         accuracy = net.score(x[val], y[val], n_jobs=jobs)
         tally = {phase: net.operations(phase)["tally"] for phase in PHASES}
@@ -273,7 +274,7 @@ def run_search(space: SearchSpace, budget: Budget, protocol: SearchProtocol, *, 
         est = cost.estimate(config, table=tb)
         reasons = budget.violations(est)
         records.append({"id": cand.id, "model": cand.model, "neurons": cand.neurons, "weight_bits": cand.weight_bits,
-                        "overrides": {k: v for k, v in cand.overrides}, "pruned": bool(reasons),
+                        "overrides": {k: _plain(v) for k, v in cand.overrides}, "pruned": bool(reasons),
                         "reason": "; ".join(reasons) if reasons else None,
                         "estimate": {k: est[k] for k in ("memory_kb", "train_energy_uj", "infer_energy_uj")},
                         "config": config.to_dict()})
@@ -424,7 +425,7 @@ class SearchSpec:
     def to_dict(self) -> dict[str, Any]:
         sp = self.space
         return {"models": list(sp.models), "neurons": list(sp.neurons), "weight_bits": list(sp.weight_bits),
-                "grid": {k: list(v) for k, v in sp.grid},
+                "grid": {k: [_plain(x) for x in v] for k, v in sp.grid},
                 "budget": {k: v for k, v in asdict(self.budget).items() if v is not None},
                 "protocol": {**asdict(self.protocol), "seeds": list(self.protocol.seeds)},
                 "energy_table": str(self.energy_table), "config": sp.base.to_dict()}
@@ -476,7 +477,7 @@ class SearchSpec:
         try:
             return cls(space=SearchSpace(models=items("models", str, None), neurons=items("neurons", int, DEFAULT_NEURONS),
                                          weight_bits=items("weight_bits", int, (32,)),
-                                         grid=tuple((str(k), tuple(v)) for k, v in grid.items()),
+                                         grid=tuple((str(k), tuple(_unplain(x) for x in v)) for k, v in grid.items()),
                                          base=NetworkConfig.from_dict(base, source=f"{source} [config]")),
                        budget=Budget(**budget), protocol=SearchProtocol(**protocol), energy_table=table_name)
         except ConfigError as exc:
@@ -484,6 +485,19 @@ class SearchSpec:
             raise ConfigError(message if message.startswith(source) else f"{source}: {message}") from None
         except TypeError as exc:  # a value of a type the records cannot take
             raise ConfigError(f"{source}: {exc}") from None
+
+
+def _plain(value: Any) -> Any:
+    """A grid value as JSON can hold it: an infinite time constant is ``"inf"`` (as in configs)."""
+    from .config import INFINITY
+
+    return INFINITY if isinstance(value, float) and value == math.inf else value
+
+
+def _unplain(value: Any) -> Any:
+    from .config import INFINITY
+
+    return math.inf if isinstance(value, str) and value == INFINITY else value
 
 
 def _short(value: Any) -> str:

@@ -493,3 +493,31 @@ def test_an_unwritable_output_is_one_line_and_exit_2(run_cli, tmp_path) -> None:
     code, _, err = run_cli("estimate", "--model", "lateral", "--neurons", "100", "--json", blocker / "e.json")
     assert_usage_error(code, err, f"cannot write {blocker / 'e.json'}: a parent of it is a file, not a directory; "
                                   "choose another path")
+
+
+def test_a_checkpoint_without_its_options_is_one_line(run_cli, tmp_path) -> None:
+    (tmp_path / "r").mkdir()
+    np.savez(tmp_path / "r" / "checkpoint.npz", __meta__=np.frombuffer(json.dumps(
+        {"format_version": checkpoint.FORMAT_VERSION, "spikedyn_version": checkpoint.__version__,
+         "command": "train"}).encode(), np.uint8))
+    code, _, err = run_cli("train", "--resume", tmp_path / "r")
+    assert_usage_error(code, err, "checkpoint.npz lacks its options or progress; it is corrupt")
+
+
+def test_a_task_result_does_not_depend_on_where_its_data_was_read(tmp_path) -> None:
+    from spikedyn import executors
+
+    task = {"id": "t", "x": 1, "data_dir": "/a"}
+    write_json(tmp_path / "t.json", {"task": task, "accuracy": 0.5})
+    assert executors.stored_result(tmp_path, {**task, "data_dir": "/elsewhere"})["accuracy"] == 0.5
+    assert executors.stored_result(tmp_path, {**task, "x": 2}) is None
+
+
+def test_a_search_over_an_infinite_time_constant_can_be_written_and_read(tmp_path) -> None:
+    from spikedyn.search import SearchSpec, load_spec
+
+    spec = SearchSpec.from_dict({"models": ["lateral"], "neurons": [10],
+                                 "grid": {"excitatory.tau_theta_ms": ["inf", 1e7]}})
+    assert spec.space.grid == (("excitatory.tau_theta_ms", (float("inf"), 1e7)),)
+    write_json(tmp_path / "s.json", spec.to_dict())
+    assert load_spec(tmp_path / "s.json") == spec
