@@ -209,6 +209,9 @@ def load(out_dir: str | Path, command: str, *, name: str = CHECKPOINT_FILE
                                   f"{command} output; nothing to resume")
         raise CheckpointError(f"{out_dir} has no {CHECKPOINT_FILE}; pass the --out directory of an "
                               f"interrupted 'spikedyn {command}'")
+    if not zipfile.is_zipfile(path):
+        raise CheckpointError(f"{path} is not a spikedyn checkpoint (not an .npz archive); start the run again with "
+                              "a new --out")
     try:
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}

@@ -182,7 +182,7 @@ def start_or_resume(args: argparse.Namespace, command: str, new_options) -> tupl
             continue
         if key == "model" and value != options.get("config", {}).get("model"):
             raise CheckpointError(f"{args.resume} holds a run of model {options['config']['model']!r}, not "
-                                  f"{value!r}; start a {value} run with a new --out")
+                                  f"{value!r}; start a new run of {value} with a new --out")
         raise ConfigError(f"--resume continues the run as it was started; drop --{key.replace('_', '-')} "
                           f"(the checkpoint in {args.resume} has its own)")
     args.out = Path(args.resume)

@@ -446,7 +446,7 @@ case("resume-other-version", "a checkpoint written by another spikedyn version",
      lambda c: ["train", "--resume", _checkpoint(c, version="0.0.1"), "--data-dir", c.digits])
 case("resume-changed-option", "train --resume DIR --neurons 50", "drop --neurons",
      lambda c: ["train", "--resume", _checkpoint(c), "--neurons", "50", "--data-dir", c.digits])
-case("resume-corrupt", "a checkpoint of garbage bytes", "checkpoint.npz is unreadable",
+case("resume-corrupt", "a checkpoint of garbage bytes", "checkpoint.npz is not a spikedyn checkpoint",
      lambda c: ["train", "--resume", c.put(c.dir("ck"), "checkpoint.npz", b"garbage"), "--data-dir", c.digits])
 case("rerun-other-options", "train --out of an interrupted run with other options",
      "holds an interrupted run with other options",

@@ -374,7 +374,7 @@ def test_checkpoints_of_another_version_command_or_a_corrupt_file_are_refused(tm
         checkpoint.load(tmp_path, "train")
     monkeypatch.undo()
     (tmp_path / "checkpoint.npz").write_bytes(b"PK\x03\x04 not really a zip")
-    with pytest.raises(CheckpointError, match="is unreadable"):
+    with pytest.raises(CheckpointError, match="is not a spikedyn checkpoint"):
         checkpoint.load(tmp_path, "train")
     with pytest.raises(CheckpointError, match="has no checkpoint.npz"):
         checkpoint.load(tmp_path / "nothing", "train")
@@ -393,7 +393,7 @@ def test_a_session_keeps_finished_stages_and_the_current_point(tmp_path) -> None
 
 
 @pytest.mark.parametrize("extra, message", [
-    (["--model", "asp"], "holds a run of model 'spikedyn', not 'asp'; start a asp run with a new --out"),
+    (["--model", "asp"], "holds a run of model 'spikedyn', not 'asp'; start a new run of asp with a new --out"),
     (["--neurons", "50"], "--resume continues the run as it was started; drop --neurons"),
     (["--out", "elsewhere"], "continues in its own directory; drop --out elsewhere"),
 ])
