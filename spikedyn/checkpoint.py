@@ -141,7 +141,6 @@ class Checkpointer:
         self.options = options
         self.every_s = check_every(every_s)
         self.last = time.monotonic()
-        self.written = 0
 
     @property
     def path(self) -> Path:
@@ -162,15 +161,7 @@ class Checkpointer:
             raise ValueError(f"{_META} is reserved")
         atomic_write(self.path, lambda f: np.savez(f, **{_META: blob}, **arrays))
         self.last = time.monotonic()
-        self.written += 1
         return self.path
-
-    def save_if_due(self, progress: dict[str, Any], arrays_fn) -> bool:
-        """:meth:`save` (with ``arrays_fn()``) if :meth:`due`; whether it saved."""
-        if not self.due():
-            return False
-        self.save(progress, arrays_fn())
-        return True
 
 
 @contextmanager
@@ -318,7 +309,7 @@ class TrainProgress:
     def plus(self, stats) -> "TrainProgress":
         """This progress followed by a call's :class:`~spikedyn.network.TrainStats`."""
         return TrainProgress(self.done + stats.train_samples, self.presentations + stats.presentations,
-                             self.spikes + round(stats.mean_spikes_per_sample * stats.train_samples),
+                             self.spikes + stats.spikes,
                              self.train_seconds + stats.wall_seconds, self.updates_before)
 
     def to_dict(self) -> dict[str, Any]:

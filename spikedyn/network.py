@@ -430,15 +430,15 @@ def _state_finite(exc, theta):
             and _first_nonfinite(theta) < 0)
 
 
-@numba.njit(cache=True, nogil=True)
-def _train_batch(kp, st, buf, w, theta, images, seed, first_index, counts_out, attempts_out, ops, stop, bad):
-    """Train on ``images`` (uint8, (K, n_input)) in order; weights, thresholds and state in place.
+@numba.njit(cache=True)
+def _present_batch(kp, st, buf, w, theta, images, seed, stream, first_index, learn, counts_out, attempts_out, ops,
+                   stop, bad):
+    """Present ``images`` (uint8, (K, n_input)) one after the other through :func:`_present`:
+    sample k uses index ``first_index + k`` of ``stream``; its spike counts go to
+    ``counts_out[k]`` and its number of presentations to ``attempts_out[k]``.
 
-    Sample k uses training-stream index ``first_index + k``. Writes each sample's
-    final spike counts to ``counts_out`` (int32, (K, N)) and its number of
-    presentations to ``attempts_out`` (int32, (K,)); adds to the operation counters ``ops``.
-    Before each sample reads ``stop[0]`` (:data:`spikedyn.interrupt.STOP`) and returns
-    if it is set; after each sample checks that the neurons' state and thresholds are
+    Before each sample reads ``stop[0]`` (:data:`spikedyn.interrupt.STOP`) and returns if
+    it is set; after each sample checks that the neurons' state and thresholds are
     finite, and if not sets ``bad[0] = k`` and returns. Returns the samples done.
     """
     no_rec = _recorder(0, 0, 0, 0)
@@ -446,7 +446,7 @@ def _train_batch(kp, st, buf, w, theta, images, seed, first_index, counts_out, a
     for k in range(images.shape[0]):
         if stop[0]:
             break
-        attempts_out[k] = _present(kp, st, buf, w, theta, images[k], seed, STREAM_TRAIN, first_index + k, True,
+        attempts_out[k] = _present(kp, st, buf, w, theta, images[k], seed, stream, first_index + k, learn,
                                    counts_out[k], no_rec, ops)
         done = k + 1
         if not _state_finite(st.exc, theta):
@@ -458,32 +458,33 @@ def _train_batch(kp, st, buf, w, theta, images, seed, first_index, counts_out, a
 
 
 @numba.njit(cache=True, nogil=True)
+def _train_batch(kp, st, buf, w, theta, images, seed, first_index, counts_out, attempts_out, ops, stop, bad):
+    """Train on ``images`` (uint8, (K, n_input)) in order; weights, thresholds and state in place.
+
+    Sample k uses training-stream index ``first_index + k``. Writes each sample's
+    final spike counts to ``counts_out`` (int32, (K, N)) and its number of
+    presentations to ``attempts_out`` (int32, (K,)); adds to the operation counters ``ops``.
+    Stops early on ``stop`` or a non-finite state (:func:`_present_batch`); returns the
+    samples done.
+    """
+    return _present_batch(kp, st, buf, w, theta, images, seed, STREAM_TRAIN, first_index, True, counts_out,
+                          attempts_out, ops, stop, bad)
+
+
+@numba.njit(cache=True, nogil=True)
 def _infer_batch(kp, w, theta, images, seed, stream, first_index, counts_out, ops, stop, bad):
     """Responses of the frozen network to ``images`` (uint8, (K, n_input)).
 
     Each sample starts from rest, so the result depends only on the sample and its
     stream index: batches can run on several threads at once (the GIL is released).
     Writes spike counts to ``counts_out`` (int32, (K, N)); adds to the operation
-    counters ``ops`` (one array per thread). Stops early, like :func:`_train_batch`,
-    when ``stop[0]`` is set or a neuron's state is not finite (``bad[0] = k``).
-    Returns the samples done.
+    counters ``ops`` (one array per thread). Stops early on ``stop`` or a non-finite
+    state (:func:`_present_batch`); returns the samples done.
     """
     n_input, n_neurons = w.shape
-    st = _new_state(kp, n_input, n_neurons)
-    buf = _new_buffers(kp, n_input, n_neurons)
-    no_rec = _recorder(0, 0, 0, 0)
-    done = 0
-    for k in range(images.shape[0]):
-        if stop[0]:
-            break
-        _present(kp, st, buf, w, theta, images[k], seed, stream, first_index + k, False, counts_out[k], no_rec, ops)
-        done = k + 1
-        if not _state_finite(st.exc, theta):
-            bad[0] = k
-            break
-    if ops is not None:
-        ops[C_SAMPLES] += done
-    return done
+    return _present_batch(kp, _new_state(kp, n_input, n_neurons), _new_buffers(kp, n_input, n_neurons), w, theta,
+                          images, seed, stream, first_index, False, counts_out,
+                          np.empty(images.shape[0], np.int32), ops, stop, bad)
 
 
 def state_arrays(st: State) -> dict[str, np.ndarray]:
@@ -505,6 +506,8 @@ class TrainStats:
     wall_seconds: float
     samples_per_second: float
     mean_spikes_per_sample: float
+    #: Excitatory spikes of the samples' last presentations, in total.
+    spikes: int = 0
 
 
 def _check_images(images, n_input: int) -> np.ndarray:
@@ -731,7 +734,7 @@ class Network:
             wall = time.perf_counter() - start
             return TrainStats(train_samples=done, presentations=presentations, wall_seconds=wall,
                               samples_per_second=done / wall if wall > 0 else 0.0,
-                              mean_spikes_per_sample=spikes / done if done else 0.0)
+                              mean_spikes_per_sample=spikes / done if done else 0.0, spikes=spikes)
 
         with tqdm(total=n, desc=desc, unit="sample", disable=not progress, smoothing=0.1) as bar, \
                 ThreadPoolExecutor(max_workers=1) as runner:
