@@ -894,6 +894,23 @@ def _toml_value(value: Any) -> str:
     return repr(value)  # a float's repr has a "." or an exponent, or is inf, a TOML float too
 
 
+def read_text_file(path: Path, what: str, suffix: str, not_utf8: str) -> str:
+    """The UTF-8 text of the ``suffix`` file ``path``, holding ``what`` (``"energy table"``);
+    every problem is a one-line ConfigError naming the file: ``not_utf8`` ends the message
+    of a file that is not UTF-8 (e.g. ``"is not UTF-8 text; save it as UTF-8 TOML"``)."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except IsADirectoryError:
+        raise ConfigError(f"cannot read {what} {path}: it is a directory; give a {suffix} file") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {what} {path}: {exc.strerror or exc}; check the path and its "
+                          "permissions") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{what} {path} {not_utf8}") from None
+    except ValueError as exc:  # a NUL character in the path
+        raise ConfigError(f"cannot read {what} {path}: {exc}") from None
+
+
 def _toml_reader():
     """The TOML parser: :mod:`tomllib` (Python >= 3.11), else the ``tomli`` package."""
     try:

@@ -40,9 +40,9 @@ import json
 import math
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
-from .config import NetworkConfig, _name, _one_line, _show
+from .config import NetworkConfig, _name, _one_line, _show, read_text_file
 from .energy import DEFAULT_TABLE, EnergyTable, load_energy_table
 from .errors import ConfigError
 from .footprint import footprint_bytes
@@ -178,17 +178,7 @@ def _shipped_statistics() -> dict[str, Any]:
 def _read_statistics(path: Path) -> dict[str, Any]:
     """Read and check a statistics file: every problem is a one-line ConfigError naming the file and the entry."""
     fix = "rerun experiments/cost_model.py --calibrate or give the shipped file"
-    try:
-        text = path.read_text(encoding="utf-8")
-    except IsADirectoryError:
-        raise ConfigError(f"cannot read activity statistics {path}: it is a directory; give a .json file") from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read activity statistics {path}: {exc.strerror or exc}; check the path and "
-                          "its permissions") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"activity statistics {path} are not UTF-8 text; {fix}") from None
-    except ValueError as exc:  # a NUL character in the path
-        raise ConfigError(f"cannot read activity statistics {path}: {exc}") from None
+    text = read_text_file(path, "activity statistics", ".json", f"are not UTF-8 text; {fix}")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -212,6 +202,13 @@ def _check_statistics_file(data: Any, where: str, fix: str) -> None:
 
     def fail(what: str) -> None:
         raise ConfigError(f"{where}: {what}; {fix}")
+
+    def exactly(at: str, given: Mapping[str, Any], keys: Sequence[str], kind: str) -> None:
+        """``given`` must have exactly ``keys``: the first unknown key, else the first missing one, fails."""
+        wrong = [k for k in given if k not in keys] + [k for k in keys if k not in given]
+        if wrong:
+            fail(f"{at} must hold exactly {kind}{', '.join(keys)}; "
+                 f"{'unknown' if wrong[0] not in keys else 'missing'} {_show(wrong[0])}")
 
     if not isinstance(data, Mapping):
         fail(f"expected a JSON object of {', '.join(_STATISTICS_KEYS)}, got a JSON {type(data).__name__}")
@@ -237,17 +234,11 @@ def _check_statistics_file(data: Any, where: str, fix: str) -> None:
                 fail(f"models.{_name(model)} has the size {_show(size)}; sizes are numbers of neurons, e.g. \"400\"")
             if not isinstance(phases, Mapping):
                 fail(f"{at} must be an object {{phase: {{...}}}}, got {_show(phases)}")
-            wrong = [k for k in phases if k not in PHASES] + [k for k in PHASES if k not in phases]
-            if wrong:
-                fail(f"{at} must hold exactly the phases {', '.join(PHASES)}; "
-                     f"{'unknown' if wrong[0] not in PHASES else 'missing'} {_show(wrong[0])}")
+            exactly(at, phases, PHASES, "the phases ")
             for phase, stats in phases.items():
                 if not isinstance(stats, Mapping):
                     fail(f"{at}.{phase} must be an object of {', '.join(names)}, got {_show(stats)}")
-                wrong = [k for k in stats if k not in names] + [k for k in names if k not in stats]
-                if wrong:
-                    fail(f"{at}.{phase} must hold exactly {', '.join(names)}; "
-                         f"{'unknown' if wrong[0] not in names else 'missing'} {_show(wrong[0])}")
+                exactly(f"{at}.{phase}", stats, names, "")
                 for name, value in stats.items():
                     if not amount(value):
                         fail(f"{at}.{phase}.{name} must be a finite number >= 0, got {_show(value)}")

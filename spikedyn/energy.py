@@ -243,7 +243,7 @@ def _parse_costs(where: str, costs: Any, prices: Mapping[str, Price]) -> dict[st
 
 def load_energy_table(table: str | os.PathLike[str] = DEFAULT_TABLE) -> EnergyTable:
     """A built-in table by name (:func:`builtin_tables`) or a user's TOML file by path."""
-    from .config import _one_line, _toml_reader
+    from .config import _one_line, _toml_reader, read_text_file
 
     path = Path(table)
     if path.suffix.lower() != ".toml":
@@ -251,17 +251,7 @@ def load_energy_table(table: str | os.PathLike[str] = DEFAULT_TABLE) -> EnergyTa
             raise ConfigError(f"unknown energy table {str(table)!r}; choose one of {', '.join(builtin_tables())} "
                               "or give a .toml file")
         path = TABLE_DIR / f"{table}.toml"
-    try:
-        text = path.read_text(encoding="utf-8")
-    except IsADirectoryError:
-        raise ConfigError(f"cannot read energy table {path}: it is a directory; give a .toml file") from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read energy table {path}: {exc.strerror or exc}; check the path and "
-                          "its permissions") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"energy table {path} is not UTF-8 text; save it as UTF-8 TOML") from None
-    except ValueError as exc:  # a NUL character in the path
-        raise ConfigError(f"cannot read energy table {path}: {exc}") from None
+    text = read_text_file(path, "energy table", ".toml", "is not UTF-8 text; save it as UTF-8 TOML")
     tomllib = _toml_reader()
     try:
         data = tomllib.loads(text)

@@ -508,19 +508,13 @@ def _short(value: Any) -> str:
 
 def load_spec(path: str | os.PathLike[str]) -> SearchSpec:
     """Read a search file, TOML (``.toml``) or JSON (``.json``); see :class:`SearchSpec`."""
-    from .config import _one_line, _toml_reader
+    from .config import _one_line, _toml_reader, read_text_file
 
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in (".toml", ".json"):
         raise ConfigError(f"search file {path} must end in .toml or .json, got {suffix or 'no suffix'!r}")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise ConfigError(f"search file {path} is not UTF-8 text; save it as UTF-8") from None
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"cannot read search file {path} ({getattr(exc, 'strerror', None) or exc}); check the "
-                          "path and its permissions") from None
+    text = read_text_file(path, "search file", suffix, "is not UTF-8 text; save it as UTF-8")
     try:
         if suffix == ".json":
             data = json.loads(text)
