@@ -30,6 +30,7 @@ import json
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -50,6 +51,8 @@ TASK_COMMAND = "task"
 #: Seconds the workers' tasks get to stop and write their checkpoints when the run is stopped,
 #: before the workers are killed.
 STOP_GRACE_S = 3.0
+#: Seconds between two looks at the stop flag while local workers run (the stop latency it adds).
+POLL_S = 0.05
 #: The signal that stopped this worker process's task, if one did (then it takes no other).
 _stopped_by: int | None = None
 #: Whether this process is a worker of :func:`_iter_local`'s pool.
@@ -57,12 +60,23 @@ _pool_worker = False
 
 
 def _init_pool_worker() -> None:
-    """Start a local worker process: while idle it ignores SIGINT and SIGTERM (a terminal's
-    Ctrl-C reaches every process of the group); :func:`_call` handles them during a task."""
+    """Start a local worker process. While idle it takes SIGINT and SIGTERM (a terminal's
+    Ctrl-C reaches every process of the group; the pool sends SIGTERM) as the order to take
+    no further task; :func:`_call` handles them during a task."""
+    from tqdm.std import tqdm as every_tqdm  # the class all of tqdm's bars derive from
+
     global _pool_worker
     _pool_worker = True
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    # A worker shows no progress bar; tqdm's default lock would be a multiprocessing semaphore,
+    # which a worker killed when the run stops leaves to the resource tracker (with a warning).
+    every_tqdm.set_lock(threading.RLock())
+    signal.signal(signal.SIGINT, _stop_when_idle)
+    signal.signal(signal.SIGTERM, _stop_when_idle)
+
+
+def _stop_when_idle(signum, frame) -> None:  # noqa: ARG001 - signal API
+    global _stopped_by
+    _stopped_by = signum
 
 
 def threads_per_task() -> int:
@@ -99,8 +113,6 @@ def _call(worker: Callable[[dict], dict], task: dict, threads: int, checkpoint_d
     from . import __version__
 
     global _stopped_by
-    if _stopped_by is not None:  # this worker process was stopped: it takes no new task
-        raise Interrupted(_stopped_by)
     settings = {_ENV_THREADS: str(max(1, int(threads))), _ENV_CHECKPOINT_DIR: checkpoint_dir,
                 _ENV_CHECKPOINT_EVERY: None if every_s is None else repr(float(every_s))}
     before = {k: os.environ.get(k) for k in settings}
@@ -111,7 +123,9 @@ def _call(worker: Callable[[dict], dict], task: dict, threads: int, checkpoint_d
             os.environ[k] = v
     try:
         start = time.perf_counter()
-        with stoppable():
+        with stoppable():  # from here a signal stops the task after its current sample
+            if _stopped_by is not None:  # this worker process was stopped: it takes no new task
+                raise Interrupted(_stopped_by)
             result = worker(task)
     except Interrupted as exc:
         if _pool_worker:  # stop taking the tasks queued for this worker
@@ -197,7 +211,7 @@ def _iter_local(worker, todo: list[dict], jobs: int, checkpoint: tuple) -> Itera
         pending = set(futures)
         try:
             while pending:
-                done, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
+                done, pending = wait(pending, timeout=POLL_S, return_when=FIRST_COMPLETED)
                 for future in done:
                     yield futures[future], future.result()
                 interrupt.check()  # Ctrl-C/SIGTERM: stop polling, stop the workers
@@ -207,13 +221,15 @@ def _iter_local(worker, todo: list[dict], jobs: int, checkpoint: tuple) -> Itera
             processes = list(getattr(pool, "_processes", {}).values())
             for proc in processes:  # SIGTERM: each task stops after its current sample, with a checkpoint
                 proc.terminate()
-            _, running = wait([f for f in futures if not f.done()], timeout=STOP_GRACE_S)  # checkpoints written
-            if running:  # a worker that does not stop (e.g. compiling): none is left behind
-                for proc in processes:
-                    proc.kill()
-                    proc.join()
-                pool.shutdown(wait=False, cancel_futures=True)
-            raise  # else the idle workers exit as the pool shuts down
+            wait([f for f in futures if not f.done()], timeout=STOP_GRACE_S)  # checkpoints written
+            # Every task has now stopped and reported, or overran the grace (e.g. compiling):
+            # the workers have nothing left to write, so they are killed rather than waited
+            # for (an interpreter's teardown takes up to a second on a loaded machine).
+            for proc in processes:
+                proc.kill()
+                proc.join()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
 
 
 def _iter_dask(worker, todo: list[dict], jobs: int, scheduler: str | None,

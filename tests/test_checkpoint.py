@@ -235,14 +235,14 @@ def test_search_stopped_midway_resumes_identical(search_reference, tmp_path, mni
         left = {pid: Path(f"/proc/{pid}/cmdline").read_bytes() for pid in _running_in_group(proc.pid)}
         assert left == {}, "no worker left behind"
     stored = len(list((out / "candidates").glob("*.json")))
-    assert 1 <= stored < 8, "stopped midway"
+    assert 1 <= stored < 8, f"stopped midway, but {stored} of 8 candidates were stored"
     assert not (out / "search.json").exists()
     resumed = subprocess.run(_cli("search", "--resume", out, "--quiet", "--data-dir", mnist_dir),
                              capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stderr
     a, b = (json.loads((d / "search.json").read_text()) for d in (out, ref))
-    assert a["counts"]["tasks_reused"] == stored
-    assert _without_times(a) == _without_times(b)
+    assert a["counts"]["tasks_reused"] == stored, resumed.stderr
+    assert _without_times(a) == _without_times(b), resumed.stderr
     names = sorted(p.name for p in (ref / "candidates").iterdir())
     assert sorted(p.name for p in (out / "candidates").iterdir()) == names  # no checkpoint left behind
     for name in names:
@@ -361,6 +361,21 @@ def test_stoppable_turns_signals_into_a_request_and_restores_the_handlers() -> N
         with pytest.raises(Interrupted):
             interrupt.check()
     assert not interrupt.requested() and signal.getsignal(signal.SIGINT) is before
+
+
+def test_a_pool_worker_signalled_while_idle_refuses_its_next_tasks(monkeypatch) -> None:
+    from spikedyn import executors
+
+    ran = []
+    monkeypatch.setattr(executors, "_pool_worker", True)
+    monkeypatch.setattr(executors, "_stopped_by", None)
+    assert executors._call(lambda t: ran.append(t) or {}, {"id": "a"}, 1)["spikedyn_version"]
+    executors._stop_when_idle(signal.SIGTERM, None)  # between two tasks
+    for _ in range(2):
+        with pytest.raises(Interrupted) as info:
+            executors._call(lambda t: ran.append(t) or {}, {"id": "b"}, 1)
+        assert info.value.exit_status == 143
+    assert ran == [{"id": "a"}]  # the queued tasks never started
 
 
 def test_checkpoints_of_another_version_command_or_a_corrupt_file_are_refused(tmp_path, monkeypatch) -> None:
