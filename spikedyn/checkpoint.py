@@ -68,6 +68,10 @@ def path_of(out_dir: str | Path, name: str = CHECKPOINT_FILE) -> Path:
 
 
 # -- a network, as arrays ---------------------------------------------------------------------
+#: The prefix of a run's network arrays in a checkpoint (see :func:`network_point`).
+NETWORK = "net"
+
+
 def network_record(network, prefix: str) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Everything a :class:`~spikedyn.Network` will depend on, as (JSON record, arrays named ``prefix.*``)."""
     from .network import state_arrays
@@ -113,6 +117,18 @@ def restore_network(record: dict[str, Any], arrays: dict[str, np.ndarray], prefi
     if f"{prefix}.assignments" in arrays:
         network.assignments_ = arrays[f"{prefix}.assignments"].astype(np.int64)
     return network
+
+
+def network_point(network, record: dict[str, Any]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """A consistent point of a run with one network: ``record`` with the network's record
+    under ``"network"``, and the network's arrays (read back by :func:`point_network`)."""
+    rec, arrays = network_record(network, NETWORK)
+    return {**record, "network": rec}, arrays
+
+
+def point_network(record: dict[str, Any], arrays: dict[str, np.ndarray]):
+    """The network of a point :func:`network_point` made."""
+    return restore_network(record["network"], arrays, NETWORK)
 
 
 # -- writing and reading -----------------------------------------------------------------------
@@ -311,6 +327,12 @@ class TrainProgress:
         return TrainProgress(self.done + stats.train_samples, self.presentations + stats.presentations,
                              self.spikes + stats.spikes,
                              self.train_seconds + stats.wall_seconds, self.updates_before)
+
+    def then(self, later: "TrainProgress") -> "TrainProgress":
+        """This progress followed by the stretch ``later`` (whose update counts are not kept)."""
+        return TrainProgress(self.done + later.done, self.presentations + later.presentations,
+                             self.spikes + later.spikes, self.train_seconds + later.train_seconds,
+                             self.updates_before)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -229,21 +229,19 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
     else:
         record, saved = resumed
         with checkpoint.reading(session.source):
-            network = checkpoint.restore_network(record["network"], saved, "net")
+            network = checkpoint.point_network(record, saved)
             epoch, progress, total = (int(record["epoch"]), TrainProgress(**record["progress"]),
                                       TrainProgress(**record["total"]))
 
     def point(p: TrainProgress):
-        rec, arr = checkpoint.network_record(network, "net")
-        return {"epoch": epoch, "progress": p.to_dict(), "total": total.to_dict(), "network": rec}, arr
+        return checkpoint.network_point(network, {"epoch": epoch, "progress": p.to_dict(), "total": total.to_dict()})
 
     with interrupt.stoppable():
         try:
             while epoch < epochs:
                 progress = checkpoint.train_resumably(network, images, progress, session, "train", point,
                                                       show=not args.quiet, desc=f"train epoch {epoch + 1}/{epochs}")
-                total = TrainProgress(total.done + progress.done, total.presentations + progress.presentations,
-                                      total.spikes + progress.spikes, total.train_seconds + progress.train_seconds)
+                total = total.then(progress)
                 epoch, progress = epoch + 1, TrainProgress()
         except Interrupted as exc:
             raise interrupted_here(exc, "train", args.out) from None

@@ -300,7 +300,7 @@ def run(config, *, seed: int = 0, protocol: Protocol | None = None, pools: Pools
     ContinualResult
     """
     from . import __version__
-    from .checkpoint import Session, TrainProgress, network_record, reading, restore_network, train_resumably
+    from .checkpoint import Session, TrainProgress, network_point, point_network, reading, train_resumably
     from .cost import counted
     from .network import Network
 
@@ -327,7 +327,7 @@ def run(config, *, seed: int = 0, protocol: Protocol | None = None, pools: Pools
     else:
         record, arrays = resumed
         with reading(session.source):
-            network = restore_network(record["network"], arrays, "net")
+            network = point_network(record, arrays)
             R = arrays["accuracy_matrix"].copy()
             records = [TaskRecord(**t) for t in record["tasks"]]
             weights = list(arrays["weights_per_task"])
@@ -339,11 +339,11 @@ def run(config, *, seed: int = 0, protocol: Protocol | None = None, pools: Pools
     i = first
 
     def point(tp: TrainProgress, at_phase: str = "train", task: int | None = None):
-        rec, arr = network_record(network, "net")
+        rec, arr = network_point(network, {"task": i if task is None else task, "phase": at_phase,
+                                           "task_progress": tp.to_dict(), "tasks": [asdict(t) for t in records],
+                                           "wall_seconds": time.perf_counter() - start})
         stack = np.stack(weights) if weights else np.zeros((0, config.n_input, config.n_neurons), np.float32)
-        return ({"task": i if task is None else task, "phase": at_phase, "task_progress": asdict(tp),
-                 "tasks": [asdict(t) for t in records], "wall_seconds": time.perf_counter() - start, "network": rec},
-                {**arr, "accuracy_matrix": R, "weights_per_task": stack})
+        return rec, {**arr, "accuracy_matrix": R, "weights_per_task": stack}
 
     for i in range(first, n_tasks):
         task = protocol.tasks[i]
@@ -391,7 +391,7 @@ def run_iid(config, *, seed: int = 0, protocol: Protocol | None = None, pools: P
     Returns ``{"accuracy_on_tasks", "average_accuracy", "train_samples", "wall_seconds"}``.
     ``session`` checkpoints it as stage ``"iid"`` (see :func:`run`).
     """
-    from .checkpoint import Session, TrainProgress, network_record, reading, restore_network, train_resumably
+    from .checkpoint import Session, TrainProgress, network_point, point_network, reading, train_resumably
     from .network import Network
 
     session = Session(None) if session is None else session
@@ -409,12 +409,11 @@ def run_iid(config, *, seed: int = 0, protocol: Protocol | None = None, pools: P
     else:
         record, arrays = resumed
         with reading(session.source):
-            network, phase = restore_network(record["network"], arrays, "net"), str(record["phase"])
+            network, phase = point_network(record, arrays), str(record["phase"])
             tp = TrainProgress(**record["task_progress"])
 
     def point(p: TrainProgress, at_phase: str = "train"):
-        rec, arr = network_record(network, "net")
-        return {"phase": at_phase, "task_progress": asdict(p), "network": rec}, arr
+        return network_point(network, {"phase": at_phase, "task_progress": p.to_dict()})
 
     if phase == "train":
         tp = train_resumably(network, pools.learn_x[idx], tp, session, "iid", point, show=progress,

@@ -55,6 +55,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
+from .config import _name, _one_line, _show, _toml_reader, read_text_file
 from .errors import ConfigError
 
 LABELS = ("measured", "simulated", "all-in")
@@ -155,18 +156,6 @@ def _text(where: str, key: str, value: Any) -> str:
     return value
 
 
-def _show(value: Any) -> str:
-    from .config import _show as show
-
-    return show(value)
-
-
-def _name(key: Any) -> str:
-    from .config import _name as name
-
-    return name(key)
-
-
 def _amount(value: Any) -> bool:
     """Whether ``value`` is a finite number >= 0 (not a bool; an int too large for a float is not)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -243,7 +232,6 @@ def _parse_costs(where: str, costs: Any, prices: Mapping[str, Price]) -> dict[st
 
 def load_energy_table(table: str | os.PathLike[str] = DEFAULT_TABLE) -> EnergyTable:
     """A built-in table by name (:func:`builtin_tables`) or a user's TOML file by path."""
-    from .config import _one_line, _toml_reader, read_text_file
 
     path = Path(table)
     if path.suffix.lower() != ".toml":

@@ -51,7 +51,7 @@ TASK_COMMAND = "task"
 #: Seconds the workers' tasks get to stop and write their checkpoints when the run is stopped,
 #: before the workers are killed.
 STOP_GRACE_S = 3.0
-#: Seconds between two looks at the stop flag while local workers run (the stop latency it adds).
+#: Seconds between two looks at the stop flag while the workers run (the stop latency it adds).
 POLL_S = 0.05
 #: The signal that stopped this worker process's task, if one did (then it takes no other).
 _stopped_by: int | None = None
@@ -115,12 +115,7 @@ def _call(worker: Callable[[dict], dict], task: dict, threads: int, checkpoint_d
     global _stopped_by
     settings = {_ENV_THREADS: str(max(1, int(threads))), _ENV_CHECKPOINT_DIR: checkpoint_dir,
                 _ENV_CHECKPOINT_EVERY: None if every_s is None else repr(float(every_s))}
-    before = {k: os.environ.get(k) for k in settings}
-    for k, v in settings.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+    before = _set_environ(settings)
     try:
         start = time.perf_counter()
         with stoppable():  # from here a signal stops the task after its current sample
@@ -132,12 +127,19 @@ def _call(worker: Callable[[dict], dict], task: dict, threads: int, checkpoint_d
             _stopped_by = exc.signum
         raise
     finally:  # a task run in this very process (jobs=1) leaves its environment as it was
-        for k, v in before.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+        _set_environ(before)
     return {"spikedyn_version": __version__, "worker_wall_seconds": time.perf_counter() - start, **result}
+
+
+def _set_environ(values: dict[str, str | None]) -> dict[str, str | None]:
+    """Set (or, for None, remove) environment variables; returns their previous values, in the same form."""
+    before = {k: os.environ.get(k) for k in values}
+    for k, v in values.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+    return before
 
 
 def _checkpoint_name(task: dict) -> str:
@@ -148,12 +150,12 @@ def task_session(task: dict):
     """The :class:`~spikedyn.checkpoint.Session` of ``task`` in this worker: checkpointed to
     ``<results>/<id>.checkpoint.npz`` when the executor asked for it, and resumed from that
     file if it holds a checkpoint of exactly this task (else the task starts afresh)."""
-    from .checkpoint import CheckpointError, Checkpointer, Session, load
+    from .checkpoint import DEFAULT_EVERY_S, CheckpointError, Checkpointer, Session, load
 
     directory = os.environ.get(_ENV_CHECKPOINT_DIR)
     if not directory:
         return Session(None)
-    every_s = float(os.environ.get(_ENV_CHECKPOINT_EVERY, "60"))
+    every_s = float(os.environ.get(_ENV_CHECKPOINT_EVERY, DEFAULT_EVERY_S))
     name = _checkpoint_name(task)
     checkpointer = Checkpointer(directory, TASK_COMMAND, task, every_s, name=name)
     try:
@@ -257,7 +259,7 @@ def _iter_dask(worker, todo: list[dict], jobs: int, scheduler: str | None,
             for future in completed.next_batch(block=False):
                 yield futures[future], future.result()
             interrupt.check()
-            time.sleep(0.1)
+            time.sleep(POLL_S)
     finally:
         client.close()
         if cluster is not None:

@@ -47,7 +47,9 @@ from typing import Any
 
 import numpy as np
 
-from .config import WEIGHT_BITS, NetworkConfig, parse_set
+from .config import (INFINITY, WEIGHT_BITS, NetworkConfig, _one_line, _show, _toml_reader, parse_set,
+                     read_text_file)
+from .energy import DEFAULT_TABLE
 from .errors import ConfigError
 
 PROTOCOLS = ("standard", "continual")
@@ -121,6 +123,10 @@ class SearchProtocol:
             raise ConfigError(f"seeds must be distinct integers in [0, 2**63), got {list(self.seeds)}")
         object.__setattr__(self, "seeds", tuple(int(s) for s in seeds))
 
+    def to_dict(self) -> dict[str, Any]:
+        """The protocol as JSON holds it (the seeds a list)."""
+        return {**asdict(self), "seeds": list(self.seeds)}
+
     def describe(self) -> str:
         if self.name == "standard":
             return (f"learn from training images 0-{self.train_samples - 1} in order, name the neurons from them, "
@@ -189,7 +195,7 @@ def evaluate(task: dict) -> dict:
     """Train and score one candidate with one seed (runs in a worker process); returns the accuracy
     and the operations the kernels counted. Checkpointed while it trains when the executor
     gives it a checkpoint file (:func:`spikedyn.executors.task_session`), and resumed from it."""
-    from .checkpoint import TrainProgress, network_record, restore_network, train_resumably
+    from .checkpoint import TrainProgress, network_point, point_network, reading, train_resumably
     from .executors import task_session, threads_per_task
     from .network import Network
     from .operations import PHASES
@@ -209,12 +215,11 @@ def evaluate(task: dict) -> dict:
         if resumed is None:
             net, progress = Network(config, seed=task["seed"]), TrainProgress()
         else:
-            net = restore_network(resumed[0]["network"], resumed[1], "net")
-            progress = TrainProgress(**resumed[0]["progress"])
+            with reading(session.source):
+                net, progress = point_network(*resumed), TrainProgress(**resumed[0]["progress"])
 
         def point(tp: TrainProgress):
-            rec, arr = network_record(net, "net")
-            return {"progress": tp.to_dict(), "network": rec}, arr
+            return network_point(net, {"progress": tp.to_dict()})
 
         progress = train_resumably(net, x[learn], progress, session, "standard", point, show=False, desc="train")
         session.save("standard", *point(progress))  # trained: a stop while scoring does not train again
@@ -251,7 +256,7 @@ def select(candidates: Sequence[Mapping[str, Any]], budget: Budget) -> Mapping[s
                                     c["infer_energy_uj"] or 0.0, c["id"]))
 
 
-def run_search(space: SearchSpace, budget: Budget, protocol: SearchProtocol, *, out_dir, table: str = "horowitz-45nm",
+def run_search(space: SearchSpace, budget: Budget, protocol: SearchProtocol, *, out_dir, table: str = DEFAULT_TABLE,
                executor: str = "local", jobs: int | None = None, scheduler: str | None = None,
                data_dir=None, progress: bool = True, checkpoint_every_s: float | None = None) -> dict[str, Any]:
     """Run the search (see the module docstring); writes ``out_dir`` and returns the summary.
@@ -281,7 +286,7 @@ def run_search(space: SearchSpace, budget: Budget, protocol: SearchProtocol, *, 
         if not reasons:
             for seed in protocol.seeds:
                 tasks.append({"id": f"{cand.id}-seed{seed}", "config": config.to_dict(), "seed": seed,
-                              "protocol": {**asdict(protocol), "seeds": list(protocol.seeds)},
+                              "protocol": protocol.to_dict(),
                               "data_dir": None if data_dir is None else str(data_dir)})
     results, reused = executors.run_tasks(evaluate, tasks, out / "candidates", executor=executor, jobs=jobs,
                                           scheduler=scheduler, desc="candidates", progress=progress,
@@ -317,7 +322,7 @@ def run_search(space: SearchSpace, budget: Budget, protocol: SearchProtocol, *, 
                   "grid": {k: list(v) for k, v in space.grid}},
         "budget": asdict(budget),
         "energy_table": tb.name,
-        "protocol": {**asdict(protocol), "seeds": list(protocol.seeds), "description": protocol.describe()},
+        "protocol": {**protocol.to_dict(), "description": protocol.describe()},
         "objectives": [{"name": k, "sense": s} for k, s in OBJECTIVES],
         "candidates": records,
         "front": front_ids,
@@ -420,14 +425,14 @@ class SearchSpec:
     space: SearchSpace
     budget: Budget = field(default_factory=Budget)
     protocol: SearchProtocol = field(default_factory=SearchProtocol)
-    energy_table: str = "horowitz-45nm"
+    energy_table: str = DEFAULT_TABLE
 
     def to_dict(self) -> dict[str, Any]:
         sp = self.space
         return {"models": list(sp.models), "neurons": list(sp.neurons), "weight_bits": list(sp.weight_bits),
                 "grid": {k: [_plain(x) for x in v] for k, v in sp.grid},
                 "budget": {k: v for k, v in asdict(self.budget).items() if v is not None},
-                "protocol": {**asdict(self.protocol), "seeds": list(self.protocol.seeds)},
+                "protocol": self.protocol.to_dict(),
                 "energy_table": str(self.energy_table), "config": sp.base.to_dict()}
 
     @classmethod
@@ -446,13 +451,13 @@ class SearchSpec:
             if not isinstance(value, (list, tuple)) or not value or not all(
                     isinstance(v, kind) and not isinstance(v, bool) for v in value):
                 what = "strings" if kind is str else "integers"
-                raise ConfigError(f"{source}: {key} must be a non-empty list of {what}, got {_short(value)}")
+                raise ConfigError(f"{source}: {key} must be a non-empty list of {what}, got {_show(value)}")
             return tuple(value)
 
         def table(key, allowed):
             value = data.get(key, {})
             if not isinstance(value, Mapping):
-                raise ConfigError(f"{source}: {key} must be a table, got {_short(value)}")
+                raise ConfigError(f"{source}: {key} must be a table, got {_show(value)}")
             bad = sorted(set(map(str, value)) - set(allowed))
             if bad:
                 raise ConfigError(f"{source}: unknown {key} key {bad[0]!r}; the keys are {', '.join(allowed)}")
@@ -463,17 +468,17 @@ class SearchSpec:
         grid = table("grid", [str(k) for k in data.get("grid", {})] if isinstance(data.get("grid"), Mapping) else [])
         for key, values in grid.items():
             if not isinstance(values, (list, tuple)) or not values:
-                raise ConfigError(f"{source}: grid {key} must be a non-empty list of values, got {_short(values)}")
+                raise ConfigError(f"{source}: grid {key} must be a non-empty list of values, got {_show(values)}")
         if "seeds" in protocol:
             if not isinstance(protocol["seeds"], (list, tuple)):
-                raise ConfigError(f"{source}: protocol.seeds must be a list of integers, got {_short(protocol['seeds'])}")
+                raise ConfigError(f"{source}: protocol.seeds must be a list of integers, got {_show(protocol['seeds'])}")
             protocol["seeds"] = tuple(protocol["seeds"])
-        table_name = data.get("energy_table", "horowitz-45nm")
+        table_name = data.get("energy_table", DEFAULT_TABLE)
         if not isinstance(table_name, str) or not table_name:
-            raise ConfigError(f"{source}: energy_table must be a table's name or a .toml path, got {_short(table_name)}")
+            raise ConfigError(f"{source}: energy_table must be a table's name or a .toml path, got {_show(table_name)}")
         base = data.get("config", {})
         if not isinstance(base, Mapping):
-            raise ConfigError(f"{source}: config must be a table of config sections, got {_short(base)}")
+            raise ConfigError(f"{source}: config must be a table of config sections, got {_show(base)}")
         try:
             return cls(space=SearchSpace(models=items("models", str, None), neurons=items("neurons", int, DEFAULT_NEURONS),
                                          weight_bits=items("weight_bits", int, (32,)),
@@ -489,27 +494,15 @@ class SearchSpec:
 
 def _plain(value: Any) -> Any:
     """A grid value as JSON can hold it: an infinite time constant is ``"inf"`` (as in configs)."""
-    from .config import INFINITY
-
     return INFINITY if isinstance(value, float) and value == math.inf else value
 
 
 def _unplain(value: Any) -> Any:
-    from .config import INFINITY
-
     return math.inf if isinstance(value, str) and value == INFINITY else value
-
-
-def _short(value: Any) -> str:
-    from .config import _show
-
-    return _show(value)
 
 
 def load_spec(path: str | os.PathLike[str]) -> SearchSpec:
     """Read a search file, TOML (``.toml``) or JSON (``.json``); see :class:`SearchSpec`."""
-    from .config import _one_line, _toml_reader, read_text_file
-
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in (".toml", ".json"):
@@ -551,7 +544,7 @@ def _grid_item(text: str) -> tuple[str, tuple[Any, ...]]:
 
 def add_parser(sub) -> argparse.ArgumentParser:
     from .cli_options import add_config_options, add_data_dir, add_progress, add_resume_options, positive_int
-    from .energy import DEFAULT_TABLE, builtin_tables
+    from .energy import builtin_tables
 
     p = sub.add_parser("search", help="Pareto search over models, sizes and precisions within a memory/energy budget",
                        description=__doc__.split("\n\n")[0] + " Candidates that break the budget by the analytical "
