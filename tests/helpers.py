@@ -160,6 +160,14 @@ def assert_usage_error(code: int, err: str, *fragments: str) -> None:
         assert fragment in lines[0], lines[0]
 
 
+def one_line(error) -> str:
+    """The message of ``error`` (an exception, or pytest's ``ExceptionInfo`` of one), which must
+    be one non-empty line."""
+    text = str(getattr(error, "value", error))
+    assert text and "\n" not in text and "\r" not in text, repr(text)
+    return text
+
+
 def assert_png(path: Path) -> None:
     """``path`` is a PNG file with some content, and no hidden temporary file was left beside it."""
     data = path.read_bytes()

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import one_line
 
 from spikedyn.config import (
     NetworkConfig,
@@ -24,12 +25,6 @@ from spikedyn import models
 from spikedyn.errors import ConfigError
 
 DEFAULT = NetworkConfig()
-
-
-def one_line(exc: pytest.ExceptionInfo) -> str:
-    text = str(exc.value)
-    assert "\n" not in text
-    return text
 
 
 # ----------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from helpers import one_line
 
 from spikedyn import cost
 from spikedyn.config import NetworkConfig, StdpParams
@@ -122,8 +123,7 @@ def test_bad_tables_get_one_line_errors(change, message) -> None:
 def test_odd_values_and_keys_give_one_line_errors(change, message) -> None:
     with pytest.raises(ConfigError) as info:
         parse_table({**GOOD, **change})
-    text = str(info.value)
-    assert "\n" not in text and message in text, text
+    assert message in one_line(info), str(info.value)
 
 
 def _costs(**changes) -> dict:
@@ -145,7 +145,7 @@ def _costs(**changes) -> dict:
 def test_bad_costs_get_one_line_errors(costs, message) -> None:
     with pytest.raises(ConfigError) as info:
         parse_table({**GOOD, "costs": costs})
-    assert message in str(info.value) and "\n" not in str(info.value), str(info.value)
+    assert message in one_line(info), str(info.value)
 
 
 @pytest.mark.parametrize("text, message", [
@@ -210,8 +210,8 @@ def test_bad_statistics_files_get_one_line_errors(tmp_path: Path, edit, message)
     path = _statistics(tmp_path, edit)
     with pytest.raises(ConfigError) as info:
         cost.load_statistics(path)
-    text = str(info.value)
-    assert "\n" not in text and message in text and str(path) in text, text
+    text = one_line(info)
+    assert message in text and str(path) in text, text
 
 
 @pytest.mark.parametrize("content, message", [
@@ -224,7 +224,7 @@ def test_statistics_files_that_break_the_parser(tmp_path: Path, content, message
     path.write_bytes(content if isinstance(content, bytes) else content.encode())
     with pytest.raises(ConfigError) as info:
         cost.load_statistics(path)
-    assert message in str(info.value) and "\n" not in str(info.value)
+    assert message in one_line(info)
     with pytest.raises(ConfigError, match="cannot read activity statistics"):
         cost.load_statistics(tmp_path / "absent.json")
     with pytest.raises(ConfigError, match="is a directory"):

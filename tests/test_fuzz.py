@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from helpers import idx_bytes, write_idx
+from helpers import idx_bytes, one_line, write_idx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -54,12 +54,6 @@ def scratch() -> Path:
     path = Path(tempfile.mkdtemp(prefix="spikedyn-fuzz-"))
     yield path
     shutil.rmtree(path, ignore_errors=True)
-
-
-def one_line(error: BaseException) -> str:
-    text = str(error)
-    assert text and "\n" not in text and "\r" not in text, repr(text)
-    return text
 
 
 # ----------------------------------------------------------------------------------------
