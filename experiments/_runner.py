@@ -3,7 +3,7 @@
 A task is a JSON-able dict with a unique ``"id"``; its result is written atomically
 to ``OUT/runs/<id>.json`` as soon as it is done, so an interrupted experiment
 rerun with the same command computes only what is missing. The tasks run on the
-executors of :mod:`spikedyn.executors`, the same as ``spikedyn search``: ``--jobs``
+executors of :mod:`spikedyn.search.executors`, the same as ``spikedyn search``: ``--jobs``
 local worker processes (``spawn``), or a Dask cluster (``--executor dask
 [--scheduler ADDRESS]``), so a user with a cluster runs the paper's comparison
 there unchanged.
@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
-from spikedyn import executors
+from spikedyn.search import executors
 
 _DATA: dict[str, Any] = {}
 
@@ -24,7 +24,7 @@ _DATA: dict[str, Any] = {}
 def mnist(split: str):
     """MNIST ``(images, labels)`` of a split, loaded once per process ($SPIKEDYN_DATA_DIR or the cache)."""
     if split not in _DATA:
-        from spikedyn.data import load_mnist
+        from spikedyn.io.data import load_mnist
 
         _DATA[split] = load_mnist(split)
     return _DATA[split]

@@ -124,7 +124,7 @@ def _fmt(ms: tuple[float, float]) -> str:
 
 def write_tables(groups: dict[tuple[str, int], list[dict]], out: Path, *, label: str, note: str) -> list[dict]:
     """Markdown and CSV tables of the groups (label, neurons) -> runs; returns the rows."""
-    from spikedyn.runs import atomic_path
+    from spikedyn.io.files import atomic_path
 
     rows = []
     for (name, n), results in groups.items():
@@ -153,7 +153,7 @@ def write_tables(groups: dict[tuple[str, int], list[dict]], out: Path, *, label:
 
 def write_margins(rows: list[dict], out: Path) -> None:
     """``spikedyn`` minus ``asp``, per size: newest-task and previous-tasks accuracy (points)."""
-    from spikedyn.runs import atomic_path
+    from spikedyn.io.files import atomic_path
 
     by = {(r["name"], r["neurons"]): r for r in rows}
     lines = ["| neurons | newest task: spikedyn - asp (points) | previous tasks: spikedyn - asp (points) | "

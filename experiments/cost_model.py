@@ -4,7 +4,7 @@
 analytical model needs (:class:`spikedyn.cost.Activity`): each network (seed 0) learns
 from ``--train-samples`` training images of the validation split (50,000 onwards) and
 responds to ``--infer-samples`` more; the statistics of both phases and the mean pixel
-sum of the 60,000 training images are written to ``spikedyn/activity_statistics.json``
+sum of the 60,000 training images are written to ``spikedyn/cost/activity_statistics.json``
 (package data: what ``spikedyn estimate`` and the search use). The test set is not
 touched.
 
@@ -35,9 +35,9 @@ from _runner import add_executor_options, int_list, mnist, run_tasks  # noqa: E4
 
 from spikedyn import cost, models  # noqa: E402
 from spikedyn.config import NetworkConfig  # noqa: E402
-from spikedyn.network import Network  # noqa: E402
-from spikedyn.operations import OPERATIONS, PHASES  # noqa: E402
-from spikedyn.runs import write_json  # noqa: E402
+from spikedyn.simulation.network import Network  # noqa: E402
+from spikedyn.cost.operations import OPERATIONS, PHASES  # noqa: E402
+from spikedyn.io.files import write_json  # noqa: E402
 
 VALIDATION_START = 50_000
 

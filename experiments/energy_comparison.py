@@ -31,7 +31,7 @@ from _runner import mean_sd  # noqa: E402
 
 from spikedyn import cost  # noqa: E402
 from spikedyn.config import NetworkConfig  # noqa: E402
-from spikedyn.runs import atomic_path  # noqa: E402
+from spikedyn.io.files import atomic_path  # noqa: E402
 
 #: SpikeDyn (Putra & Shafique 2021): energy saving of SpikeDyn over ASP, training / inference.
 PAPER = {400: (-0.51, -0.37), 200: (-0.57, -0.51)}

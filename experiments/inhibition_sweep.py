@@ -2,11 +2,11 @@
 
 For each model, network size, strength and seed, a network learns from the first
 50,000 MNIST training images (one pass), its neurons are named from those same
-images (the labelled pass of ``spikedyn.protocol``, learning off), and it is scored
+images (the labelled pass of ``spikedyn.io.splits``, learning off), and it is scored
 on the validation split, training images 50,000-59,999, which it never learned
 from. The test set is never loaded. The selected strength of a model is the one
 with the highest validation accuracy averaged over seeds and sizes; it becomes the
-model's default in ``spikedyn/config.py``, which cites this experiment.
+model's default in ``spikedyn/models/competition.py``, which cites this experiment.
 
 Example (the run behind the defaults; about 20 minutes on two cores)::
 
@@ -33,11 +33,11 @@ from _runner import add_executor_options, float_list, int_list, mean_sd, mnist, 
 
 from spikedyn import models  # noqa: E402
 from spikedyn.config import NetworkConfig  # noqa: E402
-from spikedyn.encoding import STREAM_TEST  # noqa: E402
-from spikedyn.network import Network  # noqa: E402
-from spikedyn.protocol import selection_split  # noqa: E402
-from spikedyn.readout import accuracy, predict  # noqa: E402
-from spikedyn.runs import write_json  # noqa: E402
+from spikedyn.core.encoding import STREAM_TEST  # noqa: E402
+from spikedyn.simulation.network import Network  # noqa: E402
+from spikedyn.io.splits import selection_split  # noqa: E402
+from spikedyn.core.readout import accuracy, predict  # noqa: E402
+from spikedyn.io.files import write_json  # noqa: E402
 
 DEFAULT_STRENGTHS = "17,25,30,40,50,60"
 

@@ -1,10 +1,10 @@
 """Test accuracy of each model and size over several seeds, with learning curves: the results spikedyn reports.
 
-Protocol (Diehl & Cook 2015; ``spikedyn.protocol``): each network learns from the
+Protocol (Diehl & Cook 2015; ``spikedyn.io.splits``): each network learns from the
 MNIST training images in order, ``--epochs`` passes; at each checkpoint (a number of
 training images seen) its neurons are named from the training images it has learned
 from, once each (learning off), and it is tested on all 10,000 test images. Nothing
-here is chosen: the parameters are the defaults of ``spikedyn/config.py`` (selected
+here is chosen: the parameters are the defaults of ``spikedyn.config`` (selected
 on the validation split by ``experiments/inhibition_sweep.py``), possibly overridden
 with ``--set section.field=value`` for a stated comparison.
 
@@ -35,9 +35,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _runner import add_executor_options, int_list, mean_sd, mnist, run_tasks  # noqa: E402
 
 from spikedyn.config import NetworkConfig, parse_set  # noqa: E402
-from spikedyn.encoding import STREAM_TEST  # noqa: E402
-from spikedyn.network import Network, warm_up  # noqa: E402
-from spikedyn.readout import accuracy, predict  # noqa: E402
+from spikedyn.core.encoding import STREAM_TEST  # noqa: E402
+from spikedyn.simulation.network import Network, warm_up  # noqa: E402
+from spikedyn.core.readout import accuracy, predict  # noqa: E402
 
 #: Diehl & Cook (2015), test accuracy by number of excitatory neurons.
 PAPER = {100: 0.829, 400: 0.870, 1600: 0.919, 6400: 0.950}

@@ -29,8 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _runner import add_executor_options, int_list, mean_sd, mnist, run_tasks  # noqa: E402
 
 from spikedyn.config import NetworkConfig, parse_set  # noqa: E402
-from spikedyn.network import Network  # noqa: E402
-from spikedyn.protocol import selection_split  # noqa: E402
+from spikedyn.simulation.network import Network  # noqa: E402
+from spikedyn.io.splits import selection_split  # noqa: E402
 
 
 def run(task: dict) -> dict:

@@ -25,7 +25,8 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from spikedyn import cl_metrics, plotting
+from spikedyn import plotting
+from spikedyn.continual import metrics
 
 RESULTS = Path("..") / "experiments" / "results"
 
@@ -54,7 +55,7 @@ for ax, model in zip(axes, models):
     R = np.nanmean([np.array([[np.nan if v is None else v for v in row] for row in s["accuracy_matrix"]])
                     for s in seeds], axis=0)
     plotting.plot_accuracy_matrix(R, ax, task_names=seeds[0]["task_names"],
-                                  title=f"{model}: ACC {cl_metrics.final_average_accuracy(R):.3f}")
+                                  title=f"{model}: ACC {metrics.final_average_accuracy(R):.3f}")
 
 # %% [markdown]
 # ## Newest task and previous tasks, after each task (mean ± sd over seeds)

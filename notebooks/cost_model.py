@@ -27,7 +27,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import spikedyn
-from spikedyn import cost, energy, footprint
+from spikedyn import cost
+from spikedyn.cost import footprint
+from spikedyn.cost import tables as energy_tables
 
 MODELS = ["spikedyn", "asp", "diehl-cook", "lateral"]
 SIZES = [100, 200, 400, 900, 1600]
@@ -89,7 +91,7 @@ for row, table in enumerate(tables):
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(13, 4.2), layout="constrained")
-for table in energy.builtin_tables():
+for table in energy_tables.builtin_tables():
     for ax, key in zip(axes, ["train_energy_uj", "infer_energy_uj"]):
         values = [cost.estimate(config("spikedyn", n), table=table)[key] for n in SIZES]
         if all(v is not None for v in values):

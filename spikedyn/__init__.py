@@ -15,39 +15,57 @@ The Python API (see the README for a worked example)::
 ``models``             the registry of models (``spikedyn.models.names()``)
 ``continual``          the class-incremental protocol (``spikedyn.continual.run``)
 ``cost``               memory and energy: ``estimate(config)``, ``counted(network)``
+``search``             the Pareto model search within a budget
 ``plotting``           figures drawn into matplotlib Axes
 =====================  ==========================================================
 
-Names are imported on first use, so ``import spikedyn`` stays light.
+The package, by concept (dependencies run one way, each only on those above it):
+
+=====================  ==========================================================
+``errors``             the exceptions, and their one-line messages
+``core``               primitives: numerics, the parts protocol, base parameters,
+                       encoding, neurons, traces, weight storage, readout
+``io``                 files, MNIST, splits, run directories, checkpoints, signals
+``models``             the registry, and one module per part family
+``config``             ``NetworkConfig``: the base sections and the parts' sections
+``cost``               operations, footprint, energy tables, the analytical model
+``simulation``         the one time loop, its state, ``Network``
+``continual``          the protocol, its metrics and outputs
+``search``             the space, the Pareto front, executors, the search
+``plotting``           figures
+``reference``          the Brian2 twin, validation, benchmarks
+``cli``                the ``spikedyn`` command
+=====================  ==========================================================
+
+Names are imported on first use, so ``import spikedyn`` stays light. The module paths
+of spikedyn 0.1.0 (``spikedyn.network``, ``spikedyn.cl_metrics``, ...) still import,
+with a DeprecationWarning, for one version (:mod:`spikedyn._compat`, ``CHANGELOG.md``).
 """
 
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version
 
-try:
-    __version__ = version("spikedyn")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0.0.0+unknown"
+from . import _compat
+from ._version import __version__
+from .core.kernel_cache import install as _install_kernel_cache
 
-from . import _kernel_cache
-
-_kernel_cache.install()  # before any kernel module is imported
+_install_kernel_cache()  # before any kernel module is imported
+_compat.install()
 
 #: Public name -> module that defines it.
 _EXPORTS = {
-    "Network": "network",
-    "Response": "network",
-    "SpikeRecord": "network",
-    "TrainStats": "network",
+    "Network": "simulation.network",
+    "Response": "simulation.network",
+    "SpikeRecord": "simulation.network",
+    "TrainStats": "simulation.network",
     "NetworkConfig": "config",
     "load_config": "config",
-    "load_mnist": "data",
+    "load_mnist": "io.data",
     "ConfigError": "errors",
     "DataError": "errors",
     "SpikedynError": "errors",
 }
-_SUBMODULES = ("models", "plotting", "readout", "encoding", "runs", "continual", "cost", "operations", "energy",
-               "footprint")
+_SUBMODULES = ("core", "io", "models", "config", "cost", "simulation", "continual", "search", "plotting",
+               "reference")
 
 __all__ = ["__version__", *_EXPORTS, *_SUBMODULES]
 
@@ -55,7 +73,7 @@ __all__ = ["__version__", *_EXPORTS, *_SUBMODULES]
 def __getattr__(name: str):
     if name in _EXPORTS:
         return getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
-    if name in _SUBMODULES:
+    if name in _SUBMODULES or f"{__name__}.{name}" in _compat.MOVED:  # an old module: a DeprecationWarning
         return import_module(f".{name}", __name__)
     raise AttributeError(f"module 'spikedyn' has no attribute {name!r}")
 

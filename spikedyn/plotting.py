@@ -27,9 +27,9 @@ from typing import Any
 
 import numpy as np
 
-from .cl_metrics import backward_transfer, check_accuracy_matrix, final_average_accuracy
-from .files import atomic_write
+from .continual.metrics import backward_transfer, check_accuracy_matrix, final_average_accuracy
 from .errors import ConfigError
+from .io.files import atomic_write
 
 __all__ = [
     "plot_accuracy_matrix",
@@ -131,7 +131,7 @@ def plot_confusion(confusion: np.ndarray, ax=None, *, title: str | None = None, 
     ----------
     confusion : int array, shape (n_classes, n_classes)
         Counts of (true class, predicted class), as from
-        :func:`spikedyn.readout.confusion_matrix`.
+        :func:`spikedyn.core.readout.confusion_matrix`.
     ax : matplotlib.axes.Axes, optional
         Where to draw; a new figure if omitted.
     title : str, optional
@@ -413,7 +413,7 @@ def plot_accuracy_matrix(R, ax=None, *, task_names: Sequence[str] | None = None,
     ----------
     R : float array, shape (T, T)
         ``R[i, j]`` = test accuracy on task ``j`` after training task ``i``; entries
-        above the diagonal are ignored (see :mod:`spikedyn.cl_metrics`).
+        above the diagonal are ignored (see :mod:`spikedyn.continual.metrics`).
     ax : matplotlib.axes.Axes, optional
         Where to draw; a new figure if omitted.
     task_names : sequence of str, optional
@@ -433,7 +433,7 @@ def plot_accuracy_matrix(R, ax=None, *, task_names: Sequence[str] | None = None,
     ------
     ConfigError
         If ``R`` is not a valid accuracy matrix (see
-        :func:`spikedyn.cl_metrics.check_accuracy_matrix`) or ``task_names`` does not
+        :func:`spikedyn.continual.metrics.check_accuracy_matrix`) or ``task_names`` does not
         have one name per task.
     """
     R = check_accuracy_matrix(R)
@@ -495,8 +495,8 @@ def plot_task_accuracy(curves: Mapping[str, Mapping[str, Any]], ax=None, *,
     curves : mapping of str to dict
         Model name -> ``{"new": array (seeds, T), "old": array (seeds, T)}``: per
         seed, the accuracy on the newest task and the mean accuracy on the previous
-        tasks after each task (:func:`spikedyn.cl_metrics.new_task_accuracy` and
-        :func:`~spikedyn.cl_metrics.old_task_accuracy`). Column 0 of ``"old"`` (NaN,
+        tasks after each task (:func:`spikedyn.continual.metrics.new_task_accuracy` and
+        :func:`~spikedyn.continual.metrics.old_task_accuracy`). Column 0 of ``"old"`` (NaN,
         no previous task) is ignored; a 1-D array is one seed. All models need the
         same T.
     ax : matplotlib.axes.Axes, optional
@@ -644,7 +644,7 @@ def plot_pareto(candidates: Sequence[Mapping[str, Any]], cost_key: str, ax=None,
     never trained, so they sit at the bottom, accuracy unknown); the budget as a
     vertical line. Returns the Axes.
     """
-    from .pareto import pareto_front
+    from .search.pareto import pareto_front
 
     ax = _new_axes(ax, (7, 4.8))
     done = [c for c in candidates if not c["pruned"] and c.get("accuracy") is not None

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from spikedyn.cli import EXIT_USAGE
-from spikedyn.data import MNIST_FILES
+from spikedyn.io.data import MNIST_FILES
 
 # Captured at import, before any fixture clears SPIKEDYN_DATA_DIR for a test.
 REAL_DATA_DIR = os.environ.get("SPIKEDYN_DATA_DIR")

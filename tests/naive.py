@@ -1,13 +1,14 @@
 """Slow, obviously correct NumPy references for the spikedyn kernels.
 
 Everything here is written from the documented equations (the docstrings of
-:mod:`spikedyn.neurons`, :mod:`spikedyn.plasticity` and :mod:`spikedyn.network`), not
-from the kernels: dense arrays, one step at a time, every trace stored explicitly.
+:mod:`spikedyn.core.neurons`, :mod:`spikedyn.core.traces`, :mod:`spikedyn.models` and
+:mod:`spikedyn.simulation.loop`), not from the kernels: dense arrays, one step at a
+time, every trace stored explicitly.
 Only two things are taken from the package on purpose:
 
-- :func:`spikedyn.encoding.poisson_raster` (through ``SpikeRaster.dense``), the input
+- :func:`spikedyn.core.encoding.poisson_raster` (through ``SpikeRaster.dense``), the input
   spikes, which the encoding tests check on their own;
-- :func:`spikedyn.plasticity.decay_table`, so that a trace ``exp(-k dt / tau)`` is
+- :func:`spikedyn.core.traces.decay_table`, so that a trace ``exp(-k dt / tau)`` is
   the very same float64 number here and in the kernels (``math.exp`` of
   ``-k / (tau/dt)``; see ``tests/test_plasticity.py``).
 
@@ -27,11 +28,11 @@ from typing import Callable
 
 import numpy as np
 
-from spikedyn._numerics import FLUSH_BELOW
 from spikedyn.config import NetworkConfig
-from spikedyn.encoding import poisson_raster, presentation_seed
-from spikedyn.neurons import LifParams
-from spikedyn.plasticity import decay_table
+from spikedyn.core.encoding import poisson_raster, presentation_seed
+from spikedyn.core.neurons import LifParams
+from spikedyn.core.numerics import FLUSH_BELOW
+from spikedyn.core.traces import decay_table
 
 #: Step of the last spike of a neuron that never fired (any large negative number works).
 NEVER = -(2**40)
@@ -243,7 +244,7 @@ class NaiveState:
         )
 
 
-#: How kernel state (``spikedyn.network.state_arrays``) names the fields of NaiveState.
+#: How kernel state (``spikedyn.simulation.state.state_arrays``) names the fields of NaiveState.
 KERNEL_STATE_NAMES = {
     "v": "exc.v", "ge": "exc.ge", "gi": "exc.gi", "last_spike": "exc.last_spike",
     "vi": "competition.v", "gei": "competition.ge", "gii": "competition.gi",
@@ -396,7 +397,7 @@ class NaiveDelayedStdp(NaiveStdp):
     """``stdp-delayed``: a spike of input i at step s reaches neuron j at ``s + d[i, j]``, and only then
     ``ge_j += w_ij; pre_ij = 1; w_ij = clip(w_ij - nu_pre * post1_j)``; potentiation reads the
     per-synapse ``pre_ij``. Arrivals of a step are handled in the order their spikes were sent
-    (by step, input, neuron). ``sim.delays`` are the delays in steps (``spikedyn.delays.delay_steps``)."""
+    (by step, input, neuron). ``sim.delays`` are the delays in steps (``spikedyn.models.delays.delay_steps``)."""
 
     def on_pre(self, sim, t, inputs, learn):
         st, w, s, d = sim.st, sim.w, sim.c.stdp, sim.delays
@@ -430,7 +431,7 @@ class NaiveDelayedStdp(NaiveStdp):
 
 
 class NaiveSpikeDynStdp(NaiveStdp):
-    """``stdp-spikedyn`` (spikedyn.spikedyn_stdp's docstring): STDP scaled by the neuron's factor
+    """``stdp-spikedyn`` (spikedyn.models.spikedyn's docstring): STDP scaled by the neuron's factor
     ``g_j = 1 / (1 + a_j / A)``, updates below ``eps`` skipped; after each presentation
     ``a += counts``, ``g`` updated, theta rises held back by consolidation, small weights decayed."""
 
@@ -477,7 +478,7 @@ class NaiveSpikeDynStdp(NaiveStdp):
 
 
 class NaiveAsp(NaiveStdp):
-    """``stdp-asp`` (spikedyn.asp's docstring): at each spike of j, after its potentiation,
+    """``stdp-asp`` (spikedyn.models.asp's docstring): at each spike of j, after its potentiation,
     ``s[:, j] += beta * (pre - s[:, j])``; after each presentation ``w -= leak * (1 - s) * w``."""
 
     def significance_shape(self, config):
@@ -663,7 +664,7 @@ def simulate_naive(config: NetworkConfig, weights, theta, rasters: Callable[[int
 
 
 # ----------------------------------------------------------------------------------------
-# Weights at reduced precision (spikedyn.quantise's docstring)
+# Weights at reduced precision (spikedyn.core.quantise's docstring)
 # ----------------------------------------------------------------------------------------
 _M64 = 2**64 - 1
 SITES = {"rows": 1, "columns": 2, "before": 3, "after": 4, "initial": 5}

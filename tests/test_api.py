@@ -11,9 +11,9 @@ import pytest
 
 import spikedyn
 from spikedyn.config import NetworkConfig
+from spikedyn.core.readout import assign_labels, predict
 from spikedyn.errors import ConfigError
-from spikedyn.network import MAX_VOLTAGE_SAMPLES, Network, Response
-from spikedyn.readout import assign_labels, predict
+from spikedyn.simulation.network import MAX_VOLTAGE_SAMPLES, Network, Response
 
 CONFIG = NetworkConfig(model="lateral", n_neurons=12)
 
@@ -56,7 +56,7 @@ def test_fit_starts_afresh_and_partial_fit_continues() -> None:
 
 def test_assign_predict_score_are_the_readout_of_respond() -> None:
     net = Network(CONFIG, seed=2).fit(X[:40]).assign(X[40:], Y[40:])
-    counts = net.respond(X[40:], stream=spikedyn.encoding.STREAM_ASSIGN, progress=False)
+    counts = net.respond(X[40:], stream=spikedyn.core.encoding.STREAM_ASSIGN, progress=False)
     np.testing.assert_array_equal(net.assignments_, assign_labels(counts, Y[40:]))
     expected = predict(net.respond(X[:40], progress=False), net.assignments_)
     np.testing.assert_array_equal(net.predict(X[:40]), expected)

@@ -32,8 +32,8 @@ from helpers import idx_bytes, make_digits_dir, write_bytes  # noqa: E402
 
 from spikedyn import cli  # noqa: E402
 from spikedyn.cost import ACTIVITY_FILE  # noqa: E402
-from spikedyn.data import MNIST_FILES  # noqa: E402
-from spikedyn.energy import TABLE_DIR  # noqa: E402
+from spikedyn.cost.tables import TABLE_DIR  # noqa: E402
+from spikedyn.io.data import MNIST_FILES  # noqa: E402
 
 TRAIN_IMAGES, TRAIN_LABELS = MNIST_FILES["train"]
 TEST_IMAGES, TEST_LABELS = MNIST_FILES["test"]
@@ -417,7 +417,7 @@ case("bench-config", "bench --set timing.dt_ms=-1", "timing.dt_ms must be > 0",
 # -- checkpoints, resume, search files -------------------------------------------------------------
 def _checkpoint(c: Inputs, command: str = "train", model: str = "spikedyn", version: str | None = None) -> Path:
     """A directory holding a checkpoint of ``command`` for ``model`` (written by spikedyn ``version``)."""
-    from spikedyn import checkpoint
+    from spikedyn.io import checkpoint
     from spikedyn.config import NetworkConfig
 
     options = {"config": NetworkConfig(model=model, n_neurons=3).to_dict(), "seed": 0, "train_samples": 5,

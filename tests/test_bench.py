@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from helpers import assert_png, assert_usage_error, entries, images_ending_faint, write_mnist_dir
 
-from spikedyn import bench
+from spikedyn.reference import bench
 
 # Brian2 2.9 calls pyparsing APIs that pyparsing 3 deprecates: hundreds of warnings per test.
 pytestmark = [pytest.mark.brian2, pytest.mark.filterwarnings("ignore::DeprecationWarning"),

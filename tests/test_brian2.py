@@ -16,10 +16,11 @@ import pytest
 
 from helpers import assert_usage_error, entries, images_ending_faint, write_mnist_dir
 
-from spikedyn import models, validation
+from spikedyn import models
 from spikedyn.config import NetworkConfig
-from spikedyn.encoding import STREAM_TEST
-from spikedyn.network import Network
+from spikedyn.core.encoding import STREAM_TEST
+from spikedyn.reference import validate as validation
+from spikedyn.simulation.network import Network
 
 # Brian2 2.9 calls pyparsing APIs that pyparsing 3 deprecates: hundreds of warnings per test.
 pytestmark = [pytest.mark.brian2, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
@@ -42,7 +43,7 @@ def assert_agree(s: dict, *, learn: bool) -> None:
 def test_namespace_comes_from_the_config():
     from brian2 import mV, ms
 
-    from spikedyn.brian2_reference import brian2_namespace
+    from spikedyn.reference.brian2 import brian2_namespace
 
     config = NetworkConfig()
     config = dataclasses.replace(
@@ -55,8 +56,8 @@ def test_namespace_comes_from_the_config():
 
 
 def test_normalisation_matches_spikedyn_bit_for_bit():
-    from spikedyn.brian2_reference import normalize_columns
-    from spikedyn.plasticity import normalize_weights
+    from spikedyn.models.stdp import normalize_columns_numpy as normalize_columns
+    from spikedyn.models.stdp import normalize_weights
 
     w = np.random.default_rng(1).uniform(0.0, 0.3, size=(784, 37))
     w[:, 3] = 0.0  # an all-zero column is left alone
@@ -88,7 +89,7 @@ def test_recorded_spikedyn_run_matches_the_public_api(learn):
 
 
 def test_compare_records_finds_the_first_disagreement():
-    from spikedyn.brian2_reference import make_spike_record
+    from spikedyn.reference.brian2 import make_spike_record
 
     a = make_spike_record([0, 0, 1], [0, 0, 0], [5, 9, 3], [2, 1, 0], [1, 1])
     b = make_spike_record([0, 1, 1], [0, 0, 0], [5, 3, 4], [2, 0, 7], [1, 1])
@@ -122,7 +123,7 @@ def test_agrees_when_euler_overshoots_and_the_membrane_is_clipped(learn):
 @pytest.mark.mnist
 @pytest.mark.parametrize("model", models.names())
 def test_numpy_target_agrees_on_mnist_training(model, mnist_dir):
-    from spikedyn.data import load_split
+    from spikedyn.io.data import load_split
 
     images, _ = load_split("train", mnist_dir, download=False, progress=False)
     s = validation.validate(NetworkConfig(model=model, n_neurons=20), images[:2], learn=True, target="numpy",
@@ -135,7 +136,7 @@ def test_standalone_agrees_and_leaves_the_runtime_device_usable(tmp_path):
     from brian2 import get_device
     from brian2.devices.device import runtime_device
 
-    from spikedyn.brian2_reference import Brian2Network
+    from spikedyn.reference.brian2 import Brian2Network
 
     config = NetworkConfig(model="diehl-cook", n_neurons=10)
     images = images_ending_faint(seed=2)

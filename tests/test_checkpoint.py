@@ -21,14 +21,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from spikedyn import checkpoint, interrupt
-from spikedyn.checkpoint import CheckpointError, Checkpointer, Session, network_record, restore_network
 from spikedyn.config import NetworkConfig
 from spikedyn.errors import DiskError, NumericalError
-from spikedyn.files import atomic_directory, write_json, write_npy
-from spikedyn.interrupt import Interrupted
+from spikedyn.io import checkpoint, interrupt
+from spikedyn.io.checkpoint import CheckpointError, Checkpointer, Session, network_record, restore_network
+from spikedyn.io.files import atomic_directory, write_json, write_npy
+from spikedyn.io.interrupt import Interrupted
 from spikedyn.models import names as model_names
-from spikedyn.network import Network
+from spikedyn.simulation.network import Network
 
 from helpers import REAL_DATA_DIR, assert_usage_error
 
@@ -255,7 +255,8 @@ def test_search_stopped_midway_resumes_identical(search_reference, tmp_path, mni
 
 @pytest.mark.mnist
 def test_a_search_task_interrupted_mid_training_resumes_from_its_checkpoint(tmp_path, monkeypatch, mnist_dir):
-    from spikedyn import executors, search
+    from spikedyn import search
+    from spikedyn.search import executors
 
     config = NetworkConfig(model="spikedyn", n_neurons=30)
     task = {"id": "t", "config": config.to_dict(), "seed": 3, "data_dir": str(mnist_dir),
@@ -307,7 +308,7 @@ def test_a_network_restored_from_a_checkpoint_continues_exactly(model, tmp_path)
     record, arrays = network_record(half, "net")
     ck.save({"network": record}, arrays)
     meta, loaded = checkpoint.load(tmp_path, "train")
-    back = restore_network(meta["progress"]["network"], loaded, "net")
+    back = restore_network(meta["progress"]["network"], loaded, "net", Network)
     back.train(x[11:], progress=False)
     back.respond(x[:6], progress=False)
     assert np.array_equal(back.weights, whole.weights) and np.array_equal(back.theta, whole.theta)
@@ -364,7 +365,7 @@ def test_stoppable_turns_signals_into_a_request_and_restores_the_handlers() -> N
 
 
 def test_a_pool_worker_signalled_while_idle_refuses_its_next_tasks(monkeypatch) -> None:
-    from spikedyn import executors
+    from spikedyn.search import executors
 
     ran = []
     monkeypatch.setattr(executors, "_pool_worker", True)
@@ -520,7 +521,7 @@ def test_a_checkpoint_without_its_options_is_one_line(run_cli, tmp_path) -> None
 
 
 def test_a_task_result_does_not_depend_on_where_its_data_was_read(tmp_path) -> None:
-    from spikedyn import executors
+    from spikedyn.search import executors
 
     task = {"id": "t", "x": 1, "data_dir": "/a"}
     write_json(tmp_path / "t.json", {"task": task, "accuracy": 0.5})

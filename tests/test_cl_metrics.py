@@ -1,4 +1,4 @@
-"""Tests for spikedyn.cl_metrics (continual-learning metrics) and its plots in spikedyn.plotting."""
+"""Tests for spikedyn.continual.metrics (continual-learning metrics) and its plots in spikedyn.plotting."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from helpers import images  # noqa: E402
 from matplotlib.collections import PolyCollection  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from spikedyn.cl_metrics import (  # noqa: E402
+from spikedyn.continual.metrics import (  # noqa: E402
     average_incremental_accuracy,
     backward_transfer,
     check_accuracy_matrix,

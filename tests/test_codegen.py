@@ -24,18 +24,21 @@ import numba
 import numpy as np
 import pytest
 
-from spikedyn import (asp, competition, delays, models, network, neurons, plasticity, potentiation_only, spikedyn_stdp,
-                      threshold)
+from spikedyn import models
 from spikedyn.config import NetworkConfig, StdpParams
+from spikedyn.core import neurons, traces
+from spikedyn.models import asp, competition, delays, no_depression, stdp, threshold
+from spikedyn.models import spikedyn as spikedyn_rule
+from spikedyn.simulation import loop, state
 
 N, N_INPUT = 40, 30
 STDP = StdpParams(weight_sum=0.1 * N_INPUT)  # reachable by N_INPUT weights of at most w_max = 1
-KP = network.kernel_params(NetworkConfig(model="diehl-cook", n_neurons=N, n_input=N_INPUT, stdp=STDP))
-KP_LATERAL = network.kernel_params(NetworkConfig(model="lateral", n_neurons=N, n_input=N_INPUT, stdp=STDP))
-KP_NO_DEPRESSION = network.kernel_params(NetworkConfig(model="lateral-no-depression", n_neurons=N, n_input=N_INPUT, stdp=STDP))
-KP_DELAYS = network.kernel_params(NetworkConfig(model="lateral-delays", n_neurons=N, n_input=N_INPUT, stdp=STDP))
-KP_SPIKEDYN = network.kernel_params(NetworkConfig(model="spikedyn", n_neurons=N, n_input=N_INPUT, stdp=STDP))
-KP_ASP = network.kernel_params(NetworkConfig(model="asp", n_neurons=N, n_input=N_INPUT, stdp=STDP))
+KP = state.kernel_params(NetworkConfig(model="diehl-cook", n_neurons=N, n_input=N_INPUT, stdp=STDP))
+KP_LATERAL = state.kernel_params(NetworkConfig(model="lateral", n_neurons=N, n_input=N_INPUT, stdp=STDP))
+KP_NO_DEPRESSION = state.kernel_params(NetworkConfig(model="lateral-no-depression", n_neurons=N, n_input=N_INPUT, stdp=STDP))
+KP_DELAYS = state.kernel_params(NetworkConfig(model="lateral-delays", n_neurons=N, n_input=N_INPUT, stdp=STDP))
+KP_SPIKEDYN = state.kernel_params(NetworkConfig(model="spikedyn", n_neurons=N, n_input=N_INPUT, stdp=STDP))
+KP_ASP = state.kernel_params(NetworkConfig(model="asp", n_neurons=N, n_input=N_INPUT, stdp=STDP))
 
 
 def _f(n=N):
@@ -63,11 +66,11 @@ def _population():
 
 
 def _traces(per_synapse=False, significance=False):
-    table = plasticity.decay_table(20.0, 0.5)
+    table = traces.decay_table(20.0, 0.5)
     last_arrival = np.zeros((N_INPUT, N) if per_synapse else (0, 0), np.int64)
     sig = np.zeros((N_INPUT, N) if significance else (0, 0))
     return (_i64(N_INPUT), _i64(), _i32(), _b(), _i64(1), _f(N_INPUT), _f(), table, table, table, last_arrival,
-            _f(), _f(), sig, _i64(len(plasticity.UPDATE_KINDS)))
+            _f(), _f(), sig, _i64(len(traces.UPDATE_KINDS)))
 
 
 def _pre_args(kp, per_synapse=False, significance=False):
@@ -85,18 +88,18 @@ KERNELS = {
     "_lif_step_active": (neurons._lif_step_active,
                          lambda: (KP.competition.lif, _f(), _f(), _f(), _i64(), 5, _i32(), 0, _b(), _i32())),
     "_reset": (neurons._reset, lambda: (KP.exc, _f(), _i64(), 5, _i32(), 0)),
-    "_deliver_events": (plasticity._deliver_events, lambda: (_f(), _w(), _i32(N_INPUT), 0, 5)),
+    "_deliver_events": (stdp._deliver_events, lambda: (_f(), _w(), _i32(N_INPUT), 0, 5)),
     "_inhibit_others": (competition._inhibit_others, lambda: (_f(), _i32(), 0, 1.0)),
     "_excite_partners": (competition._excite_partners, lambda: (_f(), _i32(), 0, 1.0, _i32(), _b(), _i64(1))),
-    "_recent_traces_now": (plasticity._recent_traces_now,
-                           lambda: (plasticity.decay_table(20.0, 0.5), _i64(), 5, _i32(), _b(), _i64(1), _f())),
-    "_mark": (plasticity._mark, lambda: (_i64(N_INPUT), _i32(N_INPUT), 0, 3, 5)),
-    "_depress_inputs": (plasticity._depress_inputs,
+    "_recent_traces_now": (traces._recent_traces_now,
+                           lambda: (traces.decay_table(20.0, 0.5), _i64(), 5, _i32(), _b(), _i64(1), _f())),
+    "_mark": (traces._mark, lambda: (_i64(N_INPUT), _i32(N_INPUT), 0, 3, 5)),
+    "_depress_inputs": (stdp._depress_inputs,
                         lambda: (_w(), _i32(N_INPUT), 0, 5, _f(), _i32(), 0, _b(N_INPUT), 1e-4, 1.0)),
-    "_potentiate_column": (plasticity._potentiate_column, lambda: (_w(), 0, _f(N_INPUT), 0.01, 0.5, 1.0)),
-    "_traces_now": (plasticity._traces_now, lambda: (plasticity.decay_table(20.0, 0.5), _i64(N_INPUT), 5, _f(N_INPUT))),
+    "_potentiate_column": (stdp._potentiate_column, lambda: (_w(), 0, _f(N_INPUT), 0.01, 0.5, 1.0)),
+    "_traces_now": (traces._traces_now, lambda: (traces.decay_table(20.0, 0.5), _i64(N_INPUT), 5, _f(N_INPUT))),
     "_raise_thresholds": (threshold._raise_thresholds, lambda: (_f(), _i32(), 0, 0.05)),
-    # the parts' implementations of the per-step hooks (spikedyn.parts)
+    # the parts' implementations of the per-step hooks (spikedyn.core.parts)
     "_homeostatic_integrate": (threshold._homeostatic_integrate,
                                lambda: (KP.threshold, KP.exc, _f(), _f(), _f(), _f(), _i64(), 5)),
     "_homeostatic_on_spikes": (threshold._homeostatic_on_spikes, lambda: (KP.threshold, _f(), _i32(), 0)),
@@ -104,21 +107,21 @@ KERNELS = {
                                   lambda: (KP.competition, 5, _f(), _i32(), 0, *_population())),
     "_compete_direct_lateral": (competition._compete_direct_lateral,
                                 lambda: (KP_LATERAL.competition, 5, _f(), _i32(), 0, *_population())),
-    "_stdp_on_pre": (plasticity._stdp_on_pre, lambda: _pre_args(KP)),
-    "_stdp_transmit": (plasticity._stdp_transmit,
+    "_stdp_on_pre": (stdp._stdp_on_pre, lambda: _pre_args(KP)),
+    "_stdp_transmit": (stdp._stdp_transmit,
                        lambda: (KP.plasticity, 5, _w(), _f(), _i32(N_INPUT), 0, 3, np.zeros(5, np.int64), _i64(1))),
     "_delayed_transmit": (delays._delayed_transmit,
                           lambda: (KP_DELAYS.plasticity, 5, _w(), _f(), _i32(N_INPUT), 0, 3, np.zeros(5, np.int64),
                                    _i64(1))),
-    "_stdp_on_post": (plasticity._stdp_on_post, lambda: (KP.plasticity, 5, _w(), _i32(), 0, *_traces())),
-    "potentiation_only._on_pre": (potentiation_only._on_pre, lambda: _pre_args(KP_NO_DEPRESSION)),
-    "_stdp_on_post[potentiation-only]": (plasticity._stdp_on_post,
+    "_stdp_on_post": (stdp._stdp_on_post, lambda: (KP.plasticity, 5, _w(), _i32(), 0, *_traces())),
+    "no_depression._on_pre": (no_depression._on_pre, lambda: _pre_args(KP_NO_DEPRESSION)),
+    "_stdp_on_post[potentiation-only]": (stdp._stdp_on_post,
                                          lambda: (KP_NO_DEPRESSION.plasticity, 5, _w(), _i32(), 0, *_traces())),
     "_delayed_on_pre": (delays._delayed_on_pre, lambda: _pre_args(KP_DELAYS, per_synapse=True)),
     "_delayed_on_post": (delays._delayed_on_post,
                          lambda: (KP_DELAYS.plasticity, 5, _w(), _i32(), 0, *_traces(per_synapse=True))),
-    "_spikedyn_on_pre": (spikedyn_stdp._spikedyn_on_pre, lambda: _pre_args(KP_SPIKEDYN)),
-    "_spikedyn_on_post": (spikedyn_stdp._spikedyn_on_post,
+    "_spikedyn_on_pre": (spikedyn_rule._spikedyn_on_pre, lambda: _pre_args(KP_SPIKEDYN)),
+    "_spikedyn_on_post": (spikedyn_rule._spikedyn_on_post,
                           lambda: (KP_SPIKEDYN.plasticity, 5, _w(), _i32(), 0, *_traces())),
     "_asp_on_post": (asp._asp_on_post,
                      lambda: (KP_ASP.plasticity, 5, _w(), _i32(), 0, *_traces(significance=True))),
@@ -189,13 +192,13 @@ def _blocks_in_loops(function_ir: str) -> dict[str, str]:
 def test_time_loop_keeps_no_reference_counts_inside_its_loops(model: str, counting: bool) -> None:
     """The model's parts, inlined through their hooks, add no atomic reference counting per step,
     with the operation counters off (None) or on."""
-    from spikedyn.network import _new_buffers, _new_state
+    from spikedyn.simulation.state import _new_buffers, _new_state
 
-    kp = network.kernel_params(NetworkConfig(model=model, n_neurons=N, n_input=N_INPUT, stdp=STDP))
+    kp = state.kernel_params(NetworkConfig(model=model, n_neurons=N, n_input=N_INPUT, stdp=STDP))
     st, buf = _new_state(kp, N_INPUT, N), _new_buffers(kp, N_INPUT, N)
     buf.step_ptr[:] = 0  # no input spikes
-    fresh = numba.njit(network._run_steps.py_func)
-    fresh(kp, st, buf, _w(), _f(), 10, True, True, _i32(), network._recorder(0, 0, 0, N), _i64(8) if counting else None)
+    fresh = numba.njit(loop._run_steps.py_func)
+    fresh(kp, st, buf, _w(), _f(), 10, True, True, _i32(), state._recorder(0, 0, 0, N), _i64(8) if counting else None)
     ir = fresh.inspect_llvm(fresh.signatures[0])
     own = [d for d in ir.split("\ndefine ")[1:] if "10_run_stepsB" in d.split("\n", 1)[0]
            and "cpython" not in d.split("\n", 1)[0] and "@cfunc" not in d.split("\n", 1)[0]]

@@ -16,13 +16,13 @@ from spikedyn.config import (
     NetworkConfig,
     StdpParams,
     TimingParams,
-    atomic_write,
     check_seed,
     load_config,
     parse_set,
 )
 from spikedyn import models
 from spikedyn.errors import ConfigError
+from spikedyn.io.files import atomic_write
 
 DEFAULT = NetworkConfig()
 
@@ -406,7 +406,7 @@ def test_check_seed() -> None:
 
 def test_an_infinite_time_constant_survives_json_toml_and_a_run_directory(tmp_path: Path) -> None:
     """JSON has no infinity: to_dict writes an infinite time constant as "inf", which reads back."""
-    from spikedyn.files import json_text
+    from spikedyn.io.files import json_text
 
     config = DEFAULT.replace(excitatory__tau_theta_ms=float("inf"), spikedyn__tau_theta_ms=float("inf"))
     data = config.to_dict()

@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 from helpers import assert_png, assert_states_equal, assert_usage_error, bar_digits, bright_images, make_digits_dir
 
-from spikedyn import cl_metrics
 from spikedyn import continual as cl
 from spikedyn.config import InputParams, NetworkConfig, TimingParams
+from spikedyn.continual import metrics as cl_metrics
+from spikedyn.continual.protocol import _first_of_classes, _per_class
 from spikedyn.errors import ConfigError
-from spikedyn.network import Network
+from spikedyn.simulation.network import Network
 
 SHORT = TimingParams(present_ms=100.0, rest_ms=50.0)
 
@@ -73,13 +74,13 @@ def test_protocol_rejects_bad_choices(kwargs, message) -> None:
 
 def test_task_images_are_the_first_of_their_classes_in_file_order() -> None:
     y = POOLS.learn_y
-    idx = cl._first_of_classes(y, (2, 3), 10, "x")
+    idx = _first_of_classes(y, (2, 3), 10, "x")
     assert idx.size == 10 and np.all(np.diff(idx) > 0) and set(y[idx]) == {2, 3}
     assert np.array_equal(idx, np.flatnonzero(np.isin(y, (2, 3)))[:10])
-    per = cl._per_class(y, [4, 1], 3, "x")
+    per = _per_class(y, [4, 1], 3, "x")
     assert list(y[per]) == [4, 4, 4, 1, 1, 1]
     with pytest.raises(ConfigError, match="classes 5 have only 20 images in the pool, fewer than 21; ask for fewer"):
-        cl._first_of_classes(y, (5,), 21, "--samples-per-task")
+        _first_of_classes(y, (5,), 21, "--samples-per-task")
 
 
 # -- the protocol ----------------------------------------------------------------------------------
@@ -127,7 +128,7 @@ def test_each_task_trains_on_its_classes_only(monkeypatch) -> None:
     monkeypatch.setattr(Network, "train", spy)
     cl.run(_config(), seed=0, protocol=SMALL, pools=POOLS, progress=False)
     for task, images in zip(SMALL.tasks, seen):
-        idx = cl._first_of_classes(POOLS.learn_y, task, 15, "x")
+        idx = _first_of_classes(POOLS.learn_y, task, 15, "x")
         np.testing.assert_array_equal(images, POOLS.learn_x[idx])
 
 
@@ -138,7 +139,7 @@ def test_iid_reference_trains_on_the_same_images_shuffled(monkeypatch) -> None:
                                                                        original(self, images, **kw))[1])
     out = cl.run_iid(_config(), seed=1, protocol=SMALL, pools=POOLS, progress=False)
     (images,) = seen
-    expected = np.concatenate([POOLS.learn_x[cl._first_of_classes(POOLS.learn_y, t, 15, "x")] for t in SMALL.tasks])
+    expected = np.concatenate([POOLS.learn_x[_first_of_classes(POOLS.learn_y, t, 15, "x")] for t in SMALL.tasks])
     assert images.shape == expected.shape and not np.array_equal(images, expected)
     assert sorted(map(bytes, images)) == sorted(map(bytes, expected))
     assert out["train_samples"] == 45 and len(out["accuracy_on_tasks"]) == 3

@@ -14,13 +14,13 @@ from test_network import CASES, trained
 
 from spikedyn import cost
 from spikedyn.config import NetworkConfig, StdpParams
-from spikedyn.encoding import STREAM_TEST, STREAM_TRAIN, poisson_raster
-from spikedyn.energy import load_energy_table, parse_table
+from spikedyn.core.encoding import STREAM_TEST, STREAM_TRAIN, poisson_raster
+from spikedyn.core.quantise import SITE_COLUMNS, SITE_ROWS, _quantise_all, _quantise_columns, _quantise_rows, _uniform
+from spikedyn.core.quantise import record as quantise_record
+from spikedyn.cost.operations import OPERATIONS, TALLY, derive
+from spikedyn.cost.tables import load_energy_table, parse_table
 from spikedyn.errors import ConfigError
-from spikedyn.network import Network
-from spikedyn.operations import OPERATIONS, TALLY, derive
-from spikedyn.quantise import SITE_COLUMNS, SITE_ROWS, _quantise_all, _quantise_columns, _quantise_rows, _uniform
-from spikedyn.quantise import record as quantise_record
+from spikedyn.simulation.network import Network
 
 
 # -- counted operations -------------------------------------------------------------------------
@@ -76,7 +76,7 @@ def test_counting_off_changes_nothing_and_counts_nothing() -> None:
 
 def test_operations_per_sample_by_hand() -> None:
     """A lateral network of 3 neurons and 4 inputs; every number below is worked out from the
-    formulas in spikedyn.operations.derive's docstring."""
+    formulas in spikedyn.cost.operations.derive's docstring."""
     config = NetworkConfig(model="lateral", n_neurons=3, n_input=4, stdp=StdpParams(weight_sum=0.4))
     tally = dict.fromkeys(TALLY, 0)
     tally.update(samples=2, steps=20, input_spikes=10, excitatory_spikes=4, depression_visits=6, presentations=2,
@@ -170,7 +170,7 @@ def test_predicted_operations_are_within_ten_percent_of_the_counted_ones(model: 
     """The acceptance check of experiments/cost_model.py on a small case: statistics from one run
     (seed 0, images 3000 onwards) predict the operations of another (seed 1, images 0 onwards),
     given the mean pixel sum of the images that run sees."""
-    from spikedyn.data import load_split
+    from spikedyn.io.data import load_split
 
     images, _ = load_split("train", mnist_dir, download=False, progress=False)
     images = images.reshape(len(images), -1)
@@ -388,7 +388,7 @@ def test_delays_and_the_brian2_twin_refuse_reduced_precision() -> None:
     with pytest.raises(ConfigError, match="model 'lateral-delays' has synaptic delays, which change weights on "
                                           "arrival: precision.weight_bits=8 is not supported"):
         Network(config)
-    from spikedyn.brian2_reference import Brian2Network
+    from spikedyn.reference.brian2 import Brian2Network
 
     lateral = NetworkConfig(model="lateral", n_neurons=4).replace(precision__weight_bits=16)
     with pytest.raises(ConfigError, match="the Brian2 twin stores float64 weights only"):
@@ -408,12 +408,12 @@ def test_precision_is_part_of_the_config_file_and_validated(tmp_path: Path) -> N
 
 
 def test_a_loaded_run_counts_from_zero_and_a_new_training_from_there(tmp_path: Path) -> None:
-    from spikedyn.runs import load_run, save_run
+    from spikedyn.io.runs import load_run, save_run
 
     case = CASES["spikedyn"]
     net = trained("spikedyn")[0]
     save_run(tmp_path / "run", net)
-    loaded, _ = load_run(tmp_path / "run")
+    loaded, _ = load_run(tmp_path / "run", Network)
     t = loaded.operations("train")["tally"]
     assert t["samples"] == 0 and all(t[k] == 0 for k in TALLY)
     assert loaded.update_counts() == net.update_counts()  # the rule's own totals are restored

@@ -1,4 +1,4 @@
-"""Tests for spikedyn.data: IDX reading, data-directory lookup and the MNIST downloader.
+"""Tests for spikedyn.io.data: IDX reading, data-directory lookup and the MNIST downloader.
 
 All data is synthetic and seeded; the downloader is exercised against an HTTP
 server on 127.0.0.1. The test marked ``mnist`` checks the real files when
@@ -26,8 +26,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from spikedyn import data
 from spikedyn.errors import DataError
+from spikedyn.io import data
 
 # Every test is kept away from the user's data dir, cache, mirrors and proxies.
 pytestmark = pytest.mark.usefixtures("offline_env")

@@ -7,12 +7,12 @@ import pytest
 from helpers import images_ending_faint
 from naive import poisson_rasters, simulate_naive
 
-from spikedyn import validation
 from spikedyn.config import InputParams, NetworkConfig, TimingParams
-from spikedyn.delays import delay_steps, delay_tables
-from spikedyn.encoding import STREAM_TEST, STREAM_TRAIN
+from spikedyn.core.encoding import STREAM_TEST, STREAM_TRAIN
 from spikedyn.errors import ConfigError
-from spikedyn.network import Network
+from spikedyn.models.delays import delay_steps, delay_tables
+from spikedyn.reference import validate as validation
+from spikedyn.simulation.network import Network
 
 MODELS = ("lateral-delays", "diehl-cook-delays")
 

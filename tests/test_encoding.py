@@ -1,4 +1,4 @@
-"""Tests for spikedyn.encoding: Poisson (Bernoulli-per-step) rasters and presentation seeds.
+"""Tests for spikedyn.core.encoding: Poisson (Bernoulli-per-step) rasters and presentation seeds.
 
 All randomness is seeded; the statistical tests run at fixed seeds with generous
 bounds (several standard errors, p-values against 1e-3), so they are deterministic.
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from spikedyn.encoding import (
+from spikedyn.core.encoding import (
     STREAM_ASSIGN,
     STREAM_TEST,
     STREAM_TRAIN,

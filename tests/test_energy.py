@@ -10,10 +10,10 @@ from helpers import one_line
 
 from spikedyn import cost
 from spikedyn.config import NetworkConfig, StdpParams
-from spikedyn.energy import (DEFAULT_TABLE, LABELS, builtin_tables, load_energy_table, memory_level,
+from spikedyn.cost.tables import (DEFAULT_TABLE, LABELS, builtin_tables, load_energy_table, memory_level,
                              parse_table)
+from spikedyn.cost.footprint import footprint_bytes
 from spikedyn.errors import ConfigError
-from spikedyn.footprint import footprint_bytes
 
 
 # -- footprint --------------------------------------------------------------------------------------
@@ -127,7 +127,7 @@ def test_odd_values_and_keys_give_one_line_errors(change, message) -> None:
 
 
 def _costs(**changes) -> dict:
-    from spikedyn.operations import OPERATIONS
+    from spikedyn.cost.operations import OPERATIONS
 
     return {**{op: {} for op in OPERATIONS}, **changes}
 

@@ -17,9 +17,9 @@ sys.path.insert(0, str(EXPERIMENTS))
 @pytest.fixture
 def no_test_split(monkeypatch):
     """Loading the test split fails loudly; loading the training split is recorded."""
-    import spikedyn.data
+    import spikedyn.io.data
 
-    real = spikedyn.data.load_mnist
+    real = spikedyn.io.data.load_mnist
     loaded = []
 
     def guarded(split, *args, **kwargs):
@@ -28,7 +28,7 @@ def no_test_split(monkeypatch):
         loaded.append(split)
         return real(split, *args, **kwargs)
 
-    monkeypatch.setattr(spikedyn.data, "load_mnist", guarded)
+    monkeypatch.setattr(spikedyn.io.data, "load_mnist", guarded)
     runner = importlib.import_module("_runner")
     monkeypatch.setattr(runner, "_DATA", {})
     return loaded

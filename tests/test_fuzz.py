@@ -32,17 +32,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from spikedyn import cost, models
-from spikedyn.config import (
-    _SECTION_FIELDS,
-    _SECTIONS,
-    _TOP_FIELDS,
-    NetworkConfig,
-    load_config,
-    parse_set,
-)
-from spikedyn.data import MNIST_FILES, load_split, read_idx
-from spikedyn.energy import TABLE_DIR, EnergyTable, load_energy_table, parse_table
+from spikedyn.config import NetworkConfig, load_config, parse_set, section_classes
+from spikedyn.config.network_config import _TOP_FIELDS
+from spikedyn.config.sections import section_fields
+from spikedyn.cost.tables import TABLE_DIR, EnergyTable, load_energy_table, parse_table
 from spikedyn.errors import ConfigError, DataError
+from spikedyn.io.data import MNIST_FILES, load_split, read_idx
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -180,6 +175,8 @@ def test_load_split_returns_a_consistent_split_or_a_data_error(scratch: Path, n_
 # ----------------------------------------------------------------------------------------
 # Configs
 # ----------------------------------------------------------------------------------------
+_SECTIONS = section_classes()
+_SECTION_FIELDS = {section: section_fields(cls) for section, cls in _SECTIONS.items()}
 ALL_FIELDS = sorted({*_TOP_FIELDS, *_SECTIONS, *(f for fields in _SECTION_FIELDS.values() for f in fields)})
 
 scalars = st.one_of(
@@ -329,9 +326,9 @@ def test_parse_set_then_replace(text: str) -> None:
 # Energy tables and activity statistics
 # ----------------------------------------------------------------------------------------
 def _tomllib():
-    from spikedyn.config import _toml_reader
+    from spikedyn.io.files import toml_reader
 
-    return _toml_reader()
+    return toml_reader()
 
 
 DEFAULT_TABLE_TEXT = (TABLE_DIR / "horowitz-45nm.toml").read_text()
@@ -513,7 +510,7 @@ def documented_configs(draw: st.DrawFn, model: str, precision: str) -> NetworkCo
 def assert_finite_state(network) -> None:
     """Weights, thresholds and every float array of the dynamic state are finite (a list ``X`` with a
     companion count ``n_X`` is checked up to its length; the rest of its buffer is scratch)."""
-    from spikedyn.network import state_arrays
+    from spikedyn.simulation.state import state_arrays
 
     assert np.all(np.isfinite(network.weights)) and np.all(network.weights >= 0)
     assert np.all(np.isfinite(network.theta))

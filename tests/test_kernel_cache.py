@@ -6,13 +6,14 @@ from pathlib import Path
 
 from numba.core import caching
 
-from spikedyn import _kernel_cache, network
+from spikedyn.core import kernel_cache as _kernel_cache
+from spikedyn.simulation import loop
 
 
 def make_package(tmp_path: Path) -> Path:
     pkg = tmp_path / "pkg"
-    pkg.mkdir()
-    for name in ("network.py", "neurons.py", "plasticity.py"):
+    for name in ("simulation/loop.py", "core/neurons.py", "core/traces.py"):
+        (pkg / name).parent.mkdir(parents=True, exist_ok=True)
         (pkg / name).write_text(f"# {name}\n")
     return pkg
 
@@ -21,7 +22,7 @@ def test_any_source_change_selects_a_new_directory(tmp_path: Path) -> None:
     pkg = make_package(tmp_path)
     before = _kernel_cache.cache_dir(pkg)
     assert _kernel_cache.cache_dir(pkg) == before  # stable for unchanged sources
-    (pkg / "neurons.py").write_text("# neurons.py, edited\n")  # a callee of network.py
+    (pkg / "core/neurons.py").write_text("# neurons.py, edited\n")  # a callee of loop.py, in another sub-package
     _kernel_cache.sources_hash.cache_clear()
     after = _kernel_cache.cache_dir(pkg)
     assert after != before
@@ -32,17 +33,17 @@ def test_old_cache_files_are_never_deleted(tmp_path: Path) -> None:
     pkg = make_package(tmp_path)
     old = _kernel_cache.cache_dir(pkg)
     old.mkdir(parents=True)
-    (old / "network._run_steps-1.py311.nbi").write_bytes(b"compiled")
-    (pkg / "network.py").write_text("# network.py, edited\n")
+    (old / "loop._run_steps-1.py311.nbi").write_bytes(b"compiled")
+    (pkg / "simulation/loop.py").write_text("# loop.py, edited\n")
     _kernel_cache.sources_hash.cache_clear()
     assert _kernel_cache.cache_dir(pkg) != old
-    assert (old / "network._run_steps-1.py311.nbi").read_bytes() == b"compiled"
+    assert (old / "loop._run_steps-1.py311.nbi").read_bytes() == b"compiled"
 
 
 def test_spikedyn_kernels_use_the_locator_and_others_do_not() -> None:
     assert _kernel_cache.is_installed()
     assert caching.CacheImpl._locator_classes[0] is _kernel_cache.SourceHashLocator
-    ours = _kernel_cache.SourceHashLocator.from_function(network._run_steps.py_func, network.__file__)
+    ours = _kernel_cache.SourceHashLocator.from_function(loop._run_steps.py_func, loop.__file__)
     assert ours is not None
     assert Path(ours.get_cache_path()) == _kernel_cache.cache_dir()
 

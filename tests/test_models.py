@@ -9,8 +9,8 @@ from naive import NAIVE_PARTS
 
 from spikedyn import models
 from spikedyn.config import NetworkConfig
+from spikedyn.core.parts import HookError, implements, kernel_hook
 from spikedyn.errors import ConfigError
-from spikedyn.parts import HookError, implements, kernel_hook
 
 KINDS = ("competition", "plasticity", "threshold", "between")
 
@@ -37,7 +37,7 @@ def test_every_part_has_its_kind_a_record_and_both_twins(name: str) -> None:
     assert {"model", "on_pre", "on_post", "traces"} <= set(model.plasticity.brian2_synapses())
     assert "theta" in model.threshold.brian2_equations(True)
     assert callable(model.between.brian2_before_presentation)
-    # what each part stores, for the memory footprint (spikedyn.footprint)
+    # what each part stores, for the memory footprint (spikedyn.cost.footprint)
     assert set(model.competition.footprint_entries(config)) == {"connections", "neurons", "neuron_state"}
     assert set(model.plasticity.footprint_entries(config)) == {"pre_traces", "rule_state", "delays"}
 

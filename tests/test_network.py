@@ -1,5 +1,5 @@
-"""Tests for spikedyn.network: the event-driven kernel against a dense naive simulation,
-determinism, the inference protocol, the rest period and config validation."""
+"""Tests for spikedyn.simulation (the time loop and Network): the event-driven kernel against a dense
+naive simulation, determinism, the inference protocol, the rest period and config validation."""
 
 from __future__ import annotations
 
@@ -15,20 +15,16 @@ import pytest
 from helpers import assert_states_equal, bright_images
 from naive import KERNEL_STATE_NAMES, NaiveResult, poisson_rasters, simulate_naive
 
-from spikedyn.config import (
-    ExcitatoryParams,
-    AspParams,
-    InputParams,
-    NetworkConfig,
-    SpikeDynParams,
-    StdpParams,
-    TimingParams,
-)
-from spikedyn.encoding import STREAM_ASSIGN, STREAM_TEST, STREAM_TRAIN
+from spikedyn.config import ExcitatoryParams, InputParams, NetworkConfig, StdpParams, TimingParams
+from spikedyn.core.encoding import STREAM_ASSIGN, STREAM_TEST, STREAM_TRAIN
+from spikedyn.cost.operations import new_counters
 from spikedyn.errors import ConfigError, SpikedynError
-from spikedyn import interrupt
-from spikedyn.network import Network, _new_buffers, _train_batch, state_arrays
-from spikedyn.operations import new_counters
+from spikedyn.io import interrupt
+from spikedyn.models.asp import AspParams
+from spikedyn.models.spikedyn import SpikeDynParams
+from spikedyn.simulation.loop import _train_batch
+from spikedyn.simulation.network import Network
+from spikedyn.simulation.state import _new_buffers, state_arrays
 
 
 class Case(NamedTuple):
@@ -168,7 +164,7 @@ def test_cases_exercise_retries_clipping_and_the_cap() -> None:
 @pytest.mark.mnist
 @pytest.mark.parametrize("model", ["diehl-cook", "lateral"])
 def test_train_and_respond_match_naive_on_real_mnist(model: str, mnist_dir) -> None:
-    from spikedyn.data import load_split
+    from spikedyn.io.data import load_split
 
     images, _ = load_split("train", mnist_dir, download=False, progress=False)
     images = images[:3].reshape(3, -1)

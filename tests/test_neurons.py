@@ -1,4 +1,4 @@
-"""Tests for spikedyn.neurons: the LIF step against tests/naive.py and analytic solutions."""
+"""Tests for spikedyn.core.neurons: the LIF step against tests/naive.py and analytic solutions."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from hypothesis import strategies as st
 from naive import NEVER as NAIVE_NEVER
 from naive import lif_params_naive, lif_step_naive
 
-from spikedyn._numerics import FLUSH_BELOW
 from spikedyn.config import ExcitatoryParams, NetworkConfig
-from spikedyn.network import kernel_params
-from spikedyn.neurons import NEVER, LifParams, lif_params, lif_step
+from spikedyn.core.neurons import NEVER, LifParams, lif_params, lif_step
+from spikedyn.core.numerics import FLUSH_BELOW
+from spikedyn.simulation.state import kernel_params
 
 DEFAULT = NetworkConfig()
 EXC, INH = lif_params_naive(DEFAULT)
@@ -325,8 +325,8 @@ def test_huge_conductance_keeps_v_between_reversal_potentials(g_name: str) -> No
 
 def test_strong_lateral_inhibition_has_no_runaway() -> None:
     """Many simultaneous spikes at a strong lateral weight once made every neuron fire every step."""
-    from spikedyn.config import LateralParams
-    from spikedyn.network import Network
+    from spikedyn.models.competition import LateralParams
+    from spikedyn.simulation.network import Network
 
     config = NetworkConfig(model="lateral", n_neurons=30, lateral=LateralParams(w_lateral=200.0))
     net = Network(config, seed=1)

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from spikedyn.errors import ConfigError
-from spikedyn.pareto import dominates, pareto_front
+from spikedyn.search.pareto import dominates, pareto_front
 
 
 def naive_front(points, senses):

@@ -1,4 +1,4 @@
-"""Tests for spikedyn.plasticity (STDP rules, traces, normalisation) and STDP inside the network kernel."""
+"""Tests for spikedyn.core.traces and spikedyn.models.stdp (STDP rules, traces, normalisation) and STDP inside the network kernel."""
 
 from __future__ import annotations
 
@@ -11,13 +11,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from naive import normalize_naive, stdp_post_naive, stdp_pre_naive, trace_naive
 
-from spikedyn._numerics import FLUSH_BELOW
 from spikedyn.config import NetworkConfig, StdpParams
+from spikedyn.core.neurons import NEVER
+from spikedyn.core.numerics import FLUSH_BELOW
+from spikedyn.core.traces import _traces_now, decay_table
+from spikedyn.cost.operations import new_counters
 from spikedyn.errors import ConfigError
-from spikedyn.network import _new_buffers, _new_state, _recorder, _run_steps, kernel_params
-from spikedyn.operations import new_counters
-from spikedyn.neurons import NEVER
-from spikedyn.plasticity import _traces_now, decay_table, normalize_weights, stdp_post, stdp_pre
+from spikedyn.models.stdp import normalize_weights, stdp_post, stdp_pre
+from spikedyn.simulation.loop import _run_steps
+from spikedyn.simulation.state import _new_buffers, _new_state, _recorder, kernel_params
 
 S = StdpParams()
 

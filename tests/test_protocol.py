@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from spikedyn.errors import ConfigError
-from spikedyn.protocol import ASSIGN_CHOICES, assign_range, selection_split, take
+from spikedyn.io.splits import ASSIGN_CHOICES, assign_range, selection_split, take
 
 
 def test_selection_split_keeps_the_last_10000_training_images_for_validation() -> None:

@@ -1,4 +1,4 @@
-"""Tests for spikedyn.readout on hand-made spike counts, against naive loops and against
+"""Tests for spikedyn.core.readout on hand-made spike counts, against naive loops and against
 a transcription of the authors' readout (peter-u-diehl/stdp-mnist)."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import pytest
 from naive import assign_labels_naive
 
 from spikedyn.errors import ConfigError
-from spikedyn.readout import (
+from spikedyn.core.readout import (
     UNASSIGNED,
     accuracy,
     assign_labels,

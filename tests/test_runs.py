@@ -1,4 +1,4 @@
-"""Tests for spikedyn.runs: saving and loading runs, atomically, and resuming training exactly."""
+"""Tests for spikedyn.io.runs: saving and loading runs, atomically, and resuming training exactly."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ from helpers import assert_states_equal, bright_images
 
 import spikedyn
 from spikedyn.config import InputParams, NetworkConfig
-from spikedyn.encoding import STREAM_TEST
+from spikedyn.core.encoding import STREAM_TEST
 from spikedyn.errors import ConfigError, SpikedynError
-from spikedyn.network import Network
-from spikedyn.runs import FORMAT_VERSION, RUN_FILE, RunError, load_run, read_meta, save_run, write_json, write_npy
+from spikedyn.io.files import write_json, write_npy
+from spikedyn.io.runs import FORMAT_VERSION, RUN_FILE, RunError, load_run, read_meta, save_run
+from spikedyn.simulation.network import Network
 
 CONFIG = NetworkConfig(model="diehl-cook", n_neurons=8, input=InputParams(max_presentations=3))
 IMAGES = bright_images(0, [160] * 4)
@@ -36,7 +37,7 @@ def test_round_trip(tmp_path: Path, trained_net: Network) -> None:
     assert run == tmp_path / "run"
     assert sorted(p.name for p in run.iterdir()) == ["run.json", "state.npz", "theta.npy", "weights.npy"]
     assert leftovers(tmp_path) == []
-    loaded, meta = load_run(run)
+    loaded, meta = load_run(run, Network)
     assert np.array_equal(loaded.weights, trained_net.weights) and loaded.weights.dtype == np.float64
     assert np.array_equal(loaded.theta, trained_net.theta)
     assert_states_equal(loaded._state, trained_net._state)
@@ -56,7 +57,7 @@ def test_loaded_network_continues_bit_identically(tmp_path: Path) -> None:
     first = Network(CONFIG, seed=17)
     first.train(IMAGES[:2], progress=False)
     save_run(tmp_path / "run", first)
-    resumed, _ = load_run(tmp_path / "run")
+    resumed, _ = load_run(tmp_path / "run", Network)
     resumed.train(IMAGES[2:], progress=False)
 
     assert not np.array_equal(first.weights, straight.weights)  # training went on
@@ -74,7 +75,7 @@ def test_lateral_model_round_trip(tmp_path: Path) -> None:
     config = CONFIG.with_overrides(model="lateral")
     net = Network(config, seed=3)
     net.train(IMAGES[:1], progress=False)
-    loaded, _ = load_run(save_run(tmp_path / "lateral", net))
+    loaded, _ = load_run(save_run(tmp_path / "lateral", net), Network)
     assert loaded.config.model == "lateral"
     assert loaded._state.competition.v.shape == (0,)
     assert np.array_equal(loaded.weights, net.weights)
@@ -155,7 +156,7 @@ def saved(tmp_path: Path, trained_net: Network) -> Path:
 
 def assert_run_error(path: Path, *fragments: str) -> RunError:
     with pytest.raises(RunError) as info:
-        load_run(path)
+        load_run(path, Network)
     assert isinstance(info.value, SpikedynError)
     message = str(info.value)
     assert "\n" not in message

@@ -79,7 +79,7 @@ def local_search(tmp_path_factory):
 
 @pytest.mark.mnist
 def test_search_prunes_before_training_and_keeps_a_non_dominated_front(local_search) -> None:
-    from spikedyn.pareto import dominates
+    from spikedyn.search.pareto import dominates
     from spikedyn.search import OBJECTIVES
 
     out, s = local_search

@@ -1,0 +1,99 @@
+"""``spikedyn continual``: class-incremental learning, tasks one at a time, never repeated."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..config import NetworkConfig
+from ..continual.protocol import DEFAULT_ASSIGN_PER_CLASS, DEFAULT_SAMPLES_PER_TASK, SPLITS
+from ..io import interrupt
+from ..io.interrupt import Interrupted
+from .options import (CONFIG_PRECEDENCE, add_config_options, add_data_dir, add_model_options, add_progress,
+                      add_resume_options, add_seed, config_from_args, interrupted_here, positive_int, start_or_resume)
+
+
+def add_parsers(sub) -> None:
+    """Register ``continual`` on an argparse subparsers object."""
+    p = sub.add_parser("continual", help="class-incremental learning: tasks one at a time, never repeated",
+                       description="Train a new network on MNIST classes arriving one task at a time (each task's "
+                                   "images seen once, never again); after each task, with learning off, name the "
+                                   "neurons from the classes seen so far and measure accuracy on each task seen so "
+                                   f"far. {CONFIG_PRECEDENCE}")
+    add_model_options(p)
+    p.add_argument("--samples-per-task", type=positive_int, default=DEFAULT_SAMPLES_PER_TASK,
+                   help=f"training images per task (default {DEFAULT_SAMPLES_PER_TASK})")
+    p.add_argument("--tasks", type=str, default="0,1,2,3,4,5,6,7,8,9",
+                   help="task order: one class each (3,1,4,...) or ranges of classes (0-1,2-3,...); "
+                        "default 0,1,...,9")
+    p.add_argument("--assign-per-class", type=positive_int, default=DEFAULT_ASSIGN_PER_CLASS,
+                   help="labelled-pass images per class seen so far, after each task "
+                        f"(default {DEFAULT_ASSIGN_PER_CLASS})")
+    p.add_argument("--test-per-class", type=positive_int, default=None,
+                   help="test images per class seen so far (default: all)")
+    p.add_argument("--split", choices=SPLITS, default="test",
+                   help="'test' (default): learn from the training set, score on the test set; 'validation': "
+                        "learn from training images 0-49,999, score on 50,000-59,999 (for choosing parameters)")
+    p.add_argument("--no-iid", action="store_true",
+                   help="skip the i.i.d. reference (the same images, all classes shuffled together)")
+    add_seed(p)
+    p.add_argument("--jobs", type=positive_int, default=None, help="threads for the evaluations (default: all cores)")
+    p.add_argument("--out", type=Path, default=None, help="new output directory")
+    add_resume_options(p)
+    p.add_argument("--json", type=Path, default=None, help="also write the JSON summary here")
+    add_config_options(p)
+    add_data_dir(p)
+    add_progress(p)
+    p.set_defaults(func=cmd_continual)
+
+
+def cmd_continual(args: argparse.Namespace) -> dict[str, Any]:
+    from .. import continual
+    from ..continual.outputs import write_outputs
+    from ..continual.protocol import _plan
+    from ..io import checkpoint
+    from ..simulation.network import warm_up
+
+    def new_options() -> dict[str, Any]:
+        config = config_from_args(args, model=args.model, n_neurons=args.neurons)
+        protocol = continual.Protocol(tasks=continual.parse_tasks(args.tasks), samples_per_task=args.samples_per_task,
+                                      assign_per_class=args.assign_per_class, test_per_class=args.test_per_class,
+                                      split=args.split)
+        return {"config": config.to_dict(), "seed": args.seed, "protocol": protocol.to_dict(), "iid": not args.no_iid}
+
+    options, meta, arrays = start_or_resume(args, "continual", new_options, add_parsers)
+    with checkpoint.reading(checkpoint.path_of(args.out)):
+        config = NetworkConfig.from_dict(options["config"])
+        protocol = continual.Protocol.from_dict(options["protocol"])
+        seed, iid_reference = options["seed"], bool(options["iid"])
+    pools = continual.load_pools(protocol.split, args.data_dir, progress=not args.quiet)
+    _plan(pools, protocol)  # every class found before anything is compiled or written
+    compile_s = warm_up(config, learn=True, seed=seed) + warm_up(config, learn=False, seed=seed)
+    session = checkpoint.Session(checkpoint.Checkpointer(args.out, "continual", options, args.checkpoint_every),
+                                 meta, arrays)
+    with interrupt.stoppable():
+        try:
+            result = continual.run(config, seed=seed, protocol=protocol, pools=pools, n_jobs=args.jobs,
+                                   progress=not args.quiet, session=session)
+            iid = None
+            if iid_reference:
+                iid = continual.run_iid(config, seed=seed, protocol=protocol, pools=pools, n_jobs=args.jobs,
+                                        progress=not args.quiet, session=session)
+        except Interrupted as exc:
+            raise interrupted_here(exc, "continual", args.out) from None
+    summary = write_outputs(result, args.out, iid=iid, overwrite=True,
+                                      extra={"command": "continual", "compile_seconds": compile_s,
+                                             "out": str(args.out)})
+    old = [x for x in summary["old_task_accuracy"] if x is not None]
+    line = (f"{config.model}, {config.n_neurons} neurons, {len(protocol.tasks)} tasks in {result.wall_seconds:.0f} s: "
+            f"final average accuracy {summary['final_average_accuracy']:.3f}, "
+            f"mean newest-task {np.mean(summary['new_task_accuracy']):.3f}")
+    if old:
+        line += f", mean previous-tasks {np.mean(old):.3f}, BWT {summary['bwt']:+.3f}"
+    if iid is not None:
+        line += f"; i.i.d. reference {iid['average_accuracy']:.3f}"
+    print(line + f"; written to {args.out}")
+    return summary

@@ -1,0 +1,20 @@
+"""Continual learning: the class-incremental protocol, its metrics, and the outputs of a run.
+
+=================  ==============================================================================
+``protocol``       tasks one at a time, never repeated; evaluation after each; the i.i.d. reference
+``metrics``        the accuracy matrix and its metrics: ACC, BWT, forgetting, newest/previous tasks
+``outputs``        a run's JSON, CSV, weights and figures, written atomically
+=================  ==============================================================================
+
+``spikedyn.continual.run(config, protocol=...)`` runs the protocol (what ``spikedyn continual`` runs).
+"""
+
+from __future__ import annotations
+
+from .outputs import write_outputs
+from .protocol import (DEFAULT_ASSIGN_PER_CLASS, DEFAULT_SAMPLES_PER_TASK, N_CLASSES, SPLITS, ContinualResult, Pools,
+                       Protocol, TaskRecord, load_pools, parse_tasks, run, run_iid, task_name)
+
+__all__ = ["ContinualResult", "DEFAULT_ASSIGN_PER_CLASS", "DEFAULT_SAMPLES_PER_TASK", "N_CLASSES", "Pools",
+           "Protocol", "SPLITS", "TaskRecord", "load_pools", "parse_tasks", "run", "run_iid", "task_name",
+           "write_outputs"]

@@ -1,0 +1,79 @@
+"""The outputs of a continual run: the summary as JSON, the accuracy matrix and the tasks as CSV, the
+weights after each task, and the figures, written atomically as one directory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .protocol import ContinualResult
+
+
+def _csv(rows: list[list[Any]]) -> str:
+    def cell(x):
+        if x is None or (isinstance(x, float) and not np.isfinite(x)):
+            return ""
+        return f"{x:.6f}" if isinstance(x, float) else str(x)
+    return "".join(",".join(cell(x) for x in row) + "\n" for row in rows)
+
+
+def write_outputs(result: ContinualResult, out_dir, *, iid: dict[str, Any] | None = None,
+                  extra: dict[str, Any] | None = None, overwrite: bool = False) -> dict[str, Any]:
+    """Write a continual run to the new directory ``out_dir``, atomically as a whole
+    (``overwrite``: replacing what ``out_dir`` held, e.g. the run's checkpoint).
+
+    Files: ``continual.json`` (the summary: config, seed, version, protocol, the
+    metrics, per-task records, and the i.i.d. reference if given),
+    ``accuracy_matrix.csv``, ``tasks.csv``, ``weights_per_task.npz`` (float32, one
+    (n_input, N) array per task) and the figures ``accuracy_matrix.png``,
+    ``task_accuracy.png``, ``receptive_fields.png``. Returns the summary.
+    """
+    from matplotlib.figure import Figure  # not pyplot: a notebook's backend is left alone
+
+    from ..core.traces import UPDATE_KINDS
+    from ..io.files import atomic_directory, json_text
+    from ..plotting import (
+        plot_accuracy_matrix,
+        plot_receptive_fields_per_task,
+        plot_task_accuracy,
+        receptive_fields_figsize,
+        save_figure,
+    )
+
+
+    summary = result.summary()
+    if iid is not None:
+        summary["iid"] = iid
+    summary.update(extra or {})
+    names = summary["task_names"]
+    R = result.accuracy_matrix
+    with atomic_directory(out_dir, overwrite=overwrite) as tmp:
+        (tmp / "continual.json").write_text(json_text(summary))
+        rows = [["after_task"] + [f"task_{n}" for n in names]]
+        rows += [[names[i]] + [float(R[i, j]) if j <= i else None for j in range(len(names))]
+                 for i in range(len(names))]
+        (tmp / "accuracy_matrix.csv").write_text(_csv(rows))
+        rows = [["task", "classes", "new_task_accuracy", "old_task_accuracy", "train_samples", "presentations",
+                 "mean_spikes_per_sample", "train_seconds", "eval_seconds", "unassigned_neurons", *UPDATE_KINDS]]
+        for i, t in enumerate(result.tasks):
+            rows.append([t.task, " ".join(map(str, t.classes)), summary["new_task_accuracy"][i],
+                         summary["old_task_accuracy"][i], t.train_samples, t.presentations,
+                         t.mean_spikes_per_sample, t.train_seconds, t.eval_seconds, t.unassigned_neurons,
+                         *(t.updates.get(k, 0) for k in UPDATE_KINDS)])
+        (tmp / "tasks.csv").write_text(_csv(rows))
+        np.savez(tmp / "weights_per_task.npz", **{f"task_{n}": w for n, w in zip(names, result.weights_per_task)})
+        title = f"{result.model}, {result.neurons} neurons, seed {result.seed}"
+        fig = Figure(figsize=(7.5, 7.5), layout="constrained")
+        plot_accuracy_matrix(R, fig.subplots(), task_names=names,
+                             title=f"{title}: ACC {summary['final_average_accuracy']:.3f}")
+        save_figure(fig, tmp / "accuracy_matrix.png")
+        new = np.asarray(summary["new_task_accuracy"], float)[None]
+        old = np.asarray([np.nan if x is None else x for x in summary["old_task_accuracy"]], float)[None]
+        fig = Figure(figsize=(7.5, 5.0), layout="constrained")
+        plot_task_accuracy({result.model: {"new": new, "old": old}}, fig.subplots(), task_names=names, title=title)
+        save_figure(fig, tmp / "task_accuracy.png")
+        fig = Figure(figsize=receptive_fields_figsize(len(names)), layout="constrained")
+        plot_receptive_fields_per_task(result.weights_per_task, fig, task_names=names)
+        save_figure(fig, tmp / "receptive_fields.png")
+    return summary

@@ -1,0 +1,429 @@
+"""The class-incremental protocol: tasks arrive one at a time and are never shown again.
+
+Protocol (SpikeDyn's dynamic environment, BACKGROUND.md section 2)
+-------------------------------------------------------------------
+- **Tasks.** By default one class per task, classes in order 0, 1, ..., 9
+  (:func:`parse_tasks` reads other orders, ``"3,1,4"``, and Split-MNIST-style groups,
+  ``"0-1,2-3"``). Task ``i`` trains on ``samples_per_task`` images of its classes: the
+  first ones of those classes in file order within the *learning pool*, interleaved
+  as they come (no label is ever given to the network). Each task's images are
+  seen once and never again.
+- **Evaluation after each task**, learning off: the neurons are named
+  (:func:`spikedyn.core.readout.assign_labels`) from a labelled pass over the first
+  ``assign_per_class`` images of *every class seen so far* in the learning pool
+  (images the network learned from, as in the standard protocol; stream
+  ``STREAM_ASSIGN``), then accuracy is measured on the first ``test_per_class``
+  images (default: all) of every class seen so far in the *evaluation pool* (stream
+  ``STREAM_TEST``). ``R[i, j]`` is the accuracy on task ``j``'s images after task
+  ``i`` (:mod:`spikedyn.continual.metrics`).
+- **i.i.d. reference** (:func:`run_iid`): the same training images, all tasks
+  shuffled together (a permutation drawn from the seed), the same labelled pass and
+  test images: the upper bound of what the network learns from those samples.
+
+Pools (never choose anything on the test set)
+----------------------------------------------
+``split="test"``: learning pool = the 60,000 training images, evaluation pool = the
+10,000 test images (final numbers only). ``split="validation"``: learning pool = the
+first 50,000 training images, evaluation pool = the last 10,000 training images
+(:func:`spikedyn.io.splits.selection_split`), for selecting parameters.
+
+Per task the result also records the training spikes per sample, the
+presentations, the wall time and the weight updates done and skipped (rules that
+skip updates count them; see :data:`spikedyn.core.traces.UPDATE_KINDS`). The outputs of a
+run are written by :mod:`spikedyn.continual.outputs`.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Sequence
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from ..errors import ConfigError
+
+#: Training images per task unless told otherwise.
+DEFAULT_SAMPLES_PER_TASK = 4000
+#: Labelled-pass images per class seen so far.
+DEFAULT_ASSIGN_PER_CLASS = 100
+SPLITS = ("test", "validation")
+N_CLASSES = 10
+
+
+def parse_tasks(text: str, n_classes: int = N_CLASSES) -> tuple[tuple[int, ...], ...]:
+    """Tasks from ``"0,1,2"`` (one class each) or ``"0-1,2-3"`` (classes ``a`` to ``b`` each).
+
+    A class may appear in one task only; every class must be in ``0..n_classes-1``.
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise ConfigError("--tasks needs a comma-separated list such as 0,1,2 or 0-1,2-3")
+    tasks: list[tuple[int, ...]] = []
+    for item in text.split(","):
+        item = item.strip()
+        m = re.fullmatch(r"(\d+)(?:-(\d+))?", item)
+        if m is None:
+            raise ConfigError(f"--tasks item {item!r} is not a class (3) or a range of classes (2-5)")
+        lo = int(m.group(1))
+        hi = int(m.group(2)) if m.group(2) is not None else lo
+        if hi < lo:
+            raise ConfigError(f"--tasks range {item!r} runs backwards; write {hi}-{lo}")
+        tasks.append(tuple(range(lo, hi + 1)))
+    _check_tasks(tasks, n_classes)
+    return tuple(tasks)
+
+
+def _check_tasks(tasks: Sequence[Sequence[int]], n_classes: int = N_CLASSES) -> None:
+    """Each task one class or a range of consecutive classes in ``0..n_classes-1``, each class in one task."""
+    for task in tasks:
+        if not task:
+            raise ConfigError("--tasks item () is not a class (3) or a range of classes (2-5)")
+        if list(task) != list(range(task[0], task[0] + len(task))):
+            raise ConfigError(f"task {tuple(task)} must be one class or a range of consecutive classes")
+        if task[-1] >= n_classes or task[0] < 0:
+            raise ConfigError(f"--tasks names class {task[-1] if task[-1] >= n_classes else task[0]}, "
+                              f"but the data has classes 0-{n_classes - 1}")
+    seen: set[int] = set()
+    for task in tasks:
+        again = seen.intersection(task)
+        if again:
+            raise ConfigError(f"--tasks repeats class {min(again)}; each class belongs to one task")
+        seen.update(task)
+
+
+def task_name(classes: Sequence[int]) -> str:
+    """``"3"`` for one class, ``"2-3"`` for a range."""
+    return str(classes[0]) if len(classes) == 1 else f"{classes[0]}-{classes[-1]}"
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """The class-incremental protocol's choices (see the module docstring)."""
+
+    tasks: tuple[tuple[int, ...], ...] = tuple((c,) for c in range(N_CLASSES))
+    samples_per_task: int = DEFAULT_SAMPLES_PER_TASK
+    assign_per_class: int = DEFAULT_ASSIGN_PER_CLASS
+    test_per_class: int | None = None
+    split: str = "test"
+
+    def __post_init__(self):
+        if not self.tasks:
+            raise ConfigError("the protocol needs at least one task")
+        for name in ("samples_per_task", "assign_per_class"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+        t = self.test_per_class
+        if t is not None and (isinstance(t, bool) or not isinstance(t, (int, np.integer)) or t < 1):
+            raise ConfigError(f"test_per_class must be a positive integer or None (all), got {t!r}")
+        _check_tasks(self.tasks)  # as parse_tasks does, for a protocol built in Python
+        if self.split not in SPLITS:
+            raise ConfigError(f"split must be 'test' or 'validation', got {self.split!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["tasks"] = [task_name(t) for t in self.tasks]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Protocol":
+        """The protocol :meth:`to_dict` wrote."""
+        return cls(**{**d, "tasks": parse_tasks(",".join(d["tasks"]))})
+
+
+@dataclass
+class Pools:
+    """Images of the learning and evaluation pools (uint8, (n, 784)) and their labels."""
+
+    learn_x: np.ndarray
+    learn_y: np.ndarray
+    eval_x: np.ndarray
+    eval_y: np.ndarray
+
+
+def load_pools(split: str = "test", data_dir=None, *, progress: bool = False) -> Pools:
+    """The learning and evaluation pools of ``split`` (see the module docstring)."""
+    from ..io.data import load_mnist
+    from ..io.splits import selection_split
+
+    if split not in SPLITS:
+        raise ConfigError(f"split must be 'test' or 'validation', got {split!r}")
+    train_x, train_y = load_mnist("train", data_dir, progress=progress)
+    if split == "test":
+        test_x, test_y = load_mnist("test", data_dir, progress=progress)
+        return Pools(train_x, train_y, test_x, test_y)
+    sel = selection_split(train_x.shape[0])
+    learn, val = sel.learn, sel.validation
+    return Pools(train_x[learn.start:learn.stop], train_y[learn.start:learn.stop],
+                 train_x[val.start:val.stop], train_y[val.start:val.stop])
+
+
+def _first_of_classes(labels: np.ndarray, classes: Sequence[int], k: int | None, what: str) -> np.ndarray:
+    """Indices of the first ``k`` images (all if None) whose label is in ``classes``, in file order."""
+    idx = np.flatnonzero(np.isin(labels, classes))
+    if k is not None:
+        if idx.size < k:
+            raise ConfigError(f"{what}: classes {task_name(list(classes))} have only {idx.size} images in the pool, "
+                              f"fewer than {k}; ask for fewer")
+        idx = idx[:k]
+    return idx
+
+
+def _per_class(labels: np.ndarray, classes: Sequence[int], k: int | None, what: str) -> np.ndarray:
+    """The first ``k`` images of each class in ``classes`` (class by class)."""
+    return np.concatenate([_first_of_classes(labels, [c], k, what) for c in classes])
+
+
+@dataclass
+class TaskRecord:
+    """What happened during and after one task."""
+
+    task: str
+    classes: list[int]
+    train_samples: int
+    presentations: int
+    mean_spikes_per_sample: float
+    train_seconds: float
+    eval_seconds: float
+    accuracy_on_tasks: list[float]
+    unassigned_neurons: int
+    updates: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class ContinualResult:
+    """The outcome of :func:`run`: the accuracy matrix, its metrics, per-task records and weights."""
+
+    model: str
+    neurons: int
+    seed: int
+    protocol: dict[str, Any]
+    config: dict[str, Any]
+    accuracy_matrix: np.ndarray
+    tasks: list[TaskRecord]
+    weights_per_task: list[np.ndarray]
+    wall_seconds: float
+    spikedyn_version: str
+    #: Counted operations, memory and energy per sample (:func:`spikedyn.cost.counted`): training
+    #: over all tasks, inference over every labelled pass and test.
+    cost: dict[str, Any] | None = None
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-safe summary: config, seed, version, the metrics and the per-task records."""
+        from .metrics import summarize
+
+        out = {
+            "model": self.model,
+            "neurons": self.neurons,
+            "seed": self.seed,
+            "protocol": self.protocol,
+            "task_names": [t.task for t in self.tasks],
+            **summarize(self.accuracy_matrix),
+            "tasks": [asdict(t) for t in self.tasks],
+            "wall_seconds": self.wall_seconds,
+            "spikedyn_version": self.spikedyn_version,
+            "config": self.config,
+            "cost": self.cost,
+        }
+        return out
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Every image a run uses, per task (indices into the pools): its training images, its
+    classes' labelled-pass images and its test images."""
+
+    train: list[np.ndarray]
+    assign: list[np.ndarray]
+    test: list[np.ndarray]
+
+
+def _plan(pools: Pools, protocol: Protocol) -> _Plan:
+    """The run's images, found (so checked) once, before anything is trained."""
+    for task in protocol.tasks:
+        for c in task:
+            if not np.any(pools.eval_y == c):
+                raise ConfigError(f"class {c} has no images to test on; remove it from --tasks")
+    return _Plan(
+        train=[_first_of_classes(pools.learn_y, t, protocol.samples_per_task, "--samples-per-task")
+               for t in protocol.tasks],
+        assign=[_per_class(pools.learn_y, t, protocol.assign_per_class, "labelled pass (--assign-per-class)")
+                for t in protocol.tasks],
+        test=[_per_class(pools.eval_y, t, protocol.test_per_class, "test (--test-per-class)") for t in protocol.tasks])
+
+
+def _evaluate(network, pools: Pools, plan: _Plan, n_seen: int, n_jobs):
+    """Name the neurons from the classes of the first ``n_seen`` tasks, then score each of those tasks."""
+    from ..core.encoding import STREAM_ASSIGN, STREAM_TEST
+    from ..core.readout import accuracy, assign_labels, predict
+
+    a_idx = np.concatenate(plan.assign[:n_seen])
+    counts = network.respond(pools.learn_x[a_idx], stream=STREAM_ASSIGN, n_jobs=n_jobs, progress=False)
+    assignments = assign_labels(counts, pools.learn_y[a_idx])
+    network.assignments_ = assignments
+    accs = []
+    offset = 0
+    for t_idx in plan.test[:n_seen]:
+        counts = network.respond(pools.eval_x[t_idx], stream=STREAM_TEST, first_index=offset, n_jobs=n_jobs,
+                                 progress=False)
+        offset += t_idx.size
+        accs.append(accuracy(pools.eval_y[t_idx], predict(counts, assignments)))
+    return accs, int(np.sum(assignments < 0))
+
+
+def run(config, *, seed: int = 0, protocol: Protocol | None = None, pools: Pools | None = None,
+        data_dir=None, n_jobs: int | None = None, progress: bool = True, session=None) -> ContinualResult:
+    """Run the class-incremental protocol on a new network.
+
+    Parameters
+    ----------
+    config : NetworkConfig
+    seed : int
+        The network's seed (initial weights, input spikes, random parts).
+    protocol : Protocol, optional
+        Default: ten one-class tasks 0..9, :data:`DEFAULT_SAMPLES_PER_TASK` images each.
+    pools : Pools, optional
+        Preloaded data (:func:`load_pools` of ``protocol.split``); loaded if omitted.
+    n_jobs : int, optional
+        Threads for the evaluations (default: all cores); results do not depend on it.
+    progress : bool
+        A progress bar per task.
+    session : spikedyn.io.checkpoint.Session, optional
+        Checkpoints (stage ``"continual"``): periodically during training, after each
+        task's training and after its evaluation, and on interrupt; a session loaded from
+        a checkpoint resumes where it stopped (or returns the stored result), with
+        results identical to an uninterrupted run.
+
+    Returns
+    -------
+    ContinualResult
+    """
+    from .._version import __version__
+    from ..cost.pricing import counted
+    from ..io.checkpoint import Session, TrainProgress, network_point, point_network, reading, train_resumably
+    from ..simulation.network import Network
+
+    session = Session(None) if session is None else session
+    protocol = Protocol() if protocol is None else protocol
+    stored = session.result("continual")
+    if stored is not None:
+        record, arrays = stored
+        with reading(session.source):
+            return ContinualResult(**{**record, "tasks": [TaskRecord(**t) for t in record["tasks"]],
+                                      "accuracy_matrix": arrays["accuracy_matrix"],
+                                      "weights_per_task": list(arrays["weights_per_task"])})
+    pools = load_pools(protocol.split, data_dir, progress=progress) if pools is None else pools
+    plan = _plan(pools, protocol)
+    n_tasks = len(protocol.tasks)
+    resumed = session.resumed("continual")
+    if resumed is None:
+        network = Network(config, seed=seed)
+        R = np.full((n_tasks, n_tasks), np.nan)
+        records: list[TaskRecord] = []
+        weights: list[np.ndarray] = []
+        first, phase, elapsed = 0, "train", 0.0
+        task_progress = TrainProgress(updates_before=network.update_counts())
+    else:
+        record, arrays = resumed
+        with reading(session.source):
+            network = point_network(record, arrays, Network)
+            R = arrays["accuracy_matrix"].copy()
+            records = [TaskRecord(**t) for t in record["tasks"]]
+            weights = list(arrays["weights_per_task"])
+            first, phase, elapsed = int(record["task"]), str(record["phase"]), float(record["wall_seconds"])
+            task_progress = TrainProgress(**record["task_progress"])
+            if R.shape != (n_tasks, n_tasks) or len(records) != len(weights) or not 0 <= first < n_tasks:
+                raise ValueError("its progress does not match the protocol")
+    start = time.perf_counter() - elapsed
+    i = first
+
+    def point(tp: TrainProgress, at_phase: str = "train", task: int | None = None):
+        rec, arr = network_point(network, {"task": i if task is None else task, "phase": at_phase,
+                                           "task_progress": tp.to_dict(), "tasks": [asdict(t) for t in records],
+                                           "wall_seconds": time.perf_counter() - start})
+        stack = np.stack(weights) if weights else np.zeros((0, config.n_input, config.n_neurons), np.float32)
+        return rec, {**arr, "accuracy_matrix": R, "weights_per_task": stack}
+
+    for i in range(first, n_tasks):
+        task = protocol.tasks[i]
+        name = task_name(task)
+        if not (i == first and phase == "evaluate"):
+            task_progress = train_resumably(network, pools.learn_x[plan.train[i]], task_progress, session,
+                                             "continual", point, show=progress,
+                                             desc=f"task {i + 1}/{n_tasks} (class {name})")
+            session.save("continual", *point(task_progress, "evaluate"))
+        t0 = time.perf_counter()
+        accs, unassigned = _evaluate(network, pools, plan, i + 1, n_jobs)
+        R[i, :i + 1] = accs
+        after = network.update_counts()
+        tp = task_progress
+        records.append(TaskRecord(
+            task=name, classes=list(task), train_samples=tp.done, presentations=tp.presentations,
+            mean_spikes_per_sample=tp.spikes / tp.done if tp.done else 0.0, train_seconds=tp.train_seconds,
+            eval_seconds=time.perf_counter() - t0, accuracy_on_tasks=[float(a) for a in accs],
+            unassigned_neurons=unassigned, updates={k: after[k] - tp.updates_before[k] for k in after}))
+        weights.append(network.weights.astype(np.float32))
+        if progress:
+            old = f", previous {np.mean(accs[:-1]):.3f}" if i else ""
+            tqdm.write(f"task {name}: newest {accs[-1]:.3f}{old}")
+        task_progress = TrainProgress(updates_before=after)
+        if i + 1 < n_tasks:
+            session.save("continual", *point(task_progress, "train", i + 1))
+    result = ContinualResult(model=config.model, neurons=config.n_neurons, seed=network.seed,
+                             protocol=protocol.to_dict(), config=config.to_dict(), accuracy_matrix=R, tasks=records,
+                             weights_per_task=weights, wall_seconds=time.perf_counter() - start,
+                             spikedyn_version=__version__, cost=counted(network))
+    record = {f.name: getattr(result, f.name) for f in fields(result)
+              if f.name not in ("accuracy_matrix", "weights_per_task")}
+    record["tasks"] = [asdict(t) for t in records]
+    session.complete("continual", record, {"accuracy_matrix": R, "weights_per_task": np.stack(weights)})
+    return result
+
+
+def run_iid(config, *, seed: int = 0, protocol: Protocol | None = None, pools: Pools | None = None,
+            data_dir=None, n_jobs: int | None = None, progress: bool = True, session=None) -> dict[str, Any]:
+    """The i.i.d. reference: the protocol's training images, all tasks shuffled together.
+
+    Trains a new network (seed ``seed``) on the union of the tasks' training images
+    in an order drawn from ``numpy.random.default_rng([seed, 2])``, then names the
+    neurons and scores every task exactly as :func:`run` does after the last task.
+    Returns ``{"accuracy_on_tasks", "average_accuracy", "train_samples", "wall_seconds"}``.
+    ``session`` checkpoints it as stage ``"iid"`` (see :func:`run`).
+    """
+    from ..io.checkpoint import Session, TrainProgress, network_point, point_network, reading, train_resumably
+    from ..simulation.network import Network
+
+    session = Session(None) if session is None else session
+    stored = session.result("iid")
+    if stored is not None:
+        return stored[0]
+    protocol = Protocol() if protocol is None else protocol
+    pools = load_pools(protocol.split, data_dir, progress=progress) if pools is None else pools
+    plan = _plan(pools, protocol)
+    idx = np.concatenate(plan.train)
+    idx = idx[np.random.default_rng([seed, 2]).permutation(idx.size)]
+    resumed = session.resumed("iid")
+    if resumed is None:
+        network, phase, tp = Network(config, seed=seed), "train", TrainProgress()
+    else:
+        record, arrays = resumed
+        with reading(session.source):
+            network, phase = point_network(record, arrays, Network), str(record["phase"])
+            tp = TrainProgress(**record["task_progress"])
+
+    def point(p: TrainProgress, at_phase: str = "train"):
+        return network_point(network, {"phase": at_phase, "task_progress": p.to_dict()})
+
+    if phase == "train":
+        tp = train_resumably(network, pools.learn_x[idx], tp, session, "iid", point, show=progress,
+                              desc="i.i.d. reference")
+        session.save("iid", *point(tp, "evaluate"))
+    start = time.perf_counter()
+    accs, unassigned = _evaluate(network, pools, plan, len(protocol.tasks), n_jobs)
+    result = {"accuracy_on_tasks": [float(a) for a in accs], "average_accuracy": float(np.mean(accs)),
+              "train_samples": int(idx.size), "unassigned_neurons": unassigned,
+              "wall_seconds": tp.train_seconds + time.perf_counter() - start}
+    session.complete("iid", result)
+    return result

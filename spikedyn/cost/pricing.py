@@ -1,0 +1,102 @@
+"""Memory and energy of a network: operations per sample priced on an energy table.
+
+Three pieces, each in its own module, meet here:
+
+- :mod:`spikedyn.cost.footprint`: bytes of every array a model stores, from the config;
+- :mod:`spikedyn.cost.operations`: the operations a model does per sample, derived from a
+  *tally* of a few primitives (steps, input and output spikes, weight updates, ...),
+  counted by the kernels or predicted by :mod:`spikedyn.cost.activity`;
+- :mod:`spikedyn.cost.tables`: what each operation costs on some hardware (a table).
+
+Energy is operations x prices (:func:`energy`); :func:`estimate` prices the analytical
+tally of a config before it is trained, :func:`counted` the tally a network counted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any, Mapping
+
+from ..errors import ConfigError
+from .activity import _check_statistics, activity_for, load_statistics, predict_tally
+from .footprint import footprint_bytes
+from .operations import OPERATIONS, PHASES, derive
+from .tables import DEFAULT_TABLE, EnergyTable, load_energy_table
+
+
+def energy(ops_per_sample: Mapping[str, Mapping[str, float]], table: EnergyTable, *, footprint: int,
+           weight_bits: int, view: str = "model") -> dict[str, Any]:
+    """Energy of one sample: ``{"total_uj": float or None, "breakdown_uj": {operation: uJ},
+    "unsupported": [operations the table cannot run]}`` from operations per sample
+    (:func:`spikedyn.cost.operations.derive`), priced by ``table``; ``view`` chooses the model
+    or executed operations."""
+    breakdown: dict[str, float] = {}
+    unsupported = []
+    for op in OPERATIONS:
+        count = float(ops_per_sample[op][view])
+        unit = table.unit_energy_pj(op, footprint_bytes=footprint, weight_bits=weight_bits)
+        if unit is None:
+            if count > 0:
+                unsupported.append(op)
+            continue
+        breakdown[op] = count * unit * 1e-6
+    total = None if unsupported else sum(breakdown.values())
+    return {"total_uj": total, "breakdown_uj": breakdown, "unsupported": unsupported}
+
+
+def _table(table: str | EnergyTable) -> EnergyTable:
+    return table if isinstance(table, EnergyTable) else load_energy_table(table)
+
+
+def price(config, tallies: Mapping[str, Mapping[str, float]], *,
+          table: str | EnergyTable = DEFAULT_TABLE) -> dict[str, Any]:
+    """Memory and energy of ``config`` (weights at ``config.precision.weight_bits``) from a tally
+    per phase (counted or predicted): the operations per sample and the energy of each phase, on
+    ``table``."""
+    tb = _table(table)
+    weight_bits = config.precision.weight_bits
+    fp = footprint_bytes(config)
+    out: dict[str, Any] = {"model": config.model, "neurons": config.n_neurons, "weight_bits": weight_bits,
+                           "energy_table": tb.name, "memory_kb": fp["total"] / 1024, "footprint_bytes": fp}
+    for phase, tally in tallies.items():
+        ops = derive(config, tally, phase)
+        e = energy(ops, tb, footprint=fp["total"], weight_bits=weight_bits)
+        key = "train" if phase == "train" else "infer"
+        out[f"{key}_energy_uj"] = e["total_uj"]
+        out[f"{key}_unsupported"] = e["unsupported"]
+        out.setdefault("breakdown", {})[phase] = e["breakdown_uj"]
+        out.setdefault("operations", {})[phase] = ops
+    return out
+
+
+def estimate(config, *, table: str | EnergyTable = DEFAULT_TABLE,
+             statistics: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The analytical estimate of ``config`` before any training: memory (KB), training and
+    inference energy per sample (uJ) on ``table`` with weights at ``config.precision.weight_bits``,
+    the breakdown by operation, and the activity statistics it assumed. What ``spikedyn estimate``
+    prints and the search prunes with."""
+    stats = load_statistics() if statistics is None else _check_statistics(statistics, "activity statistics")
+    activities = {phase: activity_for(config, phase, stats) for phase in PHASES}
+    tallies = {phase: predict_tally(config, activities[phase], phase, pixel_sum=float(stats["pixel_sum"]))
+               for phase in PHASES}
+    out = price(config, tallies, table=table)
+    out["activity"] = {phase: asdict(a) for phase, a in activities.items()}
+    out["pixel_sum"] = float(stats["pixel_sum"])
+    return out
+
+
+def counted(network, table: str | EnergyTable = DEFAULT_TABLE) -> dict[str, Any]:
+    """Memory and energy of a :class:`~spikedyn.Network` from the operations its kernels counted
+    (every phase that counted at least one sample), with NeuroBench's activity measures; what the
+    ``train``, ``evaluate`` and ``continual`` commands add to their JSON."""
+    from .operations import sparsity
+
+    if not network.count_operations:
+        raise ConfigError("this network does not count operations; create it with count_operations=True")
+    tallies = {phase: network.operations(phase)["tally"] for phase in PHASES}
+    tallies = {phase: t for phase, t in tallies.items() if t["samples"] > 0}
+    out = price(network.config, tallies, table=table)
+    out["tally"] = tallies
+    out["sparsity"] = {phase: sparsity(network.config, t, network.weights if phase == "inference" else None)
+                       for phase, t in tallies.items()}
+    return out

@@ -1,0 +1,73 @@
+"""The models: a registry of named compositions of parts, and one module per part family.
+
+=============  ====================  ===========  ===========  ===========
+model          competition           plasticity   threshold    between
+=============  ====================  ===========  ===========  ===========
+diehl-cook     inhibitory-layer      stdp         homeostatic  normalise
+lateral        direct-lateral        stdp         homeostatic  normalise
+=============  ====================  ===========  ===========  ===========
+
+the continual-learning models
+
+=============  ====================  =============  ===========  ===========
+spikedyn       direct-lateral        stdp-spikedyn  spikedyn-     normalise
+                                                   threshold
+asp            inhibitory-layer      stdp-asp       homeostatic  normalise
+=============  ====================  =============  ===========  ===========
+
+and the variants ``lateral-no-depression`` (plasticity ``stdp-potentiation-only``,
+the example of docs/model.md), ``diehl-cook-delays`` and ``lateral-delays``
+(plasticity ``stdp-delayed``: the original's random input delays).
+
+Part families, one module each, each owning its parameter section (a frozen
+dataclass), its kernel records, its hook implementations and its Brian2 twin:
+
+====================  =============================================================  ==============
+module                parts                                                          section
+====================  =============================================================  ==============
+``competition``       ``inhibitory-layer``, ``direct-lateral``                       ``inhibitory``,
+                                                                                     ``lateral``
+``stdp``              ``stdp`` (Diehl & Cook), ``normalise``                         (base ``stdp``)
+``threshold``         ``homeostatic``                                                (base
+                                                                                     ``excitatory``)
+``spikedyn``          ``stdp-spikedyn``, ``spikedyn-threshold`` (SpikeDyn's rule)    ``spikedyn``
+``asp``               ``stdp-asp`` (ASP's significance-modulated leak)               ``asp``
+``delays``            ``stdp-delayed`` (random input delays)                         ``delays``
+``no_depression``     ``stdp-potentiation-only``                                     (none)
+====================  =============================================================  ==============
+
+``NetworkConfig(model=...)`` and its sections, the CLI's ``--model`` choices, the
+Numba network, the Brian2 twin, ``validate``, ``bench``, runs on disk and the naive
+reference of the tests all look models up here. Adding a model is one module with its
+new part(s) (parameter section, kernel record, hook implementations, Brian2 twin) and
+one :func:`register` line below; see ``docs/model.md``, "How to add a model".
+"""
+
+from __future__ import annotations
+
+from .asp import Asp
+from .competition import DirectLateral, InhibitoryLayer
+from .delays import DelayedStdp
+from .no_depression import PotentiationOnly
+from .registry import Model, declared_sections, get, names, register, registered, unregister
+from .spikedyn import SpikeDynStdp, SpikeDynThreshold
+from .stdp import DiehlCookStdp, Normalisation
+from .threshold import Homeostatic
+
+__all__ = ["Model", "declared_sections", "get", "names", "register", "registered", "unregister"]
+
+register(Model("diehl-cook", "inhibitory layer, STDP, homeostatic threshold (Diehl & Cook 2015)",
+               InhibitoryLayer(), DiehlCookStdp(), Homeostatic(), Normalisation()))
+register(Model("lateral", "direct lateral inhibition, STDP, homeostatic threshold (SpikeDyn)",
+               DirectLateral(), DiehlCookStdp(), Homeostatic(), Normalisation()))
+register(Model("spikedyn", "lateral with SpikeDyn's continual-learning rule: adaptive rates and threshold, "
+                           "weight decay, no spurious updates", DirectLateral(), SpikeDynStdp(), SpikeDynThreshold(),
+               Normalisation()))
+register(Model("asp", "diehl-cook with ASP's significance-modulated weight leak (Panda et al. 2018)",
+               InhibitoryLayer(), Asp(), Homeostatic(), Normalisation()))
+register(Model("lateral-no-depression", "lateral, STDP without depression",
+               DirectLateral(), PotentiationOnly(), Homeostatic(), Normalisation()))
+register(Model("diehl-cook-delays", "diehl-cook with the original's random input delays (0-10 ms)",
+               InhibitoryLayer(), DelayedStdp(), Homeostatic(), Normalisation()))
+register(Model("lateral-delays", "lateral with random input delays (0-10 ms)",
+               DirectLateral(), DelayedStdp(), Homeostatic(), Normalisation()))

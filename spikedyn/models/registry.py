@@ -1,0 +1,128 @@
+"""The registry of models: each model is a named composition of four parts.
+
+A part (see :mod:`spikedyn.core.parts`) is an object with a ``kind`` (its slot in a
+:class:`Model`), a ``name``, a ``record(config)`` method that turns a config into its
+kernel record, and optionally ``sections``: the parameter sections it reads beyond the
+base ones, ``{"asp": AspParams}``, each a frozen dataclass (:mod:`spikedyn.core.params`).
+The config (:mod:`spikedyn.config`) looks the declared sections up here whenever it
+builds, checks or parses a config, so a model registered at run time brings its
+sections with it. This module knows no part by name: the built-in models are
+registered by :mod:`spikedyn.models` (its ``__init__``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from ..core.params import BASE_SECTIONS, TOP_FIELDS, check_section_class
+from ..core.parts import KINDS
+from ..errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Model:
+    """A registered model: a name, a one-line description and its four parts."""
+
+    name: str
+    description: str
+    competition: Any
+    plasticity: Any
+    threshold: Any
+    between: Any
+
+    @property
+    def parts(self) -> dict[str, Any]:
+        """The parts by kind."""
+        return {"competition": self.competition, "plasticity": self.plasticity, "threshold": self.threshold,
+                "between": self.between}
+
+    @property
+    def sections(self) -> dict[str, type]:
+        """The parameter sections its parts declare (beyond the base ones), by name."""
+        out: dict[str, type] = {}
+        for part in self.parts.values():
+            out.update(getattr(part, "sections", {}))
+        return out
+
+    def kernel_records(self, config, seed: int = 0) -> dict[str, Any]:
+        """Each part's kernel record for ``config``, by kind.
+
+        A part whose record depends on the network's seed (``needs_seed``, e.g. the
+        random delays of :class:`spikedyn.models.delays.DelayedStdp`) receives it.
+        """
+        return {kind: part.record(config, seed) if getattr(part, "needs_seed", False) else part.record(config)
+                for kind, part in self.parts.items()}
+
+
+_REGISTRY: dict[str, Model] = {}
+
+
+def register(model: Model) -> Model:
+    """Add ``model`` to the registry; each part must be of the kind of its slot, and each
+    section a part declares a valid section whose name no other section (base or declared
+    by another registered part, with another class) has."""
+    if model.name in _REGISTRY:
+        raise ValueError(f"model {model.name!r} is already registered")
+    for kind, part in model.parts.items():
+        if getattr(part, "kind", None) != kind:
+            raise ValueError(f"model {model.name!r}: {part!r} is not a {kind} part")
+    known = {name: cls for _, name, cls in declared_sections()}
+    for part in model.parts.values():
+        for name, cls in getattr(part, "sections", {}).items():
+            if not isinstance(name, str) or not name.isidentifier() or name in BASE_SECTIONS or name in TOP_FIELDS:
+                raise ValueError(f"model {model.name!r}: {part.name!r} declares the section {name!r}; a section "
+                                 f"name must be an identifier other than {', '.join([*TOP_FIELDS, *BASE_SECTIONS])}")
+            if known.get(name, cls) is not cls:
+                raise ValueError(f"model {model.name!r}: section {name!r} of {part.name!r} is "
+                                 f"{cls.__name__}, but a registered part declares it as {known[name].__name__}")
+            check_section_class(name, cls)
+            known[name] = cls
+    _REGISTRY[model.name] = model
+    return model
+
+
+def unregister(name: str) -> Model:
+    """Remove the model ``name`` from the registry and return it (its sections go with it,
+    unless another registered model's parts declare them too)."""
+    try:
+        return _REGISTRY.pop(name)
+    except KeyError:
+        raise ValueError(f"model {name!r} is not registered") from None
+
+
+@contextmanager
+def registered(model: Model) -> Iterator[Model]:
+    """Register ``model`` for the duration of a ``with`` block (e.g. a test), then unregister it."""
+    register(model)
+    try:
+        yield model
+    finally:
+        unregister(model.name)
+
+
+def get(name: str) -> Model:
+    """The registered model called ``name``; a ConfigError lists the choices otherwise."""
+    try:
+        return _REGISTRY[name]
+    except (KeyError, TypeError):
+        raise ConfigError(f"unknown model {name!r}; choose one of {', '.join(names())}") from None
+
+
+def names() -> tuple[str, ...]:
+    """Names of the registered models, in registration order."""
+    return tuple(_REGISTRY)
+
+
+def declared_sections() -> list[tuple[str, str, type]]:
+    """``(kind, name, section class)`` of every section the registered parts declare, each
+    once: by kind (in the order of :data:`~spikedyn.core.parts.KINDS`), then in the order
+    the models were registered."""
+    out: dict[str, tuple[str, str, type]] = {}
+    for kind in KINDS:
+        for model in _REGISTRY.values():
+            for name, cls in getattr(model.parts[kind], "sections", {}).items():
+                out.setdefault(name, (kind, name, cls))
+    return list(out.values())

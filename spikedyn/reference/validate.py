@@ -1,0 +1,181 @@
+"""Spike-for-spike comparison of spikedyn with its Brian2 twin (``spikedyn validate``, :mod:`spikedyn.cli.reference`).
+
+Both simulators start from the same initial weights and thresholds (a spikedyn
+:class:`~spikedyn.network.Network`'s seeded ones) and see the same input rasters on
+the first K MNIST training images: with ``--learn`` the training protocol
+(:meth:`Network.train`), otherwise the inference protocol (:meth:`Network.respond`,
+stream ``STREAM_TEST``). Every excitatory spike is compared by
+``(sample, presentation, step, neuron)``.
+
+spikedyn's spikes are recorded by the very kernels that train and respond
+(:meth:`spikedyn.network.Network.respond` with ``record="spikes"``, and its training
+counterpart used by :func:`run_spikedyn_recorded`).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from ..config import NetworkConfig
+from ..core.encoding import STREAM_TEST, STREAM_TRAIN
+from ..errors import ConfigError
+
+#: Default Brian2 target of ``spikedyn validate``.
+DEFAULT_TARGET = "cpp_standalone"
+VALIDATE_TARGETS = ("numpy", "cython", "cpp_standalone")
+
+
+# -- spikedyn side -------------------------------------------------------------------------------
+def run_spikedyn_recorded(network, images, *, learn: bool, stream: int = STREAM_TEST, first_index: int | None = None):
+    """Run spikedyn on ``images`` and record every excitatory spike.
+
+    ``learn=True`` trains (as :meth:`Network.train`: stream ``STREAM_TRAIN``, indices
+    from ``network.samples_seen``, state, weights and thresholds updated in place);
+    ``learn=False`` responds (as :meth:`Network.respond` on ``stream``, each sample
+    from rest, nothing changed). Both go through the same kernels as the unrecorded
+    calls (:meth:`Network._run_recorded`).
+
+    Returns
+    -------
+    counts : int32 array, shape (n, N)
+        Spike counts of each sample's last presentation (as ``train``/``respond``).
+    record : spikedyn.network.SpikeRecord
+    """
+    from ..simulation.network import _check_images
+
+    images = _check_images(images, network.config.n_input)
+    if learn:
+        if first_index is not None and first_index != network.samples_seen:
+            raise ConfigError(f"training continues at sample {network.samples_seen}, not {first_index}")
+        response = network._run_recorded(images, learn=True, stream=STREAM_TRAIN, first_index=network.samples_seen)
+    else:
+        response = network._run_recorded(images, learn=False, stream=stream,
+                                         first_index=0 if first_index is None else first_index)
+    return response.counts, response.spikes
+
+
+# -- comparison ---------------------------------------------------------------------------------
+def compare_records(a, b, *, n_neurons: int, period: int, max_presentations: int) -> dict[str, Any]:
+    """Spike agreement of two :class:`SpikeRecord` s (``a`` spikedyn, ``b`` Brian2).
+
+    ``spike_agreement`` is the fraction of all spikes (both sides) found at the same
+    (sample, presentation, step, neuron) on the other side; ``first_disagreement`` the
+    earliest spike that is not, or None.
+    """
+    def keys(r):
+        return ((r.sample * max_presentations + r.presentation) * period + r.step) * n_neurons + r.neuron
+
+    ka, kb = keys(a), keys(b)
+    common = np.intersect1d(ka, kb, assume_unique=True)
+    total = ka.size + kb.size
+    agreement = 1.0 if total == 0 else 2.0 * common.size / total
+    only_a = np.setdiff1d(ka, kb, assume_unique=True)
+    only_b = np.setdiff1d(kb, ka, assume_unique=True)
+    first = None
+    candidates = [(int(x[0]), "spikedyn only") for x in (only_a,) if x.size] + \
+                 [(int(x[0]), "brian2 only") for x in (only_b,) if x.size]
+    if candidates:
+        key, side = min(candidates)
+        neuron = key % n_neurons
+        rest = key // n_neurons
+        step = rest % period
+        rest //= period
+        first = {"sample": int(rest // max_presentations), "presentation": int(rest % max_presentations),
+                 "step": int(step), "neuron": int(neuron), "side": side}
+    return {
+        "spike_agreement": agreement,
+        "spikes_spikedyn": int(ka.size),
+        "spikes_brian2": int(kb.size),
+        "spikes_only_spikedyn": int(only_a.size),
+        "spikes_only_brian2": int(only_b.size),
+        "first_disagreement": first,
+    }
+
+
+def validate(config: NetworkConfig, images: np.ndarray, *, learn: bool, target: str, seed: int = 0,
+             progress: bool = True, directory: str | None = None) -> dict[str, Any]:
+    """Run spikedyn and Brian2 on ``images`` from the same initial state and compare.
+
+    Returns the summary written by ``spikedyn validate --json`` (see the module doc).
+    """
+    from ..simulation.network import Network, warm_up
+    from .brian2 import Brian2Network
+
+    if target not in VALIDATE_TARGETS:
+        raise ConfigError(f"unknown target {target!r}; choose one of {', '.join(VALIDATE_TARGETS)}")
+    warm_up(config, learn=learn, seed=seed, record=True)  # so that the wall time is simulation only
+    sd = Network(config, seed=seed)
+    w0, theta0 = sd.weights.copy(), sd.theta.copy()
+    start = time.perf_counter()
+    counts_sd, rec_sd = run_spikedyn_recorded(sd, images, learn=learn, stream=STREAM_TEST)
+    wall_sd = time.perf_counter() - start
+
+    b2 = Brian2Network(config, w0, theta0, target=target, seed=seed, directory=directory)
+    try:
+        start = time.perf_counter()
+        mode = "train" if learn else "infer"
+        b2.engine(mode)
+        build_s = time.perf_counter() - start
+        start = time.perf_counter()
+        if learn:
+            counts_b2, rec_b2 = b2.train(images, progress=progress)
+        else:
+            counts_b2, rec_b2 = b2.respond(images, STREAM_TEST, progress=progress)
+        wall_b2 = time.perf_counter() - start
+        sim_b2 = b2.sim_seconds[mode]
+    finally:
+        b2.close()
+
+    period = config.timing.present_steps + (config.timing.rest_steps if learn else 0)
+    from .._version import __version__
+
+    summary: dict[str, Any] = {
+        "command": "validate",
+        "spikedyn_version": __version__,
+        "config": config.to_dict(),
+        "model": config.model,
+        "neurons": config.n_neurons,
+        "samples": int(images.shape[0]),
+        "target": target,
+        "learn": learn,
+        "seed": seed,
+    }
+    summary.update(compare_records(rec_sd, rec_b2, n_neurons=config.n_neurons, period=period,
+                                   max_presentations=config.input.max_presentations))
+    summary.update({
+        "count_agreement": float(np.mean(counts_sd == counts_b2)),
+        "presentations_agree": bool(np.array_equal(rec_sd.presentations, rec_b2.presentations)),
+        "presentations_spikedyn": int(rec_sd.presentations.sum()),
+        "presentations_brian2": int(rec_b2.presentations.sum()),
+        "max_weight_abs_diff": float(np.max(np.abs(sd.weights - b2.weights))) if learn else 0.0,
+        "max_theta_abs_diff": float(np.max(np.abs(sd.theta - b2.theta))) if learn else 0.0,
+        "theta_unit": "mV",
+        "wall_seconds_spikedyn": wall_sd,
+        "wall_seconds_brian2": wall_b2,
+        "brian2_sim_seconds": sim_b2,
+        "brian2_build_seconds": build_s,
+    })
+    return summary
+
+
+def format_summary(s: dict[str, Any]) -> str:
+    """A few human-readable lines about a :func:`validate` summary."""
+    mode = "learning" if s["learn"] else "inference"
+    lines = [
+        f"{s['model']}, {s['neurons']} neurons, {s['samples']} samples, {mode}, Brian2 target {s['target']}:",
+        f"  spike agreement {s['spike_agreement']:.6f} ({s['spikes_spikedyn']} spikedyn / {s['spikes_brian2']} "
+        f"Brian2 spikes), count agreement {s['count_agreement']:.6f}",
+        f"  max |weight diff| {s['max_weight_abs_diff']:.3g}, max |theta diff| {s['max_theta_abs_diff']:.3g} mV",
+        f"  wall: spikedyn {s['wall_seconds_spikedyn']:.2f} s, Brian2 {s['wall_seconds_brian2']:.2f} s "
+        f"(+ {s['brian2_build_seconds']:.1f} s build)",
+    ]
+    d = s["first_disagreement"]
+    if d is None:
+        lines.append("  first disagreement: none")
+    else:
+        lines.append(f"  first disagreement: sample {d['sample']}, presentation {d['presentation']}, "
+                     f"step {d['step']}, neuron {d['neuron']} ({d['side']})")
+    return "\n".join(lines)

@@ -1,0 +1,250 @@
+"""The Pareto model search: which network fits a memory and energy budget, without training them all.
+
+1. **Candidates**: every combination of models x sizes x weight widths x any other
+   config fields given (``grid``: ``{"timing.present_ms": (250, 350)}``), each on top of
+   a base config.
+2. **Pruning**: the analytical cost model (:func:`spikedyn.cost.estimate`) prices every
+   candidate before anything is trained; one whose estimated memory or training or
+   inference energy per sample breaks a budget is *pruned*, with the reason, and never
+   trained.
+3. **Evaluation**: each remaining candidate is trained and evaluated under a stated
+   protocol, for each seed, on the executors of :mod:`spikedyn.search.executors` (local
+   processes or a Dask cluster), each result stored as it completes (rerunning the
+   same search computes only what is missing). Accuracy is measured on the
+   **validation split** (training images 50,000-59,999), never the test set: the search
+   *chooses*. Memory is the footprint; training and inference energy per sample are
+   the operations the kernels counted, priced on the chosen table.
+4. **Front and choice**: the Pareto front of the evaluated candidates over accuracy
+   (up), memory, training and inference energy (down) (:mod:`spikedyn.search.pareto`); the
+   selected model is the most accurate candidate whose measured costs are within the
+   budget, ties going to the cheaper (memory, then training, then inference energy).
+
+Protocols
+---------
+``standard``
+    learn from the first ``train_samples`` training images in order, name the neurons
+    from the same images (learning off), score on the first ``validation_samples``
+    images of the validation split.
+``continual``
+    the class-incremental protocol (:mod:`spikedyn.continual`) on the validation split,
+    ``samples_per_task`` images per task; the score is the final average accuracy.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..config import NetworkConfig
+from ..cost.tables import DEFAULT_TABLE
+from .space import OBJECTIVES, Budget, SearchProtocol, SearchSpace, _plain
+
+
+def evaluate(task: dict) -> dict:
+    """Train and score one candidate with one seed (runs in a worker process); returns the accuracy
+    and the operations the kernels counted. Checkpointed while it trains when the executor
+    gives it a checkpoint file (:func:`spikedyn.search.executors.task_session`), and resumed from it."""
+    from ..cost.operations import PHASES
+    from ..io.checkpoint import TrainProgress, network_point, point_network, reading, train_resumably
+    from ..simulation.network import Network
+    from .executors import task_session, threads_per_task
+
+    config = NetworkConfig.from_dict(task["config"])
+    p = SearchProtocol(**task["protocol"])
+    jobs = threads_per_task()
+    session = task_session(task)
+    if p.name == "standard":
+        from ..io.data import load_mnist
+
+        x, y = load_mnist("train", task.get("data_dir"))
+        x = x.reshape(len(x), -1)
+        learn = slice(0, p.train_samples)
+        val = slice(50_000, 50_000 + p.validation_samples)
+        resumed = session.resumed("standard")
+        if resumed is None:
+            net, progress = Network(config, seed=task["seed"]), TrainProgress()
+        else:
+            with reading(session.source):
+                net, progress = point_network(*resumed, Network), TrainProgress(**resumed[0]["progress"])
+
+        def point(tp: TrainProgress):
+            return network_point(net, {"progress": tp.to_dict()})
+
+        progress = train_resumably(net, x[learn], progress, session, "standard", point, show=False, desc="train")
+        session.save("standard", *point(progress))  # trained: a stop while scoring does not train again
+        net.assign(x[learn], y[learn], n_jobs=jobs)
+        accuracy = net.score(x[val], y[val], n_jobs=jobs)
+        tally = {phase: net.operations(phase)["tally"] for phase in PHASES}
+        extra: dict[str, Any] = {}
+    else:
+        from .. import continual
+
+        protocol = continual.Protocol(samples_per_task=p.samples_per_task, split="validation")
+        pools = continual.load_pools("validation", task.get("data_dir"))
+        result = continual.run(config, seed=task["seed"], protocol=protocol, pools=pools, n_jobs=jobs,
+                               progress=False, session=session)
+        summary = result.summary()
+        accuracy = summary["final_average_accuracy"]
+        tally = result.cost["tally"]
+        extra = {"accuracy_matrix": summary["accuracy_matrix"]}
+    return {"accuracy": float(accuracy), "tally": tally, **extra}
+
+
+def _objective_values(c: Mapping[str, Any]) -> list[float]:
+    return [float(c[k]) for k, _ in OBJECTIVES]
+
+
+def select(candidates: Sequence[Mapping[str, Any]], budget: Budget) -> Mapping[str, Any] | None:
+    """The most accurate evaluated candidate within the budget (by its measured costs); ties go to
+    the cheaper: memory, then training, then inference energy. None if none fits."""
+    fits = [c for c in candidates if not c["pruned"] and c["accuracy"] is not None and not budget.violations(c)]
+    if not fits:
+        return None
+    return min(fits, key=lambda c: (-c["accuracy"], c["memory_kb"], c["train_energy_uj"] or 0.0,
+                                    c["infer_energy_uj"] or 0.0, c["id"]))
+
+
+def run_search(space: SearchSpace, budget: Budget, protocol: SearchProtocol, *, out_dir, table: str = DEFAULT_TABLE,
+               executor: str = "local", jobs: int | None = None, scheduler: str | None = None,
+               data_dir=None, progress: bool = True, checkpoint_every_s: float | None = None) -> dict[str, Any]:
+    """Run the search (see the module docstring); writes ``out_dir`` and returns the summary.
+
+    ``checkpoint_every_s``: each candidate's training is checkpointed this often (on this
+    machine's workers) in ``out_dir/candidates/``, and resumed from there by a rerun.
+    """
+    from .. import cost
+    from ..cost.tables import load_energy_table
+    from ..io.files import write_json
+    from . import executors
+    from .pareto import pareto_front
+
+    executors.check_executor(executor, jobs, scheduler)
+    tb = load_energy_table(table)
+    out = Path(out_dir)
+    records: list[dict[str, Any]] = []
+    tasks: list[dict] = []
+    for cand in space.candidates():
+        config = cand.config(space.base)
+        est = cost.estimate(config, table=tb)
+        reasons = budget.violations(est)
+        records.append({"id": cand.id, "model": cand.model, "neurons": cand.neurons, "weight_bits": cand.weight_bits,
+                        "overrides": {k: _plain(v) for k, v in cand.overrides}, "pruned": bool(reasons),
+                        "reason": "; ".join(reasons) if reasons else None,
+                        "estimate": {k: est[k] for k in ("memory_kb", "train_energy_uj", "infer_energy_uj")},
+                        "config": config.to_dict()})
+        if not reasons:
+            for seed in protocol.seeds:
+                tasks.append({"id": f"{cand.id}-seed{seed}", "config": config.to_dict(), "seed": seed,
+                              "protocol": protocol.to_dict(),
+                              "data_dir": None if data_dir is None else str(data_dir)})
+    results, reused = executors.run_tasks(evaluate, tasks, out / "candidates", executor=executor, jobs=jobs,
+                                          scheduler=scheduler, desc="candidates", progress=progress,
+                                          checkpoint_every_s=checkpoint_every_s)
+    by_id: dict[str, list[dict]] = {}
+    for r in results:
+        by_id.setdefault(r["task"]["id"].rsplit("-seed", 1)[0], []).append(r)
+    for rec in records:
+        runs = by_id.get(rec["id"], [])
+        rec["counted_train_samples"] = int(sum(r["tally"]["train"]["samples"] for r in runs))
+        if rec["pruned"]:
+            rec.update(accuracy=None, accuracy_sd=None, memory_kb=None, train_energy_uj=None, infer_energy_uj=None)
+            continue
+        config = NetworkConfig.from_dict(rec["config"])
+        priced = [cost.price(config, r["tally"], table=tb) for r in runs]
+        accs = [r["accuracy"] for r in runs]
+        rec["accuracy"] = float(np.mean(accs))
+        rec["accuracy_sd"] = float(np.std(accs, ddof=1)) if len(accs) > 1 else 0.0
+        rec["memory_kb"] = priced[0]["memory_kb"]
+        for key in ("train_energy_uj", "infer_energy_uj"):
+            values = [p[key] for p in priced]
+            rec[key] = None if any(v is None for v in values) else float(np.mean(values))
+    evaluated = [r for r in records if not r["pruned"] and all(r[k] is not None for k, _ in OBJECTIVES)]
+    front_ids: list[str] = []
+    if evaluated:
+        mask = pareto_front([_objective_values(c) for c in evaluated], [s for _, s in OBJECTIVES])
+        front_ids = [c["id"] for c, on in zip(evaluated, mask) if on]
+    for rec in records:
+        rec["on_front"] = rec["id"] in front_ids
+    chosen = select(records, budget)
+    summary = {
+        "space": {"models": list(space.models), "neurons": list(space.neurons), "weight_bits": list(space.weight_bits),
+                  "grid": {k: list(v) for k, v in space.grid}},
+        "budget": asdict(budget),
+        "energy_table": tb.name,
+        "protocol": {**protocol.to_dict(), "description": protocol.describe()},
+        "objectives": [{"name": k, "sense": s} for k, s in OBJECTIVES],
+        "candidates": records,
+        "front": front_ids,
+        "selected": None if chosen is None else chosen["id"],
+        "counts": {"candidates": len(records), "pruned": sum(r["pruned"] for r in records),
+                   "evaluated": len(evaluated), "tasks": len(tasks), "tasks_reused": reused,
+                   "pruned_but_trained": sum(r["pruned"] and r["counted_train_samples"] > 0 for r in records)},
+    }
+    write_json(out / "search.json", summary)
+    _write_csv(out / "candidates.csv", records)
+    _write_markdown(out / "candidates.md", summary)
+    _write_plots(out, summary, budget)
+    return summary
+
+
+def _write_csv(path: Path, records: list[dict]) -> None:
+    from ..io.files import atomic_path
+
+    cols = ["id", "model", "neurons", "weight_bits", "pruned", "reason", "accuracy", "accuracy_sd", "memory_kb",
+            "train_energy_uj", "infer_energy_uj", "on_front", "counted_train_samples", "estimate_memory_kb",
+            "estimate_train_energy_uj", "estimate_infer_energy_uj"]
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(cols)
+    for r in records:
+        row = {**r, **{f"estimate_{k}": v for k, v in r["estimate"].items()}}
+        w.writerow(["" if row.get(c) is None else row.get(c) for c in cols])
+    with atomic_path(path) as tmp:
+        tmp.write_text(buf.getvalue())
+
+
+def _write_markdown(path: Path, summary: dict) -> None:
+    """Every candidate as a markdown table: measured values, or the estimate and why it was pruned."""
+    from ..io.files import atomic_path
+
+    def num(x, fmt):
+        return "-" if x is None else format(x, fmt)
+
+    p = summary["protocol"]
+    lines = [f"Protocol: {p['description']}. Energy table: {summary['energy_table']}. Pruned candidates were "
+             "never trained; their memory is the estimate's.", "",
+             "| candidate | validation accuracy | memory (KB) | training (uJ/sample) | inference (uJ/sample) | |",
+             "|---|---:|---:|---:|---:|---|"]
+    for c in summary["candidates"]:
+        if c["pruned"]:
+            lines.append(f"| `{c['id']}` | - | {c['estimate']['memory_kb']:.0f} | - | - | pruned: {c['reason']} |")
+            continue
+        note = ", ".join(x for x, on in (("**selected**", c["id"] == summary["selected"]),
+                                         ("front", c["on_front"])) if on)
+        sd = f" ± {c['accuracy_sd']:.3f}" if len(p["seeds"]) > 1 else ""
+        lines.append(f"| `{c['id']}` | {c['accuracy']:.3f}{sd} | {c['memory_kb']:.0f} | "
+                     f"{num(c['train_energy_uj'], '.1f')} | {num(c['infer_energy_uj'], '.1f')} | {note} |")
+    with atomic_path(path) as tmp:
+        tmp.write_text("\n".join(lines) + "\n")
+
+
+def _write_plots(out: Path, summary: dict, budget: Budget) -> None:
+    """The three projections as PNG files (matplotlib's Figure directly: pyplot's backend, e.g. a
+    notebook's, is left alone)."""
+    from matplotlib.figure import Figure
+
+    from ..plotting import plot_pareto, save_figure
+
+    for key, bound in (("memory_kb", budget.max_memory_kb), ("train_energy_uj", budget.max_train_energy_uj),
+                       ("infer_energy_uj", budget.max_infer_energy_uj)):
+        fig = Figure(figsize=(7, 4.8), layout="constrained")
+        plot_pareto(summary["candidates"], key, fig.subplots(), budget=bound, selected=summary["selected"],
+                    title=f"accuracy vs {key} ({summary['energy_table']})")
+        save_figure(fig, out / f"accuracy_vs_{key}.png")
+
