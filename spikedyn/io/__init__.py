@@ -9,8 +9,8 @@
 ``interrupt``      Ctrl-C and SIGTERM: stopping every kernel thread after its current sample
 =================  ==============================================================================
 
-Nothing here imports the rest of spikedyn but :mod:`spikedyn.errors`: a network and a
-config save and restore themselves *through* these formats (``Network.save``,
-``NetworkConfig.save``), and the functions that build a network from a file are given
-its class.
+Nothing here imports the rest of spikedyn but :mod:`spikedyn.errors` (and the version
+string): a network and a config save and restore themselves *through* these formats
+(``Network.save``, ``NetworkConfig.save``), and the functions that build a network from
+a file are given its class.
 """

@@ -39,14 +39,6 @@ class Model:
         return {"competition": self.competition, "plasticity": self.plasticity, "threshold": self.threshold,
                 "between": self.between}
 
-    @property
-    def sections(self) -> dict[str, type]:
-        """The parameter sections its parts declare (beyond the base ones), by name."""
-        out: dict[str, type] = {}
-        for part in self.parts.values():
-            out.update(getattr(part, "sections", {}))
-        return out
-
     def kernel_records(self, config, seed: int = 0) -> dict[str, Any]:
         """Each part's kernel record for ``config``, by kind.
 
