@@ -432,7 +432,8 @@ class NaiveDelayedStdp(NaiveStdp):
 
 class NaiveSpikeDynStdp(NaiveStdp):
     """``stdp-spikedyn`` (spikedyn.models.spikedyn's docstring): STDP scaled by the neuron's factor
-    ``g_j = 1 / (1 + a_j / A)``, updates below ``eps`` skipped; after each presentation
+    ``g_j = 1 / (1 + a_j / A)``, updates whose trace factor (``post1_j``; ``pre_i * post2_j``) is below
+    ``eps`` skipped; after each presentation
     ``a += counts``, ``g`` updated, theta rises held back by consolidation, small weights decayed."""
 
     def _eps(self, c):
@@ -448,7 +449,7 @@ class NaiveSpikeDynStdp(NaiveStdp):
             st.ge = st.ge + w[i]
             st.last_pre[i] = t
             dw = s.nu_pre * st.rate * post1
-            w[i] = clip_naive(w[i] - np.where(dw >= eps, dw, 0.0), s.w_max)
+            w[i] = clip_naive(w[i] - np.where(post1 >= eps, dw, 0.0), s.w_max)
             sim.depressions += 1
 
     def on_post(self, sim, t, exc_sp):
@@ -460,7 +461,7 @@ class NaiveSpikeDynStdp(NaiveStdp):
         post2 = trace_naive(sim.post2_table, t - st.last_post)
         for j in exc_sp:
             dw = (s.nu_post * st.rate[j]) * pre * post2[j]
-            w[:, j] = clip_naive(w[:, j] + np.where(dw >= eps, dw, 0.0), s.w_max)
+            w[:, j] = clip_naive(w[:, j] + np.where(pre * post2[j] >= eps, dw, 0.0), s.w_max)
             sim.potentiations += post2[j] > 0
             st.last_post[j] = t
 
@@ -479,7 +480,8 @@ class NaiveSpikeDynStdp(NaiveStdp):
 
 class NaiveAsp(NaiveStdp):
     """``stdp-asp`` (spikedyn.models.asp's docstring): at each spike of j, after its potentiation,
-    ``s[:, j] += beta * (pre - s[:, j])``; after each presentation ``w -= leak * (1 - s) * w``."""
+    ``s[:, j] += beta * (pre - s[:, j])``; after each presentation ``w -= leak * (1 - s) * (w - target)``,
+    target 0 or the mean weight (``asp.leak_target``); without a leak nothing more than ``stdp``."""
 
     def significance_shape(self, config):
         return (config.n_input, config.n_neurons)
@@ -487,11 +489,17 @@ class NaiveAsp(NaiveStdp):
     def on_post(self, sim, t, exc_sp):
         super().on_post(sim, t, exc_sp)
         st, beta = sim.st, sim.c.asp.beta
+        if sim.c.asp.leak_rate == 0:
+            return
         for j in exc_sp:
             st.significance[:, j] = st.significance[:, j] + beta * (st.pre - st.significance[:, j])
 
     def after_presentation(self, sim, counts):
-        sim.w = sim.w - sim.c.asp.leak_rate * (1.0 - sim.st.significance) * sim.w
+        c = sim.c
+        if c.asp.leak_rate == 0:
+            return
+        target = 0.0 if c.asp.leak_target == "zero" else c.stdp.weight_sum / c.n_input
+        sim.w = sim.w - c.asp.leak_rate * (1.0 - sim.st.significance) * (sim.w - target)
 
 
 # -- threshold ----------------------------------------------------------------------------

@@ -523,10 +523,14 @@ def test_a_checkpoint_without_its_options_is_one_line(run_cli, tmp_path) -> None
 def test_a_task_result_does_not_depend_on_where_its_data_was_read(tmp_path) -> None:
     from spikedyn.search import executors
 
+    from spikedyn._version import source_hash
+
     task = {"id": "t", "x": 1, "data_dir": "/a"}
-    write_json(tmp_path / "t.json", {"task": task, "accuracy": 0.5})
+    write_json(tmp_path / "t.json", {"task": task, "accuracy": 0.5, "source_hash": source_hash()})
     assert executors.stored_result(tmp_path, {**task, "data_dir": "/elsewhere"})["accuracy"] == 0.5
     assert executors.stored_result(tmp_path, {**task, "x": 2}) is None
+    write_json(tmp_path / "t.json", {"task": task, "accuracy": 0.5, "source_hash": "0" * 12})  # other code
+    assert executors.stored_result(tmp_path, task) is None
 
 
 def test_a_search_over_an_infinite_time_constant_can_be_written_and_read(tmp_path) -> None:

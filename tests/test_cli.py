@@ -9,6 +9,8 @@ one test marked ``mnist`` runs on the real data when ``SPIKEDYN_DATA_DIR`` is se
 
 from __future__ import annotations
 
+import re
+
 import gzip
 import json
 import os
@@ -81,7 +83,11 @@ def test_version(capsys) -> None:
     with pytest.raises(SystemExit) as info:
         main(["--version"])
     assert info.value.code == 0
-    assert capsys.readouterr().out.strip() == f"spikedyn {__version__}"
+    from spikedyn._version import source_hash
+
+    out = capsys.readouterr().out.strip()
+    assert out == f"spikedyn {__version__} (source {source_hash()})"
+    assert re.fullmatch(r"[0-9a-f]{12}", source_hash())
 
 
 def test_train_with_data_dir_missing_a_file(tmp_path: Path, run_cli) -> None:

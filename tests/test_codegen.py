@@ -70,7 +70,7 @@ def _traces(per_synapse=False, significance=False):
     last_arrival = np.zeros((N_INPUT, N) if per_synapse else (0, 0), np.int64)
     sig = np.zeros((N_INPUT, N) if significance else (0, 0))
     return (_i64(N_INPUT), _i64(), _i32(), _b(), _i64(1), _f(N_INPUT), _f(), table, table, table, last_arrival,
-            _f(), _f(), sig, _i64(len(traces.UPDATE_KINDS)))
+            _f(), _f(), sig, _i64(len(traces.UPDATE_KINDS)), _i32(N_INPUT))
 
 
 def _pre_args(kp, per_synapse=False, significance=False):
@@ -97,6 +97,10 @@ KERNELS = {
     "_depress_inputs": (stdp._depress_inputs,
                         lambda: (_w(), _i32(N_INPUT), 0, 5, _f(), _i32(), 0, _b(N_INPUT), 1e-4, 1.0)),
     "_potentiate_column": (stdp._potentiate_column, lambda: (_w(), 0, _f(N_INPUT), 0.01, 0.5, 1.0)),
+    "_potentiate_rows": (stdp._potentiate_rows,
+                         lambda: (_w(), 0, _f(N_INPUT), _i32(N_INPUT), 3, 0.01, 0.5, 1.0, _b(N_INPUT))),
+    "_active_traces_now": (traces._active_traces_now, lambda: (traces.decay_table(20.0, 0.5), _i64(N_INPUT), 5,
+                                                               _f(N_INPUT), _b(N_INPUT), _i32(N_INPUT))),
     "_traces_now": (traces._traces_now, lambda: (traces.decay_table(20.0, 0.5), _i64(N_INPUT), 5, _f(N_INPUT))),
     "_raise_thresholds": (threshold._raise_thresholds, lambda: (_f(), _i32(), 0, 0.05)),
     # the parts' implementations of the per-step hooks (spikedyn.core.parts)
@@ -113,18 +117,18 @@ KERNELS = {
     "_delayed_transmit": (delays._delayed_transmit,
                           lambda: (KP_DELAYS.plasticity, 5, _w(), _f(), _i32(N_INPUT), 0, 3, np.zeros(5, np.int64),
                                    _i64(1))),
-    "_stdp_on_post": (stdp._stdp_on_post, lambda: (KP.plasticity, 5, _w(), _i32(), 0, *_traces())),
+    "_stdp_on_post": (stdp._stdp_on_post, lambda: (KP.plasticity, 5, _w(), _i32(), 0, _b(N_INPUT), *_traces())),
     "no_depression._on_pre": (no_depression._on_pre, lambda: _pre_args(KP_NO_DEPRESSION)),
     "_stdp_on_post[potentiation-only]": (stdp._stdp_on_post,
-                                         lambda: (KP_NO_DEPRESSION.plasticity, 5, _w(), _i32(), 0, *_traces())),
+                                         lambda: (KP_NO_DEPRESSION.plasticity, 5, _w(), _i32(), 0, _b(N_INPUT), *_traces())),
     "_delayed_on_pre": (delays._delayed_on_pre, lambda: _pre_args(KP_DELAYS, per_synapse=True)),
     "_delayed_on_post": (delays._delayed_on_post,
-                         lambda: (KP_DELAYS.plasticity, 5, _w(), _i32(), 0, *_traces(per_synapse=True))),
+                         lambda: (KP_DELAYS.plasticity, 5, _w(), _i32(), 0, _b(N_INPUT), *_traces(per_synapse=True))),
     "_spikedyn_on_pre": (spikedyn_rule._spikedyn_on_pre, lambda: _pre_args(KP_SPIKEDYN)),
     "_spikedyn_on_post": (spikedyn_rule._spikedyn_on_post,
-                          lambda: (KP_SPIKEDYN.plasticity, 5, _w(), _i32(), 0, *_traces())),
+                          lambda: (KP_SPIKEDYN.plasticity, 5, _w(), _i32(), 0, _b(N_INPUT), *_traces())),
     "_asp_on_post": (asp._asp_on_post,
-                     lambda: (KP_ASP.plasticity, 5, _w(), _i32(), 0, *_traces(significance=True))),
+                     lambda: (KP_ASP.plasticity, 5, _w(), _i32(), 0, _b(N_INPUT), *_traces(significance=True))),
 }
 
 VECTORISED = ["_lif_integrate", "_lif_integrate_frozen", "_deliver_events", "_homeostatic_integrate", "_stdp_transmit"]

@@ -34,6 +34,12 @@ EXPECTED = dict(np.load(DATA / "expected.npz"))
 
 
 # -- files written by 0.1.0 -------------------------------------------------------------------------------
+#: What 0.2.0 changed on purpose (CHANGELOG.md): SpikeDyn's rule skips an update by its trace factor,
+#: relative to the neuron's rate (so a 0.1.0 ``spikedyn`` run continues under the new rule), and the
+#: rules count as updates only those they make (``plasticity.updates`` counts fewer).
+CHANGED_IN_0_2 = {"spikedyn": ("weights", "theta", "state"), "diehl-cook": ("plasticity.updates",)}
+
+
 @pytest.mark.parametrize("model", ["spikedyn", "diehl-cook"])
 def test_a_run_directory_of_0_1_0_loads_and_continues_bit_identically(model: str, digits_dir: Path) -> None:
     network, meta = load_run(DATA / f"run-{model}", Network)
@@ -41,37 +47,40 @@ def test_a_run_directory_of_0_1_0_loads_and_continues_bit_identically(model: str
     assert Network.load(DATA / f"run-{model}").config == network.config
     x, _ = load_mnist("train", digits_dir)
     xt, _ = load_mnist("test", digits_dir)
-    assert np.array_equal(network.predict(xt, n_jobs=1), EXPECTED[f"{model}/predict"])
+    assert np.array_equal(network.predict(xt, n_jobs=1), EXPECTED[f"{model}/predict"])  # inference is unchanged
+    seen = network.samples_seen
     network.train(x[12:16], progress=False)
+    changed = CHANGED_IN_0_2[model]
+    if "weights" in changed:  # the rule itself changed: the run goes on under the new one
+        assert network.samples_seen == seen + 4
+        return
     assert np.array_equal(network.weights, EXPECTED[f"{model}/weights"])
     assert np.array_equal(network.theta, EXPECTED[f"{model}/theta"])
     for name, array in network.state_arrays().items():
-        assert np.array_equal(array, EXPECTED[f"{model}/state.{name}"]), name
+        if name not in changed:
+            assert np.array_equal(array, EXPECTED[f"{model}/state.{name}"]), name
 
 
-def test_an_interrupted_train_of_0_1_0_resumes_to_the_same_weights(tmp_path: Path, digits_dir: Path, capsys) -> None:
+def test_a_checkpoint_of_0_1_0_is_refused_with_one_line(tmp_path: Path, digits_dir: Path, capsys) -> None:
+    """A checkpoint promises a bit-identical continuation, which another version cannot keep."""
     out = tmp_path / "train"
     shutil.copytree(DATA / "train-interrupted", out)
-    assert cli.main(["train", "--resume", str(out), "--data-dir", str(digits_dir), "--quiet"]) == 0
-    capsys.readouterr()
-    network = Network.load(out)
-    assert read_meta(out)["training"]["train_samples"] == 20
-    assert np.array_equal(network.weights, EXPECTED["train/weights"])
-    assert np.array_equal(network.theta, EXPECTED["train/theta"])
+    before = sorted(p.name for p in out.iterdir())
+    assert cli.main(["train", "--resume", str(out), "--data-dir", str(digits_dir), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "0.1.0" in err[0] and spikedyn.__version__ in err[0]
+    assert sorted(p.name for p in out.iterdir()) == before
 
 
-def test_the_stored_results_of_a_0_1_0_search_are_reused(tmp_path: Path) -> None:
+def test_the_stored_results_of_a_0_1_0_search_are_not_reused(tmp_path: Path) -> None:
+    """Results are reused only by the code that computed them (their source hash)."""
+    from spikedyn.search.executors import stored_result
+
     out = tmp_path / "search"
     shutil.copytree(DATA / "search", out)
-    old = json.loads((out / "search.json").read_text())
-    spec = SearchSpec.from_dict(json.loads((out / "search_spec.json").read_text()))
-    summary = run_search(spec.space, spec.budget, spec.protocol, out_dir=out, table=spec.energy_table, jobs=1,
-                         progress=False)  # nothing to train: every candidate's result is stored
-    assert summary["counts"]["tasks_reused"] == summary["counts"]["tasks"] == 4
-    new = json.loads((out / "search.json").read_text())
-    for summary_of in (old, new):
-        summary_of["counts"].pop("tasks_reused")
-    assert new == old
+    stored = [json.loads(p.read_text()) for p in sorted((out / "candidates").glob("*.json"))]
+    assert stored and all("source_hash" not in r for r in stored)
+    assert all(stored_result(out / "candidates", r["task"]) is None for r in stored)
 
 
 # -- import paths of 0.1.0 --------------------------------------------------------------------------------

@@ -80,17 +80,17 @@ def test_operations_per_sample_by_hand() -> None:
     config = NetworkConfig(model="lateral", n_neurons=3, n_input=4, stdp=StdpParams(weight_sum=0.4))
     tally = dict.fromkeys(TALLY, 0)
     tally.update(samples=2, steps=20, input_spikes=10, excitatory_spikes=4, depression_visits=6, presentations=2,
-                 potentiation_done=16, depression_done=30)
+                 potentiation_done=12, depression_done=6)
     ops = derive(config, tally, "train")
-    expected = {  # per sample: 5 input spikes, 2 excitatory spikes, 10 steps, 1 presentation
-        "synaptic_events_input": (15, 15), "synaptic_events_competition": (4, 4),
-        "neuron_updates_excitatory": (30, 30), "neuron_updates_competition": (0, 0), "spikes": (2, 2),
-        "threshold_updates": (32, 32), "trace_updates": (9, 7), "trace_reads": (25, 13),
-        "weight_updates_potentiation": (8, 8), "weight_updates_depression": (15, 3),
-        "weight_updates_skipped": (0, 0), "weight_updates_decay": (0, 0), "significance_updates": (0, 0),
-        "normalisation_entries": (12, 12), "weight_reads": (66, 50), "weight_writes": (35, 23),
+    expected = {  # per sample: 5 input spikes, 2 excitatory spikes, 10 steps, 1 presentation; (model, executed, dense)
+        "synaptic_events_input": (15, 15, 120), "synaptic_events_competition": (4, 4, 60),
+        "neuron_updates_excitatory": (30, 30, 30), "neuron_updates_competition": (0, 0, 0), "spikes": (2, 2, 2),
+        "threshold_updates": (32, 32, 32), "trace_updates": (9, 7, 100), "trace_reads": (25, 13, 240),
+        "weight_updates_potentiation": (6, 6, 120), "weight_updates_depression": (3, 3, 120),
+        "weight_updates_skipped": (0, 0, 0), "weight_updates_decay": (0, 0, 0), "significance_updates": (0, 0, 0),
+        "normalisation_entries": (12, 12, 12), "weight_reads": (52, 48, 444), "weight_writes": (21, 21, 252),
     }
-    assert {k: (v["model"], v["executed"]) for k, v in ops.items()} == expected
+    assert {k: (v["model"], v["executed"], v["dense"]) for k, v in ops.items()} == expected
     infer = derive(config, tally, "inference")
     assert infer["weight_reads"]["model"] == 15 + 4 and infer["weight_reads"]["executed"] == 15
     assert infer["weight_writes"]["model"] == 0

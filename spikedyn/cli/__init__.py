@@ -22,7 +22,7 @@ import argparse
 import sys
 from typing import Sequence
 
-from .._version import __version__
+from .._version import __version__, source_hash
 from ..errors import ConfigError, SpikedynError
 from .options import Parser
 
@@ -34,7 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     from . import continual, plot, reference, search, train  # each imports what it runs only when it runs
 
     parser = Parser(prog="spikedyn", description="Spiking networks that learn MNIST without labels (Numba), with a Brian2 twin.")
-    parser.add_argument("--version", action="version", version=f"spikedyn {__version__}")
+    parser.add_argument("--version", action="version", version=f"spikedyn {__version__} (source {source_hash()})",
+                        help="print the version and the hash of the installed sources, which every JSON records")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     for group in (train, continual, search, reference, plot):
         group.add_parsers(sub)

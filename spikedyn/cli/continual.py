@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..config import NetworkConfig
-from ..continual.protocol import DEFAULT_ASSIGN_PER_CLASS, DEFAULT_SAMPLES_PER_TASK, SPLITS
+from ..continual.protocol import DEFAULT_ASSIGN_PER_CLASS, DEFAULT_SAMPLES_PER_TASK, DRAWS, SPLITS
 from ..io import interrupt
 from ..io.interrupt import Interrupted
 from .options import (CONFIG_PRECEDENCE, add_config_options, add_data_dir, add_model_options, add_progress,
@@ -37,6 +37,10 @@ def add_parsers(sub) -> None:
     p.add_argument("--split", choices=SPLITS, default="test",
                    help="'test' (default): learn from the training set, score on the test set; 'validation': "
                         "learn from training images 0-49,999, score on 50,000-59,999 (for choosing parameters)")
+    p.add_argument("--draw", choices=DRAWS, default="seeded",
+                   help="how each task's training images are chosen from its classes' images: 'seeded' "
+                        "(default) draws them by --seed, 'first' takes the first ones in file order, the same for "
+                        "every seed (spikedyn 0.1's protocol, to reproduce its results)")
     p.add_argument("--no-iid", action="store_true",
                    help="skip the i.i.d. reference (the same images, all classes shuffled together)")
     add_seed(p)
@@ -61,7 +65,7 @@ def cmd_continual(args: argparse.Namespace) -> dict[str, Any]:
         config = config_from_args(args, model=args.model, n_neurons=args.neurons)
         protocol = continual.Protocol(tasks=continual.parse_tasks(args.tasks), samples_per_task=args.samples_per_task,
                                       assign_per_class=args.assign_per_class, test_per_class=args.test_per_class,
-                                      split=args.split)
+                                      split=args.split, draw=args.draw)
         return {"config": config.to_dict(), "seed": args.seed, "protocol": protocol.to_dict(), "iid": not args.no_iid}
 
     options, meta, arrays = start_or_resume(args, "continual", new_options, add_parsers)
@@ -70,7 +74,7 @@ def cmd_continual(args: argparse.Namespace) -> dict[str, Any]:
         protocol = continual.Protocol.from_dict(options["protocol"])
         seed, iid_reference = options["seed"], bool(options["iid"])
     pools = continual.load_pools(protocol.split, args.data_dir, progress=not args.quiet)
-    _plan(pools, protocol)  # every class found before anything is compiled or written
+    _plan(pools, protocol, seed)  # every class found before anything is compiled or written
     compile_s = warm_up(config, learn=True, seed=seed) + warm_up(config, learn=False, seed=seed)
     session = checkpoint.Session(checkpoint.Checkpointer(args.out, "continual", options, args.checkpoint_every),
                                  meta, arrays)

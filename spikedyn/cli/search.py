@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from .._version import __version__
+from .._version import provenance
 from ..config import parse_set
 from ..core.params import WEIGHT_BITS
 from ..cost.tables import DEFAULT_TABLE, builtin_tables
@@ -45,7 +45,7 @@ def cmd_estimate(args: argparse.Namespace) -> dict[str, Any]:
                               precision__weight_bits=args.weight_bits)
     stats = None if args.statistics is None else cost.load_statistics(args.statistics)
     est = cost.estimate(config, table=args.energy_table, statistics=stats)
-    summary = {"command": "estimate", **est, "config": config.to_dict(), "spikedyn_version": __version__}
+    summary = {"command": "estimate", **est, "config": config.to_dict(), **provenance()}
     print(f"{config.model}, {config.n_neurons} neurons, {config.precision.weight_bits}-bit weights, "
           f"energy table {est['energy_table']}:")
     print(f"  memory     {est['memory_kb']:10.1f} KB")

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .._version import __version__
+from .._version import provenance
 from ..config import NetworkConfig
 from ..errors import ConfigError
 from ..io import interrupt
@@ -108,7 +108,7 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
         "wall_seconds": wall,
         "samples_per_second": total.done / wall if wall > 0 else None,
         "compile_seconds": compile_s,
-        "spikedyn_version": __version__,
+        **provenance(),
         "config": config.to_dict(),
         "cost": _counted_cost(network),
     }
@@ -164,7 +164,7 @@ def cmd_evaluate(args: argparse.Namespace) -> dict[str, Any]:
         "wall_seconds": wall,
         "samples_per_second": (assign_x.shape[0] + test_x.shape[0]) / wall,
         "compile_seconds": compile_s,
-        "spikedyn_version": __version__,
+        **provenance(),
         "cost": _counted_cost(network),
     }
     write_npz(Path(args.run_dir) / "evaluation.npz", assignments=assignments, confusion=confusion,

@@ -50,6 +50,8 @@ DEFAULT_SAMPLES_PER_TASK = 4000
 #: Labelled-pass images per class seen so far.
 DEFAULT_ASSIGN_PER_CLASS = 100
 SPLITS = ("test", "validation")
+#: How a task's training images are chosen (:attr:`Protocol.draw`).
+DRAWS = ("seeded", "first")
 N_CLASSES = 10
 
 
@@ -107,6 +109,11 @@ class Protocol:
     assign_per_class: int = DEFAULT_ASSIGN_PER_CLASS
     test_per_class: int | None = None
     split: str = "test"
+    #: How a task's training images are chosen from its classes' images in the learning pool:
+    #: ``"seeded"`` draws them (and their order) from the run's seed, so a seed changes the
+    #: images as well as the network; ``"first"`` takes the first ones in file order, the
+    #: same for every seed (the protocol of spikedyn 0.1, kept to reproduce its results).
+    draw: str = "seeded"
 
     def __post_init__(self):
         if not self.tasks:
@@ -121,6 +128,8 @@ class Protocol:
         _check_tasks(self.tasks)  # as parse_tasks does, for a protocol built in Python
         if self.split not in SPLITS:
             raise ConfigError(f"split must be 'test' or 'validation', got {self.split!r}")
+        if self.draw not in DRAWS:
+            raise ConfigError(f"draw must be one of {', '.join(DRAWS)}, got {self.draw!r}")
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -129,8 +138,8 @@ class Protocol:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Protocol":
-        """The protocol :meth:`to_dict` wrote."""
-        return cls(**{**d, "tasks": parse_tasks(",".join(d["tasks"]))})
+        """The protocol :meth:`to_dict` wrote (one written before ``draw`` existed took the first images)."""
+        return cls(**{"draw": "first", **d, "tasks": parse_tasks(",".join(d["tasks"]))})
 
 
 @dataclass
@@ -206,6 +215,9 @@ class ContinualResult:
     weights_per_task: list[np.ndarray]
     wall_seconds: float
     spikedyn_version: str
+    #: :func:`spikedyn._version.source_hash` of the code that ran (empty for a result stored by
+    #: spikedyn 0.1, which did not record it).
+    source_hash: str = ""
     #: Counted operations, memory and energy per sample (:func:`spikedyn.cost.counted`): training
     #: over all tasks, inference over every labelled pass and test.
     cost: dict[str, Any] | None = None
@@ -224,6 +236,7 @@ class ContinualResult:
             "tasks": [asdict(t) for t in self.tasks],
             "wall_seconds": self.wall_seconds,
             "spikedyn_version": self.spikedyn_version,
+            "source_hash": self.source_hash,
             "config": self.config,
             "cost": self.cost,
         }
@@ -240,18 +253,51 @@ class _Plan:
     test: list[np.ndarray]
 
 
-def _plan(pools: Pools, protocol: Protocol) -> _Plan:
-    """The run's images, found (so checked) once, before anything is trained."""
+def _drawn(labels: np.ndarray, classes: Sequence[int], k: int, rng: np.random.Generator, what: str) -> np.ndarray:
+    """``k`` images whose label is in ``classes``, drawn without replacement by ``rng``, in the
+    order drawn (so the task's classes come interleaved at random)."""
+    idx = _first_of_classes(labels, classes, None, what)
+    if idx.size < k:
+        raise ConfigError(f"{what}: classes {task_name(list(classes))} have only {idx.size} images in the pool, "
+                          f"fewer than {k}; ask for fewer")
+    return idx[rng.permutation(idx.size)[:k]]
+
+
+def _plan(pools: Pools, protocol: Protocol, seed: int = 0) -> _Plan:
+    """The run's images, found (so checked) once, before anything is trained.
+
+    With ``protocol.draw == "seeded"`` task ``i``'s training images are drawn by
+    ``numpy.random.default_rng([seed, 3, i])`` and its labelled pass takes, per class, the
+    first ``assign_per_class`` of them in the order drawn (images the network learned
+    from); with ``"first"`` both are the first images in file order. The test images are
+    the first ``test_per_class`` (all by default) of each class in the evaluation pool.
+    """
     for task in protocol.tasks:
         for c in task:
             if not np.any(pools.eval_y == c):
                 raise ConfigError(f"class {c} has no images to test on; remove it from --tasks")
-    return _Plan(
-        train=[_first_of_classes(pools.learn_y, t, protocol.samples_per_task, "--samples-per-task")
-               for t in protocol.tasks],
-        assign=[_per_class(pools.learn_y, t, protocol.assign_per_class, "labelled pass (--assign-per-class)")
-                for t in protocol.tasks],
-        test=[_per_class(pools.eval_y, t, protocol.test_per_class, "test (--test-per-class)") for t in protocol.tasks])
+    if protocol.draw == "seeded":
+        train = [_drawn(pools.learn_y, t, protocol.samples_per_task, np.random.default_rng([seed, 3, i]),
+                        "--samples-per-task") for i, t in enumerate(protocol.tasks)]
+        assign = [np.concatenate([_learned_of_class(pools.learn_y, idx, c, protocol.assign_per_class) for c in t])
+                  for idx, t in zip(train, protocol.tasks)]
+    else:
+        train = [_first_of_classes(pools.learn_y, t, protocol.samples_per_task, "--samples-per-task")
+                 for t in protocol.tasks]
+        assign = [_per_class(pools.learn_y, t, protocol.assign_per_class, "labelled pass (--assign-per-class)")
+                  for t in protocol.tasks]
+    return _Plan(train=train, assign=assign,
+                 test=[_per_class(pools.eval_y, t, protocol.test_per_class, "test (--test-per-class)")
+                       for t in protocol.tasks])
+
+
+def _learned_of_class(labels: np.ndarray, drawn: np.ndarray, c: int, k: int) -> np.ndarray:
+    """The first ``k`` of the drawn images ``drawn`` whose label is ``c``, in the order drawn."""
+    of_class = drawn[labels[drawn] == c]
+    if of_class.size < k:
+        raise ConfigError(f"labelled pass (--assign-per-class): class {c} has only {of_class.size} of the task's "
+                          f"training images, fewer than {k}; ask for fewer")
+    return of_class[:k]
 
 
 def _evaluate(network, pools: Pools, plan: _Plan, n_seen: int, n_jobs):
@@ -300,7 +346,7 @@ def run(config, *, seed: int = 0, protocol: Protocol | None = None, pools: Pools
     -------
     ContinualResult
     """
-    from .._version import __version__
+    from .._version import __version__, source_hash
     from ..cost.pricing import counted
     from ..io.checkpoint import Session, TrainProgress, network_point, point_network, reading, train_resumably
     from ..simulation.network import Network
@@ -315,7 +361,7 @@ def run(config, *, seed: int = 0, protocol: Protocol | None = None, pools: Pools
                                       "accuracy_matrix": arrays["accuracy_matrix"],
                                       "weights_per_task": list(arrays["weights_per_task"])})
     pools = load_pools(protocol.split, data_dir, progress=progress) if pools is None else pools
-    plan = _plan(pools, protocol)
+    plan = _plan(pools, protocol, seed)
     n_tasks = len(protocol.tasks)
     resumed = session.resumed("continual")
     if resumed is None:
@@ -374,7 +420,8 @@ def run(config, *, seed: int = 0, protocol: Protocol | None = None, pools: Pools
     result = ContinualResult(model=config.model, neurons=config.n_neurons, seed=network.seed,
                              protocol=protocol.to_dict(), config=config.to_dict(), accuracy_matrix=R, tasks=records,
                              weights_per_task=weights, wall_seconds=time.perf_counter() - start,
-                             spikedyn_version=__version__, cost=counted(network))
+                             spikedyn_version=__version__, source_hash=source_hash(),
+                             cost=counted(network))
     record = {f.name: getattr(result, f.name) for f in fields(result)
               if f.name not in ("accuracy_matrix", "weights_per_task")}
     record["tasks"] = [asdict(t) for t in records]
@@ -401,7 +448,7 @@ def run_iid(config, *, seed: int = 0, protocol: Protocol | None = None, pools: P
         return stored[0]
     protocol = Protocol() if protocol is None else protocol
     pools = load_pools(protocol.split, data_dir, progress=progress) if pools is None else pools
-    plan = _plan(pools, protocol)
+    plan = _plan(pools, protocol, seed)
     idx = np.concatenate(plan.train)
     idx = idx[np.random.default_rng([seed, 2]).permutation(idx.size)]
     resumed = session.resumed("iid")

@@ -23,10 +23,11 @@ the hash: after editing such an implementation, clear the cache directory.
 from __future__ import annotations
 
 import functools
-import hashlib
 from pathlib import Path
 
 from numba.core import caching, config
+
+from .._version import package_digest
 
 #: The ``spikedyn`` package directory (this module is in its ``core/``).
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -35,13 +36,8 @@ PACKAGE_DIR = Path(__file__).resolve().parent.parent
 @functools.lru_cache(maxsize=None)
 def sources_hash(package_dir: Path = PACKAGE_DIR) -> str:
     """SHA-256 over the relative paths and contents of every ``*.py`` file of the package,
-    its sub-packages included."""
-    package_dir = Path(package_dir)
-    digest = hashlib.sha256()
-    for path in sorted(package_dir.rglob("*.py")):
-        digest.update(path.relative_to(package_dir).as_posix().encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
+    its sub-packages included (the kernels depend on the code alone)."""
+    return package_digest((".py",), Path(package_dir))
 
 
 def cache_dir(package_dir: Path = PACKAGE_DIR) -> Path:

@@ -80,6 +80,27 @@ def _traces_now(table, last, t, out):
 
 
 @numba.njit(cache=True, inline="always")
+def _active_traces_now(table, last, t, out, row_over, active):
+    """Write every trace at step ``t`` into ``out`` (as :func:`_traces_now`) and the indices whose
+    trace is non-zero, or whose row may hold a weight above ``w_max`` (``row_over``), into
+    ``active`` (int32, ascending); returns how many.
+
+    A potentiation ``w[i, j] + nu_post * pre[i] * post2`` changes a weight only in those rows:
+    elsewhere its increment is exactly 0 and ``clip(w, 0, w_max)`` is ``w`` itself, so a rule
+    that visits only them does the same arithmetic on every weight it changes, and no work on
+    the others (:mod:`spikedyn.cost.operations` counts what is done).
+    """
+    n = 0
+    for k in range(last.shape[0]):
+        x = _trace(table, t - last[k])
+        out[k] = x
+        if x != 0.0 or row_over[k]:
+            active[n] = k
+            n += 1
+    return n
+
+
+@numba.njit(cache=True, inline="always")
 def _recent_traces_now(table, last_post, t, recent, is_recent, n_recent, out):
     """``out[j] = post1 trace of neuron j at step t`` for the recent neurons
     ``recent[:n_recent[0]]`` (in place).
@@ -131,7 +152,9 @@ class Traces(NamedTuple):
     factor (1.0 unless the rule adapts it); ``significance`` (float64, (n_input, N),
     or (0, 0) for a rule without one). ``updates`` (int64, (5,)) counts the rule's
     weight updates: potentiations done and skipped, depressions done and skipped,
-    and decay (leak) updates; see :data:`UPDATE_KINDS`.
+    and decay (leak) updates; see :data:`UPDATE_KINDS`. ``pre_active`` (int32,
+    (n_input,)) is scratch space: the inputs whose trace is non-zero at the current step
+    (:func:`_active_traces_now`; not saved).
 
     The tables live here rather than in the rule's kernel record because the time
     loop unpacks this state once, before it starts: an array read from a record
@@ -153,13 +176,14 @@ class Traces(NamedTuple):
     rate: np.ndarray
     significance: np.ndarray
     updates: np.ndarray
+    pre_active: np.ndarray
 
 
 #: What ``Traces.updates`` counts, in order.
 UPDATE_KINDS = ("potentiation_done", "potentiation_skipped", "depression_done", "depression_skipped", "decay")
 
-#: Fields of :class:`Traces` derived from the config (rebuilt, never saved).
-DERIVED_TRACE_FIELDS = ("pre_table", "post1_table", "post2_table")
+#: Fields of :class:`Traces` derived from the config, or scratch space (rebuilt, never saved).
+DERIVED_TRACE_FIELDS = ("pre_table", "post1_table", "post2_table", "pre_active")
 
 
 @numba.njit(cache=True)
@@ -170,7 +194,7 @@ def _new_traces(tables, n_input, n_neurons, last_arrival, significance):
     tr = Traces(np.empty(n_input, np.int64), np.empty(n_neurons, np.int64), np.zeros(n_neurons, np.int32),
                 np.zeros(n_neurons, np.bool_), np.zeros(1, np.int64), np.zeros(n_input), np.zeros(n_neurons),
                 tables[0], tables[1], tables[2], last_arrival, np.zeros(n_neurons), np.ones(n_neurons),
-                significance, np.zeros(len(UPDATE_KINDS), np.int64))
+                significance, np.zeros(len(UPDATE_KINDS), np.int64), np.zeros(n_input, np.int32))
     tr.significance[:, :] = 0.0
     _traces_rest(tr)
     return tr
@@ -188,7 +212,7 @@ def _traces_rest(tr):
 
 
 _TRACES = ("last_pre, last_post, recent, is_recent, n_recent, pre_now, post1_now, pre_table, post1_table, "
-           "post2_table, last_arrival, activity, rate, significance, updates")
+           "post2_table, last_arrival, activity, rate, significance, updates, pre_active")
 on_pre = kernel_hook("on_pre", "rec, t, learn, w, ge, pixels, lo, hi, step_ptr, input_t0, row_over, " + _TRACES,
                      "The input synapses' presynaptic pathway in step t: transmission to ge and, if learn, "
                      "plasticity.")
@@ -200,7 +224,7 @@ synapse_history = kernel_hook("synapse_history", "rec, n_input, n_neurons",
 synapse_significance = kernel_hook(
     "synapse_significance", "rec, n_input, n_neurons",
     "The rule's per-synapse significance (float64, (n_input, N)), or a (0, 0) array.")
-on_post = kernel_hook("on_post", "rec, t, w, spikes, n_spikes, " + _TRACES,
+on_post = kernel_hook("on_post", "rec, t, w, spikes, n_spikes, row_over, " + _TRACES,
                       "Plasticity on the excitatory spikes spikes[:n_spikes] of step t.")
 after_presentation = kernel_hook(
     "after_presentation", "rec, w, theta, counts, activity, rate, significance, updates",

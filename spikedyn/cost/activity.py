@@ -63,9 +63,15 @@ class Activity:
     competition_active_fraction : float
         Fraction of the competition's neurons updated per step (those not at rest).
     depression_visit_fraction : float
-        Synapses the event-driven depression visits per input spike, over N (learning).
-    potentiation_done_fraction, depression_done_fraction : float
-        Fraction of the rule's updates actually made (1 unless the rule skips small ones).
+        Synapses whose depression is non-zero (the neuron's ``post1`` trace is), per input
+        spike, over N (learning): the synapses the event-driven depression visits.
+    depression_done_fraction : float
+        Fraction of those depressions actually made (1 unless the rule skips some).
+    potentiation_active_fraction : float
+        Synapses whose potentiation is non-zero (the input's trace is), per excitatory
+        spike, over ``n_input``.
+    potentiation_done_fraction : float
+        Fraction of those potentiations actually made (1 unless the rule skips some).
     decay_fraction : float
         Weight decay (leak) updates per training presentation, over ``n_input * N``.
     """
@@ -76,12 +82,13 @@ class Activity:
     competition_spikes_per_excitatory_spike: float = 0.0
     competition_active_fraction: float = 0.0
     depression_visit_fraction: float = 0.0
-    potentiation_done_fraction: float = 1.0
     depression_done_fraction: float = 1.0
+    potentiation_active_fraction: float = 1.0
+    potentiation_done_fraction: float = 1.0
     decay_fraction: float = 0.0
 
     @classmethod
-    def from_tally(cls, config, tally: Mapping[str, float], *, pixel_sum: float) -> "Activity":
+    def from_tally(cls, config: NetworkConfig, tally: Mapping[str, float], *, pixel_sum: float) -> "Activity":
         """The statistics of a counted tally (:meth:`spikedyn.Network.operations`) over images of mean
         pixel sum ``pixel_sum``."""
         t = {k: float(tally.get(k, 0)) for k in TALLY}
@@ -100,8 +107,9 @@ class Activity:
             competition_spikes_per_excitatory_spike=t["competition_spikes"] / max(t["excitatory_spikes"], 1.0),
             competition_active_fraction=t["competition_neuron_updates"] / max(t["steps"] * pop, 1.0),
             depression_visit_fraction=t["depression_visits"] / max(t["input_spikes"] * n, 1.0),
-            potentiation_done_fraction=t["potentiation_done"] / pot if pot else 1.0,
             depression_done_fraction=t["depression_done"] / dep if dep else 1.0,
+            potentiation_active_fraction=pot / max(t["excitatory_spikes"] * n_in, 1.0),
+            potentiation_done_fraction=t["potentiation_done"] / pot if pot else 1.0,
             decay_fraction=t["decay"] / (t["presentations"] * n_in * n),
         )
 
@@ -133,10 +141,11 @@ def predict_tally(config, activity: Activity, phase: str, *, pixel_sum: float) -
                  competition_neuron_updates=steps * pop * a.competition_active_fraction)
     if learn:
         profile = models.get(config.model).plasticity.operation_profile(config)
-        pot = x_exc * n_in
-        dep = x_in * n if profile["depression"] != "none" else 0.0
+        pot = x_exc * n_in * a.potentiation_active_fraction if config.stdp.nu_post > 0 else 0.0
+        visits = x_in * n * a.depression_visit_fraction
+        dep = visits if profile["depression"] != "none" else 0.0
         tally.update(
-            depression_visits=x_in * n * a.depression_visit_fraction,
+            depression_visits=visits,
             potentiation_done=pot * a.potentiation_done_fraction,
             potentiation_skipped=pot * (1.0 - a.potentiation_done_fraction),
             depression_done=dep * a.depression_done_fraction,
@@ -237,13 +246,20 @@ def _check_statistics_file(data: Any, where: str, fix: str) -> None:
 
 
 def activity_for(config, phase: str, statistics: Mapping[str, Any] | None = None) -> Activity:
-    """The :class:`Activity` of ``config``'s model and size in ``phase``: the calibrated one,
-    interpolated linearly in log N between the nearest calibrated sizes (clamped outside)."""
+    """The :class:`Activity` of ``config``'s computation and size in ``phase``: the calibrated one,
+    interpolated linearly in log N between the nearest calibrated sizes (clamped outside).
+
+    Statistics belong to a computation, not to a name: a model whose extra mechanisms are
+    off computes what its base model computes (:meth:`spikedyn.models.Model.reduced`) and is
+    estimated with the base's statistics."""
+    from .. import models
+
     stats = load_statistics() if statistics is None else _check_statistics(statistics, "activity statistics")
-    by_size = stats["models"].get(config.model)
+    key = models.get(config.model).reduced(config)
+    by_size = stats["models"].get(key)
     if not by_size:
-        raise ConfigError(f"no activity statistics for model {config.model!r}; run "
-                          f"experiments/cost_model.py --calibrate --models {config.model}")
+        raise ConfigError(f"no activity statistics for model {key!r}; run "
+                          f"experiments/cost_model.py --calibrate --models {key}")
     sizes = sorted(int(s) for s in by_size)
     n = config.n_neurons
     lo = max([s for s in sizes if s <= n], default=sizes[0])

@@ -1,17 +1,26 @@
 """Operation counts: what a model does per sample, counted by the kernels or predicted.
 
-Two views of the same work (definitions in ``docs/cost.md``):
+Three views of the same work (definitions in ``docs/cost.md``):
 
 *model operations*
     what the algorithm requires, whatever simulates it: every input spike is
-    delivered to all N synapses of its row, every neuron is updated every step, the
-    depression visits every synapse of a spiking input, a trace decays whether or
-    not anyone reads it. A chip running the model does these; the energy model
-    prices them.
+    delivered to all N synapses of its row, every neuron is updated every step, a
+    trace decays whether or not anyone reads it, and every weight update the rule
+    makes is a weight read, modified and written. A chip running the model does
+    these; the energy model prices them.
 *executed operations*
-    what spikedyn's event-driven kernels actually do where they differ: the
-    depression visits only the neurons whose trace is non-zero, an inhibitory
-    neuron at rest is not updated, traces are evaluated only when read.
+    what spikedyn's event-driven kernels actually do where they differ: an
+    inhibitory neuron at rest is not updated, traces are evaluated only when read,
+    competition weights are not read (spikedyn stores them once).
+*dense operations*
+    what a clock-driven simulator does (a GPU stepping the model as matrices): every
+    synapse and every neuron, the competition's included, every time step.
+
+In every view a weight update is a weight read, modified and written; an update whose
+increment is exactly zero is none, whichever model computes it (the kernels do not
+touch it either), and an update a rule skips is priced as the arithmetic that decided
+it, never as a memory access: the same computation costs the same energy, whatever the
+model is called.
 
 The kernels keep a few primitive counters (:data:`COUNTERS`), each taken once per step
 or presentation at the call site from a quantity the time loop already has, never
@@ -101,13 +110,22 @@ def _phase(phase: str) -> bool:
     return phase == "train"
 
 
-def derive(config, tally: Mapping[str, float], phase: str) -> dict[str, dict[str, float]]:
-    """Operations per sample, ``{operation: {"model": x, "executed": y}}``, from a tally.
+#: The views an operation count can be priced in (``docs/cost.md``).
+VIEWS = ("model", "executed", "dense")
+
+
+def derive(config: NetworkConfig, tally: Mapping[str, float], phase: str) -> dict[str, dict[str, float]]:
+    """Operations per sample, ``{operation: {"model": x, "executed": y, "dense": z}}``, from a tally.
 
     ``tally`` holds totals over ``tally["samples"]`` samples of one ``phase``
     (``"train"`` or ``"inference"``): kernel counters (:func:`tally_dict`) or the
-    analytical model's predictions (:func:`spikedyn.cost.estimate.predict_tally`). Every formula
-    is in ``docs/cost.md``; in short (N neurons, n inputs, per sample)::
+    analytical model's predictions (:func:`spikedyn.cost.activity.predict_tally`). Every formula
+    is in ``docs/cost.md``. The accounting depends on what is computed, never on which
+    model computes it: a weight update is a weight read, modified and written; an update
+    whose increment is exactly zero (a trace that is exactly 0) is no update in any view;
+    an update a rule decides not to make (SpikeDyn's spurious ones) is *skipped*: its
+    increment is computed and compared, the weight is neither read nor written.
+    In short (N neurons, n inputs, per sample; ``done``/``skipped`` are the rule's counts)::
 
         synaptic_events_input       = input_spikes * N
         synaptic_events_competition = exc_spikes * fan_out_exc + competition_spikes * fan_out_own
@@ -117,14 +135,25 @@ def derive(config, tally: Mapping[str, float], phase: str) -> dict[str, dict[str
         trace_updates               = input_spikes + 2 exc_spikes      (executed: one per spike)
         trace_reads                 = input_spikes * N + exc_spikes * (n + 1)
                                       (executed: depression_visits + exc_spikes * (n + 1))
+        weight_updates_*            = the updates done, per kind; weight_updates_skipped the skipped ones
         weight_reads                = synaptic_events_input + synaptic_events_competition
-                                      + weight updates done (a skipped update is decided from the
-                                      traces alone, before the weight is read)
-                                      + 2 n N per normalisation + n N per scan after a presentation
-                                      (executed: no competition weights, which spikedyn stores once,
-                                      and every update computed)
-        weight_writes               = weight updates done + n N per normalisation
-                                      (executed: every update computed, every weight scanned)
+                                      + weight updates done + 2 n N per normalisation
+                                      + n N per scan after a presentation
+                                      (executed: no competition weights, which spikedyn stores once)
+        weight_writes               = weight updates done + decayed weights + n N per normalisation
+
+    The *dense* view is a clock-driven simulator's (a GPU running the model as matrices):
+    every synapse and every neuron, the competition's included, is touched every step of
+    the sample (``steps`` = presentation and, while learning, rest steps)::
+
+        synaptic_events_input       = steps * n * N          (one multiply-accumulate a synapse a step)
+        synaptic_events_competition = steps * (N * fan_out_exc + N_pop * fan_out_own)
+        neuron_updates_*            = steps * N, steps * N_pop
+        trace_updates               = steps * (n + 2 N)      (+ steps * n * N for per-synapse traces)
+        trace_reads                 = learning: steps * n * N per pathway
+        weight_updates_potentiation = steps * n * N; weight_updates_depression = steps * n * N (if the rule
+                                      depresses); significance_updates = steps * n * N (if the rule keeps one)
+        weight_reads, weight_writes = the above, plus normalisation and scans as in the model view
     """
     from .. import models
 
@@ -142,49 +171,52 @@ def derive(config, tally: Mapping[str, float], phase: str) -> dict[str, dict[str
     steps, x_in, x_exc, x_comp = t["steps"], t["input_spikes"], t["excitatory_spikes"], t["competition_spikes"]
     syn_in = x_in * n
     syn_comp = x_exc * fan["excitatory"] + x_comp * fan["own"]
+    dense_syn = steps * n_in * n
+    dense_comp = steps * (n * fan["excitatory"] + pop * fan["own"])
     ops = {
-        "synaptic_events_input": (syn_in, syn_in),
-        "synaptic_events_competition": (syn_comp, syn_comp),
-        "neuron_updates_excitatory": (steps * n,) * 2,
-        "neuron_updates_competition": (steps * pop, t["competition_neuron_updates"]),
-        "spikes": (x_exc + x_comp,) * 2,
+        "synaptic_events_input": (syn_in, syn_in, dense_syn),
+        "synaptic_events_competition": (syn_comp, syn_comp, dense_comp),
+        "neuron_updates_excitatory": (steps * n,) * 3,
+        "neuron_updates_competition": (steps * pop, t["competition_neuron_updates"], steps * pop),
+        "spikes": (x_exc + x_comp,) * 3,
     }
-    zero = (0.0, 0.0)
+    zero = (0.0, 0.0, 0.0)
     if not learn:
         for name in OPERATIONS[5:]:
             ops[name] = zero
-        ops["weight_reads"] = (syn_in + syn_comp, syn_in)
-        return {k: {"model": ops[k][0], "executed": ops[k][1]} for k in OPERATIONS}
+        ops["weight_reads"] = (syn_in + syn_comp, syn_in, dense_syn + dense_comp)
+        return {k: dict(zip(VIEWS, ops[k])) for k in OPERATIONS}
 
     pot_done, pot_skip = t["potentiation_done"], t["potentiation_skipped"]
     dep_done, dep_skip = t["depression_done"], t["depression_skipped"]
-    depression = profile["depression"]
-    if depression == "event-driven":
-        dep_model, dep_exec = x_in * n, t["depression_visits"]
-    elif depression == "delayed":
-        dep_model = dep_exec = dep_done + dep_skip
-    else:
-        dep_model = dep_exec = 0.0
+    depresses = profile["depression"] != "none"
+    dep_reads = x_in * n if depresses else 0.0
+    dep_exec = t["depression_visits"] if profile["depression"] == "event-driven" else dep_done + dep_skip
     pres = t["presentations"]
     norm = pres * n_in * n  # the normalisation reads each weight twice (sum, rescale) and writes it once
     scans = pres * n_in * n if profile["scans_weights"] else 0.0
-    pot_reads = pot_done + pot_skip
+    decay = t["decay"]
+    done = pot_done + dep_done
+    # dense: every synapse's STDP terms every step; per-synapse traces and significance every step
+    pathways = 2.0 if depresses else 1.0
+    dense_learn = steps * n_in * n * pathways
+    dense_traces = steps * (n_in + 2 * n) + (steps * n_in * n if profile["per_synapse_traces"] else 0.0)
+    dense_sig = steps * n_in * n if profile["significance_per_spike"] else 0.0
     ops.update({
-        "threshold_updates": (steps * n + x_exc,) * 2,
-        "trace_updates": (x_in + 2 * x_exc, x_in + x_exc),
-        "trace_reads": (dep_model + x_exc * (n_in + 1), dep_exec + x_exc * (n_in + 1)),
-        "weight_updates_potentiation": (pot_done, pot_reads),
-        "weight_updates_depression": (dep_done, dep_exec),
-        "weight_updates_skipped": (pot_skip + dep_skip, 0.0),
-        "weight_updates_decay": (t["decay"], scans if profile["scans_weights"] else t["decay"]),
-        "significance_updates": (x_exc * profile["significance_per_spike"],) * 2,
-        "normalisation_entries": (norm, norm),
-        "weight_reads": (syn_in + syn_comp + pot_done + dep_done + 2 * norm + scans,
-                         syn_in + pot_reads + dep_exec + 2 * norm + scans),
-        "weight_writes": (pot_done + dep_done + t["decay"] + norm,
-                          pot_reads + dep_exec + (scans if profile["scans_weights"] else t["decay"]) + norm),
+        "threshold_updates": (steps * n + x_exc,) * 3,
+        "trace_updates": (x_in + 2 * x_exc, x_in + x_exc, dense_traces),
+        "trace_reads": (dep_reads + x_exc * (n_in + 1), dep_exec + x_exc * (n_in + 1), dense_learn),
+        "weight_updates_potentiation": (pot_done, pot_done, steps * n_in * n),
+        "weight_updates_depression": (dep_done, dep_done, steps * n_in * n if depresses else 0.0),
+        "weight_updates_skipped": (pot_skip + dep_skip, pot_skip + dep_skip, 0.0),
+        "weight_updates_decay": (decay, decay, decay),
+        "significance_updates": (x_exc * profile["significance_per_spike"],) * 2 + (dense_sig,),
+        "normalisation_entries": (norm, norm, norm),
+        "weight_reads": (syn_in + syn_comp + done + 2 * norm + scans, syn_in + done + 2 * norm + scans,
+                         dense_syn + dense_comp + dense_learn + 2 * norm + scans),
+        "weight_writes": (done + decay + norm, done + decay + norm, dense_learn + decay + norm),
     })
-    return {k: {"model": ops[k][0], "executed": ops[k][1]} for k in OPERATIONS}
+    return {k: dict(zip(VIEWS, ops[k])) for k in OPERATIONS}
 
 
 def sparsity(config, tally: Mapping[str, float], weights: np.ndarray | None = None) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from typing import Any, Mapping
 from ..errors import ConfigError
 from .activity import _check_statistics, activity_for, load_statistics, predict_tally
 from .footprint import footprint_bytes
-from .operations import OPERATIONS, PHASES, derive
+from .operations import OPERATIONS, PHASES, VIEWS, derive
 from .tables import DEFAULT_TABLE, EnergyTable, load_energy_table
 
 
@@ -52,7 +52,8 @@ def price(config, tallies: Mapping[str, Mapping[str, float]], *,
           table: str | EnergyTable = DEFAULT_TABLE) -> dict[str, Any]:
     """Memory and energy of ``config`` (weights at ``config.precision.weight_bits``) from a tally
     per phase (counted or predicted): the operations per sample and the energy of each phase, on
-    ``table``."""
+    ``table``: ``train_energy_uj`` and ``infer_energy_uj`` in the model view (what the search
+    prunes with), ``energy_uj_by_view`` in every view of :data:`~spikedyn.cost.operations.VIEWS`."""
     tb = _table(table)
     weight_bits = config.precision.weight_bits
     fp = footprint_bytes(config)
@@ -60,11 +61,14 @@ def price(config, tallies: Mapping[str, Mapping[str, float]], *,
                            "energy_table": tb.name, "memory_kb": fp["total"] / 1024, "footprint_bytes": fp}
     for phase, tally in tallies.items():
         ops = derive(config, tally, phase)
-        e = energy(ops, tb, footprint=fp["total"], weight_bits=weight_bits)
         key = "train" if phase == "train" else "infer"
-        out[f"{key}_energy_uj"] = e["total_uj"]
-        out[f"{key}_unsupported"] = e["unsupported"]
-        out.setdefault("breakdown", {})[phase] = e["breakdown_uj"]
+        for view in VIEWS:
+            e = energy(ops, tb, footprint=fp["total"], weight_bits=weight_bits, view=view)
+            out.setdefault("energy_uj_by_view", {}).setdefault(view, {})[key] = e["total_uj"]
+            if view == "model":
+                out[f"{key}_energy_uj"] = e["total_uj"]
+                out[f"{key}_unsupported"] = e["unsupported"]
+                out.setdefault("breakdown", {})[phase] = e["breakdown_uj"]
         out.setdefault("operations", {})[phase] = ops
     return out
 

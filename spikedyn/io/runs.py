@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from .._version import __version__
+from .._version import provenance
 from ..errors import SpikedynError
 from .files import atomic_directory, json_text
 
@@ -88,7 +88,7 @@ def save_run(run_dir: str | os.PathLike[str], network, extra: dict[str, Any] | N
             np.save(tmp / "assignments.npy", network.assignments_)
         meta = {
             "format_version": FORMAT_VERSION,
-            "spikedyn_version": __version__,
+            **provenance(),
             "config": network.config.to_dict(),
             "seed": network.seed,
             "samples_seen": network.samples_seen,

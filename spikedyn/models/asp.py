@@ -35,6 +35,7 @@ import numpy as np
 
 from ..core.parts import implements
 from ..core.traces import after_presentation, on_post, on_pre, synapse_history, synapse_significance, transmit
+from ..errors import ConfigError
 from .stdp import DiehlCookStdp, _stdp_on_pre, _stdp_potentiation, _stdp_synapse_history, _stdp_transmit
 
 
@@ -45,16 +46,26 @@ class AspParams:
     Each synapse keeps a significance ``s_ij`` in [0, 1], the running mean of the
     presynaptic trace at the postsynaptic neuron's spikes (its pre/post temporal
     correlation): at each spike of j, ``s_ij += beta * (pre_i - s_ij)``. After each
-    training presentation every weight leaks, the less the more significant it is:
-    ``w_ij -= leak_rate * (1 - s_ij) * w_ij``. See the module docstring.
+    training presentation every weight leaks towards ``leak_target``, the less the more
+    significant it is: ``w_ij -= leak_rate * (1 - s_ij) * (w_ij - target)``, target 0
+    (``"zero"``) or the mean weight ``stdp.weight_sum / n_input`` (``"mean"``). With
+    ``leak_rate = 0`` the network is Diehl & Cook's exactly (the significance is then not
+    kept). See the module docstring.
     """
 
     beta: float = 0.1
     #: Selected on the validation split among 0.001, 0.003, 0.01, 0.03 (best final average
     #: accuracy, 400 neurons, 2 seeds; experiments/results/continual_selection_asp/).
     leak_rate: float = 0.001
+    leak_target: str = "zero"
 
     FRACTIONS = ("beta", "leak_rate")
+    LEAK_TARGETS = ("zero", "mean")
+
+    def check(self, config) -> None:
+        if self.leak_target not in self.LEAK_TARGETS:
+            raise ConfigError(f"asp.leak_target must be one of {', '.join(self.LEAK_TARGETS)}, "
+                              f"got {self.leak_target!r}")
 
 
 class AspRecord(NamedTuple):
@@ -65,6 +76,7 @@ class AspRecord(NamedTuple):
     w_max: float
     beta: float
     leak_rate: float
+    leak_target_w: float  # 0.0, or the mean weight weight_sum / n_input
 
 
 implements(on_pre, AspRecord)(_stdp_on_pre)  # the presynaptic pathway is Diehl & Cook's
@@ -78,13 +90,14 @@ def _asp_synapse_significance(rec, n_input, n_neurons):
 
 
 @implements(on_post, AspRecord)
-def _asp_on_post(rec, t, w, spikes, n_spikes, last_pre, last_post, recent, is_recent, n_recent, pre_now,
+def _asp_on_post(rec, t, w, spikes, n_spikes, row_over, last_pre, last_post, recent, is_recent, n_recent, pre_now,
                  post1_now, pre_table, post1_table, post2_table, last_arrival, activity, rate, significance,
-                 updates):
-    _stdp_potentiation(rec, t, w, spikes, n_spikes, last_pre, last_post, recent, is_recent, n_recent, pre_now,
-                       pre_table, post2_table, updates)
+                 updates, pre_active):
+    _stdp_potentiation(rec, t, w, spikes, n_spikes, row_over, last_pre, last_post, recent, is_recent, n_recent,
+                       pre_now, pre_table, post2_table, updates, pre_active)
     beta = rec.beta
-    for k in range(n_spikes):
+    # the significance only modulates the leak: without a leak it is not kept
+    for k in range(n_spikes if rec.leak_rate != 0.0 else 0):
         j = spikes[k]
         for i in range(w.shape[0]):
             significance[i, j] = significance[i, j] + beta * (pre_now[i] - significance[i, j])
@@ -93,16 +106,23 @@ def _asp_on_post(rec, t, w, spikes, n_spikes, last_pre, last_post, recent, is_re
 @implements(after_presentation, AspRecord)
 def _asp_after_presentation(rec, w, theta, counts, activity, rate, significance, updates):
     lam = rec.leak_rate
+    target = rec.leak_target_w
     n_in, n_out = w.shape
-    for i in range(n_in):
-        for j in range(n_out):
-            w[i, j] = w[i, j] - lam * (1.0 - significance[i, j]) * w[i, j]
-    updates[4] += n_in * n_out
+    if lam != 0.0:
+        for i in range(n_in):
+            for j in range(n_out):
+                w[i, j] = w[i, j] - lam * (1.0 - significance[i, j]) * (w[i, j] - target)
+        updates[4] += n_in * n_out
+
+
+def leak_target_of(config) -> float:
+    """The weight ASP's leak pulls towards: 0.0, or the mean weight ``weight_sum / n_input``."""
+    return 0.0 if config.asp.leak_target == "zero" else config.stdp.weight_sum / config.n_input
 
 
 def leak_numpy(config, w: np.ndarray, significance: np.ndarray) -> None:
     """ASP's leak with NumPy, in place (the Brian2 twin's; same arithmetic as the kernel)."""
-    w[...] = w - config.asp.leak_rate * (1.0 - significance) * w
+    w[...] = w - config.asp.leak_rate * (1.0 - significance) * (w - leak_target_of(config))
 
 
 class Asp(DiehlCookStdp):
@@ -112,15 +132,23 @@ class Asp(DiehlCookStdp):
     sections = {"asp": AspParams}
 
     def footprint_entries(self, config) -> dict[str, int]:
-        return {**super().footprint_entries(config), "rule_state": config.n_input * config.n_neurons}  # significance
+        significance = config.n_input * config.n_neurons if config.asp.leak_rate > 0 else 0
+        return {**super().footprint_entries(config), "rule_state": significance}
 
     def operation_profile(self, config) -> dict[str, Any]:
-        return {**super().operation_profile(config), "scans_weights": True, "significance_per_spike": config.n_input}
+        leaks = config.asp.leak_rate > 0  # without a leak the significance is not kept (the kernels skip it)
+        return {**super().operation_profile(config), "scans_weights": leaks,
+                "significance_per_spike": config.n_input if leaks else 0}
+
+    def reduces_to(self, config) -> str:
+        """Diehl & Cook's ``stdp`` without a leak (:meth:`spikedyn.models.Model.reduced`)."""
+        return self.name if config.asp.leak_rate > 0 else DiehlCookStdp.name
 
     def record(self, config) -> AspRecord:
         s, a = config.stdp, config.asp
         return AspRecord(nu_pre=float(s.nu_pre), nu_post=float(s.nu_post), w_max=float(s.w_max),
-                         beta=float(a.beta), leak_rate=float(a.leak_rate))
+                         beta=float(a.beta), leak_rate=float(a.leak_rate),
+                         leak_target_w=float(leak_target_of(config)))
 
     # -- Brian2 twin ---------------------------------------------------------------------------
     #: Per-synapse variables the rule keeps and the twin carries between runs.

@@ -85,41 +85,50 @@ def delay_tables(delays: np.ndarray, n_delays: int) -> tuple[np.ndarray, np.ndar
 
 @numba.njit(cache=True, inline="always")
 def _arrive(t, t_input0, n_delays, order, ptr, step_ptr, pixels, learn, w, ge, post1, last_arrival, nu_pre,
-            w_max):
+            w_max, row_over):
     """Process every synapse whose spike arrives at step ``t`` (in place; see the module docstring).
 
-    Returns the number of arrivals."""
+    Returns the depressions made: arrivals whose neuron's ``post1`` trace is non-zero (with
+    ``nu_pre > 0``), or whose row may hold a weight above ``w_max`` (``row_over``); at every
+    other arrival the rule's increment is exactly 0 and the weight is left as it is."""
     n_steps = step_ptr.shape[0] - 1
-    n_arrived = 0
+    done = 0
     for k in range(n_delays - 1, -1, -1):  # earlier spikes first: Brian2's queue order
         s = t - k - t_input0
         if s < 0 or s >= n_steps:
             continue
         for e in range(step_ptr[s], step_ptr[s + 1]):
             i = pixels[e]
-            n_arrived += ptr[i, k + 1] - ptr[i, k]
             for q in range(ptr[i, k], ptr[i, k + 1]):
                 j = order[i, q]
                 ge[j] += w[i, j]
                 if learn:
                     last_arrival[i, j] = t
-                    w[i, j] = min(max(w[i, j] - nu_pre * post1[j], 0.0), w_max)
-    return n_arrived
+                    if (post1[j] != 0.0 and nu_pre != 0.0) or row_over[i]:
+                        w[i, j] = min(max(w[i, j] - nu_pre * post1[j], 0.0), w_max)
+                        done += 1
+    return done
 
 
 @numba.njit(cache=True, inline="always")
 def _potentiate_arrived(w, spikes, n_spikes, pre_table, post2_table, last_arrival, last_post, t, nu_post, w_max,
-                        recent, is_recent, n_recent):
-    """Postsynaptic rule with per-synapse pre traces, for each spike of step ``t`` (in place)."""
+                        recent, is_recent, n_recent, row_over):
+    """Postsynaptic rule with per-synapse pre traces, for each spike of step ``t`` (in place).
+
+    Returns the updates made: synapses whose increment is non-zero, or whose row may hold a
+    weight above ``w_max``; every other weight is left as it is (its update is exactly 0)."""
+    done = 0
     for k in range(n_spikes):
         j = spikes[k]
         post2 = _trace(post2_table, t - last_post[j])
         for i in range(w.shape[0]):
-            pre = _trace(pre_table, t - last_arrival[i, j])
-            x = w[i, j] + nu_post * pre * post2
-            w[i, j] = min(max(x, 0.0), w_max)
+            dw = nu_post * _trace(pre_table, t - last_arrival[i, j]) * post2
+            if dw != 0.0 or row_over[i]:
+                w[i, j] = min(max(w[i, j] + dw, 0.0), w_max)
+                done += 1
         last_post[j] = t
         _enlist(j, recent, is_recent, n_recent)
+    return done
 
 
 @without_adaptation
@@ -137,12 +146,10 @@ class DelayedStdpRecord(NamedTuple):
 @implements(on_pre, DelayedStdpRecord)
 def _delayed_on_pre(rec, t, learn, w, ge, pixels, lo, hi, step_ptr, input_t0, row_over, last_pre, last_post, recent,
                     is_recent, n_recent, pre_now, post1_now, pre_table, post1_table, post2_table, last_arrival,
-                    activity, rate, significance, updates):
+                    activity, rate, significance, updates, pre_active):
     _recent_traces_now(post1_table, last_post, t, recent, is_recent, n_recent, post1_now)
-    n_arrived = _arrive(t, input_t0[0], rec.n_delays, rec.order, rec.ptr, step_ptr, pixels, learn, w, ge, post1_now,
-                        last_arrival, rec.nu_pre, rec.w_max)
-    if learn:
-        updates[2] += n_arrived
+    updates[2] += _arrive(t, input_t0[0], rec.n_delays, rec.order, rec.ptr, step_ptr, pixels, learn, w, ge,
+                          post1_now, last_arrival, rec.nu_pre, rec.w_max, row_over)
 
 
 @implements(transmit, DelayedStdpRecord)
@@ -160,12 +167,11 @@ def _delayed_transmit(rec, t, w, ge, pixels, lo, hi, step_ptr, input_t0):
 
 
 @implements(on_post, DelayedStdpRecord)
-def _delayed_on_post(rec, t, w, spikes, n_spikes, last_pre, last_post, recent, is_recent, n_recent, pre_now,
+def _delayed_on_post(rec, t, w, spikes, n_spikes, row_over, last_pre, last_post, recent, is_recent, n_recent, pre_now,
                      post1_now, pre_table, post1_table, post2_table, last_arrival, activity, rate, significance,
-                     updates):
-    _potentiate_arrived(w, spikes, n_spikes, pre_table, post2_table, last_arrival, last_post, t, rec.nu_post,
-                        rec.w_max, recent, is_recent, n_recent)
-    updates[0] += n_spikes * w.shape[0]
+                     updates, pre_active):
+    updates[0] += _potentiate_arrived(w, spikes, n_spikes, pre_table, post2_table, last_arrival, last_post, t,
+                                      rec.nu_post, rec.w_max, recent, is_recent, n_recent, row_over)
 
 
 @implements(synapse_history, DelayedStdpRecord)
@@ -185,7 +191,9 @@ class DelayedStdp(DiehlCookStdp):
         return {**super().footprint_entries(config), "pre_traces": synapses, "delays": synapses}
 
     def operation_profile(self, config) -> dict[str, Any]:
-        return {**super().operation_profile(config), "depression": "delayed"}
+        profile = super().operation_profile(config)
+        return {**profile, "depression": "delayed" if profile["depression"] != "none" else "none",
+                "per_synapse_traces": True}
     needs_seed = True
 
     def record(self, config, seed: int = 0) -> DelayedStdpRecord:

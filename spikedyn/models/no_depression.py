@@ -17,7 +17,7 @@ class PotentiationOnlyRecord(NamedTuple):        # its own type: Numba dispatche
 @implements(on_pre, PotentiationOnlyRecord)
 def _on_pre(rec, t, learn, w, ge, pixels, lo, hi, step_ptr, input_t0, row_over, last_pre, last_post, recent,
             is_recent, n_recent, pre_now, post1_now, pre_table, post1_table, post2_table, last_arrival, activity, rate,
-            significance, updates):
+            significance, updates, pre_active):
     _deliver_events(ge, w, pixels, lo, hi)       # transmit the step's input spikes
     _mark(last_pre, pixels, lo, hi if learn else lo, t)  # remember them when learning; no depression
 

@@ -39,6 +39,21 @@ class Model:
         return {"competition": self.competition, "plasticity": self.plasticity, "threshold": self.threshold,
                 "between": self.between}
 
+    def reduced(self, config) -> str:
+        """The registered model whose computation ``config`` reduces to: this model's name, unless
+        its extra mechanisms are off and each part that reduces (``part.reduces_to(config)``, a
+        part name; by default its own) then matches a registered model part for part (``spikedyn``
+        with its four mechanisms off is ``lateral``; ``asp`` without a leak is ``diehl-cook``). The
+        cost model prices a computation, never a name: its statistics are looked up by this."""
+        names = {kind: part.reduces_to(config) if hasattr(part, "reduces_to") else part.name
+                 for kind, part in self.parts.items()}
+        if all(names[kind] == part.name for kind, part in self.parts.items()):
+            return self.name
+        for model in _REGISTRY.values():
+            if all(model.parts[kind].name == names[kind] for kind in names):
+                return model.name
+        return self.name
+
     def kernel_records(self, config, seed: int = 0) -> dict[str, Any]:
         """Each part's kernel record for ``config``, by kind.
 

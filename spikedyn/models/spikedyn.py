@@ -48,14 +48,28 @@ training spikes of neuron j so far, ``g_j`` its learning-rate factor.
    away, and the normalisation gives their share to the strong ones.
 
 4. **Reduction of spurious updates** (``skip_spurious``, ``min_update`` = ``eps``): an
-   STDP update smaller than ``eps`` is not made (``dw`` -> 0: potentiation with a
-   faint presynaptic trace, depression of neurons whose trace has nearly decayed).
-   Such updates carry almost no information yet cost a memory write each; they are
-   counted as skipped (``Traces.updates``).
+   STDP update whose size, relative to the neuron's full step at its current rate
+   (``nu_pre * g_j``, ``nu_post * g_j``), is below ``eps`` is not made::
+
+       depression of w_ij at a spike of input i:    made only if post1_j        >= eps
+       potentiation of w_ij at a spike of neuron j: made only if pre_i * post2_j >= eps
+
+   The trace factor is the pair's temporal correlation: ``post1_j < eps`` means that
+   neuron j last fired more than ``tau_post1 * ln(1 / eps)`` before input i (92 ms for
+   eps = 0.01), too long ago for the pair to say that one caused the other; such an
+   update carries no causal information. The threshold is relative, so it does not
+   depend on how consolidated the neuron is: with an absolute threshold on ``dw``
+   (spikedyn <= 0.1) a neuron whose adaptive rate had fallen far enough could never be
+   depressed again, even right after it fired, which froze exactly the neurons that
+   had learned. A skipped update is decided from the traces alone: the kernels neither
+   read nor write its weight (counted as skipped, ``Traces.updates``), and the cost
+   model prices it as the arithmetic that decided it. ``eps`` is selected on the
+   validation split (``docs/continual.md``).
 
 Brian2 twin: ``g`` is a variable of the excitatory neurons set before each
-presentation; the pathways are ``w = clip(w - dw * int(dw >= eps), 0, w_max)`` with
-``dw = nu_pre * g_post * post1`` (and the same for potentiation), and the steps after
+presentation; the pathways are ``w = clip(w - dw * int(post1 >= eps), 0, w_max)`` with
+``dw = nu_pre * g_post * post1`` (and the same for potentiation with ``pre * post2``),
+and the steps after
 a presentation (1-3) run from Python on the same arrays (:meth:`SpikeDynStdp.brian2_after_presentation`).
 """
 
@@ -69,8 +83,9 @@ import numpy as np
 
 from ..core.neurons import _enlist
 from ..core.parts import implements
-from ..core.traces import (_mark, _recent_traces_now, _trace, _traces_now, after_presentation, on_post, on_pre,
-                           synapse_history, synapse_significance, transmit)
+from ..core.numerics import FLUSH_BELOW
+from ..core.traces import (_active_traces_now, _mark, _recent_traces_now, _trace, after_presentation, on_post,
+                           on_pre, synapse_history, synapse_significance, transmit)
 from .stdp import DiehlCookStdp, _deliver_events, _no_significance, _stdp_synapse_history, _stdp_transmit
 from .threshold import (Homeostatic, _homeostatic_integrate, _homeostatic_on_spikes, threshold_integrate,
                         threshold_on_spikes)
@@ -93,7 +108,9 @@ class SpikeDynParams:
     - ``weight_decay``: after each training presentation every weight below
       ``decay_below`` times the mean weight (``weight_sum / n_input``) loses the
       fraction ``decay_rate`` of itself;
-    - ``skip_spurious``: STDP updates smaller than ``min_update`` are not made.
+    - ``skip_spurious``: STDP updates whose trace factor (``post1_j`` for a depression,
+      ``pre_i * post2_j`` for a potentiation: their size relative to the neuron's full
+      step) is below ``min_update`` are not made.
 
     Sources as in :mod:`spikedyn.core.params`.
     """
@@ -134,62 +151,80 @@ class SpikeDynRecord(NamedTuple):
 
 
 @numba.njit(cache=True, inline="always")
-def _significant(dw, eps):
-    """``dw`` if it reaches ``eps``, else 0.0 (the update is skipped)."""
-    return dw if dw >= eps else 0.0
-
-
-@numba.njit(cache=True, inline="always")
 def _depress_inputs_scaled(w, inputs, lo, hi, post1, rate, recent, n_recent, row_over, nu_pre, w_max, eps,
                            updates):
     """Presynaptic rule with per-neuron factors ``rate`` and skipping, for the input spikes
-    ``inputs[lo:hi]`` (in place); as :func:`spikedyn.models.stdp._depress_inputs`, only the
-    recent neurons' synapses can change unless ``row_over[i]``."""
+    ``inputs[lo:hi]`` (in place).
+
+    As :func:`spikedyn.models.stdp._depress_inputs`, only the recent neurons' synapses can
+    change unless ``row_over[i]``. A recent neuron's update is made when its trace factor
+    ``post1[j]`` reaches ``eps`` and skipped otherwise (neither read nor written: counted in
+    ``updates[3]``); a row that may hold a weight above ``w_max`` is visited whole, a
+    skipped update then only clipping its weight. Counts the updates made in ``updates[2]``.
+    """
     n_out = w.shape[1]
+    done = 0
+    skipped = 0
     for e in range(lo, hi):
         i = inputs[e]
-        done = 0
         if row_over[i]:
             for j in range(n_out):
-                dw = nu_pre * rate[j] * post1[j]
-                done += dw >= eps
-                w[i, j] = min(max(w[i, j] - _significant(dw, eps), 0.0), w_max)
-        else:
+                if post1[j] >= eps:
+                    w[i, j] = min(max(w[i, j] - nu_pre * rate[j] * post1[j], 0.0), w_max)
+                else:
+                    w[i, j] = min(max(w[i, j], 0.0), w_max)
+            done += n_out
+        elif nu_pre != 0.0:
             for k in range(n_recent):
                 j = recent[k]
-                dw = nu_pre * rate[j] * post1[j]
-                done += dw >= eps
-                w[i, j] = min(max(w[i, j] - _significant(dw, eps), 0.0), w_max)
-            if eps <= 0.0:  # every other neuron's update is 0, which reaches eps = 0: done
-                done += n_out - n_recent
-        updates[2] += done
-        updates[3] += n_out - done
+                if post1[j] >= eps:
+                    w[i, j] = min(max(w[i, j] - nu_pre * rate[j] * post1[j], 0.0), w_max)
+                    done += 1
+                else:
+                    skipped += 1
+    updates[2] += done
+    updates[3] += skipped
 
 
 @numba.njit(cache=True, inline="always")
-def _potentiate_scaled(w, spikes, n_spikes, pre, post2_table, last_post, t, nu_post, rate, w_max, eps, recent,
-                       is_recent, n_recent, updates):
-    """Postsynaptic rule with per-neuron factors and skipping, for each spike of step ``t`` (in place)."""
-    n_in = w.shape[0]
+def _potentiate_scaled(w, spikes, n_spikes, pre, active, n_active, post2_table, last_post, t, nu_post, rate, w_max,
+                       eps, recent, is_recent, n_recent, row_over, updates):
+    """Postsynaptic rule with per-neuron factors and skipping, for each spike of step ``t`` (in place),
+    on the rows ``active[:n_active]`` (:func:`spikedyn.core.traces._active_traces_now`; every other
+    row's increment is exactly 0).
+
+    The update of ``w[i, j]`` is made when its trace factor ``pre[i] * post2`` is non-zero and
+    reaches ``eps``; a non-zero factor below ``eps`` is skipped (neither read nor written:
+    counted in ``updates[1]``), except that a row that may hold a weight above ``w_max`` is
+    clipped. Counts the updates made in ``updates[0]``.
+    """
+    done = 0
+    skipped = 0
     for k in range(n_spikes):
         j = spikes[k]
         post2 = _trace(post2_table, t - last_post[j])
         a = nu_post * rate[j]
-        done = 0
-        for i in range(n_in):
-            dw = a * pre[i] * post2
-            done += dw >= eps
-            w[i, j] = min(max(w[i, j] + _significant(dw, eps), 0.0), w_max)
-        updates[0] += done
-        updates[1] += n_in - done
+        for q in range(n_active):
+            i = active[q]
+            f = pre[i] * post2
+            if f != 0.0 and f >= eps and a != 0.0:
+                w[i, j] = min(max(w[i, j] + a * pre[i] * post2, 0.0), w_max)
+                done += 1
+            elif row_over[i]:
+                w[i, j] = min(max(w[i, j], 0.0), w_max)
+                done += 1
+            elif f != 0.0 and a != 0.0:
+                skipped += 1
         last_post[j] = t
         _enlist(j, recent, is_recent, n_recent)
+    updates[0] += done
+    updates[1] += skipped
 
 
 @implements(on_pre, SpikeDynRecord)
 def _spikedyn_on_pre(rec, t, learn, w, ge, pixels, lo, hi, step_ptr, input_t0, row_over, last_pre, last_post,
                      recent, is_recent, n_recent, pre_now, post1_now, pre_table, post1_table, post2_table,
-                     last_arrival, activity, rate, significance, updates):
+                     last_arrival, activity, rate, significance, updates, pre_active):
     _deliver_events(ge, w, pixels, lo, hi)
     learn_hi = hi if learn else lo
     _recent_traces_now(post1_table, last_post, t, recent, is_recent, n_recent, post1_now)
@@ -202,12 +237,12 @@ implements(transmit, SpikeDynRecord)(_stdp_transmit)  # learning off: Diehl & Co
 
 
 @implements(on_post, SpikeDynRecord)
-def _spikedyn_on_post(rec, t, w, spikes, n_spikes, last_pre, last_post, recent, is_recent, n_recent, pre_now,
+def _spikedyn_on_post(rec, t, w, spikes, n_spikes, row_over, last_pre, last_post, recent, is_recent, n_recent, pre_now,
                       post1_now, pre_table, post1_table, post2_table, last_arrival, activity, rate, significance,
-                      updates):
-    _traces_now(pre_table, last_pre, t, pre_now)
-    _potentiate_scaled(w, spikes, n_spikes, pre_now, post2_table, last_post, t, rec.nu_post, rate, rec.w_max,
-                       rec.min_update, recent, is_recent, n_recent, updates)
+                      updates, pre_active):
+    n_active = _active_traces_now(pre_table, last_pre, t, pre_now, row_over, pre_active)
+    _potentiate_scaled(w, spikes, n_spikes, pre_now, pre_active, n_active, post2_table, last_post, t, rec.nu_post,
+                       rate, rec.w_max, rec.min_update, recent, is_recent, n_recent, row_over, updates)
 
 
 @implements(after_presentation, SpikeDynRecord)
@@ -285,6 +320,10 @@ class SpikeDynThreshold(Homeostatic):
     name = "spikedyn-threshold"
     sections = {"spikedyn": SpikeDynParams}
 
+    def reduces_to(self, config) -> str:
+        """``homeostatic`` without SpikeDyn's adaptive threshold (:meth:`spikedyn.models.Model.reduced`)."""
+        return self.name if config.spikedyn.adaptive_threshold else Homeostatic.name
+
     def _tau_theta_ms(self, config) -> float:
         p = config.spikedyn
         return p.tau_theta_ms if p.adaptive_threshold else config.excitatory.tau_theta_ms
@@ -306,10 +345,21 @@ class SpikeDynStdp(DiehlCookStdp):
     sections = {"spikedyn": SpikeDynParams}
 
     def footprint_entries(self, config) -> dict[str, int]:
-        return {**super().footprint_entries(config), "rule_state": 2 * config.n_neurons}  # activity, rate
+        """Each neuron's activity (read by the adaptive rate and threshold) and rate (the adaptive rate)."""
+        p = config.spikedyn
+        entries = (p.adaptive_rate or p.adaptive_threshold) + p.adaptive_rate
+        return {**super().footprint_entries(config), "rule_state": entries * config.n_neurons}
 
     def operation_profile(self, config) -> dict[str, Any]:
         return {**super().operation_profile(config), "scans_weights": bool(config.spikedyn.weight_decay)}
+
+    def reduces_to(self, config) -> str:
+        """``stdp`` when no mechanism acts (:meth:`spikedyn.models.Model.reduced`); a skipping
+        threshold at or below the kernels' zero (:data:`~spikedyn.core.numerics.FLUSH_BELOW`)
+        skips only updates whose traces are exactly zero, which are no updates anyway."""
+        p = config.spikedyn
+        skips = p.skip_spurious and p.min_update > FLUSH_BELOW
+        return self.name if (p.adaptive_rate or p.weight_decay or skips) else DiehlCookStdp.name
 
     def record(self, config) -> SpikeDynRecord:
         s, p = config.stdp, config.spikedyn
@@ -329,12 +379,12 @@ class SpikeDynStdp(DiehlCookStdp):
 ge_post += w
 pre = 1.
 dw = nu_pre * g_post * post1
-w = clip(w - dw * int(dw >= min_update), 0, w_max)
+w = clip(w - dw * int(post1 >= min_update), 0, w_max)
 """
     BRIAN2_ON_POST = """
 post2before = post2
 dw = nu_post * g_post * pre * post2before
-w = clip(w + dw * int(dw >= min_update), 0, w_max)
+w = clip(w + dw * int(pre * post2before >= min_update), 0, w_max)
 post1 = 1.
 post2 = 1.
 """

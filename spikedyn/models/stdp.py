@@ -36,8 +36,8 @@ import numpy as np
 
 from ..core.neurons import _enlist
 from ..core.parts import implements
-from ..core.traces import (_mark, _recent_traces_now, _trace, _traces_now, after_presentation, before_presentation,
-                           on_post, on_pre, synapse_history, synapse_significance, transmit)
+from ..core.traces import (_active_traces_now, _mark, _recent_traces_now, _trace, after_presentation,
+                           before_presentation, on_post, on_pre, synapse_history, synapse_significance, transmit)
 from ..errors import ConfigError
 
 
@@ -63,18 +63,23 @@ def _depress_inputs(w, inputs, lo, hi, post1, recent, n_recent, row_over, nu_pre
     neuron the rule is ``clip(w - 0.0, 0, w_max)``, which is ``w`` itself unless the
     weight lies above ``w_max``, so only the recent neurons' synapses are updated,
     unless ``row_over[i]`` says row ``i`` may hold a weight above ``w_max`` (see
-    :func:`_normalize_columns`): then the whole row is.
+    :func:`_normalize_columns`): then the whole row is. With ``nu_pre == 0`` the rule changes
+    nothing outside such rows. Returns the weights read, modified and written.
     """
     n_out = w.shape[1]
+    done = 0
     for e in range(lo, hi):
         i = inputs[e]
         if row_over[i]:
             for j in range(n_out):
                 w[i, j] = _depressed(w[i, j], post1[j], nu_pre, w_max)
-        else:
+            done += n_out
+        elif nu_pre != 0.0:
             for k in range(n_recent):
                 j = recent[k]
                 w[i, j] = _depressed(w[i, j], post1[j], nu_pre, w_max)
+            done += n_recent
+    return done
 
 
 @numba.njit(cache=True, inline="always")
@@ -142,16 +147,40 @@ def _deliver_events(ge, w, pixels, lo, hi):
 
 
 @numba.njit(cache=True, inline="always")
-def _potentiate_spikes(w, spikes, n_spikes, pre, post2_table, last_post, t, nu_post, w_max, recent, is_recent,
-                       n_recent):
-    """Postsynaptic rule for each spike ``spikes[:n_spikes]`` of step ``t``, in place; each neuron's
-    ``post2`` is read before its own spike is recorded, and the neuron joins the recent list."""
+def _potentiate_rows(w, j, pre, active, n_active, a, post2, w_max, row_over):
+    """Postsynaptic rule for neuron j on the rows ``active[:n_active]``, in place:
+    ``w[i, j] = clip(w[i, j] + a * pre[i] * post2, 0, w_max)``; with a zero factor ``a * post2``
+    only the rows that may hold a weight above ``w_max`` are clipped. Returns the weights
+    read, modified and written."""
+    done = 0
+    nonzero = a * post2 != 0.0
+    for q in range(n_active):
+        i = active[q]
+        if nonzero:
+            x = w[i, j] + a * pre[i] * post2
+            w[i, j] = min(max(x, 0.0), w_max)
+            done += 1
+        elif row_over[i]:
+            w[i, j] = min(max(w[i, j], 0.0), w_max)
+            done += 1
+    return done
+
+
+@numba.njit(cache=True, inline="always")
+def _potentiate_spikes(w, spikes, n_spikes, pre, active, n_active, post2_table, last_post, t, nu_post, w_max,
+                       recent, is_recent, n_recent, row_over):
+    """Postsynaptic rule for each spike ``spikes[:n_spikes]`` of step ``t``, in place, on the rows
+    ``active[:n_active]`` (:func:`spikedyn.core.traces._active_traces_now`: every other row's
+    increment is exactly 0); each neuron's ``post2`` is read before its own spike is recorded,
+    and the neuron joins the recent list. Returns the weight updates made."""
+    done = 0
     for k in range(n_spikes):
         j = spikes[k]
         post2 = _trace(post2_table, t - last_post[j])
-        _potentiate_column(w, j, pre, nu_post, post2, w_max)
+        done += _potentiate_rows(w, j, pre, active, n_active, nu_post, post2, w_max, row_over)
         last_post[j] = t
         _enlist(j, recent, is_recent, n_recent)
+    return done
 
 
 class StdpRecord(NamedTuple):
@@ -165,17 +194,17 @@ class StdpRecord(NamedTuple):
 @implements(on_pre, StdpRecord)
 def _stdp_on_pre(rec, t, learn, w, ge, pixels, lo, hi, step_ptr, input_t0, row_over, last_pre, last_post, recent,
                  is_recent, n_recent, pre_now, post1_now, pre_table, post1_table, post2_table, last_arrival,
-                 activity, rate, significance, updates):
+                 activity, rate, significance, updates, pre_active):
     # The spikes pixels[lo:hi] deliver their weights as they were before this step's
     # depression (the fused rule's order); the rule runs on them only when learning
     # (a select, not a branch around the loops: see "How the kernels are kept fast").
     _deliver_events(ge, w, pixels, lo, hi)
     learn_hi = hi if learn else lo
-    updates[2] += (learn_hi - lo) * w.shape[1]  # the rule updates every synapse of each input (model count)
     # Every step (cheap: only the recently active neurons; none in inference).
     _recent_traces_now(post1_table, last_post, t, recent, is_recent, n_recent, post1_now)
     _mark(last_pre, pixels, lo, learn_hi, t)
-    _depress_inputs(w, pixels, lo, learn_hi, post1_now, recent, n_recent[0], row_over, rec.nu_pre, rec.w_max)
+    updates[2] += _depress_inputs(w, pixels, lo, learn_hi, post1_now, recent, n_recent[0], row_over, rec.nu_pre,
+                                  rec.w_max)
 
 
 @implements(transmit, StdpRecord)
@@ -189,22 +218,22 @@ def _stdp_synapse_history(rec, n_input, n_neurons):
 
 
 @numba.njit(cache=True, inline="always")
-def _stdp_potentiation(rec, t, w, spikes, n_spikes, last_pre, last_post, recent, is_recent, n_recent, pre_now,
-                       pre_table, post2_table, updates):
+def _stdp_potentiation(rec, t, w, spikes, n_spikes, row_over, last_pre, last_post, recent, is_recent, n_recent,
+                       pre_now, pre_table, post2_table, updates, pre_active):
     """Diehl & Cook's postsynaptic pathway for the spikes of step ``t``, counted (``rec.nu_post``,
-    ``rec.w_max``); ``pre_now`` holds the input traces at ``t`` afterwards."""
-    _traces_now(pre_table, last_pre, t, pre_now)
-    _potentiate_spikes(w, spikes, n_spikes, pre_now, post2_table, last_post, t, rec.nu_post, rec.w_max,
-                       recent, is_recent, n_recent)
-    updates[0] += n_spikes * w.shape[0]
+    ``rec.w_max``); ``pre_now`` holds the input traces at ``t`` afterwards, ``pre_active`` the
+    rows the rule can change (:func:`spikedyn.core.traces._active_traces_now`)."""
+    n_active = _active_traces_now(pre_table, last_pre, t, pre_now, row_over, pre_active)
+    updates[0] += _potentiate_spikes(w, spikes, n_spikes, pre_now, pre_active, n_active, post2_table, last_post, t,
+                                     rec.nu_post, rec.w_max, recent, is_recent, n_recent, row_over)
 
 
 @implements(on_post, StdpRecord)
-def _stdp_on_post(rec, t, w, spikes, n_spikes, last_pre, last_post, recent, is_recent, n_recent, pre_now,
+def _stdp_on_post(rec, t, w, spikes, n_spikes, row_over, last_pre, last_post, recent, is_recent, n_recent, pre_now,
                   post1_now, pre_table, post1_table, post2_table, last_arrival, activity, rate, significance,
-                  updates):
-    _stdp_potentiation(rec, t, w, spikes, n_spikes, last_pre, last_post, recent, is_recent, n_recent, pre_now,
-                       pre_table, post2_table, updates)
+                  updates, pre_active):
+    _stdp_potentiation(rec, t, w, spikes, n_spikes, row_over, last_pre, last_post, recent, is_recent, n_recent,
+                       pre_now, pre_table, post2_table, updates, pre_active)
 
 
 def _no_significance(rec, n_input, n_neurons):
@@ -242,8 +271,10 @@ class DiehlCookStdp:
         neurons' synapses), ``"delayed"`` (at each synapse's arrival) or ``"none"``;
         ``scans_weights``: whether every weight is read after each training presentation
         (decay, leak); ``significance_per_spike``: per-synapse state entries updated per
-        excitatory spike."""
-        return {"depression": "event-driven", "scans_weights": False, "significance_per_spike": 0}
+        excitatory spike; ``per_synapse_traces``: whether the presynaptic trace is kept per
+        synapse (delays) rather than per input. With ``stdp.nu_pre = 0`` the rule depresses nothing."""
+        return {"depression": "event-driven" if config.stdp.nu_pre > 0 else "none", "scans_weights": False,
+                "significance_per_spike": 0, "per_synapse_traces": False}
 
     def record(self, config) -> StdpRecord:
         s = config.stdp

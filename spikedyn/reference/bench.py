@@ -268,11 +268,11 @@ def run_bench(models, neurons, backends, images: np.ndarray, *, modes=MODES, job
                 results.append(rows)
     flat = [r for rows in results for r in rows]
     machine["load_average_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
-    from .._version import __version__
+    from .._version import provenance
 
     return {
         "command": "bench",
-        "spikedyn_version": __version__,
+        **provenance(),
         # every parameter of each model; n_neurons is the "neurons" of each result row
         "configs": {model: {k: v for k, v in base_config.replace(model=model).to_dict().items() if k != "n_neurons"}
                     for model in models},

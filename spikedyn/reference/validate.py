@@ -130,11 +130,11 @@ def validate(config: NetworkConfig, images: np.ndarray, *, learn: bool, target: 
         b2.close()
 
     period = config.timing.present_steps + (config.timing.rest_steps if learn else 0)
-    from .._version import __version__
+    from .._version import provenance
 
     summary: dict[str, Any] = {
         "command": "validate",
-        "spikedyn_version": __version__,
+        **provenance(),
         "config": config.to_dict(),
         "model": config.model,
         "neurons": config.n_neurons,

@@ -110,7 +110,7 @@ def _call(worker: Callable[[dict], dict], task: dict, threads: int, checkpoint_d
     the current sample, with a checkpoint) and sees its thread count and checkpoint file
     through :func:`threads_per_task` and :func:`task_session`.
     """
-    from .._version import __version__
+    from .._version import provenance
 
     global _stopped_by
     settings = {_ENV_THREADS: str(max(1, int(threads))), _ENV_CHECKPOINT_DIR: checkpoint_dir,
@@ -128,7 +128,7 @@ def _call(worker: Callable[[dict], dict], task: dict, threads: int, checkpoint_d
         raise
     finally:  # a task run in this very process (jobs=1) leaves its environment as it was
         _set_environ(before)
-    return {"spikedyn_version": __version__, "worker_wall_seconds": time.perf_counter() - start, **result}
+    return {**provenance(), "worker_wall_seconds": time.perf_counter() - start, **result}
 
 
 def _set_environ(values: dict[str, str | None]) -> dict[str, str | None]:
@@ -183,7 +183,13 @@ def _result_path(out_dir: Path, task: dict) -> Path:
 
 
 def stored_result(out_dir: Path, task: dict) -> dict | None:
-    """The stored result of exactly ``task`` in ``out_dir``, or None."""
+    """The stored result of exactly ``task`` in ``out_dir``, computed by this very code, or None.
+
+    A result is reused only if its task is the same and it carries the source hash of the
+    installed package (:func:`spikedyn._version.source_hash`): after any change of the code
+    it is computed again (and overwritten), never silently reused."""
+    from .._version import source_hash
+
     path = _result_path(out_dir, task)
     if not path.is_file():
         return None
@@ -191,7 +197,10 @@ def stored_result(out_dir: Path, task: dict) -> dict | None:
         stored = json.loads(path.read_text())
     except (OSError, ValueError):
         return None  # unreadable: computed again
-    return stored if isinstance(stored, dict) and isinstance(stored.get("task"), dict) and _identity(stored["task"]) == _identity(task) else None
+    if not (isinstance(stored, dict) and isinstance(stored.get("task"), dict)):
+        return None
+    same_task = _identity(stored["task"]) == _identity(task)
+    return stored if same_task and stored.get("source_hash") == source_hash() else None
 
 
 def _identity(task: dict) -> dict:
@@ -274,7 +283,8 @@ def run_tasks(worker: Callable[[dict], dict], tasks: Iterable[dict], out_dir: st
 
     ``worker(task) -> dict`` must be a module-level function (it is sent to other
     processes). Each result is stored as ``{"task": task, "spikedyn_version": ...,
-    "worker_wall_seconds": ..., **result}`` the moment it arrives. With
+    "source_hash": ..., "worker_wall_seconds": ..., **result}`` the moment it arrives, and
+    reused on a later call only by the same code (:func:`stored_result`). With
     ``checkpoint_every_s``, a worker that uses :func:`task_session` checkpoints its task
     to ``out_dir/<id>.checkpoint.npz`` that often (local workers, and a Dask
     ``LocalCluster``'s; not a remote cluster's) and resumes from it; the file is deleted

@@ -80,7 +80,7 @@ def _run_steps(kp, st, buf, w, theta, n_steps, with_input, learn, counts, rec, o
     v, ge, gi, last_spike = st.exc
     cv, cge, cgi, clast, cactive, cis_active, cn_active, cspikes = st.competition
     (last_pre, last_post, recent, is_recent, n_recent, pre_now, post1_now, pre_tab, post1_tab, post2_tab,
-     last_arrival, activity, rate, significance, updates) = st.plasticity
+     last_arrival, activity, rate, significance, updates, pre_active) = st.plasticity
     step_ptr, pixels, spikes, row_over, input_t0 = buf.step_ptr, buf.pixels, buf.spikes, buf.row_over, buf.input_t0
     rec_step, rec_neuron, rec_n, rec_v, rec_threshold, rec_n_steps = (
         rec.spike_step, rec.spike_neuron, rec.n_spikes, rec.v, rec.threshold, rec.n_steps)
@@ -116,14 +116,15 @@ def _run_steps(kp, st, buf, w, theta, n_steps, with_input, learn, counts, rec, o
         if learn:
             on_pre(plast, t, True, w, ge, pixels, lo, hi, step_ptr, input_t0, row_over, last_pre, last_post, recent,
                    is_recent, n_recent, pre_now, post1_now, pre_tab, post1_tab, post2_tab, last_arrival, activity,
-                   rate, significance, updates)
+                   rate, significance, updates, pre_active)
             round_rows(qz, w, pixels, lo, hi, t, SITE_ROWS)
         else:
             transmit(plast, t, w, ge, pixels, lo, hi, step_ptr, input_t0)
         # synapses: input -> excitatory, postsynaptic pathway
         if learn and n_e > 0:
-            on_post(plast, t, w, spikes, n_e, last_pre, last_post, recent, is_recent, n_recent, pre_now, post1_now,
-                    pre_tab, post1_tab, post2_tab, last_arrival, activity, rate, significance, updates)
+            on_post(plast, t, w, spikes, n_e, row_over, last_pre, last_post, recent, is_recent, n_recent, pre_now,
+                    post1_now, pre_tab, post1_tab, post2_tab, last_arrival, activity, rate, significance, updates,
+                    pre_active)
             round_columns(qz, w, spikes, n_e, t, SITE_COLUMNS)
         if ops is not None:
             n_input_spikes += hi - lo
