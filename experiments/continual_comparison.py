@@ -12,12 +12,12 @@ and the margins of ``spikedyn`` over ``asp`` (SpikeDyn's claim: +21 / +8 points 
 
 ``--ablation`` runs SpikeDyn's rule instead with each of its four mechanisms
 removed in turn and each alone (and all, and none); ``--grid`` every combination
-of the given parameter values of the first model (parameter selection, with
-``--split validation``).
+of the given parameter values of the first model (parameter selection: on the
+validation split only; ``--grid`` with ``--split test`` is refused before anything runs).
 
 ``--split validation`` learns from training images 0-49,999 and scores on
-50,000-59,999: that is how the rules' parameters were chosen; the default split
-scores on the test set (final numbers only).
+50,000-59,999: that is how the rules' parameters were chosen; without ``--grid``
+the default split is the test set (final numbers only).
 
 Usage::
 
@@ -85,10 +85,8 @@ def grid_variants(model: str, grid: list[str]) -> dict[str, tuple[str, list[str]
 
 def run_one(task: dict) -> dict:
     """One continual run (and its i.i.d. reference) in a worker process."""
-    import os
-
-    os.environ.setdefault("NUMBA_NUM_THREADS", "1")
-    from spikedyn import continual
+    from spikedyn import continual  # one simulation thread (n_jobs=1); the environment is left alone,
+    # since a task can run in this very process (jobs=1), where Numba's threads may already run
 
     config = NetworkConfig(model=task["model"], n_neurons=task["neurons"]).replace(
         **dict(parse_set(item) for item in task["set"]))
@@ -213,7 +211,9 @@ def main(argv=None) -> int:
     ap.add_argument("--tasks", default="0,1,2,3,4,5,6,7,8,9")
     ap.add_argument("--assign-per-class", type=int, default=continual.DEFAULT_ASSIGN_PER_CLASS)
     ap.add_argument("--test-per-class", type=int, default=None)
-    ap.add_argument("--split", choices=continual.SPLITS, default="test")
+    ap.add_argument("--split", choices=continual.SPLITS, default=None,
+                    help="where the final accuracies come from: 'test' (the default for a comparison) or "
+                         "'validation' (the default, and the only split, for --grid: a grid selects parameters)")
     ap.add_argument("--ablation", action="store_true", help="SpikeDyn's mechanisms removed in turn and each alone")
     ap.add_argument("--grid", action="append", default=[], metavar="SECTION.FIELD=V1,V2,...",
                     help="a grid of the first model's parameters: every combination is a variant (repeatable)")
@@ -223,6 +223,11 @@ def main(argv=None) -> int:
     add_executor_options(ap, jobs=1)
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args(argv)
+    if args.grid and args.split == "test":
+        ap.error("--grid selects parameters, which is never done on the test set: use --split validation "
+                 "(learning from training images 0-49,999, scoring on 50,000-59,999)")
+    if args.split is None:
+        args.split = "validation" if args.grid else "test"
     for item in args.set:
         parse_set(item)  # fail early, with the config's message
     continual.parse_tasks(args.tasks)

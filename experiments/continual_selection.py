@@ -83,15 +83,14 @@ def _slug(text: str) -> str:
 
 def run_one(task: dict) -> dict:
     """One continual run on the validation split, in a worker process."""
-    import os
-
-    os.environ.setdefault("NUMBA_NUM_THREADS", "1")
-    from spikedyn import continual
+    from spikedyn import continual  # one simulation thread (n_jobs=1); the environment is left alone,
+    # since a task can run in this very process (jobs=1), where Numba's threads may already run
 
     config = NetworkConfig(model=task["model"], n_neurons=task["neurons"]).replace(
         **dict(parse_set(item) for item in task["set"]))
     protocol = continual.Protocol(samples_per_task=task["samples_per_task"], split=SPLIT,
-                                  test_per_class=task["test_per_class"])
+                                  test_per_class=task["test_per_class"],
+                                  assign_per_class=task.get("assign_per_class", continual.DEFAULT_ASSIGN_PER_CLASS))
     pools = continual.load_pools(SPLIT)
     result = continual.run(config, seed=task["seed"], protocol=protocol, pools=pools, n_jobs=1, progress=False)
     return {"summary": result.summary()}
@@ -107,6 +106,7 @@ def _tasks(model: str, configs: list[dict], args) -> list[dict]:
             tasks.append({"id": _slug(f"{model}-{args.neurons}-{_key(overrides)}-seed{seed}"), "model": model,
                           "neurons": args.neurons, "seed": seed, "set": items,
                           "samples_per_task": args.samples_per_task, "test_per_class": args.test_per_class,
+                          **({} if args.assign_per_class is None else {"assign_per_class": args.assign_per_class}),
                           "overrides": overrides})
     return tasks
 
@@ -196,6 +196,8 @@ def main(argv=None) -> int:
     ap.add_argument("--seeds", type=int_list, default=[0, 1])
     ap.add_argument("--samples-per-task", type=int, default=4000)
     ap.add_argument("--test-per-class", type=int, default=None, help="validation images per class (default: all)")
+    ap.add_argument("--assign-per-class", type=int, default=None,
+                    help="images per class of the labelled pass (default: the protocol's)")
     ap.add_argument("--max-extensions", type=int, default=2, help="extensions of a grid won at an edge (default 2)")
     add_executor_options(ap, jobs=1)
     ap.add_argument("--out", type=Path, required=True)

@@ -55,12 +55,66 @@ def test_inhibition_sweep_never_loads_the_test_split(tmp_path, no_test_split, mn
     assert {p: p.stat().st_mtime_ns for p in (out / "runs").iterdir()} == before
 
 
-def test_no_selection_code_reads_the_test_split() -> None:
-    """A static check: the scripts that select parameters never name the test split."""
-    for name in ("inhibition_sweep.py", "validation_sweep.py", "continual_comparison.py"):
-        source = (EXPERIMENTS / name).read_text()
-        assert 'mnist("test")' not in source and "load_mnist(\"test\"" not in source
-        assert "STREAM_TEST" not in source or "validation images" in source.lower()
+@pytest.mark.mnist
+def test_validation_sweep_never_loads_the_test_split(tmp_path, no_test_split, mnist_dir) -> None:
+    sweep = importlib.import_module("validation_sweep")
+    sweep.main(["--models", "lateral", "--neurons", "4", "--grid", "lateral.w_lateral=20,40", "--seeds", "0",
+                "--checkpoints", "20,40", "--jobs", "1", "--out", str(tmp_path / "sweep")])
+    assert no_test_split and set(no_test_split) == {"train"}
+    table = (tmp_path / "sweep" / "table.md").read_text()
+    assert "lateral.w_lateral=20" in table and "lateral.w_lateral=40" in table
+
+
+@pytest.mark.mnist
+def test_search_evaluation_never_loads_the_test_split(no_test_split, mnist_dir, monkeypatch) -> None:
+    """Both protocols of a search's candidate; the continual one is stopped once its pools are loaded
+    (the pools are what could touch the test set; the run itself is the continual tests' business)."""
+    from spikedyn import continual
+    from spikedyn.config import NetworkConfig
+    from spikedyn.search import SearchProtocol
+    from spikedyn.search.driver import evaluate
+
+    config = NetworkConfig(model="lateral", n_neurons=4).to_dict()
+    protocol = SearchProtocol(train_samples=20, validation_samples=20)
+    result = evaluate({"id": "lateral-4", "config": config, "protocol": protocol.to_dict(), "seed": 0})
+    assert no_test_split == ["train"] and 0.0 <= result["accuracy"] <= 1.0
+
+    class PoolsLoaded(Exception):
+        pass
+
+    def stop(config, *, pools, protocol, **kwargs):
+        assert protocol.split == "validation" and pools.eval_x.shape[0] == 10_000
+        raise PoolsLoaded
+
+    monkeypatch.setattr(continual, "run", stop)
+    with pytest.raises(PoolsLoaded):
+        evaluate({"id": "lateral-4-continual", "config": config, "protocol": SearchProtocol(name="continual").to_dict(),
+                  "seed": 0})
+    assert no_test_split == ["train", "train"]
+
+
+def test_a_grid_on_the_test_split_is_refused_before_anything_runs(tmp_path, no_test_split, capsys) -> None:
+    comparison = importlib.import_module("continual_comparison")
+    out = tmp_path / "grid"
+    with pytest.raises(SystemExit) as stop:
+        comparison.main(["--models", "spikedyn", "--grid", "spikedyn.rate_half_spikes=20,50", "--split", "test",
+                         "--neurons", "6", "--seeds", "0", "--out", str(out)])
+    assert stop.value.code == 2
+    message = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "--split validation" in message and "test set" in message
+    assert no_test_split == [] and not out.exists()
+
+
+@pytest.mark.mnist
+def test_the_selection_script_never_loads_the_test_split(tmp_path, no_test_split, mnist_dir) -> None:
+    selection = importlib.import_module("continual_selection")
+    out = tmp_path / "selection"
+    assert selection.main(["--models", "asp", "--neurons", "4", "--seeds", "0", "--samples-per-task", "5",
+                           "--assign-per-class", "1", "--test-per-class", "2", "--max-extensions", "0", "--jobs", "1", "--out", str(out)]) == 0
+    assert no_test_split and set(no_test_split) == {"train"}
+    chosen = json.loads((out / "chosen.json").read_text())["models"]["asp"]
+    assert chosen["runs"] == len(selection.configurations(selection.GRIDS["asp"]))
+    assert "source_hash" in json.loads((out / "chosen.json").read_text())
 
 
 @pytest.mark.mnist
