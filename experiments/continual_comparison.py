@@ -65,6 +65,21 @@ def ablation_variants() -> dict[str, list[str]]:
     return variants
 
 
+def read_chosen(path: Path) -> dict[str, list[str]]:
+    """model -> ``--set`` items of its selected configuration, from a selection's ``chosen.json``."""
+    import json
+
+    from spikedyn.io.files import read_text_file
+
+    text = read_text_file(Path(path), "--chosen", ".json", "is not UTF-8 text; give chosen.json of a selection")
+    try:
+        models = json.loads(text)["models"]
+    except (ValueError, KeyError, TypeError):
+        sys.exit(f"--chosen {path}: not the chosen.json of experiments/continual_selection.py (no 'models'); "
+                 "give that file")
+    return {m: [f"{k}={v}" for k, v in c["chosen"].items()] for m, c in models.items()}
+
+
 def _slug(name: str) -> str:
     """``name`` as a file-name fragment."""
     return "".join(c if c.isalnum() or c in "-." else "_" for c in name)
@@ -217,6 +232,9 @@ def main(argv=None) -> int:
     ap.add_argument("--ablation", action="store_true", help="SpikeDyn's mechanisms removed in turn and each alone")
     ap.add_argument("--grid", action="append", default=[], metavar="SECTION.FIELD=V1,V2,...",
                     help="a grid of the first model's parameters: every combination is a variant (repeatable)")
+    ap.add_argument("--chosen", type=Path, default=None, metavar="CHOSEN_JSON",
+                    help="run each model (and the ablation's spikedyn) at the configuration selected on the "
+                         "validation split: the chosen.json of experiments/continual_selection.py")
     ap.add_argument("--no-iid", action="store_true", help="skip the i.i.d. references")
     ap.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
                     help="config override for every run (repeatable)")
@@ -228,17 +246,20 @@ def main(argv=None) -> int:
                  "(learning from training images 0-49,999, scoring on 50,000-59,999)")
     if args.split is None:
         args.split = "validation" if args.grid else "test"
+    if args.chosen is not None and args.grid:
+        ap.error("--chosen and --grid do not go together: a grid selects, --chosen runs what was selected")
+    chosen = read_chosen(args.chosen) if args.chosen is not None else {}
     for item in args.set:
         parse_set(item)  # fail early, with the config's message
     continual.parse_tasks(args.tasks)
     protocol = {"tasks": args.tasks, "samples_per_task": args.samples_per_task,
                 "assign_per_class": args.assign_per_class, "test_per_class": args.test_per_class, "split": args.split}
     if args.ablation:
-        variants = {name: ("spikedyn", sets) for name, sets in ablation_variants().items()}
+        variants = {name: ("spikedyn", chosen.get("spikedyn", []) + sets) for name, sets in ablation_variants().items()}
     elif args.grid:
         variants = grid_variants(args.models.split(",")[0], args.grid)
     else:
-        variants = {m: (m, []) for m in args.models.split(",")}
+        variants = {m: (m, chosen.get(m, [])) for m in args.models.split(",")}
     tasks, keys = [], []  # keys[k]: the (variant, neurons) group of tasks[k]
     for name, (model, sets) in variants.items():
         for n in args.neurons:
@@ -256,7 +277,11 @@ def main(argv=None) -> int:
             f"labelled pass over {args.assign_per_class} images per class seen, test on "
             f"{'all' if args.test_per_class is None else args.test_per_class} images per class seen "
             f"({'test set' if args.split == 'test' else 'validation split'}); mean ± sd over seeds "
-            f"{','.join(map(str, args.seeds))}. Minutes: wall time per run (and its i.i.d. reference) on one "
+            f"{','.join(map(str, args.seeds))}"
+            + ("" if args.chosen is None else
+               "; each model at its configuration selected on the validation split ("
+               + "; ".join(f"`{m}`: {' '.join(sets) or 'defaults'}" for m, sets in chosen.items()) + ")")
+            + ". Minutes: wall time per run (and its i.i.d. reference) on one "
             "simulation thread, runs sharing the machine.")
     rows = write_tables(groups, args.out, label="variant" if args.ablation or args.grid else "model", note=note)
     if not (args.ablation or args.grid):

@@ -150,3 +150,25 @@ def test_ablation_variants_switch_each_mechanism() -> None:
     assert variants["only skip_spurious"] == ["spikedyn.adaptive_rate=false", "spikedyn.adaptive_threshold=false",
                                               "spikedyn.weight_decay=false", "spikedyn.skip_spurious=true"]
     assert all(v.endswith("=false") for v in variants["none (= lateral)"])
+
+
+@pytest.mark.mnist
+def test_a_comparison_runs_each_model_at_its_chosen_configuration(tmp_path, mnist_dir, monkeypatch) -> None:
+    comparison = importlib.import_module("continual_comparison")
+    monkeypatch.setattr(comparison, "_POOLS", {})
+    chosen = tmp_path / "chosen.json"
+    chosen.write_text(json.dumps({"models": {"asp": {"chosen": {"asp.leak_rate": 0.0, "input.rate_hz_per_unit": 0.5}},
+                                             "lateral": {"chosen": {}}}}))
+    out = tmp_path / "comparison"
+    argv = ["--models", "asp,lateral", "--chosen", str(chosen), "--split", "validation", "--neurons", "4",
+            "--seeds", "0", "--tasks", "0,1", "--samples-per-task", "6", "--assign-per-class", "3",
+            "--test-per-class", "4", "--no-iid", "--jobs", "1", "--out", str(out)]
+    assert comparison.main(argv) == 0
+    asp = json.loads((out / "runs" / "asp-4-seed0.json").read_text())
+    assert asp["task"]["set"] == ["asp.leak_rate=0.0", "input.rate_hz_per_unit=0.5"]
+    assert asp["summary"]["config"]["input"]["rate_hz_per_unit"] == 0.5
+    assert json.loads((out / "runs" / "lateral-4-seed0.json").read_text())["task"]["set"] == []
+    assert "`asp`: asp.leak_rate=0.0 input.rate_hz_per_unit=0.5" in (out / "table.md").read_text()
+    with pytest.raises(SystemExit) as stop:
+        comparison.main([*argv[:-2], "--grid", "asp.beta=0.1,0.3", "--out", str(tmp_path / "no")])
+    assert stop.value.code == 2 and not (tmp_path / "no").exists()
