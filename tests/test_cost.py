@@ -17,7 +17,7 @@ from spikedyn.config import NetworkConfig, StdpParams
 from spikedyn.core.encoding import STREAM_TEST, STREAM_TRAIN, poisson_raster
 from spikedyn.core.quantise import SITE_COLUMNS, SITE_ROWS, _quantise_all, _quantise_columns, _quantise_rows, _uniform
 from spikedyn.core.quantise import record as quantise_record
-from spikedyn.cost.operations import OPERATIONS, TALLY, derive
+from spikedyn.cost.operations import OPERATIONS, OPTIONAL_OPERATIONS, TALLY, derive
 from spikedyn.cost.tables import load_energy_table, parse_table
 from spikedyn.errors import ConfigError
 from spikedyn.simulation.network import Network
@@ -89,6 +89,7 @@ def test_operations_per_sample_by_hand() -> None:
         "weight_updates_potentiation": (6, 6, 120), "weight_updates_depression": (3, 3, 120),
         "weight_updates_skipped": (0, 0, 0), "weight_updates_decay": (0, 0, 0), "significance_updates": (0, 0, 0),
         "normalisation_entries": (12, 12, 12), "weight_reads": (52, 48, 444), "weight_writes": (21, 21, 252),
+        **dict.fromkeys(OPTIONAL_OPERATIONS, (0, 0, 0)),  # the layered networks' operations
     }
     assert {k: (v["model"], v["executed"], v["dense"]) for k, v in ops.items()} == expected
     infer = derive(config, tally, "inference")

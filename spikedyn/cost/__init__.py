@@ -8,7 +8,8 @@
                    counted operation is priced
 ``activity``       the analytical model: the tally predicted from the config and calibrated
                    activity statistics (``activity_statistics.json``)
-``pricing``        operations priced on a table: the estimate before training, a counted run's cost
+``pricing``        operations priced on a table: the estimate before training, a counted run's cost;
+                   the layered networks' (converted, surrogate-trained, their ANNs) records
 =================  ===============================================================================
 
 ``spikedyn.cost.estimate(config)`` prices a network before it is trained,
@@ -18,9 +19,12 @@
 from __future__ import annotations
 
 from .activity import ACTIVITY_FILE, Activity, activity_for, expected_input_spikes, load_statistics, predict_tally
-from .footprint import footprint_bytes
-from .operations import OPERATIONS, PHASES, derive
-from .pricing import counted, energy, estimate, price
+from .footprint import footprint_bytes, layered_footprint_bytes
+from .operations import (OPERATIONS, OPTIONAL_OPERATIONS, PHASES, derive, derive_ann, derive_layered, derive_training,
+                         training_macs)
+from .pricing import counted, energy, estimate, layered_cost, price, price_layered
 
-__all__ = ["ACTIVITY_FILE", "Activity", "OPERATIONS", "PHASES", "activity_for", "counted", "derive", "energy",
-           "estimate", "expected_input_spikes", "footprint_bytes", "load_statistics", "predict_tally", "price"]
+__all__ = ["ACTIVITY_FILE", "Activity", "OPERATIONS", "OPTIONAL_OPERATIONS", "PHASES", "activity_for", "counted",
+           "derive", "derive_ann", "derive_layered", "derive_training", "energy", "estimate", "expected_input_spikes",
+           "footprint_bytes", "layered_cost", "layered_footprint_bytes", "load_statistics", "predict_tally", "price",
+           "price_layered", "training_macs"]

@@ -72,3 +72,25 @@ def footprint_bytes(config: NetworkConfig, *, weight_bits: int | None = None, st
     }
     out["total"] = sum(out.values())
     return out
+
+
+def layered_footprint_bytes(sizes, *, kind: str, weight_bits: int = 32, state_bits: int = 32) -> dict[str, int]:
+    """Bytes a device stores to run a layered network of ``sizes = (n_0, n_1, ..., n_L)``.
+
+    ``weights`` (``sum n_{l-1} n_l``) and ``biases`` (``sum_{l>=1} n_l``) at ``weight_bits``; an SNN
+    (``kind="snn"``) adds ``neuron_state``, one membrane per neuron at ``state_bits``, and
+    ``spike_buffers``, one bit per input and neuron; an ANN (``kind="ann"``) adds ``activations``,
+    every layer's activations (the input's included) at ``state_bits``.
+    """
+    if kind not in ("snn", "ann"):
+        raise ConfigError(f"kind must be 'snn' or 'ann', got {kind!r}")
+    wb, sb = _bits("weight_bits", weight_bits), _bits("state_bits", state_bits)
+    n = [int(s) for s in sizes]
+    out = {"weights": _bytes(sum(a * b for a, b in zip(n[:-1], n[1:])), wb), "biases": _bytes(sum(n[1:]), wb)}
+    if kind == "snn":
+        out["neuron_state"] = _bytes(sum(n[1:]), sb)
+        out["spike_buffers"] = _bytes(sum(n), 1)
+    else:
+        out["activations"] = _bytes(sum(n), sb)
+    out["total"] = sum(out.values())
+    return out

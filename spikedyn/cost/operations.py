@@ -85,7 +85,16 @@ OPERATIONS = (
     "normalisation_entries",
     "weight_reads",
     "weight_writes",
+    # the layered networks' own operations (:func:`derive_layered`, :func:`derive_ann`); a table's
+    # [costs] may leave them out (:data:`OPTIONAL_OPERATIONS`)
+    "neuron_updates_if",
+    "neuron_updates_lif",
+    "macs",
+    "train_macs",
 )
+#: Operations only the layered networks do: an energy table written before they existed may lack
+#: them, and is then refused only when it is asked to price a non-zero count of one.
+OPTIONAL_OPERATIONS = ("neuron_updates_if", "neuron_updates_lif", "macs", "train_macs")
 PHASES = ("train", "inference")
 
 
@@ -181,8 +190,12 @@ def derive(config: NetworkConfig, tally: Mapping[str, float], phase: str) -> dic
         "spikes": (x_exc + x_comp,) * 3,
     }
     zero = (0.0, 0.0, 0.0)
+    for name in OPTIONAL_OPERATIONS:
+        ops[name] = zero
     if not learn:
         for name in OPERATIONS[5:]:
+            if name in OPTIONAL_OPERATIONS:
+                continue
             ops[name] = zero
         ops["weight_reads"] = (syn_in + syn_comp, syn_in, dense_syn + dense_comp)
         return {k: dict(zip(VIEWS, ops[k])) for k in OPERATIONS}
@@ -234,3 +247,126 @@ def sparsity(config, tally: Mapping[str, float], weights: np.ndarray | None = No
     if weights is not None:
         out["zero_weight_fraction"] = float(np.mean(np.asarray(weights) == 0.0))
     return out
+
+
+# -- layered networks: converted and surrogate-trained SNNs, and ANNs ----------------------------
+#: The layered SNN kernel's counters per sample (:mod:`spikedyn.feedforward.kernels`), in the order of
+#: its counter array.
+LAYERED_COUNTERS = (
+    "steps",            # simulated steps
+    "input_spikes",     # Poisson input spikes (0 with constant-current input)
+    "spikes",           # spikes of the network's own neurons (hidden and output layers)
+    "synaptic_events",  # accumulates: a spike (input or neuron) times its fan-out
+    "neuron_updates",   # neurons x steps (every layer, the output included)
+    "input_macs",       # multiply-accumulates of the constant input current, once per sample
+)
+NEURONS = ("if", "lif")
+
+
+def _layered(values: Mapping[str, tuple[float, float, float]]) -> dict[str, dict[str, float]]:
+    """Every operation of :data:`OPERATIONS` in every view, those not in ``values`` 0."""
+    zero = (0.0, 0.0, 0.0)
+    return {op: dict(zip(VIEWS, (float(x) for x in values.get(op, zero)))) for op in OPERATIONS}
+
+
+def _sizes(sizes) -> list[int]:
+    out = [int(s) for s in sizes]
+    if len(out) < 2 or any(s < 1 for s in out):
+        raise ConfigError(f"layer sizes must be at least two positive integers (input, ..., output), got {sizes!r}")
+    return out
+
+
+def derive_layered(sizes, tally: Mapping[str, float], *, neuron: str, poisson: bool = False
+                   ) -> dict[str, dict[str, float]]:
+    """Operations per sample of a layered SNN of ``sizes = (n_0, n_1, ..., n_L)`` from its kernel's
+    tally (means per sample of :data:`LAYERED_COUNTERS`), ``{operation: {view: count}}``.
+
+    The kernel is event-driven and does what the model requires, so the model and executed
+    views are the same; the dense view is a clock-driven simulator's, every synapse every step::
+
+        synaptic_events_input = synaptic_events         (an input or neuron spike times its fan-out: v += w)
+                                dense: T sum_{l>=2} n_{l-1} n_l  (+ T n_0 n_1 with Poisson input)
+        neuron_updates_<neuron> = T sum_l n_l            (every neuron every step, the output included)
+        spikes                = spikes of the network's neurons
+        macs                  = n_0 n_1 with constant-current input (W_1^T x once per sample)
+                                dense: T n_0 n_1 (the input current computed every step)
+        weight_reads          = synaptic_events_input + macs
+    """
+    if neuron not in NEURONS:
+        raise ConfigError(f"neuron must be one of {', '.join(NEURONS)}, got {neuron!r}")
+    n = _sizes(sizes)
+    t = {k: float(tally.get(k, 0.0)) for k in LAYERED_COUNTERS}
+    steps = t["steps"]
+    hidden_synapses = float(sum(a * b for a, b in zip(n[1:-1], n[2:])))
+    first = float(n[0] * n[1])
+    events, macs = t["synaptic_events"], t["input_macs"]
+    dense_events = steps * hidden_synapses + (steps * first if poisson else 0.0)
+    dense_macs = 0.0 if poisson else steps * first
+    return _layered({
+        "synaptic_events_input": (events, events, dense_events),
+        f"neuron_updates_{neuron}": (t["neuron_updates"],) * 3,
+        "spikes": (t["spikes"],) * 3,
+        "macs": (macs, macs, dense_macs),
+        "weight_reads": (events + macs, events + macs, dense_events + dense_macs),
+    })
+
+
+def predict_layered_tally(sizes, timesteps: int, spike_rates, *, poisson: bool = False, input_spikes: float = 0.0,
+                          spiking_output: bool = True) -> dict[str, float]:
+    """The kernel's tally per sample of a layered SNN predicted before it is trained (what a search
+    prunes with): ``spike_rates[l]`` is layer ``l + 1``'s spikes per neuron and step (measured on a
+    similar network, or an assumed bound), ``input_spikes`` the Poisson input's spikes per sample.
+    The formulas are those the kernel counts, so measured rates reproduce its counts::
+
+        spikes          = T sum_l r_l n_l                       (spiking layers)
+        synaptic_events = input_spikes n_1 + T sum_{l<L} r_l n_l n_{l+1}
+        neuron_updates  = T sum_l n_l;      input_macs = n_0 n_1 (constant-current input)
+    """
+    n = _sizes(sizes)
+    if len(spike_rates) != len(n) - 1:
+        raise ConfigError(f"need one spike rate per layer ({len(n) - 1}), got {len(spike_rates)}")
+    rates = [float(r) if (l < len(n) - 2 or spiking_output) else 0.0 for l, r in enumerate(spike_rates)]
+    t = float(timesteps)
+    return {"samples": 1.0, "steps": t, "input_spikes": float(input_spikes) if poisson else 0.0,
+            "spikes": sum(t * r * m for r, m in zip(rates, n[1:])),
+            "synaptic_events": (float(input_spikes) * n[1] if poisson else 0.0)
+            + sum(t * r * m * m2 for r, m, m2 in zip(rates[:-1], n[1:-1], n[2:])),
+            "neuron_updates": t * sum(n[1:]), "input_macs": 0.0 if poisson else float(n[0] * n[1])}
+
+
+def ann_macs(sizes) -> int:
+    """Multiply-accumulates of one dense ANN inference, ``sum_l (n_{l-1} + 1) n_l`` (a bias is a weight
+    on a constant input; ReLU comparisons are not counted)."""
+    n = _sizes(sizes)
+    return int(sum((a + 1) * b for a, b in zip(n[:-1], n[1:])))
+
+
+def derive_ann(sizes) -> dict[str, dict[str, float]]:
+    """Operations of one dense ANN inference: every MAC with its weight read, in every view (an ANN
+    is dense: its dense view is its MACs)."""
+    m = float(ann_macs(sizes))
+    return _layered({"macs": (m,) * 3, "weight_reads": (m,) * 3})
+
+
+def training_macs(sizes, timesteps: int = 1) -> int:
+    """Multiply-accumulates of one training sample of a layered network trained by backpropagation
+    (through time, over ``timesteps`` steps; 1 for an ANN), as dense matrix products execute them:
+    forward ``F = n_0 n_1 + T sum_{l=2..L} n_{l-1} n_l + n_L n_out`` (the first layer's input is
+    constant: one product), backward a weight gradient for every product and an input gradient for
+    all but the first, ``3 F - n_0 n_1``. Element-wise work, normalisation and the optimiser are
+    not counted."""
+    n = _sizes(sizes)
+    if len(n) < 3:
+        f = n[0] * n[1]
+    else:
+        f = n[0] * n[1] + int(timesteps) * sum(a * b for a, b in zip(n[1:-2], n[2:-1])) + n[-2] * n[-1]
+    return int(3 * f - n[0] * n[1])
+
+
+def derive_training(train_macs: float) -> dict[str, dict[str, float]]:
+    """Operations of one training sample of a network trained by dense matrix products (BPTT): the
+    MACs executed (:func:`spikedyn.surrogate.training_macs`), each with a weight read, in every view."""
+    m = float(train_macs)
+    if not m >= 0:
+        raise ConfigError(f"train_macs must be a number >= 0, got {train_macs!r}")
+    return _layered({"train_macs": (m,) * 3, "weight_reads": (m,) * 3})

@@ -35,8 +35,10 @@ File format::
     weight_reads = {}                       # included in another row
     trace_updates = "unsupported"           # the chip cannot do it
 
-``[costs]`` names every operation of :data:`spikedyn.cost.operations.OPERATIONS`, as a
-sum of rows with multiplicities, ``{}`` (included in another row's price, said in a
+``[costs]`` names every operation of :data:`spikedyn.cost.operations.OPERATIONS` (those of
+:data:`~spikedyn.cost.operations.OPTIONAL_OPERATIONS`, which only the layered networks do, may
+be left out: such a table prices every STDP network and refuses, in one line, a count of
+an operation it lacks), as a sum of rows with multiplicities, ``{}`` (included in another row's price, said in a
 comment), or ``"unsupported"`` (the chip cannot run that phase: its energy is
 reported as unavailable, with the reason). Two symbolic rows adapt the price to the
 network: ``memory`` is one access to the memory that holds the model, chosen from its
@@ -133,6 +135,10 @@ class EnergyTable:
                 total += times * self.energy_pj(row)
         return total
 
+    def prices(self, operation: str) -> bool:
+        """Whether ``[costs]`` says how ``operation`` is priced (a recipe, ``{}`` or unsupported)."""
+        return self.costs is not None and operation in self.costs
+
     def _recipe(self, operation: str):
         if self.costs is None:
             raise ConfigError(f"energy table {self.name!r} has no [costs] section saying how spikedyn's operations "
@@ -203,11 +209,12 @@ def parse_table(data: Mapping[str, Any], *, where: str = "energy table") -> Ener
 
 def _parse_costs(where: str, costs: Any, prices: Mapping[str, Price]) -> dict[str, Any]:
     """The ``[costs]`` section: every operation spikedyn counts, each a valid recipe."""
-    from .operations import OPERATIONS
+    from .operations import OPERATIONS, OPTIONAL_OPERATIONS
 
     if not isinstance(costs, Mapping):
         raise ConfigError(f"{where}: [costs] must be a table of operation = {{ row = multiplicity, ... }}")
-    _check_keys(f"{where}: [costs]", costs, OPERATIONS)
+    # every operation but the optional ones (a table written before the layered networks lacks them)
+    _check_keys(f"{where}: [costs]", {**{op: None for op in OPTIONAL_OPERATIONS}, **costs}, OPERATIONS)
     out: dict[str, Any] = {}
     for op, recipe in costs.items():
         at = f"{where}: costs.{op}"
