@@ -414,6 +414,54 @@ case("bench-model", "bench --model naming an unregistered model", "bogus",
 case("bench-config", "bench --set timing.dt_ms=-1", "timing.dt_ms must be > 0",
      lambda c: ["bench", "--set", "timing.dt_ms=-1", "--json", "b.json", "--data-dir", c.digits])
 
+# -- convert, surrogate, search families (docs/deep.md) ----------------------------------------------
+CONVERT = ["convert", "--json", "c.json", "--quiet"]
+SURROGATE = ["surrogate", "--json", "s.json", "--quiet"]
+case("convert-task", "convert --task naming an unknown task", "unknown task 'atari'; choose one of mnist, cartpole",
+     lambda c: [*CONVERT, "--task", "atari", "--data-dir", c.digits])
+case("convert-timesteps", "convert --timesteps 0", "timesteps must be an integer >= 1",
+     lambda c: [*CONVERT, "--timesteps", "0", "--data-dir", c.digits])
+case("convert-percentile-zero", "convert --percentile 0", "percentile must be a number in (0, 100]",
+     lambda c: [*CONVERT, "--percentile", "0", "--data-dir", c.digits])
+case("convert-percentile-above", "convert --percentile 100.5", "percentile must be a number in (0, 100]",
+     lambda c: [*CONVERT, "--percentile", "100.5", "--data-dir", c.digits])
+case("convert-percentile-nan", "convert --percentile nan", "percentile must be a number in (0, 100]",
+     lambda c: [*CONVERT, "--percentile", "nan", "--data-dir", c.digits])
+case("convert-hidden", "convert --hidden 0", "hidden must be one or more layer sizes >= 1",
+     lambda c: [*CONVERT, "--hidden", "500,0", "--data-dir", c.digits])
+case("convert-readout", "convert --readout naming an unknown readout", "readout must be one of spikes, spikes+membrane",
+     lambda c: [*CONVERT, "--readout", "rate", "--data-dir", c.digits])
+case("convert-input", "convert --input naming an unknown coding", "input must be one of constant, poisson",
+     lambda c: [*CONVERT, "--input", "burst", "--data-dir", c.digits])
+case("convert-sweep", "convert --sweep beyond --timesteps", "sweep step counts must be integers in [1, timesteps=10]",
+     lambda c: [*CONVERT, "--timesteps", "10", "--sweep", "5,20", "--data-dir", c.digits])
+case("convert-cartpole-poisson", "convert --task cartpole --input poisson", "constant currents",
+     lambda c: [*CONVERT, "--task", "cartpole", "--input", "poisson"])
+case("convert-table", "convert --energy-table naming an unknown table", "unknown energy table 'nochip'",
+     lambda c: [*CONVERT, "--energy-table", "nochip", "--data-dir", c.digits])
+case("surrogate-task", "surrogate --task naming an unknown task", "unknown task 'cifar'; choose one of mnist",
+     lambda c: [*SURROGATE, "--task", "cifar", "--data-dir", c.digits])
+case("surrogate-layers", "surrogate --layers 0", "layers must be an integer >= 1",
+     lambda c: [*SURROGATE, "--layers", "0", "--data-dir", c.digits])
+case("surrogate-timesteps", "surrogate --timesteps 0", "timesteps must be an integer >= 1",
+     lambda c: [*SURROGATE, "--timesteps", "0", "--data-dir", c.digits])
+case("surrogate-shape", "surrogate --surrogate naming an unknown shape", "surrogate must be one of fast-sigmoid",
+     lambda c: [*SURROGATE, "--surrogate", "sigmoid", "--data-dir", c.digits])
+case("surrogate-scale", "surrogate --scale 0", "surrogate scale must be a number > 0",
+     lambda c: [*SURROGATE, "--scale", "0", "--data-dir", c.digits])
+case("surrogate-width", "surrogate --width 0", "width must be an integer >= 1",
+     lambda c: [*SURROGATE, "--width", "0", "--data-dir", c.digits])
+case("surrogate-beta", "surrogate --beta 1.5", "beta must be in (0, 1]",
+     lambda c: [*SURROGATE, "--beta", "1.5", "--data-dir", c.digits])
+case("search-family-bits", "search --models converted-mlp --weight-bits 8", "converted-mlp runs with 32-bit weights only",
+     lambda c: ["search", "--models", "converted-mlp", "--weight-bits", "8", "--out", "s", "--data-dir", c.digits])
+case("search-family-field", "search --grid naming a field a family does not have", "surrogate-mlp has no field 'depth'",
+     lambda c: ["search", "--models", "surrogate-mlp", "--grid", "surrogate-mlp.depth=2", "--out", "s",
+                "--data-dir", c.digits])
+case("search-family-continual", "search --models surrogate-mlp --protocol continual",
+     "surrogate-mlp is trained and scored under the standard protocol only",
+     lambda c: ["search", "--models", "surrogate-mlp", "--protocol", "continual", "--out", "s", "--data-dir", c.digits])
+
 # -- checkpoints, resume, search files -------------------------------------------------------------
 def _checkpoint(c: Inputs, command: str = "train", model: str = "spikedyn", version: str | None = None) -> Path:
     """A directory holding a checkpoint of ``command`` for ``model`` (written by spikedyn ``version``)."""
@@ -506,7 +554,7 @@ PARAMS = [pytest.param(id, build, expected, id=id,
 
 
 #: Commands the table must cover.
-COMMANDS = ("train", "evaluate", "continual", "estimate", "search", "plot", "validate", "bench")
+COMMANDS = ("train", "evaluate", "continual", "estimate", "search", "convert", "surrogate", "plot", "validate", "bench")
 
 
 def test_the_table_is_long_and_covers_every_command(tmp_path: Path, digits_dir: Path) -> None:

@@ -1,4 +1,5 @@
-"""Command-line interface: ``spikedyn train | evaluate | continual | estimate | search | validate | bench | plot``.
+"""Command-line interface: ``spikedyn train | evaluate | continual | estimate | search | convert | surrogate | validate
+| bench | plot``.
 
 A thin layer of argument parsing over library calls, one module per command group:
 
@@ -7,6 +8,7 @@ A thin layer of argument parsing over library calls, one module per command grou
 ``train``          ``train`` and ``evaluate`` (the standard protocol, run directories)
 ``continual``      ``continual`` (class-incremental learning)
 ``search``         ``estimate`` and ``search`` (the cost model, the Pareto search)
+``deep``           ``convert`` and ``surrogate`` (the other ways to obtain an SNN)
 ``reference``      ``validate`` and ``bench`` (against the Brian2 twin)
 ``plot``           ``plot weights`` and ``plot confusion``
 =================  ==============================================================================
@@ -31,13 +33,13 @@ EXIT_USAGE = 2
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``spikedyn`` parser, with every command group's subcommands."""
-    from . import continual, plot, reference, search, train  # each imports what it runs only when it runs
+    from . import continual, deep, plot, reference, search, train  # each imports what it runs only when it runs
 
     parser = Parser(prog="spikedyn", description="Spiking networks that learn MNIST without labels (Numba), with a Brian2 twin.")
     parser.add_argument("--version", action="version", version=f"spikedyn {__version__} (source {source_hash()})",
                         help="print the version and the hash of the installed sources, which every JSON records")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
-    for group in (train, continual, search, reference, plot):
+    for group in (train, continual, search, deep, reference, plot):
         group.add_parsers(sub)
     return parser
 

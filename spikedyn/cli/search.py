@@ -72,10 +72,14 @@ def _str_list(text: str) -> tuple[str, ...]:
 
 
 def _grid_item(text: str) -> tuple[str, tuple[Any, ...]]:
+    from ..search import families
+
     key, sep, values = text.partition("=")
     if not sep or not values:
         raise argparse.ArgumentTypeError(f"expected SECTION.FIELD=V1,V2,..., got {text!r}")
     try:
+        if key.strip().partition(".")[0] in families.names():  # FAMILY.field: checked by the family's config
+            return key.strip(), tuple(families.parse_value(v) for v in values.split(","))
         parsed = tuple(parse_set(f"{key}={v}")[1] for v in values.split(","))
     except ConfigError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
@@ -90,12 +94,15 @@ def add_search_parser(sub) -> argparse.ArgumentParser:
                        "The search is given by options or by --spec FILE (TOML/JSON, see spikedyn.search.SearchSpec).")
     p.add_argument("--spec", type=Path, default=None, metavar="FILE",
                    help="the whole search as a TOML or JSON file, instead of the options below")
-    p.add_argument("--models", type=_str_list, default=None, help="comma-separated registered models")
+    p.add_argument("--models", type=_str_list, default=None,
+                   help="comma-separated registered models, and other families of networks: converted-mlp, "
+                        "surrogate-mlp (spikedyn.search.families; for them --neurons is the hidden width)")
     p.add_argument("--neurons", type=_int_list, default=DEFAULT_NEURONS,
                    help=f"sizes (default {','.join(map(str, DEFAULT_NEURONS))})")
     p.add_argument("--weight-bits", type=_int_list, default=(32,), help="weight widths, from 4,8,16,32,64 (default 32)")
     p.add_argument("--grid", type=_grid_item, action="append", default=[], metavar="SECTION.FIELD=V1,V2",
-                   help="another config field to search over, e.g. timing.present_ms=250,350 (repeatable)")
+                   help="another config field to search over, e.g. timing.present_ms=250,350, or a family's, e.g. "
+                        "surrogate-mlp.layers=2,4 (repeatable)")
     p.add_argument("--max-memory-kb", type=float, default=None)
     p.add_argument("--max-train-energy-uj", type=float, default=None)
     p.add_argument("--max-infer-energy-uj", type=float, default=None)

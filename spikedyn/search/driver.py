@@ -2,11 +2,14 @@
 
 1. **Candidates**: every combination of models x sizes x weight widths x any other
    config fields given (``grid``: ``{"timing.present_ms": (250, 350)}``), each on top of
-   a base config.
-2. **Pruning**: the analytical cost model (:func:`spikedyn.cost.estimate`) prices every
-   candidate before anything is trained; one whose estimated memory or training or
-   inference energy per sample breaks a budget is *pruned*, with the reason, and never
-   trained.
+   a base config. A name of ``models`` is a registered STDP model or another *family*
+   of networks (:mod:`spikedyn.search.families`: ``converted-mlp``, ``surrogate-mlp``),
+   so one front can hold networks trained without labels, converted from an ANN and
+   trained with surrogate gradients.
+2. **Pruning**: each family's estimate (for the STDP models the analytical cost model,
+   :func:`spikedyn.cost.estimate`) prices every candidate before anything is trained;
+   one whose estimated memory or training or inference energy per sample breaks a
+   budget is *pruned*, with the reason, and never trained.
 3. **Evaluation**: each remaining candidate is trained and evaluated under a stated
    protocol, for each seed, on the executors of :mod:`spikedyn.search.executors` (local
    processes or a Dask cluster), each result stored as it completes (rerunning the
@@ -41,59 +44,16 @@ from typing import Any
 
 import numpy as np
 
-from ..config import NetworkConfig
 from ..cost.tables import DEFAULT_TABLE
 from .space import OBJECTIVES, Budget, SearchProtocol, SearchSpace, _plain
 
 
 def evaluate(task: dict) -> dict:
-    """Train and score one candidate with one seed (runs in a worker process); returns the accuracy
-    and the operations the kernels counted. Checkpointed while it trains when the executor
-    gives it a checkpoint file (:func:`spikedyn.search.executors.task_session`), and resumed from it."""
-    from ..cost.operations import PHASES
-    from ..io.checkpoint import TrainProgress, network_point, point_network, reading, train_resumably
-    from ..simulation.network import Network
-    from .executors import task_session, threads_per_task
+    """Train and score one candidate with one seed (runs in a worker process), by its family
+    (:mod:`spikedyn.search.families`): the accuracy and what the kernels counted."""
+    from . import families
 
-    config = NetworkConfig.from_dict(task["config"])
-    p = SearchProtocol(**task["protocol"])
-    jobs = threads_per_task()
-    session = task_session(task)
-    if p.name == "standard":
-        from ..io.data import load_mnist
-
-        x, y = load_mnist("train", task.get("data_dir"))
-        x = x.reshape(len(x), -1)
-        learn = slice(0, p.train_samples)
-        val = slice(50_000, 50_000 + p.validation_samples)
-        resumed = session.resumed("standard")
-        if resumed is None:
-            net, progress = Network(config, seed=task["seed"]), TrainProgress()
-        else:
-            with reading(session.source):
-                net, progress = point_network(*resumed, Network), TrainProgress(**resumed[0]["progress"])
-
-        def point(tp: TrainProgress):
-            return network_point(net, {"progress": tp.to_dict()})
-
-        progress = train_resumably(net, x[learn], progress, session, "standard", point, show=False, desc="train")
-        session.save("standard", *point(progress))  # trained: a stop while scoring does not train again
-        net.assign(x[learn], y[learn], n_jobs=jobs)
-        accuracy = net.score(x[val], y[val], n_jobs=jobs)
-        tally = {phase: net.operations(phase)["tally"] for phase in PHASES}
-        extra: dict[str, Any] = {}
-    else:
-        from .. import continual
-
-        protocol = continual.Protocol(samples_per_task=p.samples_per_task, split="validation")
-        pools = continual.load_pools("validation", task.get("data_dir"))
-        result = continual.run(config, seed=task["seed"], protocol=protocol, pools=pools, n_jobs=jobs,
-                               progress=False, session=session)
-        summary = result.summary()
-        accuracy = summary["final_average_accuracy"]
-        tally = result.cost["tally"]
-        extra = {"accuracy_matrix": summary["accuracy_matrix"]}
-    return {"accuracy": float(accuracy), "tally": tally, **extra}
+    return families.get(task.get("family", families.STDP.name)).evaluate(task)
 
 
 def _objective_values(c: Mapping[str, Any]) -> list[float]:
@@ -118,30 +78,33 @@ def run_search(space: SearchSpace, budget: Budget, protocol: SearchProtocol, *, 
     ``checkpoint_every_s``: each candidate's training is checkpointed this often (on this
     machine's workers) in ``out_dir/candidates/``, and resumed from there by a rerun.
     """
-    from .. import cost
     from ..cost.tables import load_energy_table
     from ..io.files import write_json
-    from . import executors
+    from . import executors, families
     from .pareto import pareto_front
+    from .space import check_protocol
 
     executors.check_executor(executor, jobs, scheduler)
+    check_protocol(space, protocol)
     tb = load_energy_table(table)
     out = Path(out_dir)
     records: list[dict[str, Any]] = []
     tasks: list[dict] = []
     for cand in space.candidates():
-        config = cand.config(space.base)
-        est = cost.estimate(config, table=tb)
+        family = families.family_of(cand.model)
+        config = family.config(cand, space.base)
+        est = family.estimate(config, tb)
         reasons = budget.violations(est)
-        records.append({"id": cand.id, "model": cand.model, "neurons": cand.neurons, "weight_bits": cand.weight_bits,
+        records.append({"id": cand.id, "model": cand.model, "family": family.name, "labels": family.labels,
+                        "neurons": cand.neurons, "weight_bits": cand.weight_bits,
                         "overrides": {k: _plain(v) for k, v in cand.overrides}, "pruned": bool(reasons),
                         "reason": "; ".join(reasons) if reasons else None,
-                        "estimate": {k: est[k] for k in ("memory_kb", "train_energy_uj", "infer_energy_uj")},
-                        "config": config.to_dict()})
+                        "estimate": {k: est[k] for k in families.COST_KEYS},
+                        "config": family.config_dict(config)})
         if not reasons:
             for seed in protocol.seeds:
-                tasks.append({"id": f"{cand.id}-seed{seed}", "config": config.to_dict(), "seed": seed,
-                              "protocol": protocol.to_dict(),
+                tasks.append({"id": f"{cand.id}-seed{seed}", "family": family.name,
+                              "config": family.config_dict(config), "seed": seed, "protocol": protocol.to_dict(),
                               "data_dir": None if data_dir is None else str(data_dir)})
     results, reused = executors.run_tasks(evaluate, tasks, out / "candidates", executor=executor, jobs=jobs,
                                           scheduler=scheduler, desc="candidates", progress=progress,
@@ -155,8 +118,9 @@ def run_search(space: SearchSpace, budget: Budget, protocol: SearchProtocol, *, 
         if rec["pruned"]:
             rec.update(accuracy=None, accuracy_sd=None, memory_kb=None, train_energy_uj=None, infer_energy_uj=None)
             continue
-        config = NetworkConfig.from_dict(rec["config"])
-        priced = [cost.price(config, r["tally"], table=tb) for r in runs]
+        family = families.get(rec["family"])
+        config = family.from_dict(rec["config"])
+        priced = [family.price(config, r, tb) for r in runs]
         accs = [r["accuracy"] for r in runs]
         rec["accuracy"] = float(np.mean(accs))
         rec["accuracy_sd"] = float(np.std(accs, ddof=1)) if len(accs) > 1 else 0.0
@@ -196,7 +160,7 @@ def run_search(space: SearchSpace, budget: Budget, protocol: SearchProtocol, *, 
 def _write_csv(path: Path, records: list[dict]) -> None:
     from ..io.files import atomic_path
 
-    cols = ["id", "model", "neurons", "weight_bits", "pruned", "reason", "accuracy", "accuracy_sd", "memory_kb",
+    cols = ["id", "model", "family", "neurons", "weight_bits", "pruned", "reason", "accuracy", "accuracy_sd", "memory_kb",
             "train_energy_uj", "infer_energy_uj", "on_front", "counted_train_samples", "estimate_memory_kb",
             "estimate_train_energy_uj", "estimate_infer_energy_uj"]
     buf = io.StringIO()
@@ -219,16 +183,18 @@ def _write_markdown(path: Path, summary: dict) -> None:
     p = summary["protocol"]
     lines = [f"Protocol: {p['description']}. Energy table: {summary['energy_table']}. Pruned candidates were "
              "never trained; their memory is the estimate's.", "",
-             "| candidate | validation accuracy | memory (KB) | training (uJ/sample) | inference (uJ/sample) | |",
-             "|---|---:|---:|---:|---:|---|"]
+             "| candidate | family | validation accuracy | memory (KB) | training (uJ/sample) | inference (uJ/sample) | |",
+             "|---|---|---:|---:|---:|---:|---|"]
     for c in summary["candidates"]:
+        family = c.get("family", "stdp")
         if c["pruned"]:
-            lines.append(f"| `{c['id']}` | - | {c['estimate']['memory_kb']:.0f} | - | - | pruned: {c['reason']} |")
+            lines.append(f"| `{c['id']}` | {family} | - | {c['estimate']['memory_kb']:.0f} | - | - | "
+                         f"pruned: {c['reason']} |")
             continue
         note = ", ".join(x for x, on in (("**selected**", c["id"] == summary["selected"]),
                                          ("front", c["on_front"])) if on)
         sd = f" ± {c['accuracy_sd']:.3f}" if len(p["seeds"]) > 1 else ""
-        lines.append(f"| `{c['id']}` | {c['accuracy']:.3f}{sd} | {c['memory_kb']:.0f} | "
+        lines.append(f"| `{c['id']}` | {family} | {c['accuracy']:.3f}{sd} | {c['memory_kb']:.0f} | "
                      f"{num(c['train_energy_uj'], '.1f')} | {num(c['infer_energy_uj'], '.1f')} | {note} |")
     with atomic_path(path) as tmp:
         tmp.write_text("\n".join(lines) + "\n")

@@ -1,7 +1,8 @@
 """What a model search searches: the space, the budget, the protocol, and the search as a file.
 
 :class:`SearchSpace` (models x sizes x weight widths x a grid of config fields, on a base
-config), :class:`Budget` (memory and energy bounds), :class:`SearchProtocol` (how each
+config; a name of ``models`` is a registered STDP model or a candidate family of
+:mod:`spikedyn.search.families`, such as ``converted-mlp``), :class:`Budget` (memory and energy bounds), :class:`SearchProtocol` (how each
 candidate is trained and scored) and :class:`SearchSpec` (all of them and the energy
 table, as a TOML or JSON file: :func:`load_spec`). :mod:`spikedyn.search.driver` runs a
 search.
@@ -26,6 +27,7 @@ from ..core.params import WEIGHT_BITS
 from ..cost.tables import DEFAULT_TABLE
 from ..errors import ConfigError, one_line, show
 from ..io.files import read_text_file, toml_reader
+from . import families
 
 PROTOCOLS = ("standard", "continual")
 DEFAULT_NEURONS = (100, 200, 400, 900, 1600)
@@ -123,7 +125,7 @@ class Candidate:
 
     @property
     def id(self) -> str:
-        extra = "".join(f"-{k}={v}" for k, v in self.overrides)
+        extra = "".join(f"-{k.removeprefix(self.model + '.')}={v}" for k, v in self.overrides)
         return f"{self.model}-{self.neurons}-w{self.weight_bits}{extra}"
 
     def config(self, base: NetworkConfig) -> NetworkConfig:
@@ -155,15 +157,42 @@ class SearchSpace:
         for key, values in self.grid:
             if not values:
                 raise ConfigError(f"grid field {key} has no values")
-        for c in self.candidates():  # every candidate a valid config (registered model, ...), or an error now
-            c.config(self.base)
+        for m in self.models:
+            family = families.family_of(m)  # a registered model or family, or an error now
+            if family.weight_bits is not None and not set(family.weight_bits) & set(self.weight_bits):
+                raise ConfigError(f"{m} runs with {', '.join(map(str, family.weight_bits))}-bit weights only; "
+                                  f"add {family.weight_bits[0]} to weight_bits or drop {m}")
+        used = {k for m in self.models for k in families.family_of(m).grid_keys(self.grid)}
+        unused = [k for k, _ in self.grid if k not in used]
+        if unused:
+            raise ConfigError(f"grid field {unused[0]} belongs to no model of the search ({', '.join(self.models)})")
+        for c in self.candidates():  # every candidate a valid config, or an error now
+            families.family_of(c.model).config(c, self.base)
 
     def candidates(self) -> list[Candidate]:
-        keys = [k for k, _ in self.grid]
-        combos = list(itertools.product(*[v for _, v in self.grid]))  # [()] without a grid
-        return [Candidate(m, int(n), int(b), tuple(zip(keys, combo)))
-                for m in self.models for n in self.neurons for b in self.weight_bits for combo in combos]
+        """Every model x size x weight width x the grid of the model's family (:mod:`spikedyn.search.families`:
+        a family's grid keys are ``FAMILY.field``, the STDP models' ``section.field``; a family makes
+        candidates only at the weight widths it runs)."""
+        out = []
+        for m in self.models:
+            family = families.family_of(m)
+            keys = family.grid_keys(self.grid)
+            grid = dict(self.grid)
+            combos = list(itertools.product(*[grid[k] for k in keys]))  # [()] without a grid
+            bits = [b for b in self.weight_bits if family.weight_bits is None or b in family.weight_bits]
+            out += [Candidate(m, int(n), int(b), tuple(zip(keys, combo)))
+                    for n in self.neurons for b in bits for combo in combos]
+        return out
 
+
+
+def check_protocol(space: SearchSpace, protocol: SearchProtocol) -> None:
+    """A ConfigError if a model of ``space`` cannot be trained and scored under ``protocol``."""
+    for m in space.models:
+        family = families.family_of(m)
+        if protocol.name not in family.protocols:
+            raise ConfigError(f"{m} is trained and scored under the {' or '.join(family.protocols)} protocol only, "
+                              f"not {protocol.name!r}; drop it or choose --protocol {family.protocols[0]}")
 
 
 #: Keys of a search file (TOML or JSON), and of ``OUT/search_spec.json``.
@@ -197,6 +226,9 @@ class SearchSpec:
     budget: Budget = field(default_factory=Budget)
     protocol: SearchProtocol = field(default_factory=SearchProtocol)
     energy_table: str = DEFAULT_TABLE
+
+    def __post_init__(self):
+        check_protocol(self.space, self.protocol)
 
     def to_dict(self) -> dict[str, Any]:
         sp = self.space
