@@ -12,7 +12,7 @@ from helpers import one_line
 from spikedyn.conversion import convert, layer_scales, normalise, readout, run_mnist
 from spikedyn.conversion import mlp
 from spikedyn.errors import ConfigError
-from spikedyn.feedforward import simulate
+from spikedyn.feedforward import LayeredSNN, simulate
 
 pytest.importorskip("jax")
 
@@ -126,3 +126,33 @@ def test_configs_check_themselves():
         with pytest.raises(ConfigError) as err:
             SurrogateMLPConfig(**bad)
         one_line(err)
+
+
+def test_qcfs_activation_is_what_an_if_neuron_counts():
+    """QCFS (Bu et al. 2022): lambda * clip(floor(h L / lambda + 1/2) / L, 0, 1) is the count of an IF neuron of
+    threshold lambda started at half of it, after L steps of constant input h (times lambda / L)."""
+    h = np.array([-0.3, 0.0, 0.01, 0.5, 1.234, 1.91, 2.0, 3.5])  # no value at a rounding tie
+    lam, levels = 2.0, 50
+    a = mlp.act(h, (None, None, lam), levels)
+    net = LayeredSNN((np.eye(len(h)),), (np.zeros(len(h)),), (1.0,), (True,), threshold=1.0, v_init=0.5)
+    sim = simulate(net, (h / lam)[None], timesteps=levels)
+    np.testing.assert_allclose(a, sim.counts[0, -1] * lam / levels, atol=1e-12)
+    with pytest.raises(ValueError):
+        mlp.act(h, (None, None, lam), None)
+
+
+def test_a_one_hidden_layer_qcfs_network_converts_exactly():
+    """With one QCFS hidden layer, constant-current input, v_init 1/2 and the spikes+membrane readout,
+    the SNN's readout after L steps is exactly L Q / lambda_out: every decision agrees."""
+    rng = np.random.default_rng(3)
+    levels = 20
+    params = [tuple(np.asarray(a, np.float64) for a in layer)
+              for layer in mlp.init_params((4, 32, 2), seed=1, clip=1.5)]
+    x = rng.normal(0, 1, (300, 4))
+    snn, scales = convert(params, mlp.activations(params, x[:100], levels), percentile=99.9)
+    assert scales[0] == 1.5
+    sim = simulate(snn, x, timesteps=levels)
+    q = mlp.predict(params, x, levels=levels)
+    readout = sim.counts[:, -1] + sim.membrane[:, -1] - snn.v_init
+    np.testing.assert_allclose(readout * scales[-1] / levels, q, atol=1e-9)
+    assert np.array_equal(readout.argmax(1), q.argmax(1))

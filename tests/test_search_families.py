@@ -76,9 +76,20 @@ PROTOCOL = SearchProtocol(train_samples=100, validation_samples=60)
 def family_search(tmp_path_factory):
     if os.environ.get("SPIKEDYN_DATA_DIR") is None:
         pytest.skip("set SPIKEDYN_DATA_DIR to a directory with MNIST")
+    import spikedyn.io.data
+
     out = tmp_path_factory.mktemp("search-families")
     space = SearchSpace(models=MODELS, neurons=(16,), grid=GRID)
-    return out, space, run_search(space, Budget(), PROTOCOL, out_dir=out, executor="local", jobs=2, progress=False)
+    real = spikedyn.io.data.load_mnist
+
+    def training_split_only(split, *args, **kwargs):
+        assert split == "train", f"a search loaded the {split!r} split"
+        return real(split, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as mp:  # one in-process worker (jobs=1): it sees the guard
+        mp.setattr(spikedyn.io.data, "load_mnist", training_split_only)
+        summary = run_search(space, Budget(), PROTOCOL, out_dir=out, executor="local", jobs=1, progress=False)
+    return out, space, summary
 
 
 @pytest.mark.mnist
@@ -101,9 +112,9 @@ def test_one_front_holds_every_family_and_a_rerun_reuses_them(family_search) -> 
 def test_families_run_on_dask_with_the_same_result(family_search, tmp_path) -> None:
     pytest.importorskip("distributed")
     _, space, first = family_search
-    space = SearchSpace(models=MODELS[1:], neurons=(16,), grid=GRID)
+    space = SearchSpace(models=MODELS[1:2], neurons=(16,), grid=GRID[:3])
     dask = run_search(space, Budget(), PROTOCOL, out_dir=tmp_path, executor="dask", jobs=2, progress=False)
-    want = {c["id"]: c["accuracy"] for c in first["candidates"] if c["family"] != "stdp"}
+    want = {c["id"]: c["accuracy"] for c in first["candidates"] if c["family"] == "converted-mlp"}
     assert {c["id"]: c["accuracy"] for c in dask["candidates"]} == want
 
 
@@ -113,3 +124,17 @@ def test_a_budget_prunes_a_family_before_training(tmp_path) -> None:
     s = run_search(space, Budget(max_memory_kb=1000), PROTOCOL, out_dir=tmp_path, jobs=1, progress=False)
     big = next(c for c in s["candidates"] if c["neurons"] == 2000)
     assert big["pruned"] and big["counted_train_samples"] == 0 and big["reason"].startswith("memory_kb")
+
+
+def test_the_selection_scripts_never_name_held_out_data() -> None:
+    """A static check: the family search scores on the validation split, and the CartPole selection plays
+    selection episodes, never the evaluation episodes the acceptance reports."""
+    from pathlib import Path
+
+    experiments = Path(__file__).resolve().parents[1] / "experiments"
+    search = (experiments / "search_families.py").read_text() + (experiments / "_runner.py").read_text()
+    assert 'mnist("test")' not in search and 'load_mnist("test"' not in search
+    assert '"evaluation"' not in (experiments / "cartpole_agreement.py").read_text()
+    import inspect
+
+    assert '"test"' not in inspect.getsource(families)

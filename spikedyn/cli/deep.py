@@ -47,6 +47,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 def add_parsers(sub) -> None:
     """Register ``convert`` and ``surrogate`` on an argparse subparsers object."""
+    from ..conversion.cartpole import ACTION_GAP as CARTPOLE_ACTION_GAP, ACTIVATION as CARTPOLE_ACTIVATION
     from ..conversion.normalise import PER, V_INIT
     from ..conversion.readout import READOUTS
     from ..feedforward import INPUTS
@@ -61,7 +62,7 @@ def add_parsers(sub) -> None:
                                    "both on the same table (docs/deep.md). Atari is out of scope on this machine.")
     p.add_argument("--task", default="mnist", help="mnist (an MLP on MNIST) or cartpole (a DQN on CartPole-v1)")
     p.add_argument("--hidden", type=_ints, default=None,
-                   help="hidden layer sizes, e.g. 500 or 256,256 (default 500 for mnist, 256,256 for cartpole)")
+                   help="hidden layer sizes, e.g. 500 or 256,256 (default 500 for mnist, 1024 for cartpole)")
     p.add_argument("--timesteps", type=int, default=None,
                    help="simulation steps per input or decision (default 100 for mnist, 50 for cartpole)")
     p.add_argument("--percentile", type=float, default=99.9,
@@ -84,6 +85,12 @@ def add_parsers(sub) -> None:
     p.add_argument("--episodes", type=positive_int, default=10, help="cartpole: evaluation episodes (default 10)")
     p.add_argument("--max-steps", type=positive_int, default=60_000,
                    help="cartpole: DQN training steps at most (default 60000)")
+    p.add_argument("--activation", default=CARTPOLE_ACTIVATION,
+                   help="cartpole: the DQN's hidden activation, qcfs (quantised to --timesteps levels, Bu et al. "
+                        f"2022) or relu (Tan et al.'s DQN) (default {CARTPOLE_ACTIVATION}; docs/deep.md)")
+    p.add_argument("--action-gap", type=float, default=CARTPOLE_ACTION_GAP,
+                   help="cartpole: advantage-learning coefficient of the DQN's target, in [0, 1) (Bellemare et al. "
+                        f"2016; default {CARTPOLE_ACTION_GAP}: the plain double DQN)")
     _common(p)
     p.set_defaults(func=cmd_convert)
 
@@ -130,7 +137,9 @@ def cmd_convert(args: argparse.Namespace) -> dict[str, Any]:
     normalisation = args.normalisation or ("layer" if mnist_task else cartpole.NORMALISATION)
     check_common(timesteps=timesteps, percentile=args.percentile, readout=args.readout, seed=args.seed,
                  input=args.input, energy_table=args.energy_table, normalisation=normalisation)
-    hidden = check_hidden(args.hidden or ((500,) if mnist_task else (256, 256)))
+    hidden = check_hidden(args.hidden or ((500,) if mnist_task else cartpole.HIDDEN))
+    if not mnist_task and args.activation not in cartpole.ACTIVATIONS:
+        raise ConfigError(f"activation must be one of {', '.join(cartpole.ACTIVATIONS)}, got {args.activation!r}")
     check_sweep(args.sweep, timesteps)
     if not mnist_task and args.input != "constant":
         raise ConfigError("cartpole takes its 4 state values as constant currents (they can be negative); "
@@ -146,7 +155,8 @@ def cmd_convert(args: argparse.Namespace) -> dict[str, Any]:
               f"{out['ann_accuracy']:.4f}, SNN {out['snn_accuracy']:.4f}, decision agreement "
               f"{out['decision_agreement']:.4f}")
     else:
-        out = cartpole.run_cartpole(episodes=args.episodes, max_steps=args.max_steps, **common)
+        out = cartpole.run_cartpole(episodes=args.episodes, max_steps=args.max_steps, activation=args.activation,
+                                    action_gap=args.action_gap, **common)
         print(f"CartPole-v1 DQN 4-{'-'.join(map(str, hidden))}-2, T = {timesteps}, {args.readout}: DQN return "
               f"{out['ann_return']:.1f}, SNN return {out['snn_return']:.1f}, decision agreement "
               f"{out['decision_agreement']:.4f}")

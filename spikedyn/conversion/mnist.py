@@ -109,6 +109,7 @@ def converted_cost(sizes, sim, *, poisson: bool, table: str = DEFAULT_TABLE) -> 
              for r, t in enumerate(sim.record_at)}
     cost["by_timesteps"] = {t: price_layered(sizes, {"inference": ops}, table=table)["infer_energy_uj"]
                             for t, ops in per_t.items()}
+    cost["tally_by_timesteps"] = {str(int(t)): sim.tally(r) for r, t in enumerate(sim.record_at)}
     cost["training"] = ("the ANN's backpropagation MACs per training sample (one epoch's presentation), "
                         "each with a weight read; the conversion's percentile pass is not counted")
     return cost

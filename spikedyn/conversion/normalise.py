@@ -103,9 +103,17 @@ def to_snn(normalised, *, v_init: float = V_INIT) -> LayeredSNN:
 def convert(params, activations: Sequence[np.ndarray], *, percentile: float = 99.9, input_scale: float = 1.0,
             v_init: float = V_INIT, per: str = "layer") -> tuple[LayeredSNN, list]:
     """Normalise ``params`` by the ``percentile`` of ``activations`` (gathered on training inputs) and
-    convert: returns the SNN and the scales ``lambda_1 .. lambda_L``."""
+    convert: returns the SNN and the scales ``lambda_1 .. lambda_L``. The hidden layers of a QCFS
+    network (:func:`spikedyn.conversion.mlp.act`) take their trained clipping levels as scales, so
+    that with ``v_init = 1/2`` each IF neuron of the first hidden layer counts exactly the ANN's
+    quantised activation in ``levels`` steps; its output layer keeps the percentile."""
+    from .mlp import clips, weights
+
     scales = layer_scales(activations, percentile, per)
-    return to_snn(normalise(params, scales, input_scale), v_init=v_init), scales
+    trained = clips(params)
+    if trained is not None:  # a QCFS network (Bu et al. 2022): each hidden layer's scale is its trained clip
+        scales = [*trained, scales[-1]]
+    return to_snn(normalise(weights(params), scales, input_scale), v_init=v_init), scales
 
 
 def scales_record(scales) -> list:
