@@ -11,7 +11,7 @@ SOURCES = sorted(NOTEBOOKS.glob("*.py"))
 
 
 def test_every_notebook_has_its_pair() -> None:
-    assert {p.stem for p in SOURCES} == {"search_fronts", "continual_results", "cost_model"}
+    assert {p.stem for p in SOURCES} == {"search_fronts", "continual_results", "cost_model", "deep_families"}
     assert {p.stem for p in NOTEBOOKS.glob("*.ipynb")} == {p.stem for p in SOURCES}
 
 
