@@ -6,11 +6,11 @@ every labelled pass and test) and prices them, per model and size, on the 45 nm 
 (weights stored at ``--weight-bits``, memory level from the footprint) and on each
 neuromorphic table given; beside them, the analytical estimate made before training
 (``spikedyn estimate``). Writes ``table.md``, ``table.csv`` and ``energy.png``: energy
-per sample (mean ± sd over seeds), and the reduction of ``spikedyn`` against ``asp``
-beside the paper's (-51 % training / -37 % inference at 400 neurons, -57 % / -51 % at 200);
-and ``views.md``: that reduction in each view of the cost model (model, executed, dense;
-docs/cost.md), counted and estimated, on every table, to say which view (if any) gives
-the paper's figures.
+per sample (mean ± sd over seeds; the figure: relative to ``asp`` on a linear axis), and the
+reduction of ``spikedyn`` against ``asp`` beside the paper's (-51 % training / -37 % inference
+at 400 neurons, -57 % / -51 % at 200); and ``views.md``: that reduction in each view of the
+cost model (model, executed, dense; docs/cost.md), counted and estimated, on every table, to
+say which view (if any) gives the paper's figures.
 
 Usage::
 
@@ -155,40 +155,24 @@ def _mean(values) -> float | None:
 
 
 def _figure(measured: dict, tables: list[str], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    """Energy per sample relative to ``asp`` at the same size, on a linear axis (bars on a log axis
+    would show nothing a reader can compare), one panel per table and phase
+    (:func:`spikedyn.plotting.costs.plot_energy_ratio`)."""
+    from matplotlib.figure import Figure
 
     from spikedyn.plotting import save_figure
+    from spikedyn.plotting.costs import plot_energy_ratio
 
-    keys = sorted(measured, key=lambda k: (k[1], k[0]))
-    fig, axes = plt.subplots(len(tables), 2, figsize=(10, 3.2 * len(tables)), squeeze=False)
+    fig = Figure(figsize=(12, 3.6 * len(tables)), layout="constrained")
+    axes = fig.subplots(len(tables), 2, squeeze=False)
     for row, table in enumerate(tables):
         for col, (phase, k) in enumerate(PHASES):
-            ax = axes[row, col]
-            values = [_ms(measured[key][table][k]) for key in keys]
-            xs = np.arange(len(keys))
-            ok = [v is not None for v in values]
-            ax.bar(xs[ok], [v[0] for v in values if v], yerr=[v[1] for v in values if v], capsize=3,
-                   color=["C0" if key[0] == "spikedyn" else "C1" if key[0] == "asp" else "C2"
-                          for key, good in zip(keys, ok) if good])
-            est = [measured[key][table]["estimate"][k] for key in keys]
-            ax.scatter(xs[ok], [e for e, good in zip(est, ok) if good], marker="_", s=300, color="k",
-                       zorder=3, label="analytical estimate")
-            ax.set_xticks(xs, [f"{m}\n{n}" for m, n in keys], fontsize=8)
-            ax.set_yscale("log")
-            ax.set_ylabel("uJ per sample")
-            ax.set_title(f"{table}: {phase}")
-            ax.grid(alpha=0.3, axis="y")
-            if not all(ok):
-                ax.text(0.5, 0.5, "not supported by the chip" if not any(ok) else "", transform=ax.transAxes,
-                        ha="center")
-            if row == 0 and col == 0:
-                ax.legend(fontsize=8)
-    fig.tight_layout()
+            energy = {key: {"values": [v for v in by_table[table][k] if v is not None],
+                            "estimate": by_table[table]["estimate"][k]} for key, by_table in measured.items()}
+            plot_energy_ratio(energy, axes[row, col], baseline="asp",
+                              paper={n: 1 + p[col] for n, p in PAPER.items()}, paper_model="spikedyn",
+                              title=f"{table}: {phase} energy per sample, relative to asp")
     save_figure(fig, path)
-    plt.close(fig)
 
 
 def main(argv=None) -> int:

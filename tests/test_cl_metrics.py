@@ -219,7 +219,7 @@ def test_plot_task_accuracy_content() -> None:
     assert [t.get_text() for t in ax.get_legend().get_texts()] == [
         "lateral newest", "lateral previous", "spikedyn newest", "spikedyn previous"]
     assert ax.get_ylim() == (0.0, 1.0)
-    assert ax.get_xlabel() == "task" and ax.get_ylabel() == "test accuracy"
+    assert ax.get_xlabel() == "after task" and ax.get_ylabel() == "test accuracy"
     assert ax.get_title() == "t"
 
 
@@ -254,8 +254,9 @@ def test_plot_receptive_fields_per_task_one_row() -> None:
     assert [ax.get_title() for ax in panels] == ["after task 0", "after task 1", "after task 2"]
     assert all(ax.get_subplotspec().get_geometry()[:2] == (1, 3) for ax in panels)
     (im,) = images(panels[1])
-    assert im.get_array().shape == (3 * 28, 3 * 28)  # the first 9 of 20 neurons
+    assert im.get_array().shape == (3 * 28 + 2, 3 * 28 + 2)  # the first 9 of 20 neurons, a pixel between tiles
     np.testing.assert_array_equal(im.get_array()[:28, :28], weights[1][:, 0].reshape(28, 28))
+    assert np.ma.getmaskarray(im.get_array())[28].all()  # the gap, masked (drawn as the background)
     top = max(w[:, :9].max() for w in weights)
     assert all(images(ax)[0].get_clim() == (0.0, pytest.approx(top)) for ax in panels)  # one scale
 

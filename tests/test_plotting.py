@@ -27,6 +27,7 @@ from spikedyn.plotting import (  # noqa: E402
     save_figure,
     weight_grid,
 )
+from spikedyn.plotting.network import describe_neurons, untrained_neurons  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("close_figures")
 
@@ -45,11 +46,19 @@ def test_import_and_plotting_select_no_backend() -> None:
 
 
 def test_weight_grid_places_each_neuron() -> None:
-    weights = np.arange(4 * 5, dtype=float).reshape(4, 5)  # 2x2 fields, 5 neurons -> 3x3 tiles
+    weights = np.arange(4 * 5, dtype=float).reshape(4, 5)  # 2x2 fields, 5 neurons -> 3 columns, 2 rows
     grid = weight_grid(weights, (2, 2))
-    assert grid.shape == (6, 6)
+    assert grid.shape == (4, 6)
     np.testing.assert_array_equal(grid[2:4, 2:4], weights[:, 4].reshape(2, 2))  # neuron 4: row 1, col 1
-    assert np.isnan(grid[4:, :]).all() and np.isnan(grid[2:4, 4:]).all()  # tiles 5..8 unused
+    assert np.isnan(grid[2:4, 4:]).all()  # tile 5 unused
+
+
+def test_weight_grid_leaves_gaps_between_tiles() -> None:
+    weights = np.arange(4 * 5, dtype=float).reshape(4, 5)
+    grid = weight_grid(weights, (2, 2), gap=1)
+    assert grid.shape == (2 * 2 + 1, 3 * 2 + 2)
+    np.testing.assert_array_equal(grid[3:5, 3:5], weights[:, 4].reshape(2, 2))  # neuron 4: row 1, col 1
+    assert np.isnan(grid[2, :]).all() and np.isnan(grid[:, 2]).all()  # the gaps
 
 
 def test_plot_weights_draws_into_the_given_axes() -> None:
@@ -58,9 +67,9 @@ def test_plot_weights_draws_into_the_given_axes() -> None:
     weights = rng.random((784, 10))
     assert plot_weights(weights, ax, title="w") is ax
     (im,) = images(ax)
-    assert im.get_array().shape == (4 * 28, 4 * 28)
+    assert im.get_array().shape == (3 * 30 - 2, 4 * 30 - 2)  # 28-pixel tiles, 2-pixel gaps, rows as needed
     assert im.get_clim() == (0.0, pytest.approx(weights.max()))
-    assert ax.get_title() == "w"
+    assert ax.get_title() == "w: all 10 neurons"
     assert images(other) == []
     assert len(fig.axes) == 3  # the two axes and the colour bar
 
@@ -68,8 +77,35 @@ def test_plot_weights_draws_into_the_given_axes() -> None:
 def test_plot_weights_without_axes_makes_a_figure_with_the_default_title() -> None:
     ax = plot_weights(np.ones((9, 3)), shape=(3, 3))
     assert ax.figure in map(plt.figure, plt.get_fignums())
-    assert ax.get_title() == "input->excitatory weights, 3 neurons"
-    assert images(ax)[0].get_array().shape == (6, 6)
+    assert ax.get_title() == "input->excitatory weights: all 3 neurons"
+    assert images(ax)[0].get_array().shape == (2 * 5 - 2, 2 * 5 - 2)
+
+
+def test_plot_weights_names_the_neurons_it_shows_their_classes_and_the_untrained() -> None:
+    rng = np.random.default_rng(1)
+    initial = rng.random((784, 6))
+    weights = initial.copy()
+    weights[:, :3] = rng.random((784, 3))  # neurons 0-2 learned something else; 3-5 only rescaled
+    weights[:, 4] *= 0.5
+    untrained = untrained_neurons(weights, initial)
+    assert untrained.tolist() == [False, False, False, True, True, True]
+    assignments = np.array([7, 1, -1, 3, 3, 0])
+    fig, ax = plt.subplots()
+    plot_weights(weights, ax, neurons=[1, 2, 4], assignments=assignments, untrained=untrained)
+    assert ax.get_title() == "input->excitatory weights: 3 of 6 neurons (1-2, 4)"
+    assert [t.get_text() for t in ax.texts] == ["1", "-", "3"]  # each tile's class, "-" for none
+    assert len(ax.patches) == 1  # neuron 4, untrained, hatched
+    assert "untrained" in ax.get_xlabel()
+    with pytest.raises(ConfigError, match="neurons must be indices in 0-5"):
+        plot_weights(weights, neurons=[6])
+    with pytest.raises(ConfigError, match="one entry per neuron"):
+        plot_weights(weights, assignments=np.zeros(5, int))
+
+
+def test_describe_neurons() -> None:
+    assert describe_neurons(range(400), 400) == "all 400 neurons"
+    assert describe_neurons(range(100), 400) == "neurons 0-99 of 400"
+    assert describe_neurons([3, 5, 6, 7], 400) == "4 of 400 neurons (3, 5-7)"
 
 
 def test_plot_confusion_content() -> None:
@@ -215,3 +251,76 @@ def test_save_figure_into_a_directory_path_writes_nothing(tmp_path: Path) -> Non
         save_figure(plot_confusion(np.eye(2, dtype=int)).figure, tmp_path / "d.png")
     assert [p.name for p in tmp_path.iterdir()] == ["d.png"]
     assert list((tmp_path / "d.png").iterdir()) == []
+
+
+# -- figures for a talk (issue 24) --------------------------------------------------------------------
+def test_task_accuracy_draws_the_iid_reference_and_chance() -> None:
+    from spikedyn.plotting import plot_task_accuracy
+
+    new = np.array([[1.0, 0.8, 0.7], [0.9, 0.7, 0.6]])
+    old = np.array([[np.nan, 0.9, 0.8], [np.nan, 0.8, 0.7]])
+    fig, ax = plt.subplots()
+    plot_task_accuracy({"m": {"new": new, "old": old}}, ax, reference={"m": [0.6, 0.7]}, chance=[1, 1 / 2, 1 / 3],
+                       title="m: ACC 0.700, BWT -0.100")
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert lines["m i.i.d. reference (0.650)"].get_ydata()[0] == pytest.approx(0.65)
+    np.testing.assert_allclose(lines["chance (newest task)"].get_ydata(), [1, 1 / 2, 1 / 3])
+    assert "ACC" in ax.get_title() and "BWT" in ax.get_title()
+
+
+def _candidates():
+    def cand(cid, model, bits, acc, sd, mem, pruned=False):
+        return {"id": cid, "model": model, "weight_bits": bits, "pruned": pruned, "accuracy": None if pruned else acc,
+                "accuracy_sd": None if pruned else sd, "memory_kb": None if pruned else mem,
+                "estimate": {"memory_kb": mem}}
+    return [cand("a-1", "a", 32, 0.6, 0.02, 100), cand("a-2", "a", 8, 0.7, 0.01, 300),
+            cand("b-1", "b", 32, 0.5, 0.03, 400), cand("b-2", "b", 32, None, None, 5000, pruned=True)]
+
+
+def test_search_front_colours_by_family_labels_the_front_and_keeps_pruned_off_the_accuracy_axis() -> None:
+    from matplotlib.colors import to_hex
+
+    from spikedyn.plotting import plot_pareto
+
+    fig, ax = plt.subplots()
+    plot_pareto(_candidates(), "memory_kb", ax, budget=1000, selected="a-2")
+    labels = [t.get_text() for t in ax.texts]
+    assert "a-1" in labels and "a-2" in labels  # the front, labelled
+    assert "b-1" not in labels and any("not on the front:\nb-1 0.500" in t for t in labels)  # the rest, listed
+    assert ax.get_xlabel() == "memory footprint (KB), log scale"
+    assert ax.get_ylabel() == "validation accuracy (mean ± sd over seeds)"
+    pruned = [line for line in ax.get_lines() if line.get_label().startswith("pruned")]
+    assert len(pruned) == 1 and pruned[0].get_transform() != ax.transData  # x: estimated cost, y: the axes' edge
+    legend = {text.get_text() for text in ax.get_legend().get_texts()}
+    assert {"a, 32-bit weights", "a, 8-bit weights", "b, 32-bit weights", "selected", "budget 1,000"} <= legend
+    colours = {line.get_label(): to_hex(line.get_color()) for line in ax.get_lines() if "weights" in line.get_label()}
+    assert colours["a, 32-bit weights"] == colours["a, 8-bit weights"] != colours["b, 32-bit weights"]
+    fig.canvas.draw()
+    ticks = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+    assert ticks and all("^" not in t and "$" not in t for t in ticks)  # plain numbers, no 10^x
+    assert len(ax.containers) == 3  # an error bar (sd over seeds) per evaluated candidate
+
+
+def test_energy_is_drawn_as_ratios_on_a_linear_axis() -> None:
+    from spikedyn.plotting.costs import plot_energy_ratio
+
+    energy = {("asp", 200): {"values": [100.0, 102.0], "estimate": 90.0},
+              ("spikedyn", 200): {"values": [40.0, 41.0], "estimate": 45.0}}
+    fig, ax = plt.subplots()
+    plot_energy_ratio(energy, ax, baseline="asp", paper={200: 0.49}, paper_model="spikedyn")
+    assert ax.get_yscale() == "linear" and ax.get_ylim()[0] == 0
+    heights = sorted(p.get_height() for p in ax.patches)
+    assert heights == pytest.approx([40.5 / 101.0, 1.0])
+    assert "40" in [t.get_text() for t in ax.texts] and "101" in [t.get_text() for t in ax.texts]
+    with pytest.raises(ConfigError, match="baseline 'lif'"):
+        plot_energy_ratio(energy, baseline="lif")
+
+
+def test_accuracy_by_size() -> None:
+    from spikedyn.plotting.network import plot_accuracy_by_size
+
+    fig, ax = plt.subplots()
+    plot_accuracy_by_size({"lateral": {100: [0.8, 0.82], 400: [0.9]}}, ax)
+    (bars,) = ax.containers
+    np.testing.assert_allclose(np.asarray(bars.lines[0].get_ydata(), float), [0.81, 0.9])
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["100", "400"]
