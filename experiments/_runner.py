@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
+from spikedyn.core.stats import mean_sd  # noqa: F401 - the scripts' one mean ± sd (ddof=1), re-exported
 from spikedyn.search import executors
 
 _DATA: dict[str, Any] = {}
@@ -51,14 +52,6 @@ def run_tasks(worker: Callable[[dict], dict], tasks: list[dict], out_dir: Path, 
     results, _ = executors.run_tasks(worker, tasks, Path(out_dir) / "runs", executor=executor, jobs=jobs,
                                      scheduler=scheduler, desc=desc)
     return results
-
-
-def mean_sd(values) -> tuple[float, float]:
-    """Mean and sample standard deviation (ddof=1; 0 for one value)."""
-    import numpy as np
-
-    values = np.asarray(list(values), dtype=float)
-    return float(values.mean()), float(values.std(ddof=1)) if values.size > 1 else 0.0
 
 
 def int_list(text: str) -> list[int]:

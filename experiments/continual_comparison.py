@@ -33,10 +33,9 @@ import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _runner import add_executor_options, int_list, mean_sd, run_tasks  # noqa: E402
+from _runner import add_executor_options, int_list, run_tasks  # noqa: E402
 
 from spikedyn.config import NetworkConfig, parse_set  # noqa: E402
 
@@ -118,101 +117,18 @@ def run_one(task: dict) -> dict:
     return out
 
 
-def _row_metrics(results: list[dict]) -> dict[str, tuple[float, float]]:
-    def per_run(r):
-        s = r["summary"]
-        old = [x for x in s["old_task_accuracy"] if x is not None]
-        return {"acc": s["final_average_accuracy"], "new": float(np.mean(s["new_task_accuracy"])),
-                "old": float(np.mean(old)) if old else float("nan"), "bwt": s["bwt"], "forgetting": s["forgetting"],
-                "iid": r["iid"]["average_accuracy"] if "iid" in r else float("nan"),
-                "minutes": r["worker_wall_seconds"] / 60}
-    runs = [per_run(r) for r in results]
-    return {k: mean_sd([x[k] for x in runs]) for k in runs[0]}
+#: SpikeDyn's published margins over ASP (newest / previous tasks, points), for the margins table.
+PAPER = {("spikedyn", "asp", 400): "+21 / +8", ("spikedyn", "asp", 200): "+23 / +4"}
 
 
-def _fmt(ms: tuple[float, float]) -> str:
-    m, s = ms
-    return "-" if not np.isfinite(m) else f"{m:.3f} ± {s:.3f}"
+def write_results(keys: list[tuple[str, int]], results: list[dict], out: Path, *, label: str, note: str) -> str:
+    """The tables, margins and figures of the runs (:func:`spikedyn.compare.write_comparison`, the
+    implementation ``spikedyn compare`` uses); returns the table's markdown."""
+    from spikedyn.compare import group_runs, run_from_record, write_comparison
 
-
-def write_tables(groups: dict[tuple[str, int], list[dict]], out: Path, *, label: str, note: str) -> list[dict]:
-    """Markdown and CSV tables of the groups (label, neurons) -> runs; returns the rows."""
-    from spikedyn.io.files import atomic_path
-
-    rows = []
-    for (name, n), results in groups.items():
-        m = _row_metrics(results)
-        rows.append({"name": name, "neurons": n, "seeds": len(results), **m})
-    cols = [("acc", "final average accuracy (ACC)"), ("new", "mean newest-task accuracy"),
-            ("old", "mean previous-tasks accuracy"), ("bwt", "BWT"), ("forgetting", "forgetting"),
-            ("iid", "i.i.d. reference")]
-    md = [note, "", f"| {label} | neurons | seeds | " + " | ".join(c for _, c in cols) + " | minutes per run |",
-          "|---|---:|---:|" + "---:|" * len(cols) + "---:|"]
-    for r in rows:
-        md.append(f"| `{r['name']}` | {r['neurons']} | {r['seeds']} | "
-                  + " | ".join(_fmt(r[k]) for k, _ in cols) + f" | {r['minutes'][0]:.1f} |")
-    with atomic_path(out / "table.md") as tmp:
-        tmp.write_text("\n".join(md) + "\n")
-    header = [label, "neurons", "seeds"] + [f"{k}_{x}" for k, _ in cols for x in ("mean", "sd")] + ["minutes"]
-    lines = [",".join(header)]
-    for r in rows:
-        vals = [r["name"], str(r["neurons"]), str(r["seeds"])]
-        vals += [f"{v:.6f}" if np.isfinite(v) else "" for k, _ in cols for v in r[k]]
-        lines.append(",".join(vals + [f"{r['minutes'][0]:.2f}"]))
-    with atomic_path(out / "table.csv") as tmp:
-        tmp.write_text("\n".join(lines) + "\n")
-    return rows
-
-
-def write_margins(rows: list[dict], out: Path) -> None:
-    """``spikedyn`` minus ``asp``, per size: newest-task and previous-tasks accuracy (points)."""
-    from spikedyn.io.files import atomic_path
-
-    by = {(r["name"], r["neurons"]): r for r in rows}
-    lines = ["| neurons | newest task: spikedyn - asp (points) | previous tasks: spikedyn - asp (points) | "
-             "paper |", "|---:|---:|---:|---|"]
-    paper = {400: "+21 / +8", 200: "+23 / +4"}
-    for n in sorted({r["neurons"] for r in rows}):
-        if ("spikedyn", n) in by and ("asp", n) in by:
-            a, b = by[("spikedyn", n)], by[("asp", n)]
-            lines.append(f"| {n} | {100 * (a['new'][0] - b['new'][0]):+.1f} | {100 * (a['old'][0] - b['old'][0]):+.1f} "
-                         f"| {paper.get(n, '-')} |")
-    with atomic_path(out / "margins.md") as tmp:
-        tmp.write_text("\n".join(lines) + "\n")
-
-
-def write_figures(groups: dict[tuple[str, int], list[dict]], out: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from spikedyn.plotting import plot_accuracy_matrix, plot_task_accuracy, save_figure
-
-    for n in sorted({k[1] for k in groups}):
-        curves = {}
-        names = None
-        for (name, size), results in groups.items():
-            if size != n:
-                continue
-            new = np.array([r["summary"]["new_task_accuracy"] for r in results], float)
-            old = np.array([[np.nan if x is None else x for x in r["summary"]["old_task_accuracy"]] for r in results],
-                           float)
-            curves[name] = {"new": new, "old": old}
-            names = results[0]["summary"]["task_names"]
-        fig, ax = plt.subplots(figsize=(8, 4.5))
-        plot_task_accuracy(curves, ax, task_names=names,
-                           title=f"{n} neurons: newest task (solid), previous tasks (dashed); mean ± sd")
-        save_figure(fig, out / f"task_accuracy_{n}.png")
-        plt.close(fig)
-        first = next(iter(k for k in groups if k[1] == n))
-        r = groups[first][0]
-        fig, ax = plt.subplots(figsize=(6, 5))
-        plot_accuracy_matrix(np.array([[np.nan if x is None else x for x in row]
-                                       for row in r["summary"]["accuracy_matrix"]]), ax, task_names=names,
-                             title=f"{first[0]}, {n} neurons, seed {r['task']['seed']}")
-        save_figure(fig, out / f"accuracy_matrix_{_slug(first[0])}_{n}.png")
-        plt.close(fig)
+    runs = [run_from_record(result, source=result["task"]["id"], label=name) for (name, _), result in zip(keys, results)]
+    write_comparison(group_runs(runs), out, label=label, note=note, paper=PAPER)
+    return (out / "table.md").read_text()
 
 
 def main(argv=None) -> int:
@@ -269,9 +185,6 @@ def main(argv=None) -> int:
                 keys.append((name, n))
     results = run_tasks(run_one, tasks, args.out, jobs=args.jobs, desc="continual runs",
                         executor=args.executor, scheduler=args.scheduler)
-    groups: dict[tuple[str, int], list[dict]] = {}
-    for key, result in zip(keys, results):
-        groups.setdefault(key, []).append(result)
     what = "SpikeDyn's mechanisms" if args.ablation else "models"
     note = (f"Class-incremental MNIST ({what}): tasks {args.tasks}, {args.samples_per_task} training images per task, "
             f"labelled pass over {args.assign_per_class} images per class seen, test on "
@@ -283,11 +196,8 @@ def main(argv=None) -> int:
                + "; ".join(f"`{m}`: {' '.join(sets) or 'defaults'}" for m, sets in chosen.items()) + ")")
             + ". Minutes: wall time per run (and its i.i.d. reference) on one "
             "simulation thread, runs sharing the machine.")
-    rows = write_tables(groups, args.out, label="variant" if args.ablation or args.grid else "model", note=note)
-    if not (args.ablation or args.grid):
-        write_margins(rows, args.out)
-    write_figures(groups, args.out)
-    print((args.out / "table.md").read_text())
+    print(write_results(keys, results, args.out, label="variant" if args.ablation or args.grid else "model",
+                        note=note))
     return 0
 
 
