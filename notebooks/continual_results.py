@@ -12,80 +12,70 @@
 # ---
 
 # %% [markdown]
-# # Continual learning: accuracy matrices, newest and previous tasks, ablation
+# # Continual learning: your runs, across seeds and models
 #
-# The committed results of `experiments/continual_comparison.py` (class-incremental MNIST:
-# ten one-class tasks, 4,000 images each, never repeated; 3 seeds; test set), read with
-# the public API. `R[i, j]` is the accuracy on task `j` after learning task `i`.
+# Reads the outputs of `spikedyn continual` (any number of runs: models, sizes, seeds) with
+# `spikedyn.compare`, the code of `spikedyn compare`, and shows the mean ± sd table, the
+# seed-paired margins with their 95 % confidence intervals, the accuracy after each task
+# and the accuracy matrices. `R[i, j]` is the accuracy on task `j` after learning task `i`.
+#
+# Set `RUNS` below to a directory holding your runs (searched recursively); left at
+# `None`, the notebook reads the committed results of `experiments/continual_comparison.py`
+# (ten one-class tasks, 4,000 images each, 3 seeds, test set).
+
+# %% tags=["parameters"]
+RUNS = None  # a directory of 'spikedyn continual --out' outputs (or an experiment's); None: the committed results
+ABLATION = None  # a directory of ablation runs; None: the committed ablation, "" to skip
 
 # %%
-import json
 from pathlib import Path
 
 import matplotlib.pyplot as plt
-import numpy as np
+from IPython.display import Markdown, display
 
-from spikedyn import plotting
-from spikedyn.continual import metrics
+import spikedyn
+from spikedyn.compare import comparison_figures, format_tables, group_runs, read_runs
 
-RESULTS = Path("..") / "experiments" / "results"
-
-
-def runs(directory):
-    """The stored runs of an experiment, by (model, neurons)."""
-    out = {}
-    for path in sorted((RESULTS / directory / "runs").glob("*.json")):
-        r = json.loads(path.read_text())
-        s = r["summary"]
-        out.setdefault((s["model"], s["neurons"]), []).append(s)
-    return out
-
-
-comparison = runs("continual")
-sorted(comparison)
+RESULTS = Path(spikedyn.__file__).resolve().parents[1] / "experiments" / "results"  # a clone's committed results
+runs_dir = Path(RUNS) if RUNS else RESULTS / "continual"
+groups = group_runs(read_runs([runs_dir]))
+display(Markdown(format_tables(groups)))
 
 # %% [markdown]
-# ## Accuracy matrices at 400 neurons (mean over seeds)
+# ## Newest task and previous tasks after each task, and the accuracy matrices
+#
+# Solid: the newest task; dashed: the mean over the previous tasks; dotted: each model's
+# i.i.d. reference (the same images, all classes shuffled together); dash-dotted: chance
+# (one over the classes seen so far).
 
 # %%
-models = ["spikedyn", "asp", "diehl-cook", "lateral"]
-fig, axes = plt.subplots(1, len(models), figsize=(5 * len(models), 4.2), layout="constrained")
-for ax, model in zip(axes, models):
-    seeds = comparison[(model, 400)]
-    R = np.nanmean([np.array([[np.nan if v is None else v for v in row] for row in s["accuracy_matrix"]])
-                    for s in seeds], axis=0)
-    plotting.plot_accuracy_matrix(R, ax, task_names=seeds[0]["task_names"],
-                                  title=f"{model}: ACC {metrics.final_average_accuracy(R):.3f}")
+comparison_figures(groups, new_figure=plt.figure, only="task_accuracy");
+
+# %%
+largest = max(g.neurons for g in groups)
+for g in groups:
+    if g.neurons == largest and g.kind == "continual":
+        comparison_figures([g], new_figure=plt.figure, only="accuracy_matrix")
 
 # %% [markdown]
-# ## Newest task and previous tasks, after each task (mean ± sd over seeds)
+# ## Ablation of SpikeDyn's four mechanisms
+#
+# Each mechanism removed in turn, and each alone (`experiments/continual_comparison.py
+# --ablation`); a row is a variant: the mechanisms its config switches off.
 
 # %%
-for n in (200, 400):
-    curves = {}
-    for model in models:
-        seeds = comparison[(model, n)]
-        new = np.array([s["new_task_accuracy"] for s in seeds], float)
-        old = np.array([[np.nan if v is None else v for v in s["old_task_accuracy"]] for s in seeds], float)
-        curves[model] = {"new": new, "old": old}
-    plotting.plot_task_accuracy(curves, task_names=seeds[0]["task_names"],
-                                title=f"{n} neurons: newest task (solid), previous tasks (dashed)")
-
-# %% [markdown]
-# ## Ablation of SpikeDyn's four mechanisms (400 neurons, 3 seeds)
-
-# %%
-import csv
-
-with open(RESULTS / "continual_ablation" / "table.csv") as f:
-    rows = list(csv.DictReader(f))
-names = [r["variant"] for r in rows]
-acc = np.array([float(r["acc_mean"]) for r in rows])
-sd = np.array([float(r["acc_sd"]) for r in rows])
-fig, ax = plt.subplots(figsize=(8, 4), layout="constrained")
-ax.barh(names, acc, xerr=sd, color=["C0" if n == "all four" else "C7" for n in names])
-ax.invert_yaxis()
-ax.set_xlabel("final average accuracy (ACC), mean ± sd over 3 seeds")
-ax.set_title("SpikeDyn's mechanisms removed in turn, and alone")
-for name, a in zip(names, acc):
-    print(f"{name:28s} {a:.3f}")
+ablation_dir = RESULTS / "continual_ablation" if ABLATION is None else Path(ABLATION) if ABLATION else None
+if ablation_dir is not None and ablation_dir.is_dir():
+    variants = group_runs(read_runs([ablation_dir]))
+    display(Markdown(format_tables(variants, label="variant")))
+    off = [[o.split("=")[0].split(".")[-1] for o in g.overrides if o.endswith("=false")] for g in variants]
+    names = ["all four" if not o else "without " + ", ".join(o) for o in off]
+    accs = [list(g.values("acc").values()) for g in variants]
+    fig, ax = plt.subplots(figsize=(8, 4.5), layout="constrained")
+    ax.barh(names, [sum(a) / len(a) for a in accs], color=["C0" if not o else "C7" for o in off])
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("final average accuracy (ACC), mean over seeds")
+    ax.set_title("SpikeDyn's rule with mechanisms switched off")
+else:
+    print("no ablation runs to show")

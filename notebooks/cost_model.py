@@ -19,6 +19,12 @@
 # activity statistics, energy from an energy table (`docs/cost.md`). This notebook shows
 # where the memory and the energy go, how the picture changes with the hardware, and how
 # close the estimate is to what the kernels count.
+#
+# `CHECK` is the CSV of `experiments/cost_model.py --check` (the estimate against the
+# kernels' counts); left at `None`, the committed one.
+
+# %% tags=["parameters"]
+CHECK = None  # a check.csv of experiments/cost_model.py --check; None: the committed one
 
 # %%
 from pathlib import Path
@@ -113,7 +119,8 @@ for ax, key in zip(axes, ["training", "inference"]):
 # %%
 import csv
 
-check = Path("..") / "experiments" / "results" / "cost_check" / "check.csv"
+check = Path(CHECK) if CHECK else (Path(spikedyn.__file__).resolve().parents[1] / "experiments" / "results"
+                                   / "cost_check" / "check.csv")
 with open(check) as f:
     rows = [r for r in csv.DictReader(f) if r["view"] == "model" and float(r["counted"]) > 0]
 counted = np.array([float(r["counted"]) for r in rows])

@@ -14,15 +14,24 @@
 # %% [markdown]
 # # Exploring a Pareto model search
 #
-# `spikedyn.search.run_search` prices every candidate network before training it, prunes
-# those that break the budget, trains and scores the rest on the validation split, and
-# picks the most accurate model within the budget (`spikedyn search` on the command
-# line). This notebook runs a small search, explores its front in 2-D projections, and
-# looks inside the chosen model: its receptive fields and, on a short class-incremental
-# run, its accuracy matrix. Set `QUICK = False` for a search worth reading (minutes, not
-# seconds).
+# `spikedyn search` prices every candidate network before training it, prunes those that
+# break the budget, trains and scores the rest on the validation split, and picks the most
+# accurate model within the budget. This notebook reads a finished search (its `--out`
+# directory), shows every candidate and the front in 2-D projections, and looks inside the
+# chosen model: its receptive fields and, on a short class-incremental run, its accuracy
+# matrix.
+#
+# Set `SEARCH` to your search's `--out` directory; left at `None`, the notebook reads the
+# committed search of the README (`experiments/results/search/`). With `NEW_SEARCH = True`
+# it first runs a small search of its own, in a temporary directory it removes at the end.
+
+# %% tags=["parameters"]
+SEARCH = None  # the --out directory of a 'spikedyn search'; None: the committed search
+NEW_SEARCH = False  # run a small search here first (minutes), and read that one
+QUICK = False  # smaller everything (the test suite sets it)
 
 # %%
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -32,15 +41,21 @@ import matplotlib.pyplot as plt
 import spikedyn
 from spikedyn import continual, plotting, search
 
-QUICK = os.environ.get("SPIKEDYN_NOTEBOOK_QUICK", "0") == "1"
-
-space = search.SearchSpace(models=("lateral", "spikedyn"), neurons=(20, 50) if QUICK else (100, 200, 400),
-                           weight_bits=(32, 8))
-budget = search.Budget(max_memory_kb=250 if QUICK else 2000)
-protocol = search.SearchProtocol(train_samples=100 if QUICK else 3000, validation_samples=100 if QUICK else 2000)
-print(protocol.describe())
-out = Path(tempfile.mkdtemp(prefix="spikedyn-search-"))
-result = search.run_search(space, budget, protocol, out_dir=out, jobs=2, progress=False)
+QUICK = QUICK or os.environ.get("SPIKEDYN_NOTEBOOK_QUICK", "0") == "1"
+scratch = None
+if NEW_SEARCH:
+    scratch = tempfile.TemporaryDirectory(prefix="spikedyn-search-")
+    space = search.SearchSpace(models=("lateral", "spikedyn"), neurons=(20, 50) if QUICK else (100, 200, 400),
+                               weight_bits=(32, 8))
+    protocol = search.SearchProtocol(train_samples=100 if QUICK else 3000, validation_samples=100 if QUICK else 2000)
+    search.run_search(space, search.Budget(max_memory_kb=250 if QUICK else 2000), protocol, out_dir=scratch.name,
+                      jobs=2, progress=False)
+    search_dir = Path(scratch.name)
+else:
+    committed = Path(spikedyn.__file__).resolve().parents[1] / "experiments" / "results" / "search"
+    search_dir = Path(SEARCH) if SEARCH else committed
+result = json.loads((search_dir / "search.json").read_text())
+print(result["protocol"]["description"])
 
 # %% [markdown]
 # ## Every candidate
@@ -61,23 +76,29 @@ for c in result["candidates"]:
 # ## The front, in 2-D projections, with the budget
 
 # %%
-fig, axes = plt.subplots(1, 3, figsize=(18, 4.8), layout="constrained")
-bounds = {"memory_kb": budget.max_memory_kb, "train_energy_uj": budget.max_train_energy_uj,
-          "infer_energy_uj": budget.max_infer_energy_uj}
-for ax, (key, bound) in zip(axes, bounds.items()):
-    plotting.plot_pareto(result["candidates"], key, ax, budget=bound, selected=result["selected"])
+for key in ("memory_kb", "train_energy_uj", "infer_energy_uj"):
+    fig, ax = plt.subplots(figsize=(9, 5.5), layout="constrained")
+    plotting.plot_pareto(result["candidates"], key, ax, budget=result["budget"].get(f"max_{key}"),
+                         selected=result["selected"])
 
 # %% [markdown]
 # ## The chosen model: its receptive fields
 #
-# Trained again here, with the search's protocol and seed, to look at its weights.
+# Trained again here, with the search's protocol and first seed (fewer images with
+# `QUICK`), to look at its weights.
 
 # %%
-chosen = next(c for c in result["candidates"] if c["id"] == result["selected"])
-config = spikedyn.NetworkConfig.from_dict(chosen["config"])
-x, y = spikedyn.load_mnist("train", n=protocol.train_samples)
-net = spikedyn.Network(config, seed=protocol.seeds[0]).fit(x, progress=False)
-plotting.plot_weights(net.weights, title=f"{chosen['id']}: receptive fields")
+chosen = next((c for c in result["candidates"] if c["id"] == result["selected"]), None)
+if chosen is None:
+    print("no candidate fits the budget by its measured costs: nothing was selected")
+else:
+    config = spikedyn.NetworkConfig.from_dict(chosen["config"])
+    if QUICK:
+        config = config.replace(n_neurons=min(config.n_neurons, 25))
+    n_train = 200 if QUICK else result["protocol"]["train_samples"]
+    x, y = spikedyn.load_mnist("train", n=n_train)
+    net = spikedyn.Network(config, seed=result["protocol"]["seeds"][0]).fit(x, progress=False)
+    plotting.plot_weights(net.weights, title=f"{chosen['id']}, {n_train} images")
 
 # %% [markdown]
 # ## The chosen model learning classes one at a time
@@ -85,27 +106,13 @@ plotting.plot_weights(net.weights, title=f"{chosen['id']}: receptive fields")
 # A short class-incremental run on the validation split: the accuracy matrix.
 
 # %%
-small = continual.Protocol(samples_per_task=40 if QUICK else 1000, assign_per_class=20 if QUICK else 100,
-                           test_per_class=20 if QUICK else None, split="validation")
-run = continual.run(config, seed=0, protocol=small, progress=False)
-plotting.plot_accuracy_matrix(run.accuracy_matrix, task_names=[t.task for t in run.tasks],
-                              title=f"{chosen['id']}, {small.samples_per_task} images per task")
-
-# %% [markdown]
-# ## The committed acceptance search
-#
-# `experiments/results/search/` holds the search of the README (5 sizes x `spikedyn`,
-# `asp` x 32 and 8 bits, 3,000 KB). Its front, if it is there:
+if chosen is not None:
+    small = continual.Protocol(samples_per_task=40 if QUICK else 1000, assign_per_class=20 if QUICK else 100,
+                               test_per_class=20 if QUICK else None, split="validation")
+    run = continual.run(config, seed=0, protocol=small)
+    plotting.plot_accuracy_matrix(run.accuracy_matrix, task_names=[t.task for t in run.tasks],
+                                  title=f"{chosen['id']}, {small.samples_per_task} images per task")
 
 # %%
-import json
-
-committed = Path("..") / "experiments" / "results" / "search" / "search.json"
-if committed.is_file():
-    s = json.loads(committed.read_text())
-    fig, axes = plt.subplots(1, 3, figsize=(18, 4.8), layout="constrained")
-    for ax, key in zip(axes, ["memory_kb", "train_energy_uj", "infer_energy_uj"]):
-        plotting.plot_pareto(s["candidates"], key, ax, budget=s["budget"].get(f"max_{key}"), selected=s["selected"])
-    print("selected:", s["selected"], "| front:", ", ".join(s["front"]))
-else:
-    print("not run yet: see the README, 'Choosing a network within a budget'")
+if scratch is not None:
+    scratch.cleanup()  # the notebook's own search leaves nothing behind

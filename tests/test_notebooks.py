@@ -1,7 +1,16 @@
-"""The notebooks: each jupytext pair is in sync, committed without outputs, and runs headless."""
+"""The notebooks: each jupytext pair is in sync, committed without outputs, takes its input as a
+parameter cell, and runs headless from any working directory, on the committed results or on a
+user's own runs, without a warning in its output or a temporary directory left behind.
+
+CI runs them with nbclient and ipykernel (the kernel JupyterLab itself starts) and ipywidgets;
+JupyterLab (the ``[notebooks]`` extra, for a user who opens them) is the interface only, so the
+``test`` extra leaves it out (``test_the_notebooks_extra_opens_them_in_jupyterlab``).
+"""
 
 from __future__ import annotations
 
+import json
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -25,19 +34,70 @@ def test_pair_is_in_sync_and_has_no_outputs(source: Path) -> None:
     assert [(c.cell_type, c.source) for c in ipynb.cells] == [(c.cell_type, c.source) for c in text.cells], \
         f"{source.name} and its .ipynb differ: run jupytext --sync {source}"
     assert all(not c.get("outputs") and c.get("execution_count") is None for c in ipynb.cells if c.cell_type == "code")
+    (parameters,) = [c for c in ipynb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert "None" in parameters.source  # defaults to the committed results
 
 
-@pytest.mark.mnist
-@pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
-def test_notebook_runs_headless(source: Path, monkeypatch) -> None:
+def test_the_notebooks_extra_opens_them_in_jupyterlab() -> None:
+    from spikedyn.io.files import toml_reader
+
+    extras = toml_reader().loads((NOTEBOOKS.parent / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    names = {req.split(">")[0].split("=")[0].split("[")[0] for req in extras["notebooks"]}
+    assert {"jupyterlab", "ipywidgets", "jupytext", "ipykernel"} <= names
+    runner = {req.split(">")[0] for req in extras["test"]}
+    assert {"nbclient", "nbformat", "ipykernel", "jupytext", "ipywidgets"} <= runner  # what CI runs them with
+
+
+def execute(source: Path, cwd: Path, monkeypatch, **parameters):
+    """Run the notebook with its parameter cell replaced by ``parameters`` (when given), in ``cwd``;
+    returns the executed notebook."""
     pytest.importorskip("nbclient")
     import nbformat
     from nbclient import NotebookClient
 
     monkeypatch.setenv("SPIKEDYN_NOTEBOOK_QUICK", "1")
     nb = nbformat.read(source.with_suffix(".ipynb"), as_version=4)
-    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
-    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]
-    assert not errors
-    assert any(o.output_type == "display_data" and "image/png" in o.get("data", {})
-               for c in nb.cells for o in c.get("outputs", [])), "the notebook drew no figure"
+    if parameters:
+        (cell,) = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+        cell.source = "\n".join(f"{k} = {v!r}" for k, v in parameters.items())
+    NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(cwd)}}).execute()
+    return nb
+
+
+def check_outputs(nb) -> None:
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o.output_type == "error"]
+    stderr = [o.text for o in outputs if o.output_type == "stream" and o.name == "stderr"]
+    assert stderr == [], f"the notebook wrote to stderr (a warning?): {stderr}"
+    assert not [o for o in outputs if "Warning" in json.dumps(o.get("data", {})) + o.get("text", "")]
+    assert any(o.output_type == "display_data" and "image/png" in o.get("data", {}) for o in outputs), \
+        "the notebook drew no figure"
+
+
+@pytest.mark.mnist
+@pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
+def test_notebook_runs_headless_from_any_directory(source: Path, tmp_path, monkeypatch) -> None:
+    before = set(Path(tempfile.gettempdir()).glob("spikedyn-*"))
+    nb = execute(source, tmp_path, monkeypatch)  # not notebooks/: paths do not depend on the working directory
+    check_outputs(nb)
+    assert list(tmp_path.iterdir()) == []  # wrote nothing where it ran
+    assert set(Path(tempfile.gettempdir()).glob("spikedyn-*")) <= before  # no temporary directory left
+
+
+@pytest.mark.mnist
+def test_the_search_notebook_runs_its_own_search_and_cleans_up(tmp_path, monkeypatch) -> None:
+    before = set(Path(tempfile.gettempdir()).glob("spikedyn-search-*"))
+    nb = execute(NOTEBOOKS / "search_fronts.py", tmp_path, monkeypatch, SEARCH=None, NEW_SEARCH=True, QUICK=True)
+    check_outputs(nb)
+    assert set(Path(tempfile.gettempdir()).glob("spikedyn-search-*")) == before
+
+
+def test_the_continual_notebook_reads_a_users_runs(tmp_path, monkeypatch) -> None:
+    from test_compare import write_runs
+
+    write_runs(tmp_path / "mine", {("spikedyn", 0): 0.7, ("spikedyn", 1): 0.72, ("lateral", 0): 0.5,
+                                   ("lateral", 1): 0.52})
+    nb = execute(NOTEBOOKS / "continual_results.py", tmp_path, monkeypatch, RUNS=str(tmp_path / "mine"), ABLATION="")
+    check_outputs(nb)
+    text = json.dumps([o.get("data", {}).get("text/markdown", "") for c in nb.cells for o in c.get("outputs", [])])
+    assert "`spikedyn` - `lateral`" in text and "| `lateral` | 20 | 2 |" in text
