@@ -23,8 +23,9 @@ MIN_SUBPACKAGES = 5
 
 #: The layers, lowest first: a module imports only from its own layer or a lower one.
 #: (Within a layer the modules form a DAG too: ``plotting`` draws the metrics of
-#: ``continual.metrics`` and the front of ``search.pareto``, and the writers of
-#: ``continual`` and ``search`` draw with it.)
+#: ``continual.metrics`` and the front of ``search.pareto``, the writers of
+#: ``continual`` and ``search`` draw with it, and ``compare`` tabulates and draws runs;
+#: ``export`` writes a trained network for other stacks, above ``simulation``.)
 LAYERS = (
     ("spikedyn.errors", "spikedyn._version"),
     ("spikedyn.core", "spikedyn.io"),
@@ -32,7 +33,8 @@ LAYERS = (
     ("spikedyn.config",),
     ("spikedyn.cost",),
     ("spikedyn.simulation", "spikedyn.feedforward"),
-    ("spikedyn.continual", "spikedyn.search", "spikedyn.plotting", "spikedyn.conversion", "spikedyn.surrogate"),
+    ("spikedyn.continual", "spikedyn.search", "spikedyn.plotting", "spikedyn.conversion", "spikedyn.surrogate",
+     "spikedyn.compare", "spikedyn.export"),
     ("spikedyn.reference",),
     ("spikedyn.cli",),
     ("spikedyn._compat", "spikedyn"),

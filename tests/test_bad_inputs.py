@@ -463,12 +463,13 @@ case("search-family-continual", "search --models surrogate-mlp --protocol contin
      lambda c: ["search", "--models", "surrogate-mlp", "--protocol", "continual", "--out", "s", "--data-dir", c.digits])
 
 # -- checkpoints, resume, search files -------------------------------------------------------------
-def _checkpoint(c: Inputs, command: str = "train", model: str = "spikedyn", version: str | None = None) -> Path:
+def _checkpoint(c: Inputs, command: str = "train", model: str = "spikedyn", version: str | None = None,
+                seed: int = 0) -> Path:
     """A directory holding a checkpoint of ``command`` for ``model`` (written by spikedyn ``version``)."""
     from spikedyn.io import checkpoint
     from spikedyn.config import NetworkConfig
 
-    options = {"config": NetworkConfig(model=model, n_neurons=3).to_dict(), "seed": 0, "train_samples": 5,
+    options = {"config": NetworkConfig(model=model, n_neurons=3).to_dict(), "seed": seed, "train_samples": 5,
                "epochs": 1}
     path = c.root / "ck"
     checkpoint.Checkpointer(path, command, options).save({}, {})
@@ -494,6 +495,12 @@ case("resume-other-version", "a checkpoint written by another spikedyn version",
      lambda c: ["train", "--resume", _checkpoint(c, version="0.0.1"), "--data-dir", c.digits])
 case("resume-changed-option", "train --resume DIR --neurons 50", "drop --neurons",
      lambda c: ["train", "--resume", _checkpoint(c), "--neurons", "50", "--data-dir", c.digits])
+case("resume-default-given", "train --resume DIR --seed 0 (the default) of a seed-5 run",
+     "continues the run as it was started (with --seed 5); drop --seed",
+     lambda c: ["train", "--resume", _checkpoint(c, seed=5), "--seed", "0", "--data-dir", c.digits])
+case("resume-continual-default-given", "continual --resume DIR --split test (the default) of another run",
+     "drop --split", lambda c: ["continual", "--resume", _checkpoint(c, "continual"), "--split", "test",
+                                "--data-dir", c.digits])
 case("resume-corrupt", "a checkpoint of garbage bytes", "checkpoint.npz is not a spikedyn checkpoint",
      lambda c: ["train", "--resume", c.put(c.dir("ck"), "checkpoint.npz", b"garbage"), "--data-dir", c.digits])
 case("rerun-other-options", "train --out of an interrupted run with other options",
@@ -518,6 +525,72 @@ case("search-spec-config", "search file whose base config has an unknown field",
                 "--data-dir", c.digits])
 case("search-spec-and-options", "search --spec FILE with --neurons as well", "drop --neurons",
      lambda c: ["search", "--spec", c.write("s.toml", SPEC), "--neurons", "5", "--out", "s", "--data-dir", c.digits])
+
+# -- issue 24: config, compare, a continual run's network, plot subsets, search budgets and clusters ------
+def _continual_network(c: Inputs) -> Path:
+    """A run directory as 'spikedyn continual' writes OUT/network (assigned classes saved)."""
+    return c.run(_set({"command": "continual", "train_samples": 9}, "training"),
+                 assignments=np.array([0, 1, -1], np.int64))
+
+
+case("config-output-suffix", "config -o FILE that is neither .toml nor .json", "must end in .toml or .json",
+     lambda c: ["config", "-o", "net.yaml"])
+case("config-set-unknown", "config --set of an unknown section", "unknown config section 'bogus'",
+     lambda c: ["config", "--set", "bogus.x=1"])
+case("config-format", "config --format xml", "invalid choice: 'xml'", lambda c: ["config", "--format", "xml"])
+case("config-format-and-suffix", "config --format json -o net.toml", "drop --format",
+     lambda c: ["config", "--format", "json", "-o", "net.toml"])
+case("compare-missing", "compare a path that does not exist", "does not exist",
+     lambda c: ["compare", c.root / "absent", "--out", "cmp"])
+case("compare-nothing", "compare a directory holding no run", "found no continual or evaluated run",
+     lambda c: ["compare", c.write("notes/a.txt", "x").parent, "--out", "cmp"])
+case("compare-bad-json", "compare a JSON file that is not JSON", "is not a readable JSON file",
+     lambda c: ["compare", c.write("x.json", "{"), "--out", "cmp"])
+case("compare-other-json", "compare an estimate's JSON", "holds no continual or evaluated run",
+     lambda c: ["compare", c.write("e.json", '{"command": "estimate"}'), "--json", "c.json"])
+case("compare-out-exists", "compare --out an existing non-empty directory", "already exists",
+     lambda c: ["compare", c.run(), "--out", c.write("cmp/file.txt", "x").parent])
+case("evaluate-missing-path", "evaluate a path that does not exist", "does not exist",
+     lambda c: ["evaluate", c.root / "absent", "--data-dir", c.digits])
+case("evaluate-stored-none", "evaluate --assign-from stored of a run saved without classes",
+     "was saved without assigned classes", lambda c: ["evaluate", c.run(), "--assign-from", "stored",
+                                                      "--data-dir", c.digits])
+case("evaluate-learned-continual", "evaluate --assign-from learned of a continual run's network",
+     "learned from images drawn task by task", lambda c: ["evaluate", _continual_network(c), "--assign-from",
+                                                           "learned", "--data-dir", c.digits])
+def _continual_out(c: Inputs) -> Path:
+    """A directory as 'spikedyn continual --out' writes it: results, and the network in network/."""
+    out = c.put(c.dir("c"), "continual.json", "{}")
+    c.run().rename(out / "network")
+    return out
+
+
+case("evaluate-continual-dir", "evaluate a continual run's directory instead of its network",
+     "its trained network is", lambda c: ["evaluate", _continual_out(c), "--data-dir", c.digits])
+case("plot-show-syntax", "plot weights --show 5-3", "is not a range of neuron indices",
+     lambda c: ["plot", "weights", c.run(), "-o", "w.png", "--show", "5-3"])
+case("plot-show-beyond", "plot weights --show 7 of a 3-neuron run", "--show 7 is not a neuron of",
+     lambda c: ["plot", "weights", c.run(), "-o", "w.png", "--show", "0,7"])
+case("search-scheduler-timeout", "search --scheduler-timeout 0", "must be a finite number of seconds > 0",
+     lambda c: ["search", "--models", "lateral", "--scheduler-timeout", "0", "--out", "s"])
+case("search-scheduler-unreachable", "search --scheduler where no scheduler listens",
+     "cannot reach the Dask scheduler at tcp://127.0.0.1:9 within 1 s",
+     lambda c: ["search", "--models", "lateral", "--neurons", "10", "--executor", "dask", "--scheduler",
+                "tcp://127.0.0.1:9", "--scheduler-timeout", "1", "--out", "s", "--json", "s.json",
+                "--data-dir", c.digits])
+
+case("export-missing", "export a path that does not exist", "does not exist",
+     lambda c: ["export", c.root / "absent", "-o", "net.nir"])
+case("export-not-a-run", "export a directory that is not a run", "not a spikedyn run",
+     lambda c: ["export", c.dir("empty"), "-o", "net.nir"])
+case("export-suffix", "export -o a name that does not end in .nir", "must end in .nir",
+     lambda c: ["export", c.run(), "-o", "net.h5"])
+case("export-exists", "export -o an existing file", "exists; remove it or choose another name",
+     lambda c: ["export", c.run(), "-o", c.write("net.nir", "keep")])
+case("export-format", "export --format onnx", "invalid choice: 'onnx'",
+     lambda c: ["export", c.run(), "--format", "onnx", "-o", "net.nir"])
+case("export-json-is-output", "export --json naming the -o file", "--json and -o name the same file",
+     lambda c: ["export", c.run(), "-o", "net.nir", "--json", "net.nir"])
 
 if os.name == "posix" and hasattr(os, "geteuid") and os.geteuid() != 0:  # root reads every file
     case("data-unreadable", "images file without read permission", "cannot be opened",
@@ -554,7 +627,8 @@ PARAMS = [pytest.param(id, build, expected, id=id,
 
 
 #: Commands the table must cover.
-COMMANDS = ("train", "evaluate", "continual", "estimate", "search", "convert", "surrogate", "plot", "validate", "bench")
+COMMANDS = ("train", "evaluate", "continual", "estimate", "search", "convert", "surrogate", "plot", "validate", "bench",
+            "config", "compare", "export")
 
 
 def test_the_table_is_long_and_covers_every_command(tmp_path: Path, digits_dir: Path) -> None:

@@ -58,10 +58,9 @@ def _progress(out: Path) -> dict | None:
         return None
 
 
-def _stop_midway(argv: list[str], out: Path, sig: int, ready) -> tuple[subprocess.CompletedProcess, dict, float]:
+def _stop_midway(argv: list[str], out: Path, sig: int, ready) -> tuple[subprocess.CompletedProcess, dict]:
     """Start ``argv``, send ``sig`` once ``ready(progress)`` holds for its checkpoint, and wait.
-    Returns the finished process, the progress it had reached, and the seconds from the
-    signal to the exit."""
+    Returns the finished process and the progress it had reached."""
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 600
     progress = None
@@ -71,10 +70,9 @@ def _stop_midway(argv: list[str], out: Path, sig: int, ready) -> tuple[subproces
             break
         time.sleep(0.02)
     assert proc.poll() is None, f"the run ended before it could be stopped midway: {proc.communicate()}"
-    sent = time.monotonic()
     proc.send_signal(sig)
-    stdout, stderr = proc.communicate(timeout=120)
-    return subprocess.CompletedProcess(argv, proc.returncode, stdout, stderr), progress, time.monotonic() - sent
+    stdout, stderr = proc.communicate(timeout=600)
+    return subprocess.CompletedProcess(argv, proc.returncode, stdout, stderr), progress
 
 
 def _running_in_group(pgid: int) -> list[int]:
@@ -126,7 +124,7 @@ def _assert_same_run(a: Path, b: Path) -> None:
 def test_train_killed_with_sigkill_resumes_bit_identical(train_reference, tmp_path, mnist_dir) -> None:
     out = tmp_path / "run"
     argv = _cli(*TRAIN, "--out", out, "--data-dir", mnist_dir, "--checkpoint-every", "0.1")
-    killed, progress, _ = _stop_midway(argv, out, signal.SIGKILL, lambda p: p["current"] is not None)
+    killed, progress = _stop_midway(argv, out, signal.SIGKILL, lambda p: p["current"] is not None)
     assert killed.returncode == -signal.SIGKILL
     seen = progress["current"]["record"]["network"]["samples_seen"]
     assert 0 < seen < 4000, "killed midway"
@@ -138,20 +136,21 @@ def test_train_killed_with_sigkill_resumes_bit_identical(train_reference, tmp_pa
 
 
 @pytest.mark.mnist
-def test_ctrl_c_stops_within_two_seconds_writes_a_checkpoint_and_says_how_to_resume(
-        train_reference, tmp_path, mnist_dir) -> None:
+def test_ctrl_c_stops_writes_a_checkpoint_and_says_how_to_resume(train_reference, tmp_path, mnist_dir) -> None:
+    """The behaviour, not its speed (issue 24: no test depends on wall-clock time): the run stops
+    with 130, the checkpoint written on Ctrl-C holds the point it stopped at, and resuming gives
+    the uninterrupted run. How fast it stops is measured by experiments/stop_latency.py."""
     out = tmp_path / "run"
     argv = _cli(*TRAIN, "--out", out, "--data-dir", mnist_dir, "--checkpoint-every", "0.1")
-    stopped, before, latency = _stop_midway(argv, out, signal.SIGINT, lambda p: p["current"] is not None)
+    stopped, before = _stop_midway(argv, out, signal.SIGINT, lambda p: p["current"] is not None)
     assert stopped.returncode == 130, stopped.stderr
-    assert latency < 2.0
     assert stopped.stderr.strip().splitlines()[-1] == (
         f"spikedyn: interrupted by SIGINT; checkpoint written. Resume with: spikedyn train --resume {out}")
     after = _progress(out)["current"]["record"]["network"]["samples_seen"]
     assert before["current"]["record"]["network"]["samples_seen"] <= after < 4000  # written on Ctrl-C
     again = subprocess.run(_cli(*TRAIN, "--out", out, "--data-dir", mnist_dir), capture_output=True, text=True)
     assert again.returncode == 0, again.stderr  # the same command again continues, too
-    assert "continuing the interrupted run" in again.stderr
+    assert f"spikedyn: resuming the train run in {out}" in again.stderr
     _assert_same_run(out, train_reference)
 
 
@@ -187,7 +186,7 @@ def test_continual_stopped_midway_resumes_bit_identical(continual_reference, tmp
         cur = p["current"]
         return cur is not None and cur["stage"] == "continual" and cur["record"]["task"] >= 1
 
-    stopped, progress, _ = _stop_midway(argv, out, sig, midway)
+    stopped, progress = _stop_midway(argv, out, sig, midway)
     if sig == signal.SIGKILL:
         assert stopped.returncode == -signal.SIGKILL
     else:
@@ -220,16 +219,15 @@ def test_search_stopped_midway_resumes_identical(search_reference, tmp_path, mni
     deadline = time.time() + 600
     while time.time() < deadline and not list((out / "candidates").glob("*.json")):
         time.sleep(0.02)
-    sent = time.monotonic()
     if sig == signal.SIGKILL:
         os.killpg(proc.pid, signal.SIGKILL)  # the command and its workers
         proc.wait()
     else:
         proc.send_signal(sig)  # the command only: it stops its workers
-        _, stderr = proc.communicate(timeout=60)
-        assert proc.returncode == 130 and time.monotonic() - sent < 2.0, stderr
+        _, stderr = proc.communicate(timeout=600)
+        assert proc.returncode == 130, stderr
         assert stderr.strip().splitlines()[-1].endswith(f"Resume with: spikedyn search --resume {out}")
-        until = time.monotonic() + 3  # multiprocessing's resource tracker exits once its parent has
+        until = time.monotonic() + 120  # multiprocessing's resource tracker exits once its parent has
         while _running_in_group(proc.pid) and time.monotonic() < until:
             time.sleep(0.05)
         left = {pid: Path(f"/proc/{pid}/cmdline").read_bytes() for pid in _running_in_group(proc.pid)}
@@ -410,7 +408,7 @@ def test_a_session_keeps_finished_stages_and_the_current_point(tmp_path) -> None
 
 @pytest.mark.parametrize("extra, message", [
     (["--model", "asp"], "holds a run of model 'spikedyn', not 'asp'; start a new run of asp with a new --out"),
-    (["--neurons", "50"], "--resume continues the run as it was started; drop --neurons"),
+    (["--neurons", "50"], "--resume continues the run as it was started (with --neurons 100); drop --neurons"),
     (["--out", "elsewhere"], "continues in its own directory; drop --out elsewhere"),
 ])
 def test_resume_refuses_another_model_or_changed_options(run_cli, tmp_path, extra, message) -> None:

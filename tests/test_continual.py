@@ -176,8 +176,23 @@ def test_write_outputs_is_complete_and_atomic(small_run, tmp_path: Path, monkeyp
     summary = cl.write_outputs(small_run, out, iid={"average_accuracy": 0.5}, extra={"command": "continual"})
     assert matplotlib.get_backend() == backend  # a notebook's inline figures keep working
     assert sorted(p.name for p in out.iterdir()) == [
-        "accuracy_matrix.csv", "accuracy_matrix.png", "continual.json", "receptive_fields.png", "task_accuracy.png",
-        "tasks.csv", "weights_per_task.npz"]
+        "accuracy_matrix.csv", "accuracy_matrix.png", "continual.json", "metrics.csv", "network",
+        "receptive_fields.png", "task_accuracy.png", "tasks.csv", "weights_per_task.npz"]
+    # the final network, a run directory that Network.load reads back as it was
+    from spikedyn import Network
+
+    net = Network.load(out / "network")
+    assert np.array_equal(net.weights, small_run.network.weights) and net.samples_seen == small_run.network.samples_seen
+    assert np.array_equal(net.assignments_, small_run.network.assignments_)
+    assert oct((out / "network").stat().st_mode & 0o777) != oct(0o600)  # normal permissions, like any directory
+    meta = json.loads((out / "network" / "run.json").read_text())
+    assert meta["training"]["command"] == "continual" and meta["training"]["train_samples"] == sum(
+        t.train_samples for t in small_run.tasks)
+    # the metrics the JSON has, as CSV too
+    metrics = dict(line.split(",") for line in (out / "metrics.csv").read_text().splitlines()[1:])
+    assert float(metrics["final_average_accuracy"]) == pytest.approx(summary["final_average_accuracy"], abs=1e-6)
+    assert float(metrics["iid_average_accuracy"]) == 0.5
+    assert float(metrics["bwt"]) == pytest.approx(summary["bwt"], abs=1e-6)
     data = json.loads((out / "continual.json").read_text())
     assert data == json.loads(json.dumps(summary)) and data["iid"] == {"average_accuracy": 0.5}
     for key in ("accuracy_matrix", "new_task_accuracy", "old_task_accuracy", "final_average_accuracy", "bwt",

@@ -166,7 +166,7 @@ def assert_run_error(path: Path, *fragments: str) -> RunError:
 
 
 def test_load_missing_directory(tmp_path: Path) -> None:
-    assert_run_error(tmp_path / "nope", "not a spikedyn run")
+    assert_run_error(tmp_path / "nope", "does not exist")
 
 
 def test_load_directory_without_run_json(tmp_path: Path) -> None:

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from ..config import NetworkConfig
+from ..continual import DEFAULT_CONTINUAL_MODEL
 from ..continual.protocol import DEFAULT_ASSIGN_PER_CLASS, DEFAULT_SAMPLES_PER_TASK, DRAWS, SPLITS
 from ..io import interrupt
 from ..io.interrupt import Interrupted
 from .options import (CONFIG_PRECEDENCE, add_config_options, add_data_dir, add_model_options, add_progress,
-                      add_resume_options, add_seed, config_from_args, interrupted_here, positive_int, start_or_resume)
+                      add_resume_options, add_seed, compile_kernels, config_from_args, interrupted_here, positive_int,
+                      say_resuming, start_or_resume)
 
 
 def add_parsers(sub) -> None:
@@ -23,7 +27,7 @@ def add_parsers(sub) -> None:
                                    "images seen once, never again); after each task, with learning off, name the "
                                    "neurons from the classes seen so far and measure accuracy on each task seen so "
                                    f"far. {CONFIG_PRECEDENCE}")
-    add_model_options(p)
+    add_model_options(p, default_model=DEFAULT_CONTINUAL_MODEL)
     p.add_argument("--samples-per-task", type=positive_int, default=DEFAULT_SAMPLES_PER_TASK,
                    help=f"training images per task (default {DEFAULT_SAMPLES_PER_TASK})")
     p.add_argument("--tasks", type=str, default="0,1,2,3,4,5,6,7,8,9",
@@ -45,9 +49,11 @@ def add_parsers(sub) -> None:
                    help="skip the i.i.d. reference (the same images, all classes shuffled together)")
     add_seed(p)
     p.add_argument("--jobs", type=positive_int, default=None, help="threads for the evaluations (default: all cores)")
-    p.add_argument("--out", type=Path, default=None, help="new output directory")
+    p.add_argument("--out", type=Path, default=None,
+                   help="new output directory: the results, figures, and the final network in OUT/network")
     add_resume_options(p)
-    p.add_argument("--json", type=Path, default=None, help="also write the JSON summary here")
+    p.add_argument("--json", type=Path, default=None,
+                   help="also write the JSON summary here (a resumed run writes it too)")
     add_config_options(p)
     add_data_dir(p)
     add_progress(p)
@@ -59,29 +65,39 @@ def cmd_continual(args: argparse.Namespace) -> dict[str, Any]:
     from ..continual.outputs import write_outputs
     from ..continual.protocol import _plan
     from ..io import checkpoint
-    from ..simulation.network import warm_up
 
     def new_options() -> dict[str, Any]:
-        config = config_from_args(args, model=args.model, n_neurons=args.neurons)
+        model = args.model
+        if model is None and args.config is None and not any(key == "model" for key, _ in args.set):
+            model = DEFAULT_CONTINUAL_MODEL  # continual's own default (the config's is diehl-cook)
+        config = config_from_args(args, model=model, n_neurons=args.neurons)
         protocol = continual.Protocol(tasks=continual.parse_tasks(args.tasks), samples_per_task=args.samples_per_task,
                                       assign_per_class=args.assign_per_class, test_per_class=args.test_per_class,
                                       split=args.split, draw=args.draw)
         return {"config": config.to_dict(), "seed": args.seed, "protocol": protocol.to_dict(), "iid": not args.no_iid}
 
-    options, meta, arrays = start_or_resume(args, "continual", new_options, add_parsers)
+    options, meta, arrays = start_or_resume(args, "continual", new_options)
     with checkpoint.reading(checkpoint.path_of(args.out)):
         config = NetworkConfig.from_dict(options["config"])
         protocol = continual.Protocol.from_dict(options["protocol"])
         seed, iid_reference = options["seed"], bool(options["iid"])
     pools = continual.load_pools(protocol.split, args.data_dir, progress=not args.quiet)
     _plan(pools, protocol, seed)  # every class found before anything is compiled or written
-    compile_s = warm_up(config, learn=True, seed=seed) + warm_up(config, learn=False, seed=seed)
-    session = checkpoint.Session(checkpoint.Checkpointer(args.out, "continual", options, args.checkpoint_every),
-                                 meta, arrays)
+    say_resuming(args)
+    compile_s = compile_kernels([config], seed=seed)
+    session = checkpoint.Session(checkpoint.Checkpointer(args.out, "continual", options, args.checkpoint_every,
+                                                         json_path=args.json), meta, arrays)
+
+    def report(i: int, record) -> None:
+        accs = record.accuracy_on_tasks
+        old = f", previous tasks {np.mean(accs[:-1]):.3f}" if i else ""
+        tqdm.write(f"task {record.task}: newest-task accuracy {accs[-1]:.3f}{old}", file=sys.stderr)
+
     with interrupt.stoppable():
         try:
             result = continual.run(config, seed=seed, protocol=protocol, pools=pools, n_jobs=args.jobs,
-                                   progress=not args.quiet, session=session)
+                                   progress=not args.quiet, session=session,
+                                   on_task=None if args.quiet else report)
             iid = None
             if iid_reference:
                 iid = continual.run_iid(config, seed=seed, protocol=protocol, pools=pools, n_jobs=args.jobs,
@@ -99,5 +115,5 @@ def cmd_continual(args: argparse.Namespace) -> dict[str, Any]:
         line += f", mean previous-tasks {np.mean(old):.3f}, BWT {summary['bwt']:+.3f}"
     if iid is not None:
         line += f"; i.i.d. reference {iid['average_accuracy']:.3f}"
-    print(line + f"; written to {args.out}")
+    print(line + f"; written to {args.out} (the final network: {Path(args.out) / 'network'})")
     return summary

@@ -35,10 +35,13 @@ __all__ = [
     "add_progress",
     "add_resume_options",
     "add_seed",
+    "compile_kernels",
     "config_from_args",
     "interrupted_here",
     "png_path",
     "positive_int",
+    "positive_seconds",
+    "explicit_options",
     "seed",
     "start_or_resume",
 ]
@@ -51,10 +54,35 @@ CONFIG_PRECEDENCE = (
 
 
 class Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose errors are one line and raise ConfigError instead of exiting."""
+    """An ArgumentParser whose errors are one line and raise ConfigError instead of exiting.
+
+    The command prints the message after ``spikedyn: error:``, so it does not repeat the
+    program's name; it ends by naming the help of the (sub)command that failed.
+    """
 
     def error(self, message: str):  # noqa: D102 - argparse API
-        raise ConfigError(f"{self.prog}: {message}; see '{self.prog} --help'")
+        raise ConfigError(f"{message}; see '{self.prog} --help'")
+
+
+def explicit_options(parser: argparse.ArgumentParser, argv: list[str]) -> frozenset[str]:
+    """The destinations of the options given on the command line ``argv`` (not those left at
+    their defaults), whatever their value: ``--seed 0`` counts although 0 is the default.
+
+    ``parser`` must be a fresh parser (its defaults are replaced): ``argv`` is parsed again
+    with every default suppressed, so that only what was given lands in the namespace.
+    """
+    def suppress(p: argparse.ArgumentParser) -> None:
+        p._defaults.clear()  # set_defaults(func=...): not an option
+        for action in p._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for child in action.choices.values():
+                    suppress(child)
+            elif action.dest != "help":
+                action.default = argparse.SUPPRESS
+
+    suppress(parser)
+    namespace, _ = parser.parse_known_args(argv)
+    return frozenset(vars(namespace))
 
 
 def positive_int(text: str) -> int:
@@ -115,20 +143,22 @@ def add_progress(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
-def add_model_options(p: argparse.ArgumentParser) -> None:
+def add_model_options(p: argparse.ArgumentParser, default_model: str | None = None) -> None:
     """Add ``--model M`` and ``--neurons N``; both default to None (the config's value), see
-    :func:`add_config_options`."""
+    :func:`add_config_options`. ``default_model``: the command's own default model, which the
+    command applies when neither ``--model``, ``--config`` nor ``--set model=...`` names one
+    (``continual``: :data:`spikedyn.continual.DEFAULT_CONTINUAL_MODEL`)."""
     from .. import models
 
     defaults = NetworkConfig()
     p.add_argument("--model", choices=models.names(), default=None,
-                   help=f"registered model (default: from --config/--set, else {defaults.model})")
+                   help=f"registered model (default: from --config/--set, else {default_model or defaults.model})")
     p.add_argument("--neurons", type=positive_int, default=None,
                    help=f"excitatory neurons (default: from --config/--set, else {defaults.n_neurons})")
 
 
-def checkpoint_seconds(text: str) -> float:
-    """Argparse type of ``--checkpoint-every``: seconds, a finite number > 0."""
+def positive_seconds(text: str) -> float:
+    """Argparse type of ``--checkpoint-every``, ``--scheduler-timeout``: seconds, a finite number > 0."""
     try:
         value = float(text)
     except ValueError:
@@ -145,7 +175,7 @@ def add_resume_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--resume", type=Path, default=None, metavar="DIR",
                    help="continue the interrupted run whose --out was DIR, from its last checkpoint (the run's "
                         "options come from the checkpoint)")
-    p.add_argument("--checkpoint-every", type=checkpoint_seconds, default=DEFAULT_EVERY_S, metavar="SECONDS",
+    p.add_argument("--checkpoint-every", type=positive_seconds, default=DEFAULT_EVERY_S, metavar="SECONDS",
                    help=f"write a checkpoint every SECONDS of training (default {DEFAULT_EVERY_S:g}), and on "
                         "Ctrl-C or SIGTERM")
 
@@ -198,12 +228,17 @@ def config_from_args(args: argparse.Namespace, **cli_fields: Any) -> NetworkConf
 
 
 # -- starting or resuming a checkpointed run --------------------------------------------------
-def start_or_resume(args: argparse.Namespace, command: str, new_options, add_parsers
-                    ) -> tuple[dict, dict | None, dict | None]:
+def start_or_resume(args: argparse.Namespace, command: str, new_options) -> tuple[dict, dict | None, dict | None]:
     """The options of a new run (``new_options()``, with ``--out`` checked), or those of the
     interrupted run in ``--resume DIR`` with its checkpoint: (options, checkpoint record or
-    None, checkpoint arrays or None). Sets ``args.out``. ``add_parsers(sub)`` registers the
-    command on a subparsers object (the command's defaults tell which options were given)."""
+    None, checkpoint arrays or None). Sets ``args.out``, ``args.json`` to the ``--json``
+    the run was started with unless another is given now, and ``args.resuming`` to the line
+    :func:`say_resuming` prints.
+
+    On ``--resume`` every option that defines the run comes from the checkpoint: one given
+    explicitly (``args.given``, from :func:`explicit_options`; at its default value too) is
+    refused, except those of :data:`RESUME_MAY_CHANGE`.
+    """
     from ..io import checkpoint
     from ..io.files import check_new_run_dir, remove_stale_temporaries
 
@@ -212,15 +247,16 @@ def start_or_resume(args: argparse.Namespace, command: str, new_options, add_par
             remove_stale_temporaries(directory)
     if args.resume is None:
         if args.out is None:
-            raise ConfigError(f"spikedyn {command}: give --out DIR for a new run, or --resume DIR to continue an "
-                              "interrupted one")
+            raise ConfigError(f"give --out DIR for a new run, or --resume DIR to continue an interrupted one; see "
+                              f"'spikedyn {command} --help'")
         options = json.loads(json.dumps(new_options()))  # as a checkpoint holds them
         if checkpoint.path_of(args.out).is_file():  # the same command again continues where it stopped
             meta, arrays = checkpoint.load(args.out, command)
             if meta["options"] != options:
                 raise ConfigError(f"{args.out} holds an interrupted run with other options; continue it with "
                                   f"'{checkpoint.resume_command(command, args.out)}', or choose a new --out")
-            print(f"spikedyn: continuing the interrupted run in {args.out}", file=sys.stderr)
+            _resumed_json(args, meta)
+            args.resuming = checkpoint.describe(command, args.out, meta)
             return options, meta, arrays
         check_new_run_dir(args.out)
         return options, None, None
@@ -228,25 +264,59 @@ def start_or_resume(args: argparse.Namespace, command: str, new_options, add_par
         raise ConfigError(f"--resume {args.resume} continues in its own directory; drop --out {args.out}")
     meta, arrays = checkpoint.load(args.resume, command)
     options = meta["options"]
-    parser = Parser(prog="spikedyn")
-    add_parsers(parser.add_subparsers(dest="command", required=True, parser_class=Parser))
-    defaults = parser.parse_args([command, "--resume", str(args.resume)])
-    for key, value in vars(args).items():
-        if key in RESUME_MAY_CHANGE or value == getattr(defaults, key, value):
-            continue
-        if key == "model" and value != options.get("config", {}).get("model"):
-            raise checkpoint.CheckpointError(f"{args.resume} holds a run of model {options['config']['model']!r}, "
+    given = getattr(args, "given", frozenset())  # cli.main sets it from the command line
+    for key in sorted(set(given) - RESUME_MAY_CHANGE):
+        value = getattr(args, key, None)
+        stored = options.get("config", {})
+        if key == "model" and value != stored.get("model"):
+            raise checkpoint.CheckpointError(f"{args.resume} holds a run of model {stored.get('model')!r}, "
                                              f"not {value!r}; start a new run of {value} with a new --out")
-        raise ConfigError(f"--resume continues the run as it was started; drop --{key.replace('_', '-')} "
-                          f"(the checkpoint in {args.resume} has its own)")
+        if key in _known_values(options) and _known_values(options)[key] == value:
+            continue  # given, but as the run was started: no change
+        was = _stored_value(key, options)
+        raise ConfigError(f"--resume continues the run as it was started{was}; drop --{key.replace('_', '-')} "
+                          f"(the checkpoint in {args.resume} has its own options)")
     args.out = Path(args.resume)
+    _resumed_json(args, meta)
+    args.resuming = checkpoint.describe(command, args.out, meta)
     return options, meta, arrays
+
+
+def say_resuming(args: argparse.Namespace) -> None:
+    """Print the line that says what is resumed (set by :func:`start_or_resume`), once the command
+    has checked its inputs: a bad input still ends in one line."""
+    if getattr(args, "resuming", None):
+        print(f"spikedyn: {args.resuming}", file=sys.stderr)
+
+
+def _known_values(options: dict) -> dict[str, Any]:
+    """The command-line values of the options a train or continual checkpoint keeps by name."""
+    if "seed" not in options:  # a search: its options are a search file's, not one run's
+        return {}
+    config = options.get("config", {})
+    return {"seed": options.get("seed"), "model": config.get("model"), "neurons": config.get("n_neurons")}
+
+
+def _stored_value(key: str, options: dict) -> str:
+    """`` (with --KEY VALUE)`` for the options a checkpoint keeps under a known name, else ``""``."""
+    value = _known_values(options).get(key)
+    return "" if value is None else f" (with --{key} {value})"
+
+
+def _resumed_json(args: argparse.Namespace, meta: dict) -> None:
+    """Write the resumed run's summary to the ``--json`` it was started with, unless one is given now."""
+    stored = meta.get("json")
+    if getattr(args, "json", None) is None and stored:
+        path = Path(stored)
+        if path.is_dir():
+            raise ConfigError(f"the run was started with --json {path}, which is now a directory; give --json FILE")
+        args.json = path
 
 
 #: Options that may differ when a run is resumed: where the data is, how it is shown, the threads,
 #: how often to checkpoint, and where to write a copy of the summary.
 RESUME_MAY_CHANGE = frozenset({"resume", "out", "data_dir", "quiet", "jobs", "checkpoint_every", "json", "func",
-                               "command", "executor", "scheduler"})
+                               "command", "executor", "scheduler", "scheduler_timeout"})
 
 
 def interrupted_here(exc: Interrupted, command: str, out) -> Interrupted:
@@ -255,3 +325,24 @@ def interrupted_here(exc: Interrupted, command: str, out) -> Interrupted:
 
     exc.resume = resume_command(command, out)
     return exc
+
+
+# -- compiling the kernels ---------------------------------------------------------------------
+#: What a command prints, once, before it compiles the kernels of a version for the first time.
+COMPILE_NOTICE = "spikedyn: compiling the kernels (first run of this version only, about 20-60 s)"
+
+
+def compile_kernels(configs, *, learn: tuple[bool, ...] = (True, False), seed: int = 0) -> float:
+    """Compile (or load from the cache) the kernels of every config in ``configs``, for training
+    and/or inference as ``learn`` says; returns the seconds taken.
+
+    When no kernel of this version of the sources is cached yet (the first run after install or
+    upgrade), :data:`COMPILE_NOTICE` is printed once on stderr first, so the minute of compiling
+    is not a silent one; later runs load the kernels from the cache in about a second.
+    """
+    from ..core.kernel_cache import is_cold
+    from ..simulation.network import warm_up
+
+    if is_cold():
+        print(COMPILE_NOTICE, file=sys.stderr, flush=True)
+    return sum(warm_up(config, learn=mode, seed=seed) for config in configs for mode in learn)

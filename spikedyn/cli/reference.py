@@ -83,8 +83,9 @@ def add_bench_parser(subparsers) -> argparse.ArgumentParser:
         description="Training and inference samples/s of spikedyn (numba) and the Brian2 reference on the "
                     "same inputs and initial weights; compile time and peak memory reported separately.",
     )
-    p.add_argument("--model", type=_list(models.names(), "model"), default=["diehl-cook"],
-                   help=f"registered models, comma-separated, from {', '.join(models.names())} (default diehl-cook)")
+    p.add_argument("--model", "--models", dest="model", type=_list(models.names(), "model"), default=["diehl-cook"],
+                   help=f"registered models, comma-separated, from {', '.join(models.names())} (default diehl-cook; "
+                        "--models is the same option)")
     p.add_argument("--neurons", type=_int_list, default=[100], help="sizes, comma-separated (default 100)")
     p.add_argument("--samples", type=positive_int, default=100, help="first K training images (default 100)")
     p.add_argument("--backends", type=_list(BACKENDS, "backend"), default=["numba", "brian2-standalone"],

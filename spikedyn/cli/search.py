@@ -8,14 +8,16 @@ from pathlib import Path
 from typing import Any
 
 from .._version import provenance
-from ..config import parse_set
+from ..config import NetworkConfig, parse_set
 from ..core.params import WEIGHT_BITS
 from ..cost.tables import DEFAULT_TABLE, builtin_tables
 from ..errors import ConfigError
 from ..search import driver
+from ..search.executors import DEFAULT_SCHEDULER_TIMEOUT_S
 from ..search.space import DEFAULT_NEURONS, PROTOCOLS, SPEC_FILE, Budget, SearchProtocol, SearchSpace, SearchSpec, load_spec
 from .options import (CONFIG_PRECEDENCE, add_config_options, add_data_dir, add_model_options, add_progress,
-                      add_resume_options, config_from_args, interrupted_here, positive_int, start_or_resume)
+                      add_resume_options, compile_kernels, config_from_args, interrupted_here, positive_int,
+                      positive_seconds, say_resuming, start_or_resume)
 
 
 def add_parsers(sub) -> None:
@@ -26,7 +28,9 @@ def add_parsers(sub) -> None:
                                    f"broken down by operation (docs/cost.md). {CONFIG_PRECEDENCE}")
     add_model_options(p)
     p.add_argument("--weight-bits", type=int, choices=WEIGHT_BITS, default=None,
-                   help="weight width (default: from --config/--set, else 64, the float64 simulation)")
+                   help="weight width (default: from --config/--set, else the config's precision.weight_bits, "
+                        f"{NetworkConfig().precision.weight_bits}, the width 'spikedyn train' simulates and "
+                        "'spikedyn search' searches)")
     p.add_argument("--energy-table", default=DEFAULT_TABLE, metavar="TABLE",
                    help=f"prices: {', '.join(builtin_tables())} or a .toml file (default {DEFAULT_TABLE})")
     p.add_argument("--statistics", type=Path, default=None, metavar="FILE",
@@ -94,21 +98,30 @@ def add_search_parser(sub) -> argparse.ArgumentParser:
                        "The search is given by options or by --spec FILE (TOML/JSON, see spikedyn.search.SearchSpec).")
     p.add_argument("--spec", type=Path, default=None, metavar="FILE",
                    help="the whole search as a TOML or JSON file, instead of the options below")
-    p.add_argument("--models", type=_str_list, default=None,
-                   help="comma-separated registered models, and other families of networks: converted-mlp, "
-                        "surrogate-mlp (spikedyn.search.families; for them --neurons is the hidden width)")
+    p.add_argument("--models", "--model", dest="models", type=_str_list, default=None,
+                   help="comma-separated registered models, e.g. spikedyn,asp, and other families of networks: "
+                        "converted-mlp, surrogate-mlp (spikedyn.search.families; for them --neurons is the hidden "
+                        "width); --model is the same option")
     p.add_argument("--neurons", type=_int_list, default=DEFAULT_NEURONS,
                    help=f"sizes (default {','.join(map(str, DEFAULT_NEURONS))})")
-    p.add_argument("--weight-bits", type=_int_list, default=(32,), help="weight widths, from 4,8,16,32,64 (default 32)")
+    p.add_argument("--weight-bits", type=_int_list, default=None,
+                   help="weight widths, from 4,8,16,32,64 (default: the config's precision.weight_bits, "
+                        f"{NetworkConfig().precision.weight_bits}, as 'spikedyn estimate' and 'spikedyn train')")
     p.add_argument("--grid", type=_grid_item, action="append", default=[], metavar="SECTION.FIELD=V1,V2",
                    help="another config field to search over, e.g. timing.present_ms=250,350, or a family's, e.g. "
                         "surrogate-mlp.layers=2,4 (repeatable)")
-    p.add_argument("--max-memory-kb", type=float, default=None)
-    p.add_argument("--max-train-energy-uj", type=float, default=None)
-    p.add_argument("--max-infer-energy-uj", type=float, default=None)
+    p.add_argument("--max-memory-kb", type=float, default=None, metavar="KB",
+                   help="memory budget: prune candidates whose estimated footprint is above KB (default: none)")
+    p.add_argument("--max-train-energy-uj", type=float, default=None, metavar="UJ",
+                   help="training-energy budget per sample in uJ, on --energy-table (default: none)")
+    p.add_argument("--max-infer-energy-uj", type=float, default=None, metavar="UJ",
+                   help="inference-energy budget per sample in uJ, on --energy-table (default: none)")
     p.add_argument("--energy-table", default=DEFAULT_TABLE,
                    help=f"prices: {', '.join(builtin_tables())} or a .toml file (default {DEFAULT_TABLE})")
-    p.add_argument("--protocol", choices=PROTOCOLS, default="standard")
+    p.add_argument("--protocol", choices=PROTOCOLS, default="standard",
+                   help="how each candidate is scored on the validation split: 'standard' (default; learn from "
+                        "--train-samples images, score on --validation-samples) or 'continual' (the class-"
+                        "incremental protocol, --samples-per-task images per task; score: final average accuracy)")
     p.add_argument("--train-samples", type=positive_int, default=SearchProtocol.train_samples,
                    help=f"standard protocol: training images (default {SearchProtocol.train_samples})")
     p.add_argument("--validation-samples", type=positive_int, default=SearchProtocol.validation_samples,
@@ -116,10 +129,15 @@ def add_search_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--samples-per-task", type=positive_int, default=SearchProtocol.samples_per_task,
                    help=f"continual protocol: images per task (default {SearchProtocol.samples_per_task})")
     p.add_argument("--seeds", type=_int_list, default=(0,), help="seeds per candidate (default 0)")
-    p.add_argument("--executor", choices=("local", "dask"), default="local")
+    p.add_argument("--executor", choices=("local", "dask"), default="local",
+                   help="where candidates train: 'local' worker processes (default) or a 'dask' cluster "
+                        "(--scheduler ADDRESS, else a local Dask cluster of --jobs workers)")
     p.add_argument("--jobs", type=positive_int, default=None,
                    help="worker processes (local) or LocalCluster workers (dask without --scheduler); default: cores")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS", help="an existing Dask scheduler, tcp://host:port")
+    p.add_argument("--scheduler-timeout", type=positive_seconds, default=DEFAULT_SCHEDULER_TIMEOUT_S, metavar="SECONDS",
+                   help="how long to try to reach --scheduler before giving up, checked before anything is written "
+                        f"(default {DEFAULT_SCHEDULER_TIMEOUT_S:g})")
     p.add_argument("--out", type=Path, default=None, help="new output directory")
     add_resume_options(p)
     p.add_argument("--json", type=Path, default=None, help="also write the summary here")
@@ -139,14 +157,13 @@ _SPEC_OPTIONS = ("models", "neurons", "weight_bits", "grid", "max_memory_kb", "m
 def spec_from_args(args: argparse.Namespace) -> SearchSpec:
     """The search the command line describes: ``--spec FILE``, or the options."""
     if args.spec is not None:
-        defaults = add_search_parser(argparse.ArgumentParser().add_subparsers()).parse_args([])
         for key in _SPEC_OPTIONS:
-            if getattr(args, key) != getattr(defaults, key):
+            if key in getattr(args, "given", ()):
                 raise ConfigError(f"--spec {args.spec} holds the whole search; drop --{key.replace('_', '-')} "
                                   "(or edit the file)")
         return load_spec(args.spec)
     if args.models is None:
-        raise ConfigError("spikedyn search: give --models (e.g. --models spikedyn,asp) or --spec FILE")
+        raise ConfigError("give --models (e.g. --models spikedyn,asp) or --spec FILE; see 'spikedyn search --help'")
     space = SearchSpace(models=args.models, neurons=args.neurons, weight_bits=args.weight_bits,
                         grid=tuple(args.grid), base=config_from_args(args))
     budget = Budget(args.max_memory_kb, args.max_train_energy_uj, args.max_infer_energy_uj)
@@ -161,19 +178,28 @@ def cmd_search(args: argparse.Namespace) -> dict[str, Any]:
     from ..io.data import resolve_data_dir
     from ..io.files import remove_stale_temporaries, write_json
     from ..io.interrupt import Interrupted
-    from ..search.driver import run_search
-    from ..search.executors import check_executor
+    from ..search.driver import check_some_fit, price_candidates, run_search
+    from ..search.executors import check_executor, check_scheduler
+    from ..search.space import check_protocol
 
     def new_options() -> dict[str, Any]:
         spec = spec_from_args(args)
         load_energy_table(spec.energy_table)
         return spec.to_dict()
 
-    options, _, _ = start_or_resume(args, "search", new_options, add_search_parser)
+    options, _, _ = start_or_resume(args, "search", new_options)
     spec = SearchSpec.from_dict(options, source=f"{args.out}/{checkpoint.CHECKPOINT_FILE}")
     check_executor(args.executor, args.jobs, args.scheduler)
+    check_protocol(spec.space, spec.protocol)
+    candidates = price_candidates(spec.space, spec.budget, spec.energy_table)
+    check_some_fit(candidates, spec.budget)  # before any file
+    if args.scheduler is not None:
+        check_scheduler(args.scheduler, args.scheduler_timeout)
     data_dir = resolve_data_dir(args.data_dir, progress=not args.quiet)  # found (or fetched) once, here
-    ckpt = checkpoint.Checkpointer(args.out, "search", options, args.checkpoint_every)
+    say_resuming(args)
+    if args.scheduler is None:  # this machine's workers then load the kernels from the cache, not all compile them
+        compile_kernels(_kernel_configs(candidates))
+    ckpt = checkpoint.Checkpointer(args.out, "search", options, args.checkpoint_every, json_path=args.json)
     remove_stale_temporaries(args.out)
     if not ckpt.path.is_file():
         ckpt.save({}, {})  # the search is resumable from now on
@@ -182,7 +208,8 @@ def cmd_search(args: argparse.Namespace) -> dict[str, Any]:
         try:
             summary = run_search(spec.space, spec.budget, spec.protocol, out_dir=args.out, table=spec.energy_table,
                                  executor=args.executor, jobs=args.jobs, scheduler=args.scheduler, data_dir=data_dir,
-                                 progress=not args.quiet, checkpoint_every_s=args.checkpoint_every)
+                                 progress=not args.quiet, checkpoint_every_s=args.checkpoint_every,
+                                 scheduler_timeout_s=args.scheduler_timeout)
         except Interrupted as exc:
             raise interrupted_here(exc, "search", args.out) from None
     ckpt.path.unlink()  # finished: nothing to resume
@@ -192,3 +219,17 @@ def cmd_search(args: argparse.Namespace) -> dict[str, Any]:
           f"({c['tasks']} runs, {c['tasks_reused']} reused); front: {', '.join(summary['front']) or 'empty'}; "
           f"selected: {sel or 'none within the budget'}; written to {args.out}")
     return summary
+
+
+def _kernel_configs(candidates) -> list[NetworkConfig]:
+    """One config per model and weight width among the STDP candidates the budget keeps: what
+    selects the kernels a search compiles (the sizes and the other fields do not; the other
+    families, spikedyn.search.families, compile their own)."""
+    from ..search.families import STDP
+
+    kinds: dict[tuple[str, int], NetworkConfig] = {}
+    for record in candidates:
+        if not record["pruned"] and record.get("family", STDP.name) == STDP.name:
+            config = NetworkConfig.from_dict(record["config"])
+            kinds.setdefault((config.model, config.precision.weight_bits), config)
+    return list(kinds.values())

@@ -16,8 +16,12 @@ from ..errors import ConfigError
 from ..io import interrupt
 from ..io.interrupt import Interrupted
 from ..io.splits import ASSIGN_CHOICES, DEFAULT_ASSIGN
+
+#: ``evaluate --assign-from stored``: the neurons keep the classes saved with the network.
+STORED = "stored"
 from .options import (CONFIG_PRECEDENCE, add_config_options, add_data_dir, add_model_options, add_progress,
-                      add_resume_options, add_seed, config_from_args, interrupted_here, positive_int, start_or_resume)
+                      add_resume_options, add_seed, compile_kernels, config_from_args, interrupted_here, positive_int,
+                      say_resuming, start_or_resume)
 
 
 def add_parsers(sub) -> None:
@@ -37,11 +41,16 @@ def add_parsers(sub) -> None:
     add_progress(p)
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("evaluate", help="assign labels and measure test accuracy of a trained run")
-    p.add_argument("run_dir", type=Path, metavar="RUN_DIR")
-    p.add_argument("--assign-from", choices=ASSIGN_CHOICES, default=DEFAULT_ASSIGN,
-                   help="training images that name the neurons: 'learned' (default; those the run learned from, "
-                        "once each, as Diehl & Cook did), 'first'/'last' K (with --assign-samples), or 'all'")
+    p = sub.add_parser("evaluate", help="assign labels and measure test accuracy of a trained run",
+                       description="Name the neurons of a trained network from labelled training images "
+                                   "(learning off) and measure its accuracy on the test images.")
+    p.add_argument("run_dir", type=Path, metavar="RUN_DIR",
+                   help="a run directory: the --out of 'spikedyn train', or OUT/network of 'spikedyn continual'")
+    p.add_argument("--assign-from", choices=(*ASSIGN_CHOICES, STORED), default=None,
+                   help="training images that name the neurons: 'learned' (those the run learned from, once each, "
+                        "as Diehl & Cook did; the default for 'spikedyn train' runs), 'first'/'last' K (with "
+                        "--assign-samples), 'all', or 'stored': keep the classes the run was saved with (the default "
+                        "for a continual run's network, named by the protocol's last labelled pass)")
     p.add_argument("--assign-samples", type=positive_int, default=None,
                    help="K for --assign-from first/last")
     p.add_argument("--test-samples", type=positive_int, default=None,
@@ -57,20 +66,22 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
     from ..io import checkpoint
     from ..io.checkpoint import TrainProgress
     from ..io.data import load_samples
-    from ..simulation.network import Network, warm_up
+    from ..simulation.network import Network
 
     def new_options() -> dict[str, Any]:
         config = config_from_args(args, model=args.model, n_neurons=args.neurons)
         return {"config": config.to_dict(), "seed": args.seed, "train_samples": args.train_samples,
                 "epochs": args.epochs}
 
-    options, meta, arrays = start_or_resume(args, "train", new_options, add_parsers)
+    options, meta, arrays = start_or_resume(args, "train", new_options)
     with checkpoint.reading(checkpoint.path_of(args.out)):
         config = NetworkConfig.from_dict(options["config"])
         epochs, seed, train_samples = int(options["epochs"]), options["seed"], options["train_samples"]
     images, _ = load_samples("train", args.data_dir, train_samples, progress=not args.quiet, option="--train-samples")
-    compile_s = warm_up(config, learn=True, seed=seed)
-    session = checkpoint.Session(checkpoint.Checkpointer(args.out, "train", options, args.checkpoint_every),
+    say_resuming(args)
+    compile_s = compile_kernels([config], learn=(True,), seed=seed)
+    session = checkpoint.Session(checkpoint.Checkpointer(args.out, "train", options, args.checkpoint_every,
+                                                         json_path=args.json),
                                  meta, arrays)
     resumed = session.resumed("train")
     if resumed is None:
@@ -126,43 +137,55 @@ def cmd_evaluate(args: argparse.Namespace) -> dict[str, Any]:
     from ..io.files import write_json, write_npz
     from ..io.runs import load_run
     from ..io.splits import assign_range, take
-    from ..simulation.network import Network, warm_up
+    from ..simulation.network import Network
 
     network, meta = load_run(args.run_dir, Network)
-    if args.assign_samples is not None and args.assign_from not in ("first", "last"):
-        raise ConfigError(f"--assign-samples goes with --assign-from first or last, not {args.assign_from}")
-    train_x, train_y = load_samples("train", args.data_dir, None, progress=not args.quiet)
-    learned = meta.get("training", {}).get("learned_images", min(network.samples_seen, train_x.shape[0]))
-    indices = assign_range(args.assign_from, n_learned=int(learned), n_available=train_x.shape[0],
-                           k=args.assign_samples)
-    assign_x, assign_y = take(train_x, train_y, indices)
+    training = meta.get("training", {})
+    continual_run = training.get("command") == "continual"
+    choice = args.assign_from or (STORED if continual_run and network.assignments_ is not None else DEFAULT_ASSIGN)
+    if args.assign_samples is not None and choice not in ("first", "last"):
+        raise ConfigError(f"--assign-samples goes with --assign-from first or last, not {choice}")
+    if choice == STORED and network.assignments_ is None:
+        raise ConfigError(f"{args.run_dir} was saved without assigned classes; name its neurons with --assign-from "
+                          f"{'|'.join(ASSIGN_CHOICES)}")
+    if choice == "learned" and continual_run:
+        raise ConfigError(f"{args.run_dir} learned from images drawn task by task, not the first training images; "
+                          "use --assign-from stored (its own labelled pass, the default), first, last or all")
+    if choice != STORED:
+        train_x, train_y = load_samples("train", args.data_dir, None, progress=not args.quiet)
+        learned = training.get("learned_images", min(network.samples_seen, train_x.shape[0]))
+        indices = assign_range(choice, n_learned=int(learned), n_available=train_x.shape[0],
+                               k=args.assign_samples)
+        assign_x, assign_y = take(train_x, train_y, indices)
     test_x, test_y = load_samples("test", args.data_dir, args.test_samples, progress=not args.quiet,
                                   option="--test-samples")
-    compile_s = warm_up(network.config, learn=False, seed=network.seed)
+    compile_s = compile_kernels([network.config], learn=(False,), seed=network.seed)
     start = time.perf_counter()
-    assign_counts = network.respond(assign_x, stream=STREAM_ASSIGN, n_jobs=args.jobs,
-                                    progress=not args.quiet, desc="assign labels")
+    if choice != STORED:
+        assign_counts = network.respond(assign_x, stream=STREAM_ASSIGN, n_jobs=args.jobs,
+                                        progress=not args.quiet, desc="assign labels")
     test_counts = network.respond(test_x, stream=STREAM_TEST, n_jobs=args.jobs,
                                   progress=not args.quiet, desc="test")
     wall = time.perf_counter() - start
-    assignments = assign_labels(assign_counts, assign_y)
+    assignments = network.assignments_ if choice == STORED else assign_labels(assign_counts, assign_y)
     predictions = predict(test_counts, assignments)
     confusion = confusion_matrix(test_y, predictions)
     acc = accuracy(test_y, predictions)
+    n_assign = 0 if choice == STORED else int(assign_x.shape[0])
     summary = {
         "command": "evaluate",
         "run_dir": str(args.run_dir),
         "model": network.config.model,
         "neurons": network.config.n_neurons,
         "accuracy": acc,
-        "n_assign": int(assign_x.shape[0]),
-        "assign_from": args.assign_from,
-        "assign_images": [indices.start, indices.stop],
+        "n_assign": n_assign,
+        "assign_from": choice,
+        "assign_images": None if choice == STORED else [indices.start, indices.stop],
         "n_test": int(test_x.shape[0]),
         "per_class_accuracy": (np.diag(confusion) / np.maximum(confusion.sum(axis=1), 1)).tolist(),
         "unassigned_neurons": int(np.sum(assignments < 0)),
         "wall_seconds": wall,
-        "samples_per_second": (assign_x.shape[0] + test_x.shape[0]) / wall,
+        "samples_per_second": (n_assign + test_x.shape[0]) / wall,
         "compile_seconds": compile_s,
         **provenance(),
         "cost": _counted_cost(network),
@@ -170,8 +193,9 @@ def cmd_evaluate(args: argparse.Namespace) -> dict[str, Any]:
     write_npz(Path(args.run_dir) / "evaluation.npz", assignments=assignments, confusion=confusion,
               predictions=predictions)
     write_json(Path(args.run_dir) / "evaluation.json", summary)
-    print(f"accuracy {acc:.4f} on {summary['n_test']} test images "
-          f"(labels from training images {indices.start}-{indices.stop - 1}, --assign-from {args.assign_from})")
+    named = ("the classes saved with the run (--assign-from stored)" if choice == STORED
+             else f"training images {indices.start}-{indices.stop - 1}, --assign-from {choice}")
+    print(f"accuracy {acc:.4f} on {summary['n_test']} test images (labels from {named})")
     return summary
 
 

@@ -11,10 +11,15 @@
 
 from __future__ import annotations
 
+#: The model ``spikedyn continual`` trains unless told otherwise: the best continual-learning rule
+#: (its choice and the measurements behind it: ``docs/continual.md``). One constant: the CLI, the
+#: docs and the tests read it here.
+DEFAULT_CONTINUAL_MODEL = "spikedyn"
+
 from .outputs import write_outputs
 from .protocol import (DEFAULT_ASSIGN_PER_CLASS, DEFAULT_SAMPLES_PER_TASK, N_CLASSES, SPLITS, ContinualResult, Pools,
                        Protocol, TaskRecord, load_pools, parse_tasks, run, run_iid, task_name)
 
-__all__ = ["ContinualResult", "DEFAULT_ASSIGN_PER_CLASS", "DEFAULT_SAMPLES_PER_TASK", "N_CLASSES", "Pools",
+__all__ = ["ContinualResult", "DEFAULT_ASSIGN_PER_CLASS", "DEFAULT_CONTINUAL_MODEL", "DEFAULT_SAMPLES_PER_TASK", "N_CLASSES", "Pools",
            "Protocol", "SPLITS", "TaskRecord", "load_pools", "parse_tasks", "run", "run_iid", "task_name",
            "write_outputs"]

@@ -35,15 +35,19 @@ run are written by :mod:`spikedyn.continual.outputs`.
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from ..errors import ConfigError
+
+#: Where :func:`run` reports each finished task (level INFO); nothing is printed unless a
+#: handler is configured (``logging.basicConfig(level=logging.INFO)``) or ``on_task`` is given.
+logger = logging.getLogger(__name__)
 
 #: Training images per task unless told otherwise.
 DEFAULT_SAMPLES_PER_TASK = 4000
@@ -203,7 +207,9 @@ class TaskRecord:
 
 @dataclass
 class ContinualResult:
-    """The outcome of :func:`run`: the accuracy matrix, its metrics, per-task records and weights."""
+    """The outcome of :func:`run`: the accuracy matrix, its metrics, per-task records, weights, and
+    the final network (``network``: a :class:`spikedyn.Network`, its neurons named by the last
+    labelled pass, ready to ``predict``, ``score``, ``save`` or go on learning)."""
 
     model: str
     neurons: int
@@ -221,6 +227,8 @@ class ContinualResult:
     #: Counted operations, memory and energy per sample (:func:`spikedyn.cost.counted`): training
     #: over all tasks, inference over every labelled pass and test.
     cost: dict[str, Any] | None = None
+    #: The network after the last task (None only for a result stored by spikedyn < 0.3).
+    network: Any = field(default=None, repr=False, compare=False)
 
     def summary(self) -> dict[str, Any]:
         """JSON-safe summary: config, seed, version, the metrics and the per-task records."""
@@ -320,7 +328,8 @@ def _evaluate(network, pools: Pools, plan: _Plan, n_seen: int, n_jobs):
 
 
 def run(config, *, seed: int = 0, protocol: Protocol | None = None, pools: Pools | None = None,
-        data_dir=None, n_jobs: int | None = None, progress: bool = True, session=None) -> ContinualResult:
+        data_dir=None, n_jobs: int | None = None, progress: bool = False, session=None,
+        on_task: Callable[[int, TaskRecord], None] | None = None) -> ContinualResult:
     """Run the class-incremental protocol on a new network.
 
     Parameters
@@ -334,8 +343,12 @@ def run(config, *, seed: int = 0, protocol: Protocol | None = None, pools: Pools
         Preloaded data (:func:`load_pools` of ``protocol.split``); loaded if omitted.
     n_jobs : int, optional
         Threads for the evaluations (default: all cores); results do not depend on it.
-    progress : bool
-        A progress bar per task.
+    progress : bool, default False
+        A progress bar per task (tqdm, on stderr); the library prints nothing otherwise.
+    on_task : callable, optional
+        Called as ``on_task(i, record)`` after task ``i`` (0-based) is trained and evaluated,
+        with its :class:`TaskRecord` (``record.accuracy_on_tasks[-1]`` is the newest task's
+        accuracy). Each task is also logged at INFO level on :data:`logger`.
     session : spikedyn.io.checkpoint.Session, optional
         Checkpoints (stage ``"continual"``): periodically during training, after each
         task's training and after its evaluation, and on interrupt; a session loaded from
@@ -345,6 +358,7 @@ def run(config, *, seed: int = 0, protocol: Protocol | None = None, pools: Pools
     Returns
     -------
     ContinualResult
+        With the final network in ``network``.
     """
     from .._version import __version__, source_hash
     from ..cost.pricing import counted
@@ -357,9 +371,11 @@ def run(config, *, seed: int = 0, protocol: Protocol | None = None, pools: Pools
     if stored is not None:
         record, arrays = stored
         with reading(session.source):
-            return ContinualResult(**{**record, "tasks": [TaskRecord(**t) for t in record["tasks"]],
+            fields_ = {k: v for k, v in record.items() if k != "network"}
+            return ContinualResult(**{**fields_, "tasks": [TaskRecord(**t) for t in record["tasks"]],
                                       "accuracy_matrix": arrays["accuracy_matrix"],
-                                      "weights_per_task": list(arrays["weights_per_task"])})
+                                      "weights_per_task": list(arrays["weights_per_task"]),
+                                      "network": point_network(record, arrays, Network)})
     pools = load_pools(protocol.split, data_dir, progress=progress) if pools is None else pools
     plan = _plan(pools, protocol, seed)
     n_tasks = len(protocol.tasks)
@@ -411,9 +427,10 @@ def run(config, *, seed: int = 0, protocol: Protocol | None = None, pools: Pools
             eval_seconds=time.perf_counter() - t0, accuracy_on_tasks=[float(a) for a in accs],
             unassigned_neurons=unassigned, updates={k: after[k] - tp.updates_before[k] for k in after}))
         weights.append(network.weights.astype(np.float32))
-        if progress:
-            old = f", previous {np.mean(accs[:-1]):.3f}" if i else ""
-            tqdm.write(f"task {name}: newest {accs[-1]:.3f}{old}")
+        logger.info("task %s (%d of %d): newest-task accuracy %.3f%s", name, i + 1, n_tasks, accs[-1],
+                    f", previous tasks {np.mean(accs[:-1]):.3f}" if i else "")
+        if on_task is not None:
+            on_task(i, records[-1])
         task_progress = TrainProgress(updates_before=after)
         if i + 1 < n_tasks:
             session.save("continual", *point(task_progress, "train", i + 1))
@@ -421,16 +438,17 @@ def run(config, *, seed: int = 0, protocol: Protocol | None = None, pools: Pools
                              protocol=protocol.to_dict(), config=config.to_dict(), accuracy_matrix=R, tasks=records,
                              weights_per_task=weights, wall_seconds=time.perf_counter() - start,
                              spikedyn_version=__version__, source_hash=source_hash(),
-                             cost=counted(network))
+                             cost=counted(network), network=network)
     record = {f.name: getattr(result, f.name) for f in fields(result)
-              if f.name not in ("accuracy_matrix", "weights_per_task")}
+              if f.name not in ("accuracy_matrix", "weights_per_task", "network")}
     record["tasks"] = [asdict(t) for t in records]
-    session.complete("continual", record, {"accuracy_matrix": R, "weights_per_task": np.stack(weights)})
+    record, net_arrays = network_point(network, record)
+    session.complete("continual", record, {**net_arrays, "accuracy_matrix": R, "weights_per_task": np.stack(weights)})
     return result
 
 
 def run_iid(config, *, seed: int = 0, protocol: Protocol | None = None, pools: Pools | None = None,
-            data_dir=None, n_jobs: int | None = None, progress: bool = True, session=None) -> dict[str, Any]:
+            data_dir=None, n_jobs: int | None = None, progress: bool = False, session=None) -> dict[str, Any]:
     """The i.i.d. reference: the protocol's training images, all tasks shuffled together.
 
     Trains a new network (seed ``seed``) on the union of the tasks' training images

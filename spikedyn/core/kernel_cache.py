@@ -86,4 +86,11 @@ def is_installed() -> bool:
     return SourceHashLocator in caching.CacheImpl._locator_classes
 
 
-__all__ = ["SourceHashLocator", "cache_dir", "install", "is_installed", "sources_hash"]
+def is_cold(package_dir: Path = PACKAGE_DIR) -> bool:
+    """Whether no kernel of this version of the sources is cached yet (its first run compiles
+    them all, for tens of seconds): :func:`cache_dir` holds no Numba index file."""
+    directory = cache_dir(package_dir)
+    return not directory.is_dir() or not any(directory.glob("*.nbi"))
+
+
+__all__ = ["SourceHashLocator", "cache_dir", "install", "is_cold", "is_installed", "sources_hash"]

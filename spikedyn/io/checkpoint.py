@@ -149,15 +149,20 @@ class Checkpointer:
         Seconds between periodic checkpoints (:meth:`due`).
     name : str
         File name in ``out_dir`` (default ``checkpoint.npz``).
+    json_path : path, optional
+        The command's ``--json``: kept (as an absolute path) beside the options, so that
+        ``--resume`` writes the summary where the run was started to write it. It does
+        not define the run: a run resumed with another ``--json`` is the same run.
     """
 
     def __init__(self, out_dir: str | Path, command: str, options: dict[str, Any], every_s: float = DEFAULT_EVERY_S,
-                 *, name: str = CHECKPOINT_FILE):
+                 *, name: str = CHECKPOINT_FILE, json_path: str | Path | None = None):
         self.out_dir = Path(out_dir)
         self.name = name
         self.command = command
         self.options = options
         self.every_s = check_every(every_s)
+        self.json_path = None if json_path is None else str(Path(json_path).absolute())
         self.last = time.monotonic()
 
     @property
@@ -171,7 +176,7 @@ class Checkpointer:
     def save(self, progress: dict[str, Any], arrays: dict[str, np.ndarray]) -> Path:
         """Write a checkpoint now (atomically, fsynced), replacing the previous one."""
         meta = {"format_version": FORMAT_VERSION, "spikedyn_version": __version__, "command": self.command,
-                "options": self.options, "progress": progress, "written_unix": time.time()}
+                "options": self.options, "progress": progress, "json": self.json_path, "written_unix": time.time()}
         blob = np.frombuffer(json_text(meta).encode("utf-8"), np.uint8)
         if _META in arrays:
             raise ValueError(f"{_META} is reserved")
@@ -196,6 +201,44 @@ def reading(source: str | Path) -> Iterator[None]:
 
 def resume_command(command: str, out_dir: str | Path) -> str:
     return f"spikedyn {command} --resume {out_dir}"
+
+
+def describe(command: str, out_dir: str | Path, meta: dict[str, Any]) -> str:
+    """One line saying what a checkpoint resumes: the run, and where it stopped.
+
+    E.g. ``resuming the continual run in OUT (spikedyn, 400 neurons, seed 0), stopped in
+    task 3 of 10 after 1250 of its 4000 images``.
+    """
+    options, progress = meta.get("options", {}), meta.get("progress", {})
+    what = f"resuming the {command} run in {out_dir}"
+    config = options.get("config") if isinstance(options.get("config"), dict) else {}
+    if command == "search":
+        models = ", ".join(map(str, options.get("models", [])))
+        return f"{what} (models {models}); the candidates stored in {out_dir}/candidates are reused"
+    if config:
+        what += f" ({config.get('model')}, {config.get('n_neurons')} neurons, seed {options.get('seed')})"
+    current = progress.get("current") if isinstance(progress.get("current"), dict) else None
+    completed = progress.get("completed", {}) if isinstance(progress.get("completed"), dict) else {}
+    if current is None:
+        done = ", ".join(sorted(completed))
+        return what + (f"; finished: {done}" if done else "; nothing trained yet")
+    stage, record = current.get("stage"), current.get("record", {})
+    if stage == "train":
+        epochs = options.get("epochs", 1)
+        return (what + f", stopped in epoch {int(record.get('epoch', 0)) + 1} of {epochs} after "
+                f"{record.get('progress', {}).get('done', 0)} of {options.get('train_samples')} images")
+    if stage == "continual":
+        tasks = options.get("protocol", {}).get("tasks", [])
+        done = record.get("task_progress", {}).get("done", 0)
+        per_task = options.get("protocol", {}).get("samples_per_task")
+        task = int(record.get("task", 0))
+        where = (f"while evaluating task {task + 1} of {len(tasks)}" if record.get("phase") == "evaluate"
+                 else f"in task {task + 1} of {len(tasks)} after {done} of its {per_task} images")
+        return what + f", stopped {where}"
+    if stage == "iid":
+        done = record.get("task_progress", {}).get("done", 0)
+        return what + f", stopped in the i.i.d. reference after {done} images (the tasks are done)"
+    return what
 
 
 def load(out_dir: str | Path, command: str, *, name: str = CHECKPOINT_FILE
@@ -354,7 +397,8 @@ def train_resumably(network, images, progress: TrainProgress, session: Session, 
         session.save_if_due(stage, lambda: point(latest))
 
     try:
-        stats = network.train(images[base.done:], progress=show, desc=desc, on_batch=on_batch)
+        stats = network.train(images[base.done:], progress=show, desc=desc, on_batch=on_batch,
+                              progress_start=base.done)
     except Interrupted:
         session.save(stage, *point(latest))
         raise

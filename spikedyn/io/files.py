@@ -171,6 +171,19 @@ def check_new_run_dir(run_dir: str | os.PathLike[str]) -> Path:
     return run_dir
 
 
+def _sync_tree(directory: Path) -> None:
+    """Normal permissions and fsync for every file and subdirectory under ``directory`` (a run
+    directory holding another, e.g. a continual run's ``network/``), then for ``directory``."""
+    for path in directory.iterdir():
+        if path.is_dir() and not path.is_symlink():
+            normal_permissions(path, directory=True)
+            _sync_tree(path)
+        else:
+            normal_permissions(path)
+            _fsync_file(path)
+    fsync_directory(directory)
+
+
 @contextmanager
 def atomic_directory(run_dir: str | os.PathLike[str], *, overwrite: bool = False) -> Iterator[Path]:
     """Yield a new temporary directory beside ``run_dir``; when the block succeeds its files
@@ -196,10 +209,7 @@ def atomic_directory(run_dir: str | os.PathLike[str], *, overwrite: bool = False
     try:
         normal_permissions(tmp, directory=True)
         yield tmp
-        for path in tmp.iterdir():
-            normal_permissions(path)
-            _fsync_file(path)
-        fsync_directory(tmp)
+        _sync_tree(tmp)
         if run_dir.exists():
             if any(run_dir.iterdir()):  # overwrite: move the old directory aside first
                 old = Path(tempfile.mkdtemp(prefix=f".{run_dir.name}.", suffix=".old", dir=run_dir.parent))

@@ -102,11 +102,19 @@ def read_meta(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
     """The parsed ``run.json`` of a run directory."""
     run_dir = Path(run_dir)
     meta_path = run_dir / RUN_FILE
+    if not run_dir.exists():
+        raise RunError(f"{run_dir} does not exist; pass a run directory: the --out of 'spikedyn train', or "
+                       "OUT/network of 'spikedyn continual'")
+    if not run_dir.is_dir():
+        raise RunError(f"{run_dir} is a file, not a run directory; pass the --out of 'spikedyn train', or "
+                       "OUT/network of 'spikedyn continual'")
     if not meta_path.is_file() and (run_dir / "checkpoint.npz").is_file():
         raise RunError(f"{run_dir} is an interrupted run (a checkpoint, no {RUN_FILE} yet); finish it with "
                        f"'spikedyn train --resume {run_dir}'")
     if not meta_path.is_file():
-        raise RunError(f"{run_dir} is not a spikedyn run (no {RUN_FILE}); pass a directory made by 'spikedyn train'")
+        hint = (f"; its trained network is {run_dir / 'network'}" if (run_dir / "network" / RUN_FILE).is_file()
+                else "; pass a directory made by 'spikedyn train' (or OUT/network of 'spikedyn continual')")
+        raise RunError(f"{run_dir} is not a spikedyn run (no {RUN_FILE}){hint}")
     try:
         meta = json.loads(meta_path.read_text())
     except (OSError, ValueError) as exc:  # JSONDecodeError, UnicodeDecodeError

@@ -45,7 +45,61 @@ from typing import Any
 import numpy as np
 
 from ..cost.tables import DEFAULT_TABLE
-from .space import OBJECTIVES, Budget, SearchProtocol, SearchSpace, _plain
+from ..errors import SpikedynError
+from .space import BUDGETS, OBJECTIVES, Budget, SearchProtocol, SearchSpace, _plain
+
+
+class BudgetTooTight(SpikedynError):
+    """Every candidate of a search breaks the budget by its estimate: nothing to train.
+    ``spikedyn search`` exits with :attr:`exit_status` 3 (not 2: the input is valid)."""
+
+    exit_status = 3
+
+
+def price_candidates(space: SearchSpace, budget: Budget, table) -> list[dict[str, Any]]:
+    """Every candidate of ``space`` with its family, its estimate (on the energy table ``table``, a
+    loaded table or a name) and whether the budget prunes it, and why: the search's first step."""
+    from ..cost.tables import EnergyTable, load_energy_table
+    from . import families
+
+    tb = table if isinstance(table, EnergyTable) else load_energy_table(table)
+    records = []
+    for cand in space.candidates():
+        family = families.family_of(cand.model)
+        config = family.config(cand, space.base)
+        est = family.estimate(config, tb)
+        reasons = budget.violations(est)
+        records.append({"id": cand.id, "model": cand.model, "family": family.name, "labels": family.labels,
+                        "neurons": cand.neurons, "weight_bits": cand.weight_bits,
+                        "overrides": {k: _plain(v) for k, v in cand.overrides}, "pruned": bool(reasons),
+                        "reason": "; ".join(reasons) if reasons else None,
+                        "estimate": {k: est[k] for k in families.COST_KEYS},
+                        "config": family.config_dict(config)})
+    return records
+
+
+def check_some_fit(records: Sequence[Mapping[str, Any]], budget: Budget) -> None:
+    """Raise :class:`BudgetTooTight`, saying what to relax, if the budget prunes every candidate."""
+    if not records or not all(r["pruned"] for r in records):
+        return
+    options = {"max_memory_kb": "--max-memory-kb", "max_train_energy_uj": "--max-train-energy-uj",
+               "max_infer_energy_uj": "--max-infer-energy-uj"}
+    alone = []  # the bounds that no candidate meets, each with the least any candidate needs
+    for name, key, unit in BUDGETS:
+        bound = getattr(budget, name)
+        values = [r["estimate"][key] for r in records if r["estimate"][key] is not None]
+        if bound is not None and (not values or min(values) > bound):
+            least = f"{min(values):.4g}" if values else "unavailable on this energy table"
+            alone.append(f"{options[name]} {bound:g} (the cheapest candidate needs {least} {unit})")
+    if alone:
+        what = "; ".join(alone)
+    else:  # each bound is met by some candidate, but never all at once: show the nearest miss
+        nearest = min(records, key=lambda r: len(r["reason"].split("; ")))
+        what = f"no candidate meets them all at once (nearest: {nearest['id']}, {nearest['reason']})"
+    which = ("the only candidate breaks the budget by its estimate" if len(records) == 1
+             else f"all {len(records)} candidates break the budget by their estimate")
+    raise BudgetTooTight(f"{which}, so nothing was trained or written: {what}; relax "
+                         "the budget, or add smaller candidates (--neurons, --weight-bits)")
 
 
 def evaluate(task: dict) -> dict:
@@ -72,11 +126,14 @@ def select(candidates: Sequence[Mapping[str, Any]], budget: Budget) -> Mapping[s
 
 def run_search(space: SearchSpace, budget: Budget, protocol: SearchProtocol, *, out_dir, table: str = DEFAULT_TABLE,
                executor: str = "local", jobs: int | None = None, scheduler: str | None = None,
-               data_dir=None, progress: bool = True, checkpoint_every_s: float | None = None) -> dict[str, Any]:
+               data_dir=None, progress: bool = True, checkpoint_every_s: float | None = None,
+               scheduler_timeout_s: float | None = None) -> dict[str, Any]:
     """Run the search (see the module docstring); writes ``out_dir`` and returns the summary.
 
     ``checkpoint_every_s``: each candidate's training is checkpointed this often (on this
     machine's workers) in ``out_dir/candidates/``, and resumed from there by a rerun.
+    ``scheduler_timeout_s``: how long to try to reach ``scheduler`` (default
+    :data:`~spikedyn.search.executors.DEFAULT_SCHEDULER_TIMEOUT_S`).
     """
     from ..cost.tables import load_energy_table
     from ..io.files import write_json
@@ -88,27 +145,16 @@ def run_search(space: SearchSpace, budget: Budget, protocol: SearchProtocol, *, 
     check_protocol(space, protocol)
     tb = load_energy_table(table)
     out = Path(out_dir)
-    records: list[dict[str, Any]] = []
-    tasks: list[dict] = []
-    for cand in space.candidates():
-        family = families.family_of(cand.model)
-        config = family.config(cand, space.base)
-        est = family.estimate(config, tb)
-        reasons = budget.violations(est)
-        records.append({"id": cand.id, "model": cand.model, "family": family.name, "labels": family.labels,
-                        "neurons": cand.neurons, "weight_bits": cand.weight_bits,
-                        "overrides": {k: _plain(v) for k, v in cand.overrides}, "pruned": bool(reasons),
-                        "reason": "; ".join(reasons) if reasons else None,
-                        "estimate": {k: est[k] for k in families.COST_KEYS},
-                        "config": family.config_dict(config)})
-        if not reasons:
-            for seed in protocol.seeds:
-                tasks.append({"id": f"{cand.id}-seed{seed}", "family": family.name,
-                              "config": family.config_dict(config), "seed": seed, "protocol": protocol.to_dict(),
-                              "data_dir": None if data_dir is None else str(data_dir)})
+    records = price_candidates(space, budget, tb)
+    check_some_fit(records, budget)
+    tasks: list[dict] = [{"id": f"{rec['id']}-seed{seed}", "family": rec["family"], "config": rec["config"],
+                          "seed": seed, "protocol": protocol.to_dict(),
+                          "data_dir": None if data_dir is None else str(data_dir)}
+                         for rec in records if not rec["pruned"] for seed in protocol.seeds]
     results, reused = executors.run_tasks(evaluate, tasks, out / "candidates", executor=executor, jobs=jobs,
                                           scheduler=scheduler, desc="candidates", progress=progress,
-                                          checkpoint_every_s=checkpoint_every_s)
+                                          checkpoint_every_s=checkpoint_every_s,
+                                          scheduler_timeout_s=scheduler_timeout_s or executors.DEFAULT_SCHEDULER_TIMEOUT_S)
     by_id: dict[str, list[dict]] = {}
     for r in results:
         by_id.setdefault(r["task"]["id"].rsplit("-seed", 1)[0], []).append(r)
@@ -206,11 +252,13 @@ def _write_plots(out: Path, summary: dict, budget: Budget) -> None:
     from matplotlib.figure import Figure
 
     from ..plotting import plot_pareto, save_figure
+    from ..plotting.costs import COST_AXES
 
     for key, bound in (("memory_kb", budget.max_memory_kb), ("train_energy_uj", budget.max_train_energy_uj),
                        ("infer_energy_uj", budget.max_infer_energy_uj)):
-        fig = Figure(figsize=(7, 4.8), layout="constrained")
+        fig = Figure(figsize=(9, 5.5), layout="constrained")
+        energy = "" if key == "memory_kb" else f", priced on {summary['energy_table']}"
         plot_pareto(summary["candidates"], key, fig.subplots(), budget=bound, selected=summary["selected"],
-                    title=f"accuracy vs {key} ({summary['energy_table']})")
+                    title=f"validation accuracy against {COST_AXES[key].split(' (')[0]}{energy}")
         save_figure(fig, out / f"accuracy_vs_{key}.png")
 

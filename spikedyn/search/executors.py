@@ -53,6 +53,8 @@ TASK_COMMAND = "task"
 STOP_GRACE_S = 3.0
 #: Seconds between two looks at the stop flag while the workers run (the stop latency it adds).
 POLL_S = 0.05
+#: Seconds to try to reach a Dask scheduler before giving up (``spikedyn search --scheduler-timeout``).
+DEFAULT_SCHEDULER_TIMEOUT_S = 20.0
 #: The signal that stopped this worker process's task, if one did (then it takes no other).
 _stopped_by: int | None = None
 #: Whether this process is a worker of :func:`_iter_local`'s pool.
@@ -100,6 +102,20 @@ def check_executor(executor: str, jobs: int | None, scheduler: str | None) -> No
             import distributed  # noqa: F401
         except ImportError:
             raise ConfigError('the dask executor needs dask.distributed: pip install "spikedyn[dask]"') from None
+
+
+def check_scheduler(scheduler: str, timeout_s: float = DEFAULT_SCHEDULER_TIMEOUT_S) -> None:
+    """Connect to the Dask scheduler at ``scheduler`` and disconnect: a one-line ConfigError if it
+    cannot be reached within ``timeout_s`` seconds (for a command to check before it writes anything)."""
+    from distributed import Client
+
+    try:
+        client = Client(scheduler, timeout=f"{timeout_s}s")
+    except (OSError, TimeoutError, ValueError) as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise ConfigError(f"cannot reach the Dask scheduler at {scheduler} within {timeout_s:g} s ({reason}); start "
+                          "it, check the address, or raise --scheduler-timeout") from None
+    client.close()
 
 
 def _call(worker: Callable[[dict], dict], task: dict, threads: int, checkpoint_dir: str | None = None,
@@ -244,7 +260,7 @@ def _iter_local(worker, todo: list[dict], jobs: int, checkpoint: tuple) -> Itera
 
 
 def _iter_dask(worker, todo: list[dict], jobs: int, scheduler: str | None,
-               checkpoint: tuple) -> Iterator[tuple[dict, dict]]:
+               checkpoint: tuple, timeout_s: float = DEFAULT_SCHEDULER_TIMEOUT_S) -> Iterator[tuple[dict, dict]]:
     from distributed import Client, LocalCluster, as_completed as dask_completed
 
     from ..io import interrupt
@@ -257,7 +273,7 @@ def _iter_dask(worker, todo: list[dict], jobs: int, scheduler: str | None,
     else:
         checkpoint = (None, None)  # a remote worker may not see this machine's files
         try:
-            client = Client(scheduler, timeout="20s")
+            client = Client(scheduler, timeout=f"{timeout_s}s")
         except (OSError, TimeoutError) as exc:
             raise ConfigError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
     try:
@@ -277,8 +293,8 @@ def _iter_dask(worker, todo: list[dict], jobs: int, scheduler: str | None,
 
 def run_tasks(worker: Callable[[dict], dict], tasks: Iterable[dict], out_dir: str | os.PathLike[str], *,
               executor: str = "local", jobs: int | None = None, scheduler: str | None = None,
-              desc: str = "tasks", progress: bool = True,
-              checkpoint_every_s: float | None = None) -> tuple[list[dict], int]:
+              desc: str = "tasks", progress: bool = True, checkpoint_every_s: float | None = None,
+              scheduler_timeout_s: float = DEFAULT_SCHEDULER_TIMEOUT_S) -> tuple[list[dict], int]:
     """Results of every task, in the order of ``tasks``, and how many were reused from ``out_dir``.
 
     ``worker(task) -> dict`` must be a module-level function (it is sent to other
@@ -288,7 +304,7 @@ def run_tasks(worker: Callable[[dict], dict], tasks: Iterable[dict], out_dir: st
     ``checkpoint_every_s``, a worker that uses :func:`task_session` checkpoints its task
     to ``out_dir/<id>.checkpoint.npz`` that often (local workers, and a Dask
     ``LocalCluster``'s; not a remote cluster's) and resumes from it; the file is deleted
-    once the result is stored.
+    once the result is stored. ``scheduler_timeout_s``: how long to try to reach ``scheduler``.
     """
     from ..io.files import remove_stale_temporaries, write_json
 
@@ -316,7 +332,7 @@ def run_tasks(worker: Callable[[dict], dict], tasks: Iterable[dict], out_dir: st
     jobs = min(jobs or default_jobs(), max(len(todo), 1))
     checkpoint = (None, None) if checkpoint_every_s is None else (str(out), float(checkpoint_every_s))
     runner = (_iter_local(worker, todo, jobs, checkpoint) if executor == "local"
-              else _iter_dask(worker, todo, jobs, scheduler, checkpoint))
+              else _iter_dask(worker, todo, jobs, scheduler, checkpoint, scheduler_timeout_s))
     with tqdm(total=len(todo), desc=desc, unit="task", disable=not progress or not todo) as bar:
         for task, result in runner:
             record = {"task": task, **result}

@@ -136,15 +136,27 @@ class Candidate:
 
 @dataclass(frozen=True)
 class SearchSpace:
-    """Models x sizes x weight widths x the ``grid`` of other config fields (``"section.field"`` -> values)."""
+    """Models x sizes x weight widths x the ``grid`` of other config fields (``"section.field"`` -> values).
+
+    ``weight_bits`` None (the default) is each model's own width: the base config's
+    ``precision.weight_bits`` for the STDP models (the width ``spikedyn train`` simulates and
+    ``spikedyn estimate`` prices unless told otherwise), and for a family that runs at fixed
+    widths (:mod:`spikedyn.search.families`) that width, or its first. ``weight_bits`` then
+    holds every width the search uses; :meth:`SearchSpec.to_dict` leaves it out, so that a
+    search read back defaults the same way.
+    """
 
     models: tuple[str, ...]
     neurons: tuple[int, ...] = DEFAULT_NEURONS
-    weight_bits: tuple[int, ...] = (32,)
+    weight_bits: tuple[int, ...] | None = None
     grid: tuple[tuple[str, tuple[Any, ...]], ...] = ()
     base: NetworkConfig = field(default_factory=NetworkConfig)
 
     def __post_init__(self):
+        object.__setattr__(self, "_default_bits", self.weight_bits is None)
+        if self.weight_bits is None:
+            widths = {self._own_bits(families.family_of(m)) for m in self.models} if self.models else set()
+            object.__setattr__(self, "weight_bits", tuple(sorted(widths)) or (self.base.precision.weight_bits,))
         for name, values in (("models", self.models), ("neurons", self.neurons), ("weight_bits", self.weight_bits)):
             if not values or len(set(values)) != len(values):
                 raise ConfigError(f"{name} must be a non-empty list without repeats, got {list(values)}")
@@ -179,11 +191,16 @@ class SearchSpace:
             keys = family.grid_keys(self.grid)
             grid = dict(self.grid)
             combos = list(itertools.product(*[grid[k] for k in keys]))  # [()] without a grid
-            bits = [b for b in self.weight_bits if family.weight_bits is None or b in family.weight_bits]
+            bits = ([self._own_bits(family)] if self._default_bits
+                    else [b for b in self.weight_bits if family.weight_bits is None or b in family.weight_bits])
             out += [Candidate(m, int(n), int(b), tuple(zip(keys, combo)))
                     for n in self.neurons for b in bits for combo in combos]
         return out
 
+    def _own_bits(self, family) -> int:
+        """A model's width when none is given: the base config's, unless its family runs at others."""
+        own = self.base.precision.weight_bits
+        return own if family.weight_bits is None or own in family.weight_bits else family.weight_bits[0]
 
 
 def check_protocol(space: SearchSpace, protocol: SearchProtocol) -> None:
@@ -208,7 +225,7 @@ class SearchSpec:
 
         models = ["spikedyn", "asp"]
         neurons = [100, 200, 400]
-        weight_bits = [32, 8]          # optional, default [32]
+        weight_bits = [32, 8]          # optional, default: the config's precision.weight_bits
         energy_table = "horowitz-45nm" # optional
         [budget]                       # optional; any of the three bounds
         max_memory_kb = 3000
@@ -232,7 +249,8 @@ class SearchSpec:
 
     def to_dict(self) -> dict[str, Any]:
         sp = self.space
-        return {"models": list(sp.models), "neurons": list(sp.neurons), "weight_bits": list(sp.weight_bits),
+        return {"models": list(sp.models), "neurons": list(sp.neurons),
+                **({} if sp._default_bits else {"weight_bits": list(sp.weight_bits)}),
                 "grid": {k: [_plain(x) for x in v] for k, v in sp.grid},
                 "budget": {k: v for k, v in asdict(self.budget).items() if v is not None},
                 "protocol": self.protocol.to_dict(),
@@ -284,7 +302,8 @@ class SearchSpec:
             raise ConfigError(f"{source}: config must be a table of config sections, got {show(base)}")
         try:
             return cls(space=SearchSpace(models=items("models", str, None), neurons=items("neurons", int, DEFAULT_NEURONS),
-                                         weight_bits=items("weight_bits", int, (32,)),
+                                         weight_bits=(items("weight_bits", int, None) if "weight_bits" in data
+                                                      else None),
                                          grid=tuple((str(k), tuple(_unplain(x) for x in v)) for k, v in grid.items()),
                                          base=NetworkConfig.from_dict(base, source=f"{source} [config]")),
                        budget=Budget(**budget), protocol=SearchProtocol(**protocol), energy_table=table_name)

@@ -237,11 +237,14 @@ class Network:
 
     # -- learning ---------------------------------------------------------------------
     def train(self, images, *, progress: bool = True, batch_size: int = 250, desc: str = "train",
-              on_batch: Callable[[TrainStats], None] | None = None) -> TrainStats:
+              on_batch: Callable[[TrainStats], None] | None = None, progress_start: int = 0) -> TrainStats:
         """Learn from ``images`` (uint8, (n, n_input) or (n, rows, cols)) in order, without labels.
 
         Parameters
         ----------
+        progress_start : int
+            Samples of the same stretch done before this call (a resumed run): the progress
+            bar counts from there, to ``progress_start + n``.
         on_batch : callable, optional
             Called with the :class:`TrainStats` of this call so far after every batch
             of up to ``batch_size`` samples, when the network is consistent (e.g. to
@@ -280,8 +283,8 @@ class Network:
                               samples_per_second=done / wall if wall > 0 else 0.0,
                               mean_spikes_per_sample=spikes / done if done else 0.0, spikes=spikes)
 
-        with tqdm(total=n, desc=desc, unit="sample", disable=not progress, smoothing=0.1) as bar, \
-                ThreadPoolExecutor(max_workers=1) as runner:
+        with tqdm(total=progress_start + n, initial=progress_start, desc=desc, unit="sample", disable=not progress,
+                  smoothing=0.1) as bar, ThreadPoolExecutor(max_workers=1) as runner:
             while done < n:
                 batch = images[done:min(done + batch_size, n)]
                 before = self._snapshot()
