@@ -109,7 +109,7 @@ def summarise(results: list[dict], out: Path) -> None:
         "Test accuracy (all 10,000 test images) after training on the MNIST training images in order, neurons "
         "named from the training images learned from (once each, learning off); mean ± sd over seeds. "
         "Training time: wall minutes per network on one simulation thread, with several networks (and other "
-        "experiments) sharing the 2 cores, so an upper bound; the README's Speed section has samples/s measured "
+        "experiments) sharing the 2 cores, so an upper bound; docs/speed.md has samples/s measured "
         "alone.\n\n"
         + "\n".join(lines) + "\n")
     # the labelled pass

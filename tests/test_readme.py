@@ -56,3 +56,32 @@ def test_generated_tables_in_the_readme_are_the_committed_outputs() -> None:
         for path, body in sync.blocks(document.read_text()):
             assert body == (README.parent / path).read_text(), \
                 f"{path} differs from {document.name}; run experiments/sync_readme.py"
+
+
+def test_every_link_of_the_readme_and_the_docs_resolves() -> None:
+    """The README is a front page that links to docs/; every relative link and image there and in
+    the docs pages points to a file of the repository."""
+    root = README.parent
+    documents = [README, *sorted((root / "docs").glob("*.md"))]
+    broken = []
+    for document in documents:
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", document.read_text()):
+            if "://" not in target and not (document.parent / target).exists():
+                broken.append(f"{document.relative_to(root)}: {target}")
+    assert broken == []
+    linked = set(re.findall(r"\]\(docs/([\w-]+\.md)\)", README.read_text()))
+    assert linked == {p.name for p in (root / "docs").glob("*.md")}  # the README maps every page
+
+
+def test_the_front_page_is_short_and_says_how_to_start() -> None:
+    text = README.read_text()
+    assert len(text.splitlines()) <= 140
+    for heading in ("## Install", "## Data", "## The main job", "## Tests", "## Python API", "## Documentation"):
+        assert heading in text
+    assert "python -m pytest -n 2" in text and "pip install -e" in text and "python3 -m venv" in text
+    install = re.findall(r"^pip install -e (\S+)$", text, re.M)
+    assert len(install) == 1, "one install command"
+    ci = (README.parent / ".ci" / "run").read_text()
+    assert f"pip install --quiet -e {install[0]}" in ci  # CI installs what the README installs ...
+    assert "python -m pytest -n 2" in ci  # ... and runs the README's test command
+    assert len(re.findall(r"^\$ spikedyn continual ", text, re.M)) == 1, "one command for the main job"
