@@ -10,7 +10,6 @@ JupyterLab (the ``[notebooks]`` extra, for a user who opens them) is the interfa
 from __future__ import annotations
 
 import json
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -48,18 +47,26 @@ def test_the_notebooks_extra_opens_them_in_jupyterlab() -> None:
     assert {"nbclient", "nbformat", "ipykernel", "jupytext", "ipywidgets"} <= runner  # what CI runs them with
 
 
-def execute(source: Path, cwd: Path, monkeypatch, **parameters):
+def execute(source: Path, cwd: Path, monkeypatch, *, tmpdir: Path | None = None, then: str | None = None,
+            **parameters):
     """Run the notebook with its parameter cell replaced by ``parameters`` (when given), in ``cwd``;
-    returns the executed notebook."""
+    returns the executed notebook. ``tmpdir``: the kernel's TMPDIR (a private one, so that what
+    other processes put in the machine's temporary directory meanwhile does not count); ``then``:
+    code run after the last cell."""
     pytest.importorskip("nbclient")
     import nbformat
     from nbclient import NotebookClient
 
     monkeypatch.setenv("SPIKEDYN_NOTEBOOK_QUICK", "1")
+    if tmpdir is not None:
+        tmpdir.mkdir(parents=True, exist_ok=True)
+        monkeypatch.setenv("TMPDIR", str(tmpdir))  # the kernel, a new process, takes its temporaries there
     nb = nbformat.read(source.with_suffix(".ipynb"), as_version=4)
     if parameters:
         (cell,) = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
         cell.source = "\n".join(f"{k} = {v!r}" for k, v in parameters.items())
+    if then is not None:
+        nb.cells.append(nbformat.v4.new_code_cell(then))
     NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(cwd)}}).execute()
     return nb
 
@@ -77,19 +84,23 @@ def check_outputs(nb) -> None:
 @pytest.mark.mnist
 @pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
 def test_notebook_runs_headless_from_any_directory(source: Path, tmp_path, monkeypatch) -> None:
-    before = set(Path(tempfile.gettempdir()).glob("spikedyn-*"))
-    nb = execute(source, tmp_path, monkeypatch)  # not notebooks/: paths do not depend on the working directory
+    cwd, tmpdir = tmp_path / "cwd", tmp_path / "tmp"
+    cwd.mkdir()
+    nb = execute(source, cwd, monkeypatch, tmpdir=tmpdir)  # not notebooks/: paths do not depend on the directory
     check_outputs(nb)
-    assert list(tmp_path.iterdir()) == []  # wrote nothing where it ran
-    assert set(Path(tempfile.gettempdir()).glob("spikedyn-*")) <= before  # no temporary directory left
+    assert list(cwd.iterdir()) == []  # wrote nothing where it ran
+    assert list(tmpdir.glob("spikedyn-*")) == []  # no temporary directory left
 
 
 @pytest.mark.mnist
 def test_the_search_notebook_runs_its_own_search_and_cleans_up(tmp_path, monkeypatch) -> None:
-    before = set(Path(tempfile.gettempdir()).glob("spikedyn-search-*"))
-    nb = execute(NOTEBOOKS / "search_fronts.py", tmp_path, monkeypatch, SEARCH=None, NEW_SEARCH=True, QUICK=True)
+    tmpdir = tmp_path / "tmp"
+    nb = execute(NOTEBOOKS / "search_fronts.py", tmp_path, monkeypatch, tmpdir=tmpdir, then="print(search_dir)",
+                 SEARCH=None, NEW_SEARCH=True, QUICK=True)
     check_outputs(nb)
-    assert set(Path(tempfile.gettempdir()).glob("spikedyn-search-*")) == before
+    searched = Path(nb.cells[-1].outputs[0].text.strip())
+    assert searched.parent == tmpdir and searched.name.startswith("spikedyn-search-")  # its own search ran there
+    assert not searched.exists() and list(tmpdir.glob("spikedyn-search-*")) == []  # and was removed
 
 
 def test_the_continual_notebook_reads_a_users_runs(tmp_path, monkeypatch) -> None:
