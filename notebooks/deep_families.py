@@ -22,6 +22,14 @@
 # `python experiments/deep_families.py` (`experiments/results/deep/`) and puts the
 # families side by side: accuracy against time steps, the depth problem and its fix, and
 # energy per inference on the 45 nm table and on Loihi (`docs/deep.md`).
+#
+# Set `DEEP` below to the `--out` of your own `experiments/deep_families.py` run and `SEARCH`
+# to your `experiments/search_families.py` output; left at `None`, the notebook reads the
+# committed results, from any working directory.
+
+# %% tags=["parameters"]
+DEEP = None  # an experiments/deep_families.py output directory; None: the committed results
+SEARCH = None  # an experiments/search_families.py output directory; None: the committed results
 
 # %%
 import json
@@ -30,12 +38,13 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-ROOT = Path.cwd().resolve()
-ROOT = ROOT.parent if ROOT.name == "notebooks" else ROOT  # run from notebooks/ or the repository root
-RESULTS = ROOT / "experiments" / "results" / "deep"
+import spikedyn
+
+COMMITTED = Path(spikedyn.__file__).resolve().parents[1] / "experiments" / "results"  # a clone's committed results
+RESULTS = Path(DEEP) if DEEP else COMMITTED / "deep"
 load = lambda name: json.loads((RESULTS / f"{name}.json").read_text())
 mnist, cartpole, depth, energy = load("mnist_conversion"), load("cartpole_conversion"), load("depth"), load("energy")
-search = json.loads((ROOT / "experiments" / "results" / "search_families" / "search.json").read_text())
+search = json.loads(((Path(SEARCH) if SEARCH else COMMITTED / "search_families") / "search.json").read_text())
 print("source hash of the results:", mnist["source_hash"])
 
 # %% [markdown]
