@@ -539,3 +539,22 @@ def test_a_search_over_an_infinite_time_constant_can_be_written_and_read(tmp_pat
     assert spec.space.grid == (("excitatory.tau_theta_ms", (float("inf"), 1e7)),)
     write_json(tmp_path / "s.json", spec.to_dict())
     assert load_spec(tmp_path / "s.json") == spec
+
+
+def _never_called(task: dict) -> dict:  # pragma: no cover - every task is reused
+    raise AssertionError("a stored result was computed again")
+
+
+def test_a_stored_result_drops_the_checkpoint_its_killed_worker_left(tmp_path) -> None:
+    """A worker killed between storing its result and deleting its checkpoint leaves both; the
+    rerun reuses the result and removes the checkpoint (deterministic form of the race the
+    search test above can hit with SIGKILL)."""
+    from spikedyn._version import source_hash
+    from spikedyn.search import executors
+
+    task = {"id": "t-seed0", "x": 1}
+    (tmp_path / "t-seed0.json").write_text(json.dumps({"task": task, "source_hash": source_hash(), "y": 2}))
+    (tmp_path / "t-seed0.checkpoint.npz").write_bytes(b"left by a killed worker")
+    results, reused = executors.run_tasks(_never_called, [task], tmp_path, progress=False, checkpoint_every_s=0.1)
+    assert reused == 1 and results[0]["y"] == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t-seed0.json"]

@@ -322,6 +322,7 @@ def run_tasks(worker: Callable[[dict], dict], tasks: Iterable[dict], out_dir: st
         stored = stored_result(out, task)
         if stored is not None:
             done[task["id"]] = stored
+            (out / _checkpoint_name(task)).unlink(missing_ok=True)  # killed after storing, before removing it
         else:
             todo.append(task)
     reused = len(done)
