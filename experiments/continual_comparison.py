@@ -64,6 +64,21 @@ def ablation_variants() -> dict[str, list[str]]:
     return variants
 
 
+def stored_runs(tasks: list[dict], out: Path) -> list[dict]:
+    """The stored result of every task in ``out/runs`` (the same task, any source hash); exits with a
+    one-line message naming the first missing run."""
+    from spikedyn.search.executors import stored_result
+
+    results = []
+    for task in tasks:
+        record = stored_result(out / "runs", task, any_source=True)
+        if record is None:
+            sys.exit(f"--tables-only: no stored run of task {task['id']} in {out / 'runs'}; run without "
+                     "--tables-only to compute it")
+        results.append(record)
+    return results
+
+
 def read_chosen(path: Path) -> dict[str, list[str]]:
     """model -> ``--set`` items of its selected configuration, from a selection's ``chosen.json``."""
     import json
@@ -154,6 +169,10 @@ def main(argv=None) -> int:
     ap.add_argument("--no-iid", action="store_true", help="skip the i.i.d. references")
     ap.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
                     help="config override for every run (repeatable)")
+    ap.add_argument("--tables-only", action="store_true",
+                    help="compute nothing: write the tables and figures from the runs stored in OUT/runs for these "
+                         "tasks, whatever code produced them (each run keeps its source_hash); a missing run is an "
+                         "error")
     add_executor_options(ap, jobs=1)
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args(argv)
@@ -183,8 +202,11 @@ def main(argv=None) -> int:
                 tasks.append({"id": f"{_slug(name)}-{n}-seed{seed}", "model": model, "neurons": n, "seed": seed,
                               "set": sets + args.set, "protocol": protocol, "iid": not args.no_iid})
                 keys.append((name, n))
-    results = run_tasks(run_one, tasks, args.out, jobs=args.jobs, desc="continual runs",
-                        executor=args.executor, scheduler=args.scheduler)
+    if args.tables_only:
+        results = stored_runs(tasks, args.out)
+    else:
+        results = run_tasks(run_one, tasks, args.out, jobs=args.jobs, desc="continual runs",
+                            executor=args.executor, scheduler=args.scheduler)
     what = "SpikeDyn's mechanisms" if args.ablation else "models"
     note = (f"Class-incremental MNIST ({what}): tasks {args.tasks}, {args.samples_per_task} training images per task, "
             f"labelled pass over {args.assign_per_class} images per class seen, test on "
@@ -196,6 +218,8 @@ def main(argv=None) -> int:
                + "; ".join(f"`{m}`: {' '.join(sets) or 'defaults'}" for m, sets in chosen.items()) + ")")
             + ". Minutes: wall time per run (and its i.i.d. reference) on one "
             "simulation thread, runs sharing the machine.")
+    hashes = sorted({r.get("source_hash", "unknown") for r in results})
+    note += f" Source hash of the runs: {', '.join(hashes)}."
     print(write_results(keys, results, args.out, label="variant" if args.ablation or args.grid else "model",
                         note=note))
     return 0

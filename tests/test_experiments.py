@@ -172,3 +172,25 @@ def test_a_comparison_runs_each_model_at_its_chosen_configuration(tmp_path, mnis
     with pytest.raises(SystemExit) as stop:
         comparison.main([*argv[:-2], "--grid", "asp.beta=0.1,0.3", "--out", str(tmp_path / "no")])
     assert stop.value.code == 2 and not (tmp_path / "no").exists()
+
+
+@pytest.mark.mnist
+def test_tables_only_writes_the_tables_of_stored_runs_without_computing(tmp_path, mnist_dir, monkeypatch) -> None:
+    comparison = importlib.import_module("continual_comparison")
+    monkeypatch.setattr(comparison, "_POOLS", {})
+    out = tmp_path / "comparison"
+    argv = ["--models", "lateral", "--split", "validation", "--neurons", "4", "--seeds", "0", "--tasks", "0,1",
+            "--samples-per-task", "6", "--assign-per-class", "3", "--test-per-class", "4", "--no-iid", "--jobs", "1",
+            "--out", str(out)]
+    assert comparison.main(argv) == 0
+    run = out / "runs" / "lateral-4-seed0.json"
+    record = json.loads(run.read_text())
+    record["source_hash"] = "0123456789ab"  # as if an earlier version of the code had produced it
+    run.write_text(json.dumps(record))
+    (out / "table.md").unlink()
+    monkeypatch.setattr(comparison, "run_one", lambda task: pytest.fail("--tables-only computed a run"))
+    assert comparison.main([*argv, "--tables-only"]) == 0
+    assert "0123456789ab" in (out / "table.md").read_text()
+    with pytest.raises(SystemExit) as stop:
+        comparison.main([*argv[:-1], str(tmp_path / "empty"), "--tables-only"])
+    assert "no stored run of task lateral-4-seed0" in str(stop.value.code)
