@@ -158,3 +158,53 @@ def test_search_rejects_bad_input(run_cli, tmp_path: Path, argv, message) -> Non
     code, _, err = run_cli("search", *argv, "--out", tmp_path / "s", "--json", tmp_path / "s.json")
     assert code == 2 and message in err and "Traceback" not in err
     assert not (tmp_path / "s").exists() and not (tmp_path / "s.json").exists()
+
+
+_ORPHAN_SCRIPT = """
+import os, signal, time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+
+from spikedyn.search import executors
+
+if __name__ == "__main__":
+    pool = ProcessPoolExecutor(1, mp_context=get_context("spawn"), initializer=executors._init_pool_worker,
+                               initargs=(os.getpid(),))
+    worker = pool.submit(os.getpid).result()
+    pool.submit(time.sleep, 3600)  # a task that would outlive the run by an hour
+    print(worker, flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)  # the run dies without a word to its workers
+"""
+
+
+def _running(pid: int) -> bool:
+    """Whether process ``pid`` exists and is not a zombie (an exited child nobody reaped yet)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
+def test_a_pool_worker_exits_when_the_run_that_started_it_dies(tmp_path: Path) -> None:
+    """A run killed outright (SIGKILL; also SIGTERM to its group while a worker compiled or sat
+    idle) left its workers running, orphaned, for as long as their tasks took: each now sees
+    its parent change and exits (executors._watch_parent). Nothing here is timed: the test only
+    waits for the worker to be gone, and gives up after a limit far above the watchdog's period
+    plus the grace period (that limit turns a leftover worker into a failure, not a hang)."""
+    script = tmp_path / "run.py"
+    script.write_text(_ORPHAN_SCRIPT)
+    out, err = tmp_path / "stdout", tmp_path / "stderr"
+    with out.open("w") as stdout, err.open("w") as stderr:  # files, not pipes: the orphan inherits them
+        code = subprocess.run([sys.executable, str(script)], stdout=stdout, stderr=stderr, timeout=300).returncode
+    assert code == -signal.SIGKILL, err.read_text()
+    worker = int(out.read_text().split()[0])
+    try:
+        deadline = time.monotonic() + 120
+        while _running(worker) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not _running(worker), "the orphaned worker is still running"
+    finally:
+        if _running(worker):
+            os.kill(worker, signal.SIGKILL)

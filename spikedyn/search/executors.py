@@ -59,21 +59,47 @@ DEFAULT_SCHEDULER_TIMEOUT_S = 20.0
 _stopped_by: int | None = None
 #: Whether this process is a worker of :func:`_iter_local`'s pool.
 _pool_worker = False
+#: Seconds between a worker's looks at whether the process that started it is still alive.
+PARENT_WATCH_S = 1.0
+#: Exit status of a worker that exits because the process that started it died.
+EXIT_ORPHANED = 3
 
 
-def _init_pool_worker() -> None:
+def _init_pool_worker(parent: int | None = None) -> None:
     """Start a local worker process. While idle it takes SIGINT and SIGTERM (a terminal's
     Ctrl-C reaches every process of the group; the pool sends SIGTERM) as the order to take
-    no further task; :func:`_call` handles them during a task."""
+    no further task; :func:`_call` handles them during a task. It exits when its parent, the
+    process of pid ``parent``, dies (:func:`_watch_parent`)."""
     from tqdm.std import tqdm as every_tqdm  # the class all of tqdm's bars derive from
 
     global _pool_worker
     _pool_worker = True
+    if parent is not None:
+        threading.Thread(target=_watch_parent, args=(parent, PARENT_WATCH_S), name="spikedyn-watch-parent",
+                         daemon=True).start()
     # A worker shows no progress bar; tqdm's default lock would be a multiprocessing semaphore,
     # which a worker killed when the run stops leaves to the resource tracker (with a warning).
     every_tqdm.set_lock(threading.RLock())
     signal.signal(signal.SIGINT, _stop_when_idle)
     signal.signal(signal.SIGTERM, _stop_when_idle)
+
+
+def _watch_parent(parent: int, period_s: float) -> None:
+    """Exit this worker process once the process ``parent`` that started it has died (the worker
+    is then adopted by another, and ``os.getppid()`` changes), looking every ``period_s``.
+
+    Without it, a worker whose run was killed (SIGKILL, or SIGTERM to the process group while
+    it compiled or waited for its next task) went on for as long as its task took, or for
+    ever: nobody would ever read its result. The running task is first asked to stop (it
+    writes its checkpoint after its current sample) and gets :data:`STOP_GRACE_S` for that.
+    """
+    from ..io import interrupt
+
+    while os.getppid() == parent:
+        time.sleep(period_s)
+    interrupt.request(signal.SIGTERM)
+    time.sleep(STOP_GRACE_S)
+    os._exit(EXIT_ORPHANED)
 
 
 def _stop_when_idle(signum, frame) -> None:  # noqa: ARG001 - signal API
@@ -235,7 +261,8 @@ def _iter_local(worker, todo: list[dict], jobs: int, checkpoint: tuple) -> Itera
         for task in todo:
             yield task, _call(worker, task, threads, *checkpoint)
         return
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"), initializer=_init_pool_worker) as pool:
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"), initializer=_init_pool_worker,
+                             initargs=(os.getpid(),)) as pool:
         futures = {pool.submit(_call, worker, task, threads, *checkpoint): task for task in todo}
         pending = set(futures)
         try:
