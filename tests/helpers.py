@@ -120,6 +120,22 @@ def make_digits_dir(directory: Path, n_train: int = 30, n_test: int = 20, seed: 
 # ----------------------------------------------------------------------------------------
 # Network state
 # ----------------------------------------------------------------------------------------
+def canonical_state_arrays(arrays: dict) -> dict:
+    """Flat state arrays (``state_arrays``) with every list (a field ``X`` with a companion count
+    ``n_X``) in its canonical form: its members ascending, zeros after them. The order in which
+    neurons joined a list, and what a buffer holds after its list, is no part of the state
+    (``spikedyn.simulation.state._canonical_lists``); spikedyn before 0.3 saved both as they were."""
+    out = {k: np.array(v) for k, v in arrays.items()}
+    for name, items in out.items():
+        part, _, field = name.rpartition(".")
+        count = f"{part}.n_{field}" if part else f"n_{field}"
+        if count in out:
+            n = int(out[count][0])
+            items[:n] = np.sort(items[:n])
+            items[n:] = 0
+    return out
+
+
 def assert_states_equal(a, b) -> None:
     """Two ``network.State`` records hold the same state.
 

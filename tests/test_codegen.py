@@ -89,7 +89,7 @@ KERNELS = {
                          lambda: (KP.competition.lif, _f(), _f(), _f(), _i64(), 5, _i32(), 0, _b(), _i32())),
     "_reset": (neurons._reset, lambda: (KP.exc, _f(), _i64(), 5, _i32(), 0)),
     "_deliver_events": (stdp._deliver_events, lambda: (_f(), _w(), _i32(N_INPUT), 0, 5)),
-    "_inhibit_others": (competition._inhibit_others, lambda: (_f(), _i32(), 0, 1.0)),
+    "_inhibit_others": (competition._inhibit_others, lambda: (_f(), _i32(), 0, 2, 1.0)),
     "_excite_partners": (competition._excite_partners, lambda: (_f(), _i32(), 0, 1.0, _i32(), _b(), _i64(1))),
     "_recent_traces_now": (traces._recent_traces_now,
                            lambda: (traces.decay_table(20.0, 0.5), _i64(), 5, _i32(), _b(), _i64(1), _f())),
@@ -108,9 +108,13 @@ KERNELS = {
                                lambda: (KP.threshold, KP.exc, _f(), _f(), _f(), _f(), _i64(), 5)),
     "_homeostatic_on_spikes": (threshold._homeostatic_on_spikes, lambda: (KP.threshold, _f(), _i32(), 0)),
     "_compete_inhibitory_layer": (competition._compete_inhibitory_layer,
-                                  lambda: (KP.competition, 5, _f(), _i32(), 0, *_population())),
+                                  lambda: (KP.competition, 5, _i32(), 0, *_population())),
     "_compete_direct_lateral": (competition._compete_direct_lateral,
-                                lambda: (KP_LATERAL.competition, 5, _f(), _i32(), 0, *_population())),
+                                lambda: (KP_LATERAL.competition, 5, _i32(), 0, *_population())),
+    "_inhibit_inhibitory_layer": (competition._inhibit_inhibitory_layer,
+                                  lambda: (KP.competition, 5, _f(), _i32(), 0, 0, 1, *_population())),
+    "_inhibit_direct_lateral": (competition._inhibit_direct_lateral,
+                                lambda: (KP_LATERAL.competition, 5, _f(), _i32(), 0, 0, 1, *_population())),
     "_stdp_on_pre": (stdp._stdp_on_pre, lambda: _pre_args(KP)),
     "_stdp_transmit": (stdp._stdp_transmit,
                        lambda: (KP.plasticity, 5, _w(), _f(), _i32(N_INPUT), 0, 3, np.zeros(5, np.int64), _i64(1))),
@@ -191,18 +195,25 @@ def _blocks_in_loops(function_ir: str) -> dict[str, str]:
     return {b: text for b, text in blocks.items() if reaches(b, b)}
 
 
-@pytest.mark.parametrize("counting", [False, True])
+@pytest.mark.parametrize("counting, threaded", [(False, False), (True, False), (True, True)])
 @pytest.mark.parametrize("model", models.names())
-def test_time_loop_keeps_no_reference_counts_inside_its_loops(model: str, counting: bool) -> None:
+def test_time_loop_keeps_no_reference_counts_inside_its_loops(model: str, counting: bool, threaded: bool) -> None:
     """The model's parts, inlined through their hooks, add no atomic reference counting per step,
-    with the operation counters off (None) or on."""
+    with the operation counters off (None) or on, on one thread (``sync`` None) or as one block of a
+    network on several (here a barrier of one thread, :mod:`spikedyn.core.barrier`)."""
+    from spikedyn.core.barrier import Sync, new_words
     from spikedyn.simulation.state import _new_buffers, _new_state
 
     kp = state.kernel_params(NetworkConfig(model=model, n_neurons=N, n_input=N_INPUT, stdp=STDP))
     st, buf = _new_state(kp, N_INPUT, N), _new_buffers(kp, N_INPUT, N)
     buf.step_ptr[:] = 0  # no input spikes
     fresh = numba.njit(loop._run_steps.py_func)
-    fresh(kp, st, buf, _w(), _f(), 10, True, True, _i32(), state._recorder(0, 0, 0, N), _i64(8) if counting else None)
+    words = new_words()
+    sync = Sync(int(words.ctypes.data), 1, 0, np.zeros(1, np.int64), np.zeros((1, N_INPUT), np.bool_),
+                np.zeros(1, np.int64)) if threaded else None
+    fresh(kp, st, buf, _w(), _f(), 10, True, True, _i32(), state._recorder(0, 0, 0, N), _i64(8) if counting else None,
+          sync)
+    assert sync is None or sync.round[0] == 10  # one meeting per step
     ir = fresh.inspect_llvm(fresh.signatures[0])
     own = [d for d in ir.split("\ndefine ")[1:] if "10_run_stepsB" in d.split("\n", 1)[0]
            and "cpython" not in d.split("\n", 1)[0] and "@cfunc" not in d.split("\n", 1)[0]]

@@ -137,7 +137,7 @@ def test_train_kernel_counts_and_attempts_match_naive(name: str) -> None:
     buf = _new_buffers(net._kp, case.config.n_input, n_neurons)
     _train_batch(net._kp, net._state, buf, net.weights, net.theta, case.images,
                  np.uint64(case.seed), np.uint64(0), counts, attempts, new_counters(), interrupt.STOP,
-                 np.full(1, -1, np.int64))
+                 np.full(1, -1, np.int64), None)
     np.testing.assert_array_equal(counts, naive.counts)
     np.testing.assert_array_equal(attempts, naive.attempts)
     assert np.array_equal(net.weights, naive.weights)

@@ -206,7 +206,7 @@ class OneSynapse:
             step_ptr[s + 1] = k
         counts = np.zeros(1, np.int32)
         rec = _recorder(64, 1, 0, 1)
-        _run_steps(self.kp, self.state, self.buf, self.w, self.theta, n, True, True, counts, rec, new_counters(False))
+        _run_steps(self.kp, self.state, self.buf, self.w, self.theta, n, True, True, counts, rec, new_counters(False), None)
         self.spikes += rec.spike_step[:rec.n_spikes[0]].tolist()
 
     @property

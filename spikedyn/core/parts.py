@@ -34,7 +34,7 @@ unpacks once, before it starts.
 
 Declaring a hook
 ----------------
-``compete = kernel_hook("compete", "rec, t, gi, spikes, n_spikes, ...")`` makes a
+``compete = kernel_hook("compete", "rec, t, spikes, n_spikes, ...")`` makes a
 function that Numba code may call; ``@implements(compete, MyRecord)`` registers the
 (pure Python, Numba-compilable) implementation for records of type ``MyRecord``.
 Calling a hook from Python raises; calling it with a record that has no

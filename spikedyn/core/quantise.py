@@ -65,7 +65,9 @@ class Float64Record(NamedTuple):
 
 class QuantiseRecord(NamedTuple):
     """Kernel record of the weight format: ``mode`` (FLOAT64, FLOAT32 or FIXED), ``levels`` L,
-    ``step`` q and ``inv_step`` 1/q of the fixed-point grid, ``stochastic`` rounding, ``seed``."""
+    ``step`` q and ``inv_step`` 1/q of the fixed-point grid, ``stochastic`` rounding, ``seed``,
+    and ``first_column``: the neuron of the weights' column 0 (not 0 for a block of neurons of a
+    network simulated in blocks: the random number of a write is the whole network's)."""
 
     mode: int
     levels: float
@@ -73,12 +75,14 @@ class QuantiseRecord(NamedTuple):
     inv_step: float
     stochastic: bool
     seed: np.uint64
+    first_column: int
 
 
-def record(config, seed: int = 0) -> QuantiseRecord | Float64Record:
+def record(config, seed: int = 0, first_column: int = 0) -> QuantiseRecord | Float64Record:
     """The kernel record of ``config.precision`` (a :class:`~spikedyn.config.NetworkConfig`) for a
-    network seeded with ``seed``. (A rule that cannot run at reduced precision, such as one with
-    synaptic delays, refuses it when its own record is built.)"""
+    network seeded with ``seed`` (whose weights' column 0 is neuron ``first_column``). (A rule that
+    cannot run at reduced precision, such as one with synaptic delays, refuses it when its own
+    record is built.)"""
     bits, w_max = config.precision.weight_bits, float(config.stdp.w_max)
     if bits == 64:
         return Float64Record(FLOAT64)
@@ -86,7 +90,7 @@ def record(config, seed: int = 0) -> QuantiseRecord | Float64Record:
     mode = FLOAT32 if bits == 32 else FIXED
     step = w_max / levels if levels else 0.0
     return QuantiseRecord(mode, levels, step, 1.0 / step if step else 0.0,
-                          config.precision.rounding == "stochastic", np.uint64(seed))
+                          config.precision.rounding == "stochastic", np.uint64(seed), int(first_column))
 
 
 @numba.njit(cache=True, inline="always")
@@ -108,7 +112,7 @@ def _quantised(q, x, t, i, j, site):
         k = nearest
     elif q.stochastic:
         below = math.floor(k)
-        k = below + 1.0 if _uniform(q.seed, t, i, j, site) < k - below else below
+        k = below + 1.0 if _uniform(q.seed, t, i, q.first_column + j, site) < k - below else below
     else:
         k = nearest
     return min(max(k, 0.0), q.levels) * q.step

@@ -182,8 +182,9 @@ class Traces(NamedTuple):
 #: What ``Traces.updates`` counts, in order.
 UPDATE_KINDS = ("potentiation_done", "potentiation_skipped", "depression_done", "depression_skipped", "decay")
 
-#: Fields of :class:`Traces` derived from the config, or scratch space (rebuilt, never saved).
-DERIVED_TRACE_FIELDS = ("pre_table", "post1_table", "post2_table", "pre_active")
+#: Fields of :class:`Traces` derived from the config, or scratch space (rebuilt, never saved): the
+#: traces evaluated at the current step are refreshed before they are read.
+DERIVED_TRACE_FIELDS = ("pre_table", "post1_table", "post2_table", "pre_active", "pre_now", "post1_now")
 
 
 @numba.njit(cache=True)

@@ -13,14 +13,24 @@ a Brian2 twin:
     neurons. Parameters: ``config.lateral`` (:class:`LateralParams`).
 
 Each part declares its parameter section (``sections``), which the config composes
-(:mod:`spikedyn.config`). Hooks (called by the time loop, :func:`spikedyn.simulation.loop._run_steps`):
+(:mod:`spikedyn.config`). Hooks (called by the time loop, :func:`spikedyn.simulation.loop._run_steps`),
+in two phases, so that a network simulated in blocks of neurons on several threads
+(:mod:`spikedyn.simulation.blocks`) needs to exchange only one number per step:
 
-``compete(rec, t, gi, spikes, n_spikes, v, ge, gi_own, last_spike, active, is_active, n_active, own_spikes)``
-    Once per step, after the input synapses and their plasticity: advance the
-    competition's own population (if any) by one step, deliver this step's
-    excitatory spikes ``spikes[:n_spikes]`` to it, add the resulting inhibition to the
-    excitatory conductances ``gi`` (in place), and reset the population's neurons
-    that fired. The remaining arguments are the population's state
+``compete(rec, t, spikes, n_spikes, v, ge, gi_own, last_spike, active, is_active, n_active, own_spikes)``
+    Once per step, after the excitatory neurons' update: advance the competition's own
+    population (if any) by one step and deliver this step's excitatory spikes
+    ``spikes[:n_spikes]`` to it. Returns the number of this step's *sources* of
+    inhibition (the excitatory spikes, or the population's own spikes, written to
+    ``own_spikes``), in ascending order of neuron.
+``inhibit(rec, t, gi, spikes, n_spikes, n_sources, n_total, v, ge, gi_own, last_spike, active, is_active, n_active, own_spikes)``
+    Later in the step: add the inhibition of the step to the excitatory conductances
+    ``gi`` (in place) and reset the population's neurons that fired. Every source
+    inhibits every excitatory neuron but its own partner (the neuron of the same
+    index), each by the same strength, so neuron j receives ``n_total - [j is a
+    source]`` equal additions, ``n_total`` the sources of the whole network (of every
+    block) and ``n_sources`` those of this block; the sum is the same, bit for bit, in
+    any order of the sources. The remaining arguments are the population's state
     (:class:`Population`, unpacked; zero-length for a competition without neurons).
 ``competition_state(rec, n_neurons)``
     A new :class:`Population` at rest.
@@ -28,8 +38,9 @@ Each part declares its parameter section (``sections``), which the config compos
     Put the population at rest (in place).
 
 Moving the inhibitory neurons' update from the start of the step (Brian2's
-schedule) to this hook changes no bit: it reads and writes only the population's
-own state, which nothing else in the step touches.
+schedule) to this hook, and the inhibition of the excitatory neurons after the
+step's plasticity and resets, changes no bit: each reads and writes only state that
+nothing else in the step touches (the population's, and the excitatory ``gi``).
 """
 
 from __future__ import annotations
@@ -110,8 +121,12 @@ class Population(NamedTuple):
 
 
 compete = kernel_hook(
-    "compete", "rec, t, gi, spikes, n_spikes, v, ge, gi_own, last_spike, active, is_active, n_active, own_spikes",
-    "One step of the competition (see the module docstring); returns the spikes of its own population.")
+    "compete", "rec, t, spikes, n_spikes, v, ge, gi_own, last_spike, active, is_active, n_active, own_spikes",
+    "The first phase of the competition's step (see the module docstring); returns its sources of inhibition.")
+inhibit = kernel_hook(
+    "inhibit", "rec, t, gi, spikes, n_spikes, n_sources, n_total, v, ge, gi_own, last_spike, active, is_active, "
+    "n_active, own_spikes",
+    "The second phase of the competition's step: the inhibition of the excitatory neurons (module docstring).")
 competition_state = kernel_hook("competition_state", "rec, n_neurons", "A new Population at rest.")
 competition_rest = kernel_hook("competition_rest", "rec, pop", "Put the Population at rest, in place.")
 
@@ -135,13 +150,29 @@ def _population_rest(pop, v_rest):
 
 
 @numba.njit(cache=True, inline="always")
-def _inhibit_others(gi, sources, n_sources, weight):
-    """``gi[j] += weight`` for every target j except the source, per source spike (in place)."""
+def _inhibit_others(gi, sources, n_sources, n_total, weight):
+    """``gi[j] += weight`` once per source of inhibition but j's own (in place).
+
+    ``sources[:n_sources]`` (ascending) are this block's sources, ``n_total`` those of the
+    whole network: neuron j receives ``n_total - [j in sources]`` additions of ``weight``,
+    one after the other, which is what adding each source's inhibition to every target
+    but its own gives, in any order of the sources.
+    """
+    n = gi.shape[0]
+    for _ in range(n_total - 1):
+        for j in range(n):
+            gi[j] += weight
+    # The last addition: everyone but the sources (no one without a source: n_sources <= n_total).
+    # Plain loops, no branch around them (see "How the kernels are kept fast").
+    end = n * min(n_total, 1)
+    start = 0
     for k in range(n_sources):
-        src = sources[k]
-        for j in range(gi.shape[0]):
-            if j != src:
-                gi[j] += weight
+        stop = sources[k]
+        for j in range(start, stop):
+            gi[j] += weight
+        start = stop + 1
+    for j in range(start, end):
+        gi[j] += weight
 
 
 @numba.njit(cache=True, inline="always")
@@ -151,6 +182,20 @@ def _excite_partners(ge, spikes, n_spikes, weight, active, is_active, n_active):
         j = spikes[k]
         ge[j] += weight
         _enlist(j, active, is_active, n_active)
+
+
+@numba.njit(cache=True, inline="always")
+def _sort_ascending(items, n):
+    """Sort ``items[:n]`` in place (insertion sort: the lists here hold a few neurons)."""
+    for a in range(1, n):
+        x = items[a]
+        b = a
+        for _ in range(a):  # a for loop, not a while loop (see "How the kernels are kept fast")
+            if items[b - 1] <= x:
+                break
+            items[b] = items[b - 1]
+            b -= 1
+        items[b] = x
 
 
 # -- inhibitory layer -----------------------------------------------------------------------
@@ -163,14 +208,20 @@ class InhibitoryLayerRecord(NamedTuple):
 
 
 @implements(compete, InhibitoryLayerRecord)
-def _compete_inhibitory_layer(rec, t, gi, spikes, n_spikes, v, ge, gi_own, last_spike, active, is_active, n_active,
+def _compete_inhibitory_layer(rec, t, spikes, n_spikes, v, ge, gi_own, last_spike, active, is_active, n_active,
                               own_spikes):
     n_own, n_active[0] = _lif_step_active(rec.lif, v, ge, gi_own, last_spike, t, active, n_active[0], is_active,
                                           own_spikes)
     _excite_partners(ge, spikes, n_spikes, rec.w_exc_inh, active, is_active, n_active)
-    _inhibit_others(gi, own_spikes, n_own, rec.w_inh_exc)
-    _reset(rec.lif, v, last_spike, t, own_spikes, n_own)
+    _sort_ascending(own_spikes, n_own)  # in the order of the active list
     return n_own
+
+
+@implements(inhibit, InhibitoryLayerRecord)
+def _inhibit_inhibitory_layer(rec, t, gi, spikes, n_spikes, n_sources, n_total, v, ge, gi_own, last_spike, active,
+                              is_active, n_active, own_spikes):
+    _inhibit_others(gi, own_spikes, n_sources, n_total, rec.w_inh_exc)
+    _reset(rec.lif, v, last_spike, t, own_spikes, n_sources)
 
 
 @implements(competition_state, InhibitoryLayerRecord)
@@ -265,10 +316,15 @@ class DirectLateralRecord(NamedTuple):
 
 
 @implements(compete, DirectLateralRecord)
-def _compete_direct_lateral(rec, t, gi, spikes, n_spikes, v, ge, gi_own, last_spike, active, is_active, n_active,
+def _compete_direct_lateral(rec, t, spikes, n_spikes, v, ge, gi_own, last_spike, active, is_active, n_active,
                             own_spikes):
-    _inhibit_others(gi, spikes, n_spikes, rec.w_lateral)
-    return 0
+    return n_spikes  # the sources are the excitatory spikes
+
+
+@implements(inhibit, DirectLateralRecord)
+def _inhibit_direct_lateral(rec, t, gi, spikes, n_spikes, n_sources, n_total, v, ge, gi_own, last_spike, active,
+                            is_active, n_active, own_spikes):
+    _inhibit_others(gi, spikes, n_spikes, n_total, rec.w_lateral)
 
 
 @implements(competition_state, DirectLateralRecord)

@@ -212,6 +212,14 @@ class DelayedStdp(DiehlCookStdp):
         return DelayedStdpRecord(nu_pre=float(s.nu_pre), nu_post=float(s.nu_post), w_max=float(s.w_max),
                                  n_delays=n_delays, order=order, ptr=ptr)
 
+    def block_record(self, record: DelayedStdpRecord, config, seed: int, lo: int, hi: int) -> DelayedStdpRecord:
+        """The record of the neurons ``lo..hi-1`` (:meth:`spikedyn.models.Model.kernel_records`): the
+        delay tables of their synapses, neurons numbered from ``lo``. Each input's arrivals at a
+        neuron keep their order (by delay, then input), so every ``ge`` receives the same
+        additions in the same order as in the whole network."""
+        order, ptr = delay_tables(delay_steps(config, seed)[:, lo:hi], record.n_delays)
+        return record._replace(order=order, ptr=ptr)
+
     # -- Brian2 twin ---------------------------------------------------------------------------
     def brian2_synapses(self) -> dict[str, Any]:
         return {**super().brian2_synapses(), "delays": True}

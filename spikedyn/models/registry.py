@@ -54,14 +54,23 @@ class Model:
                 return model.name
         return self.name
 
-    def kernel_records(self, config, seed: int = 0) -> dict[str, Any]:
+    def kernel_records(self, config, seed: int = 0, neurons: tuple[int, int] | None = None) -> dict[str, Any]:
         """Each part's kernel record for ``config``, by kind.
 
         A part whose record depends on the network's seed (``needs_seed``, e.g. the
         random delays of :class:`spikedyn.models.delays.DelayedStdp`) receives it.
+        ``neurons = (lo, hi)``: the records of the block of neurons ``lo..hi-1`` of a network
+        simulated in blocks (:mod:`spikedyn.simulation.blocks`); a part whose record holds
+        something per neuron (``block_record(record, config, seed, lo, hi)``) cuts it to the
+        block, every other record is the network's.
         """
-        return {kind: part.record(config, seed) if getattr(part, "needs_seed", False) else part.record(config)
-                for kind, part in self.parts.items()}
+        records = {kind: part.record(config, seed) if getattr(part, "needs_seed", False) else part.record(config)
+                   for kind, part in self.parts.items()}
+        if neurons is not None:
+            for kind, part in self.parts.items():
+                if hasattr(part, "block_record"):
+                    records[kind] = part.block_record(records[kind], config, seed, *neurons)
+        return records
 
 
 _REGISTRY: dict[str, Model] = {}

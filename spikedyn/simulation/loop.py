@@ -45,19 +45,20 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from ..core.barrier import _aborted, _arrive, _share_rows, _sum_over_threads, _wait
 from ..core.encoding import STREAM_TRAIN, _poisson_events, _presentation_seed
 from ..core.neurons import _lif_integrate_frozen, _lif_spikes, _reset
 from ..core.quantise import SITE_AFTER, SITE_BEFORE, SITE_COLUMNS, SITE_ROWS, round_all, round_columns, round_rows
 from ..core.traces import after_presentation, before_presentation, on_post, on_pre, transmit
 from ..cost.operations import (C_COMPETITION_SPIKES, C_COMPETITION_UPDATES, C_DEPRESSION_VISITS, C_EXC_SPIKES,
                                C_INPUT_SPIKES, C_PRESENTATIONS, C_SAMPLES, C_STEPS)
-from ..models.competition import compete
+from ..models.competition import compete, inhibit
 from ..models.threshold import threshold_integrate, threshold_on_spikes
 from .state import _new_buffers, _new_state, _record_state, _recorder, _rest_state
 
 
 @numba.njit(cache=True)
-def _run_steps(kp, st, buf, w, theta, n_steps, with_input, learn, counts, rec, ops):
+def _run_steps(kp, st, buf, w, theta, n_steps, with_input, learn, counts, rec, ops, sync):
     """Simulate ``n_steps`` steps from ``st.clock[0]``; update state, ``w`` and ``theta`` in place.
 
     With ``with_input``, step ``s`` delivers the input events
@@ -84,6 +85,8 @@ def _run_steps(kp, st, buf, w, theta, n_steps, with_input, learn, counts, rec, o
     step_ptr, pixels, spikes, row_over, input_t0 = buf.step_ptr, buf.pixels, buf.spikes, buf.row_over, buf.input_t0
     rec_step, rec_neuron, rec_n, rec_v, rec_threshold, rec_n_steps = (
         rec.spike_step, rec.spike_neuron, rec.n_spikes, rec.v, rec.threshold, rec.n_steps)
+    if sync is not None:
+        base, n_threads, thread, rnd = sync.address, sync.n_threads, sync.thread, sync.round[0]
     n_rec = rec_n[0]
     spike_capacity = rec_step.shape[0]
     step_capacity = rec_v.shape[0]
@@ -110,6 +113,11 @@ def _run_steps(kp, st, buf, w, theta, n_steps, with_input, learn, counts, rec, o
         if step_capacity > 0 and rec_n_steps[0] < step_capacity:
             _record_state(v, theta, exc.v_thresh, rec_v, rec_threshold, rec_n_steps[0])
             rec_n_steps[0] += 1
+        # synapses: the competition's first phase (its own population, and the step's sources of inhibition)
+        n_comp_active = cn_active[0]  # the neurons it updates in this step
+        n_src = compete(comp, t, spikes, n_e, cv, cge, cgi, clast, cactive, cis_active, cn_active, cspikes)
+        if sync is not None:
+            _arrive(base, rnd, n_src)
         # synapses: input -> excitatory, presynaptic pathway (transmission, and plasticity when learning)
         lo = step_ptr[s] if with_input else 0
         hi = step_ptr[s + 1] if with_input else 0
@@ -129,16 +137,14 @@ def _run_steps(kp, st, buf, w, theta, n_steps, with_input, learn, counts, rec, o
         if ops is not None:
             n_input_spikes += hi - lo
             n_exc_spikes += n_e
-            n_comp_updates += cn_active[0]
+            n_comp_updates += n_comp_active
+            if cv.shape[0] > 0:  # a competition with neurons of its own inhibits through their spikes
+                n_comp_spikes += n_src
             if learn:
                 if any_row_over:  # rare: the normalisation left a weight above w_max
                     n_visits += _depression_visits(pixels, lo, hi, row_over, n_recent[0], w.shape[1])
                 else:
                     n_visits += (hi - lo) * n_recent[0]
-        # synapses: competition (and its own population)
-        n_own = compete(comp, t, gi, spikes, n_e, cv, cge, cgi, clast, cactive, cis_active, cn_active, cspikes)
-        if ops is not None:
-            n_comp_spikes += n_own
         # resets
         _reset(exc, v, last_spike, t, spikes, n_e)
         if learn:
@@ -151,8 +157,18 @@ def _run_steps(kp, st, buf, w, theta, n_steps, with_input, learn, counts, rec, o
                 rec_step[n_rec] = t
                 rec_neuron[n_rec] = spikes[k]
             n_rec += 1
+        # synapses: the competition's second phase, the inhibition (of every thread's sources)
+        if sync is not None:
+            n_total = _wait(base, rnd, n_threads, thread)
+            rnd += 1
+        else:
+            n_total = n_src
+        inhibit(comp, t, gi, spikes, n_e, n_src, n_total, cv, cge, cgi, clast, cactive, cis_active, cn_active,
+                cspikes)
     rec_n[0] = n_rec
     st.clock[0] = t0 + n_steps
+    if sync is not None:
+        sync.round[0] = rnd
     if ops is not None:
         ops[C_STEPS] += n_steps
         ops[C_INPUT_SPIKES] += n_input_spikes
@@ -174,7 +190,7 @@ def _depression_visits(pixels, lo, hi, row_over, n_recent, n_neurons):
 
 
 @numba.njit(cache=True)
-def _present(kp, st, buf, w, theta, image, seed, stream, index, learn, counts, rec, ops):
+def _present(kp, st, buf, w, theta, image, seed, stream, index, learn, counts, rec, ops, sync):
     """Present one image until it drives ``min_spikes`` spikes (or attempts run out).
 
     The present-and-retry protocol of Diehl & Cook, written once for spikedyn.
@@ -184,12 +200,16 @@ def _present(kp, st, buf, w, theta, image, seed, stream, index, learn, counts, r
     the rest state. ``counts`` (int32, (N,)) receives the spike counts of the last
     presentation; ``rec.attempt_ends[a]`` the number of spikes recorded when
     presentation ``a`` ended; ``ops`` the operation counters (see :func:`_run_steps`).
+    With ``sync`` (one block of a network on several threads), the rows the
+    normalisation flags and the presentation's spike count are those of every block.
     Returns the number of presentations.
     """
     attempt = 0
     while True:
         if learn:
             before_presentation(kp.between, w, buf.col_sum, buf.row_over)
+            if sync is not None:
+                _share_rows(sync, buf.row_over)
             round_all(kp.quantise, w, st.clock[0], SITE_BEFORE)
         else:
             _rest_state(kp, st)
@@ -198,9 +218,9 @@ def _present(kp, st, buf, w, theta, image, seed, stream, index, learn, counts, r
         _poisson_events(image, rate, kp.dt_ms, kp.present_steps, sd,
                         buf.step_ptr, buf.pixels, buf.scratch_steps, buf.scratch_pixels)
         counts[:] = 0
-        _run_steps(kp, st, buf, w, theta, kp.present_steps, True, learn, counts, rec, ops)
+        _run_steps(kp, st, buf, w, theta, kp.present_steps, True, learn, counts, rec, ops, sync)
         if learn:
-            _run_steps(kp, st, buf, w, theta, kp.rest_steps, False, True, counts, rec, ops)
+            _run_steps(kp, st, buf, w, theta, kp.rest_steps, False, True, counts, rec, ops, sync)
             tr = st.plasticity
             after_presentation(kp.plasticity, w, theta, counts, tr.activity, tr.rate, tr.significance, tr.updates)
             round_all(kp.quantise, w, st.clock[0], SITE_AFTER)
@@ -209,7 +229,10 @@ def _present(kp, st, buf, w, theta, image, seed, stream, index, learn, counts, r
         attempt += 1
         if ops is not None:
             ops[C_PRESENTATIONS] += 1
-        if counts.sum() >= kp.min_spikes or attempt >= kp.max_presentations:
+        n_spikes = counts.sum()
+        if sync is not None:
+            n_spikes = _sum_over_threads(sync, n_spikes)
+        if n_spikes >= kp.min_spikes or attempt >= kp.max_presentations:
             return attempt
 
 
@@ -231,24 +254,33 @@ def _state_finite(exc, theta):
 
 @numba.njit(cache=True)
 def _present_batch(kp, st, buf, w, theta, images, seed, stream, first_index, learn, counts_out, attempts_out, ops,
-                   stop, bad):
+                   stop, bad, sync):
     """Present ``images`` (uint8, (K, n_input)) one after the other through :func:`_present`:
     sample k uses index ``first_index + k`` of ``stream``; its spike counts go to
     ``counts_out[k]`` and its number of presentations to ``attempts_out[k]``.
 
     Before each sample reads ``stop[0]`` (:data:`spikedyn.io.interrupt.STOP`) and returns if
     it is set; after each sample checks that the neurons' state and thresholds are
-    finite, and if not sets ``bad[0] = k`` and returns. Returns the samples done.
+    finite, and if not sets ``bad[0] = k`` and returns. With ``sync`` both decisions are
+    the threads': thread 0's reading of ``stop`` (or an aborted barrier) and every
+    block's check. Returns the samples done.
     """
     no_rec = _recorder(0, 0, 0, 0)
     done = 0
     for k in range(images.shape[0]):
-        if stop[0]:
+        stopped = stop[0] != 0
+        if sync is not None:
+            mine = 1 if stopped and sync.thread == 0 else 0
+            stopped = _sum_over_threads(sync, mine) > 0 or _aborted(sync.address)
+        if stopped:
             break
         attempts_out[k] = _present(kp, st, buf, w, theta, images[k], seed, stream, first_index + k, learn,
-                                   counts_out[k], no_rec, ops)
+                                   counts_out[k], no_rec, ops, sync)
         done = k + 1
-        if not _state_finite(st.exc, theta):
+        finite = _state_finite(st.exc, theta)
+        if sync is not None:
+            finite = _sum_over_threads(sync, 0 if finite else 1) == 0
+        if not finite:
             bad[0] = k
             break
     if ops is not None:
@@ -257,17 +289,19 @@ def _present_batch(kp, st, buf, w, theta, images, seed, stream, first_index, lea
 
 
 @numba.njit(cache=True, nogil=True)
-def _train_batch(kp, st, buf, w, theta, images, seed, first_index, counts_out, attempts_out, ops, stop, bad):
+def _train_batch(kp, st, buf, w, theta, images, seed, first_index, counts_out, attempts_out, ops, stop, bad, sync):
     """Train on ``images`` (uint8, (K, n_input)) in order; weights, thresholds and state in place.
 
     Sample k uses training-stream index ``first_index + k``. Writes each sample's
     final spike counts to ``counts_out`` (int32, (K, N)) and its number of
     presentations to ``attempts_out`` (int32, (K,)); adds to the operation counters ``ops``.
     Stops early on ``stop`` or a non-finite state (:func:`_present_batch`); returns the
-    samples done.
+    samples done. ``sync``: None, or this thread's :class:`~spikedyn.core.barrier.Sync`
+    when the network is one block of a network on several threads (then ``w``,
+    ``theta``, the state and the counts are the block's).
     """
     return _present_batch(kp, st, buf, w, theta, images, seed, STREAM_TRAIN, first_index, True, counts_out,
-                          attempts_out, ops, stop, bad)
+                          attempts_out, ops, stop, bad, sync)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -283,5 +317,5 @@ def _infer_batch(kp, w, theta, images, seed, stream, first_index, counts_out, op
     n_input, n_neurons = w.shape
     return _present_batch(kp, _new_state(kp, n_input, n_neurons), _new_buffers(kp, n_input, n_neurons), w, theta,
                           images, seed, stream, first_index, False, counts_out,
-                          np.empty(images.shape[0], np.int32), ops, stop, bad)
+                          np.empty(images.shape[0], np.int32), ops, stop, bad, None)
 

@@ -19,7 +19,7 @@ import os
 import threading
 import time
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, Callable, NamedTuple
 
@@ -27,6 +27,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..config import NetworkConfig
+from ..core.barrier import MAX_THREADS
 from ..core.encoding import STREAM_ASSIGN, STREAM_TEST, STREAM_TRAIN
 from ..core.params import check_seed
 from ..core.quantise import FLOAT64, SITE_INITIAL, _quantise_all
@@ -37,8 +38,10 @@ from ..errors import ConfigError, NumericalError
 from ..io import interrupt
 from ..io.interrupt import Interrupted
 from ..io.runs import load_run, save_run
+from .blocks import BlockTrainer
 from .loop import _infer_batch, _present, _train_batch
-from .state import Buffers, Excitatory, _new_buffers, _new_state, _recorder, kernel_params, state_arrays
+from .state import (Buffers, Excitatory, _canonical_lists, _new_buffers, _new_state, _recorder, kernel_params,
+                    state_arrays)
 
 
 @dataclass(frozen=True)
@@ -131,12 +134,13 @@ MAX_VOLTAGE_SAMPLES = 50
 RECORD_CHOICES = (None, "spikes", "voltages")
 
 
-def warm_up(config: NetworkConfig, *, learn: bool, seed: int = 0, record: bool = False) -> float:
+def warm_up(config: NetworkConfig, *, learn: bool, seed: int = 0, record: bool = False, n_jobs: int = 1) -> float:
     """Compile (or load from Numba's cache) the kernels ``config`` needs; returns the seconds taken.
 
     Runs one blank image through a throwaway network, so that later timings measure
     simulation only. ``learn`` selects the training kernels, else the inference ones;
-    ``record`` the recording path (``respond(record=...)`` and its training twin).
+    ``record`` the recording path (``respond(record=...)`` and its training twin);
+    ``n_jobs`` > 1 the kernels of training on several threads (:meth:`Network.train`).
     """
     start = time.perf_counter()
     scratch = Network(config, seed=seed)
@@ -144,7 +148,7 @@ def warm_up(config: NetworkConfig, *, learn: bool, seed: int = 0, record: bool =
     if record:
         scratch._run_recorded(blank, learn=learn, stream=STREAM_TRAIN if learn else STREAM_TEST, first_index=0)
     elif learn:
-        scratch.train(blank, progress=False)
+        scratch.train(blank, progress=False, n_jobs=min(2, training_threads(config, n_jobs)))
     else:
         scratch.respond(blank, progress=False, n_jobs=1)
     return time.perf_counter() - start
@@ -237,7 +241,8 @@ class Network:
 
     # -- learning ---------------------------------------------------------------------
     def train(self, images, *, progress: bool = True, batch_size: int = 250, desc: str = "train",
-              on_batch: Callable[[TrainStats], None] | None = None, progress_start: int = 0) -> TrainStats:
+              on_batch: Callable[[TrainStats], None] | None = None, progress_start: int = 0,
+              n_jobs: int = 1) -> TrainStats:
         """Learn from ``images`` (uint8, (n, n_input) or (n, rows, cols)) in order, without labels.
 
         Parameters
@@ -245,6 +250,13 @@ class Network:
         progress_start : int
             Samples of the same stretch done before this call (a resumed run): the progress
             bar counts from there, to ``progress_start + n``.
+        n_jobs : int
+            Threads (default 1), each simulating a block of the neurons
+            (:mod:`spikedyn.simulation.blocks`); at most one per neuron. The weights,
+            thresholds, state and operation counts are the same, bit for bit, for any
+            number. Use the cores a network of several hundred neurons or more leaves
+            idle; every thread spins while it waits for the others, so never more threads
+            than free cores.
         on_batch : callable, optional
             Called with the :class:`TrainStats` of this call so far after every batch
             of up to ``batch_size`` samples, when the network is consistent (e.g. to
@@ -268,6 +280,7 @@ class Network:
         """
         images = _check_images(images, self.config.n_input)
         _check_batch_size(batch_size)
+        threads = training_threads(self.config, n_jobs)
         n = images.shape[0]
         if self._buffers is None:
             self._buffers = _new_buffers(self._kp, self.config.n_input, self.config.n_neurons)
@@ -283,15 +296,30 @@ class Network:
                               samples_per_second=done / wall if wall > 0 else 0.0,
                               mean_spikes_per_sample=spikes / done if done else 0.0, spikes=spikes)
 
+        blocks = BlockTrainer(self, threads) if threads > 1 else None
         with tqdm(total=progress_start + n, initial=progress_start, desc=desc, unit="sample", disable=not progress,
-                  smoothing=0.1) as bar, ThreadPoolExecutor(max_workers=1) as runner:
+                  smoothing=0.1) as bar, ThreadPoolExecutor(max_workers=1) as runner, _closing(blocks):
             while done < n:
                 batch = images[done:min(done + batch_size, n)]
                 before = self._snapshot()
-                future = runner.submit(_train_batch, self._kp, self._state, self._buffers, self.weights, self.theta,
-                                       batch, np.uint64(self.seed), np.uint64(self.samples_seen), counts, attempts,
-                                       self._counters["train"], interrupt.STOP, bad)
-                (k,), keyboard = _finish_all([future])
+                args = (batch, np.uint64(self.seed), np.uint64(self.samples_seen), counts, attempts,
+                        self._counters["train"], interrupt.STOP, bad)
+                if blocks is None:  # even one thread runs off the main thread, which can then take a signal
+                    futures = [runner.submit(_train_batch, self._kp, self._state, self._buffers, self.weights,
+                                             self.theta, *args, None)]
+                else:
+                    futures = blocks.submit(*args)
+                try:
+                    ks, keyboard = _finish_all(futures)
+                except BaseException:  # a thread failed: the others stop (the barrier is aborted)
+                    wait(futures)
+                    self._restore(before)
+                    raise
+                k = ks[0]
+                if blocks is None:
+                    _canonical_lists(self._state)
+                else:
+                    blocks.finish(k)
                 presentations += int(attempts[:k].sum())
                 spikes += int(counts[:k].sum())
                 self.samples_seen += k
@@ -316,14 +344,18 @@ class Network:
         return {"weights": self.weights.copy(), "theta": self.theta.copy(), "samples_seen": self.samples_seen,
                 "state": {k: v.copy() for k, v in state_arrays(self._state).items()}}
 
-    def _raise_nonfinite(self, before: dict[str, Any], batch: np.ndarray) -> None:
-        """Replay ``batch`` from ``before``, one recorded sample at a time, and raise a
-        NumericalError naming the first sample, neuron and step with a non-finite value."""
+    def _restore(self, before: dict[str, Any]) -> None:
+        """Put the network back as it was at :meth:`_snapshot` ``before``."""
         self.weights[...] = before["weights"]
         self.theta[...] = before["theta"]
         self.samples_seen = before["samples_seen"]
         for name, array in state_arrays(self._state).items():
             array[...] = before["state"][name]
+
+    def _raise_nonfinite(self, before: dict[str, Any], batch: np.ndarray) -> None:
+        """Replay ``batch`` from ``before``, one recorded sample at a time, and raise a
+        NumericalError naming the first sample, neuron and step with a non-finite value."""
+        self._restore(before)
         for k in range(batch.shape[0]):
             index = self.samples_seen
             rec = self._run_recorded(batch[k:k + 1], learn=True, stream=STREAM_TRAIN, first_index=index,
@@ -340,17 +372,19 @@ class Network:
         raise NumericalError(f"a non-finite value appeared in a batch of {batch.shape[0]} training samples from "
                              f"index {before['samples_seen']} but not on replay: {_DIVERGED}")
 
-    def partial_fit(self, images, *, progress: bool = False) -> "Network":
-        """Go on learning from ``images`` in order (no labels); returns ``self``.
+    def partial_fit(self, images, *, progress: bool = False, n_jobs: int = 1) -> "Network":
+        """Go on learning from ``images`` in order (no labels) on ``n_jobs`` threads (:meth:`train`);
+        returns ``self``.
 
         Any earlier label assignment no longer describes the network and is dropped.
         """
-        self.train(images, progress=progress)
+        self.train(images, progress=progress, n_jobs=n_jobs)
         self.assignments_ = None
         return self
 
-    def fit(self, images, *, epochs: int = 1, progress: bool = False) -> "Network":
-        """Learn from scratch: re-initialise from the seed, then ``epochs`` passes over ``images``.
+    def fit(self, images, *, epochs: int = 1, progress: bool = False, n_jobs: int = 1) -> "Network":
+        """Learn from scratch: re-initialise from the seed, then ``epochs`` passes over ``images``
+        on ``n_jobs`` threads (:meth:`train`).
 
         Returns ``self``.
         """
@@ -359,7 +393,7 @@ class Network:
         images = _check_images(images, self.config.n_input)
         self._init_learned_state()
         for epoch in range(int(epochs)):
-            self.train(images, progress=progress, desc=f"epoch {epoch + 1}/{epochs}")
+            self.train(images, progress=progress, desc=f"epoch {epoch + 1}/{epochs}", n_jobs=n_jobs)
         return self
 
     def update_counts(self) -> dict[str, int]:
@@ -493,7 +527,7 @@ class Network:
             rec.n_steps[0] = 0
             t0 = int(st.clock[0])
             attempts = _present(kp, st, buf, self.weights, self.theta, images[k], np.uint64(self.seed),
-                                np.uint64(stream), np.uint64(first_index + k), learn, counts[k], rec, ops)
+                                np.uint64(stream), np.uint64(first_index + k), learn, counts[k], rec, ops, None)
             n_rec = int(rec.n_spikes[0])
             if n_rec > capacity:  # cannot happen: no neuron fires faster than its gate allows
                 raise RuntimeError(f"spike record overflow ({n_rec} > {capacity})")
@@ -511,6 +545,7 @@ class Network:
         if ops is not None:
             ops[C_SAMPLES] += images.shape[0]
         if learn:
+            _canonical_lists(st)
             self.samples_seen = first_index + images.shape[0]
         spikes = make_spike_record(*(np.concatenate(c) if c else np.zeros(0, np.int64) for c in cols), presentations)
         return Response(counts=counts, spikes=spikes, dt_ms=c.timing.dt_ms,
@@ -626,6 +661,27 @@ def _raise_if_nonfinite_state(exc: Excitatory, where: str) -> None:
 def _check_index(name: str, value) -> int:
     """A stream or stream index: the same range as a seed (``config.check_seed``)."""
     return check_seed(value, name)
+
+
+class _closing:
+    """``with _closing(x):`` calls ``x.close()`` at the end, unless ``x`` is None."""
+
+    def __init__(self, thing):
+        self.thing = thing
+
+    def __enter__(self):
+        return self.thing
+
+    def __exit__(self, *exc) -> None:
+        if self.thing is not None:
+            self.thing.close()
+
+
+def training_threads(config: NetworkConfig, n_jobs) -> int:
+    """The threads :meth:`Network.train` uses for ``n_jobs``: a positive integer, at most one per neuron."""
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs < 1:
+        raise ConfigError(f"n_jobs must be a positive integer, got {n_jobs!r}")
+    return int(min(n_jobs, config.n_neurons, MAX_THREADS))
 
 
 def default_jobs() -> int:

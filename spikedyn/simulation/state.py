@@ -50,11 +50,12 @@ class KernelParams(NamedTuple):
     max_presentations: int
 
 
-def kernel_params(config, seed: int = 0) -> KernelParams:
+def kernel_params(config, seed: int = 0, neurons: tuple[int, int] | None = None) -> KernelParams:
     """The one place where a :class:`NetworkConfig` (and, for parts that draw from it, the
-    network's seed) becomes kernel arguments."""
+    network's seed) becomes kernel arguments; ``neurons = (lo, hi)``: those of the block of
+    neurons ``lo..hi-1`` of a network simulated in blocks (:mod:`spikedyn.simulation.blocks`)."""
     t, e = config.timing, config.excitatory
-    records = models.get(config.model).kernel_records(config, seed)
+    records = models.get(config.model).kernel_records(config, seed, neurons)
     return KernelParams(
         # The excitatory population without its threshold dynamics (the threshold
         # part's record has those).
@@ -65,7 +66,7 @@ def kernel_params(config, seed: int = 0) -> KernelParams:
         ),
         trace_tables=trace_tables(config),
         **records,
-        quantise=quantise_record(config, seed),
+        quantise=quantise_record(config, seed, 0 if neurons is None else neurons[0]),
         dt_ms=t.dt_ms,
         present_steps=t.present_steps,
         rest_steps=t.rest_steps,
@@ -91,7 +92,7 @@ class State(NamedTuple):
     """Dynamic state of the network (everything but weights and thresholds), per
     population and per part: the excitatory neurons, the competition's population
     (:class:`~spikedyn.models.competition.Population`, empty without one), the plasticity's
-    spike history (:class:`~spikedyn.plasticity.Traces`), and ``clock`` (int64,
+    spike history (:class:`~spikedyn.core.traces.Traces`), and ``clock`` (int64,
     (1,)), the index of the next step."""
 
     exc: Excitatory
@@ -182,12 +183,40 @@ def _new_buffers(kp, n_input, n_neurons):
 
 
 
+#: Arrays of the state that are derived from the config or scratch space, by part: rebuilt,
+#: overwritten before they are read, never saved (what they hold between steps depends on how
+#: the network was simulated, e.g. on how many threads).
+NOT_SAVED = {"plasticity": DERIVED_TRACE_FIELDS, "competition": ("spikes",)}
+
+
 def state_arrays(st: State) -> dict[str, np.ndarray]:
     """The state as flat named arrays (``"exc.v"``, ``"competition.v"``, ..., ``"clock"``), for saving."""
     out = {"clock": st.clock}
     for part in ("exc", "competition", "plasticity"):
         for name, array in getattr(st, part)._asdict().items():
-            if not (part == "plasticity" and name in DERIVED_TRACE_FIELDS):
+            if name not in NOT_SAVED.get(part, ()):
                 out[f"{part}.{name}"] = array
     return out
+
+
+@numba.njit(cache=True)
+def _sorted_list(items, count):
+    """Sort the list ``items[:count[0]]`` and zero the rest of ``items``, in place."""
+    n = count[0]
+    items[:n].sort()
+    items[n:] = 0
+
+
+@numba.njit(cache=True)
+def _canonical_lists(st):
+    """Put the state's neuron lists in their canonical form, in place: the plasticity's recent
+    neurons and the competition's active ones in ascending order, nothing after them.
+
+    The kernels append to these lists in the order neurons become recent or active; that
+    order changes no result (each neuron is updated on its own), but it depends on how the
+    network was simulated (one thread, or blocks of neurons on several), and so would the
+    saved state. Called after every batch of training (:class:`spikedyn.simulation.network.Network`).
+    """
+    _sorted_list(st.plasticity.recent, st.plasticity.n_recent)
+    _sorted_list(st.competition.active, st.competition.n_active)
 
