@@ -27,8 +27,8 @@ def test_bench_numba_and_brian2_numpy_json(tmp_path, run_cli):
     assert code == 0, err
     s = json.loads(out.read_text())
     results = s["results"]
-    # numba: train (1 thread), infer with 2 and with 1 thread; brian2-numpy: train and infer; two models.
-    assert len(results) == 2 * (3 + 2)
+    # numba: train with 1 and with 2 threads, infer with 2 and with 1; brian2-numpy: train and infer; two models.
+    assert len(results) == 2 * (4 + 2)
     for r in results:
         assert ROW_KEYS <= r.keys()
         assert r["samples_per_second"] > 0 and r["compile_seconds"] >= 0 and r["peak_rss_mb"] > 0
@@ -36,9 +36,12 @@ def test_bench_numba_and_brian2_numpy_json(tmp_path, run_cli):
     numba_infer = sorted(r["threads"] for r in results if r["backend"] == "numba" and r["mode"] == "infer"
                          and r["model"] == "lateral")
     assert numba_infer == [1, 2]
+    numba_train = [r["threads"] for r in results if r["backend"] == "numba" and r["mode"] == "train"
+                   and r["model"] == "lateral"]
+    assert numba_train == [1, 2] and s["train_jobs"] == 2
     assert {r["mode"] for r in results} == {"train", "infer"}
     # one speedup per (numba row, brian2 row) of the same model, size and mode
-    assert len(s["speedups"]) == 2 * (1 + 2)
+    assert len(s["speedups"]) == 2 * (2 + 2)
     for sp in s["speedups"]:
         assert sp["backend"] == "brian2-numpy" and sp["speedup"] > 0
     for key in ("cpu_count", "python", "numpy", "numba", "brian2"):

@@ -41,6 +41,8 @@ pytestmark = pytest.mark.usefixtures("offline_env")
     (["--seed", "-1"], "spikedyn train: argument --seed: seed must be in [0, 2**63), got -1"),
     (["--seed", "1.5"], "spikedyn train: argument --seed: expected an integer seed, got '1.5'"),
     (["--train-samples", "0"], "spikedyn train: argument --train-samples: must be a positive integer, got 0"),
+    (["--jobs", "0"], "spikedyn train: argument --jobs: must be a positive integer, got 0"),
+    (["--neurons", "3", "--jobs", "4"], "--jobs 4 is more threads than the network's 3 neurons; give --jobs 3 or fewer"),
     (["--bogus-option"], "spikedyn train: unrecognized arguments: --bogus-option"),
 ])
 def test_train_bad_options(tmp_path: Path, digits_dir: Path, run_cli, argv, message) -> None:
@@ -77,6 +79,9 @@ def assert_one_prefix(code: int, err: str, message: str) -> None:
     (["bench", "--neurons", "10,0"],
      "spikedyn bench: argument --neurons: expected comma-separated positive integers, got '10,0'"),
     (["bench", "--mode", "learn"], "spikedyn bench: argument --mode: unknown mode learn; choose from train, infer"),
+    (["bench", "--jobs", "two"], "spikedyn bench: argument --jobs: expected a positive integer, got 'two'"),
+    (["bench", "--neurons", "10,2", "--jobs", "3"],
+     "--jobs 3 is more threads than the network's 2 neurons; give --jobs 2 or fewer"),
     (["bench", "--model", "diehl-cook,hopfield"],
      "spikedyn bench: argument --model/--models: unknown model hopfield; choose from diehl-cook, "),
 ])

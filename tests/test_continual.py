@@ -299,11 +299,35 @@ def test_continual_command_writes_its_outputs(run_cli, bars_dir: Path, tmp_path:
     assert (out / "continual.json").is_file()
 
 
+def test_continual_on_two_training_threads_is_the_same_run(run_cli, bars_dir: Path, tmp_path: Path) -> None:
+    """``--jobs 2`` trains each task's network on two threads (and evaluates on two): the weights after
+    every task, the accuracies and the counted operations are those of one thread."""
+    from spikedyn import continual
+    from spikedyn.config import NetworkConfig, TimingParams
+
+    config = NetworkConfig(model="spikedyn", n_neurons=12, timing=TimingParams(present_ms=100.0, rest_ms=50.0))
+    protocol = continual.Protocol(tasks=continual.parse_tasks("0,1"), samples_per_task=6, assign_per_class=4,
+                                  test_per_class=4)
+    pools = continual.load_pools(protocol.split, bars_dir, progress=False)
+    one, two = (continual.run(config, seed=3, protocol=protocol, pools=pools, n_jobs=1, train_jobs=j, progress=False)
+                for j in (1, 2))
+    assert all(np.array_equal(a, b) for a, b in zip(one.weights_per_task, two.weights_per_task, strict=True))
+    assert np.array_equal(one.accuracy_matrix, two.accuracy_matrix, equal_nan=True) and one.cost == two.cost
+    code, _, err = run_cli("continual", "--model", "lateral", "--neurons", "10", "--tasks", "0,1",
+                           "--samples-per-task", "4", "--assign-per-class", "4", "--test-per-class", "4", "--no-iid",
+                           "--set", "timing.present_ms=100", "--set", "timing.rest_ms=50", "--jobs", "2",
+                           "--data-dir", bars_dir, "--out", tmp_path / "out", "--quiet")
+    assert code == 0, err
+
+
 @pytest.mark.parametrize("args, fragment", [
     (["--tasks", "0,1,11"], "--tasks names class 11, but the data has classes 0-9"),
     (["--samples-per-task", "500"], "have only 20 images in the pool, fewer than 500"),
     (["--samples-per-task", "0"], "--samples-per-task: must be a positive integer, got 0"),
     (["--model", "nope"], "--model: invalid choice: 'nope'"),
+    (["--jobs", "0"], "--jobs: must be a positive integer, got 0"),
+    (["--jobs", "11", "--tasks", "0,1", "--samples-per-task", "4", "--assign-per-class", "4"],
+     "--jobs 11 is more threads than the network's 10 neurons; give --jobs 10 or fewer"),
 ])
 def test_continual_command_rejects_bad_input_and_writes_nothing(run_cli, bars_dir, tmp_path, args, fragment):
     out = tmp_path / "out"

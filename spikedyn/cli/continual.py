@@ -15,9 +15,9 @@ from ..continual import DEFAULT_CONTINUAL_MODEL
 from ..continual.protocol import DEFAULT_ASSIGN_PER_CLASS, DEFAULT_SAMPLES_PER_TASK, DRAWS, SPLITS
 from ..io import interrupt
 from ..io.interrupt import Interrupted
-from .options import (CONFIG_PRECEDENCE, add_config_options, add_data_dir, add_model_options, add_progress,
-                      add_resume_options, add_seed, compile_kernels, config_from_args, interrupted_here, positive_int,
-                      say_resuming, start_or_resume)
+from .options import (CONFIG_PRECEDENCE, TRAIN_JOBS_HELP, add_config_options, add_data_dir, add_model_options,
+                      add_progress, add_resume_options, add_seed, compile_kernels, config_from_args, interrupted_here,
+                      positive_int, say_resuming, start_or_resume, training_jobs)
 
 
 def add_parsers(sub) -> None:
@@ -48,7 +48,9 @@ def add_parsers(sub) -> None:
     p.add_argument("--no-iid", action="store_true",
                    help="skip the i.i.d. reference (the same images, all classes shuffled together)")
     add_seed(p)
-    p.add_argument("--jobs", type=positive_int, default=None, help="threads for the evaluations (default: all cores)")
+    p.add_argument("--jobs", type=positive_int, default=None,
+                   help="threads for training and for the evaluations (default: training on 1, evaluations on all "
+                        "cores). Training: " + TRAIN_JOBS_HELP)
     p.add_argument("--out", type=Path, default=None,
                    help="new output directory: the results, figures, and the final network in OUT/network")
     add_resume_options(p)
@@ -84,7 +86,8 @@ def cmd_continual(args: argparse.Namespace) -> dict[str, Any]:
     pools = continual.load_pools(protocol.split, args.data_dir, progress=not args.quiet)
     _plan(pools, protocol, seed)  # every class found before anything is compiled or written
     say_resuming(args)
-    compile_s = compile_kernels([config], seed=seed)
+    train_jobs = 1 if args.jobs is None else training_jobs(config, args.jobs)
+    compile_s = compile_kernels([config], seed=seed, train_jobs=train_jobs)
     session = checkpoint.Session(checkpoint.Checkpointer(args.out, "continual", options, args.checkpoint_every,
                                                          json_path=args.json), meta, arrays)
 
@@ -96,12 +99,12 @@ def cmd_continual(args: argparse.Namespace) -> dict[str, Any]:
     with interrupt.stoppable():
         try:
             result = continual.run(config, seed=seed, protocol=protocol, pools=pools, n_jobs=args.jobs,
-                                   progress=not args.quiet, session=session,
+                                   train_jobs=train_jobs, progress=not args.quiet, session=session,
                                    on_task=None if args.quiet else report)
             iid = None
             if iid_reference:
                 iid = continual.run_iid(config, seed=seed, protocol=protocol, pools=pools, n_jobs=args.jobs,
-                                        progress=not args.quiet, session=session)
+                                        train_jobs=train_jobs, progress=not args.quiet, session=session)
         except Interrupted as exc:
             raise interrupted_here(exc, "continual", args.out) from None
     summary = write_outputs(result, args.out, iid=iid, overwrite=True,

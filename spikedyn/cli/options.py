@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CONFIG_PRECEDENCE",
+    "TRAIN_JOBS_HELP",
     "Parser",
     "add_config_options",
     "add_data_dir",
@@ -44,6 +45,7 @@ __all__ = [
     "explicit_options",
     "seed",
     "start_or_resume",
+    "training_jobs",
 ]
 
 #: How --config, --set and a subcommand's own options combine; shown in --help.
@@ -94,6 +96,21 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
     return value
+
+
+#: Help of the options that set the threads training one network (``train``, ``continual``, ``bench``).
+TRAIN_JOBS_HELP = ("threads that train one network together, each simulating a block of its neurons; the weights "
+                   "are bit-identical for any number. Worth it from a few hundred neurons on, with no more threads "
+                   "than free cores (a waiting thread spins)")
+
+
+def training_jobs(config: NetworkConfig, jobs: int, option: str = "--jobs") -> int:
+    """``jobs`` training threads for ``config``, checked: at most one per neuron (a ConfigError naming
+    the fix otherwise)."""
+    if jobs > config.n_neurons:
+        raise ConfigError(f"{option} {jobs} is more threads than the network's {config.n_neurons} neurons; "
+                          f"give {option} {config.n_neurons} or fewer (one thread simulates at least one neuron)")
+    return jobs
 
 
 def seed(text: str) -> int:
@@ -332,9 +349,9 @@ def interrupted_here(exc: Interrupted, command: str, out) -> Interrupted:
 COMPILE_NOTICE = "spikedyn: compiling the kernels (first run of this version only, about 20-60 s)"
 
 
-def compile_kernels(configs, *, learn: tuple[bool, ...] = (True, False), seed: int = 0) -> float:
+def compile_kernels(configs, *, learn: tuple[bool, ...] = (True, False), seed: int = 0, train_jobs: int = 1) -> float:
     """Compile (or load from the cache) the kernels of every config in ``configs``, for training
-    and/or inference as ``learn`` says; returns the seconds taken.
+    (on ``train_jobs`` threads) and/or inference as ``learn`` says; returns the seconds taken.
 
     When no kernel of this version of the sources is cached yet (the first run after install or
     upgrade), :data:`COMPILE_NOTICE` is printed once on stderr first, so the minute of compiling
@@ -345,4 +362,5 @@ def compile_kernels(configs, *, learn: tuple[bool, ...] = (True, False), seed: i
 
     if is_cold():
         print(COMPILE_NOTICE, file=sys.stderr, flush=True)
-    return sum(warm_up(config, learn=mode, seed=seed) for config in configs for mode in learn)
+    return sum(warm_up(config, learn=mode, seed=seed, n_jobs=train_jobs if mode else 1)
+               for config in configs for mode in learn)

@@ -9,8 +9,8 @@ from typing import Any
 
 from ..reference.bench import BACKENDS, MODES
 from ..reference.validate import DEFAULT_TARGET, VALIDATE_TARGETS
-from .options import (add_config_options, add_data_dir, add_model_options, add_progress, add_seed, config_from_args,
-                      png_path, positive_int)
+from .options import (TRAIN_JOBS_HELP, add_config_options, add_data_dir, add_model_options, add_progress, add_seed,
+                      config_from_args, png_path, positive_int, training_jobs)
 
 
 def add_parsers(sub) -> None:
@@ -92,7 +92,9 @@ def add_bench_parser(subparsers) -> argparse.ArgumentParser:
                    help=f"comma-separated from {', '.join(BACKENDS)} (default numba,brian2-standalone)")
     p.add_argument("--mode", type=_list(MODES, "mode"), default=list(MODES),
                    help="train, infer or both (default train,infer)")
-    p.add_argument("--jobs", type=positive_int, default=None, help="numba inference threads (default: all cores)")
+    p.add_argument("--jobs", type=positive_int, default=None,
+                   help="numba threads: inference on J (default: all cores) and on 1; training on 1 and, with "
+                        "--jobs J, then on J, side by side in the same run. Training: " + TRAIN_JOBS_HELP)
     p.add_argument("--brian2-samples", type=positive_int, default=None,
                    help="samples for brian2-numpy and brian2-cython (default: --samples)")
     p.add_argument("--count-operations", choices=("on", "off"), default="on",
@@ -112,10 +114,14 @@ def cmd_bench(args: argparse.Namespace) -> dict[str, Any]:
     from ..reference.bench import markdown_table, run_bench
 
     base = config_from_args(args)
+    train_jobs = 1 if args.jobs is None or "train" not in args.mode else args.jobs
+    for n in args.neurons:
+        training_jobs(base.replace(n_neurons=n), train_jobs)
     images, _ = load_samples("train", args.data_dir, args.samples, progress=not args.quiet)
     summary = run_bench(args.model, args.neurons, args.backends, images, modes=args.mode,
                         jobs=args.jobs, brian2_samples=args.brian2_samples, seed=args.seed,
-                        progress=not args.quiet, base_config=base, count_operations=args.count_operations == "on")
+                        progress=not args.quiet, base_config=base, count_operations=args.count_operations == "on",
+                        train_jobs=train_jobs)
     print(markdown_table(summary))
     if args.plot is not None:
         import matplotlib

@@ -16,12 +16,12 @@ from ..errors import ConfigError
 from ..io import interrupt
 from ..io.interrupt import Interrupted
 from ..io.splits import ASSIGN_CHOICES, DEFAULT_ASSIGN
+from .options import (CONFIG_PRECEDENCE, TRAIN_JOBS_HELP, add_config_options, add_data_dir, add_model_options,
+                      add_progress, add_resume_options, add_seed, compile_kernels, config_from_args, interrupted_here,
+                      positive_int, say_resuming, start_or_resume, training_jobs)
 
 #: ``evaluate --assign-from stored``: the neurons keep the classes saved with the network.
 STORED = "stored"
-from .options import (CONFIG_PRECEDENCE, add_config_options, add_data_dir, add_model_options, add_progress,
-                      add_resume_options, add_seed, compile_kernels, config_from_args, interrupted_here, positive_int,
-                      say_resuming, start_or_resume)
 
 
 def add_parsers(sub) -> None:
@@ -35,6 +35,7 @@ def add_parsers(sub) -> None:
     add_seed(p)
     p.add_argument("--out", type=Path, default=None, help="new run directory")
     add_resume_options(p)
+    p.add_argument("--jobs", type=positive_int, default=1, help=TRAIN_JOBS_HELP + " (default 1)")
     p.add_argument("--json", type=Path, default=None, help="also write a JSON summary here")
     add_config_options(p)
     add_data_dir(p)
@@ -79,7 +80,8 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
         epochs, seed, train_samples = int(options["epochs"]), options["seed"], options["train_samples"]
     images, _ = load_samples("train", args.data_dir, train_samples, progress=not args.quiet, option="--train-samples")
     say_resuming(args)
-    compile_s = compile_kernels([config], learn=(True,), seed=seed)
+    jobs = training_jobs(config, args.jobs)
+    compile_s = compile_kernels([config], learn=(True,), seed=seed, train_jobs=jobs)
     session = checkpoint.Session(checkpoint.Checkpointer(args.out, "train", options, args.checkpoint_every,
                                                          json_path=args.json),
                                  meta, arrays)
@@ -100,7 +102,8 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
         try:
             while epoch < epochs:
                 progress = checkpoint.train_resumably(network, images, progress, session, "train", point,
-                                                      show=not args.quiet, desc=f"train epoch {epoch + 1}/{epochs}")
+                                                      show=not args.quiet, desc=f"train epoch {epoch + 1}/{epochs}",
+                                                      n_jobs=jobs)
                 total = total.then(progress)
                 epoch, progress = epoch + 1, TrainProgress()
         except Interrupted as exc:
@@ -112,6 +115,7 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
         "neurons": config.n_neurons,
         "seed": seed,
         "epochs": epochs,
+        "train_threads": jobs,
         "train_samples": total.done,
         "learned_images": int(images.shape[0]),  # the first K training images, each seen `epochs` times
         "presentations": total.presentations,

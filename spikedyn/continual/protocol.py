@@ -328,7 +328,7 @@ def _evaluate(network, pools: Pools, plan: _Plan, n_seen: int, n_jobs):
 
 
 def run(config, *, seed: int = 0, protocol: Protocol | None = None, pools: Pools | None = None,
-        data_dir=None, n_jobs: int | None = None, progress: bool = False, session=None,
+        data_dir=None, n_jobs: int | None = None, train_jobs: int = 1, progress: bool = False, session=None,
         on_task: Callable[[int, TaskRecord], None] | None = None) -> ContinualResult:
     """Run the class-incremental protocol on a new network.
 
@@ -343,6 +343,9 @@ def run(config, *, seed: int = 0, protocol: Protocol | None = None, pools: Pools
         Preloaded data (:func:`load_pools` of ``protocol.split``); loaded if omitted.
     n_jobs : int, optional
         Threads for the evaluations (default: all cores); results do not depend on it.
+    train_jobs : int
+        Threads that train the network together (default 1; :meth:`Network.train`'s
+        ``n_jobs``); results do not depend on it either.
     progress : bool, default False
         A progress bar per task (tqdm, on stderr); the library prints nothing otherwise.
     on_task : callable, optional
@@ -414,7 +417,7 @@ def run(config, *, seed: int = 0, protocol: Protocol | None = None, pools: Pools
         if not (i == first and phase == "evaluate"):
             task_progress = train_resumably(network, pools.learn_x[plan.train[i]], task_progress, session,
                                              "continual", point, show=progress,
-                                             desc=f"task {i + 1}/{n_tasks} (class {name})")
+                                             desc=f"task {i + 1}/{n_tasks} (class {name})", n_jobs=train_jobs)
             session.save("continual", *point(task_progress, "evaluate"))
         t0 = time.perf_counter()
         accs, unassigned = _evaluate(network, pools, plan, i + 1, n_jobs)
@@ -448,12 +451,14 @@ def run(config, *, seed: int = 0, protocol: Protocol | None = None, pools: Pools
 
 
 def run_iid(config, *, seed: int = 0, protocol: Protocol | None = None, pools: Pools | None = None,
-            data_dir=None, n_jobs: int | None = None, progress: bool = False, session=None) -> dict[str, Any]:
+            data_dir=None, n_jobs: int | None = None, train_jobs: int = 1, progress: bool = False,
+            session=None) -> dict[str, Any]:
     """The i.i.d. reference: the protocol's training images, all tasks shuffled together.
 
     Trains a new network (seed ``seed``) on the union of the tasks' training images
     in an order drawn from ``numpy.random.default_rng([seed, 2])``, then names the
-    neurons and scores every task exactly as :func:`run` does after the last task.
+    neurons and scores every task exactly as :func:`run` does after the last task
+    (``n_jobs`` and ``train_jobs`` as there).
     Returns ``{"accuracy_on_tasks", "average_accuracy", "train_samples", "wall_seconds"}``.
     ``session`` checkpoints it as stage ``"iid"`` (see :func:`run`).
     """
@@ -483,7 +488,7 @@ def run_iid(config, *, seed: int = 0, protocol: Protocol | None = None, pools: P
 
     if phase == "train":
         tp = train_resumably(network, pools.learn_x[idx], tp, session, "iid", point, show=progress,
-                              desc="i.i.d. reference")
+                              desc="i.i.d. reference", n_jobs=train_jobs)
         session.save("iid", *point(tp, "evaluate"))
     start = time.perf_counter()
     accs, unassigned = _evaluate(network, pools, plan, len(protocol.tasks), n_jobs)

@@ -382,12 +382,13 @@ class TrainProgress:
 
 
 def train_resumably(network, images, progress: TrainProgress, session: Session, stage: str, point, *,
-                    show: bool, desc: str) -> TrainProgress:
+                    show: bool, desc: str, n_jobs: int = 1) -> TrainProgress:
     """Train ``network`` on ``images[progress.done:]``, saving ``point(progress so far)`` in
     ``session`` (as ``stage``) when its interval has passed and when interrupted.
 
     ``point(p)`` returns the (record, arrays) of the run at that moment. Returns the
     progress at the end; raises :class:`~spikedyn.io.interrupt.Interrupted` after saving.
+    ``n_jobs``: the training threads (:meth:`spikedyn.simulation.network.Network.train`).
     """
     base = latest = progress
 
@@ -398,7 +399,7 @@ def train_resumably(network, images, progress: TrainProgress, session: Session, 
 
     try:
         stats = network.train(images[base.done:], progress=show, desc=desc, on_batch=on_batch,
-                              progress_start=base.done)
+                              progress_start=base.done, n_jobs=n_jobs)
     except Interrupted:
         session.save(stage, *point(latest))
         raise

@@ -120,19 +120,26 @@ def _row(model, backend, neurons, mode, samples, wall, compile_s, threads, rss0,
 
 
 def bench_numba(config: NetworkConfig, images: np.ndarray, *, seed: int, modes, jobs: int,
-                count_operations: bool = True) -> list[dict[str, Any]]:
-    """Rows of the ``numba`` backend for one model and size (operation counters on or off)."""
+                count_operations: bool = True, train_jobs: int = 1) -> list[dict[str, Any]]:
+    """Rows of the ``numba`` backend for one model and size (operation counters on or off):
+    training on one thread and, for ``train_jobs`` > 1, then on that many (one after the other,
+    checked to learn the same weights), inference on ``jobs`` threads and on one."""
     from ..simulation.network import Network, warm_up
 
     rows = []
     m, n = config.model, config.n_neurons
     if "train" in modes:
-        compile_s = warm_up(config, learn=True, seed=seed)
-        rss0 = _maxrss_mb()
-        net = Network(config, seed=seed, count_operations=count_operations)
-        stats = net.train(images, progress=False)
-        rows.append(_row(m, "numba", n, "train", images.shape[0], stats.wall_seconds, compile_s, 1, rss0,
-                         presentations=stats.presentations))
+        compile_s = warm_up(config, learn=True, seed=seed, n_jobs=train_jobs)
+        learned = None
+        for threads in sorted({train_jobs, 1}):
+            rss0 = _maxrss_mb()
+            net = Network(config, seed=seed, count_operations=count_operations)
+            stats = net.train(images, progress=False, n_jobs=threads)
+            if learned is not None and not np.array_equal(net.weights, learned):
+                raise RuntimeError(f"training on {threads} threads learned other weights than on one")
+            learned = net.weights
+            rows.append(_row(m, "numba", n, "train", images.shape[0], stats.wall_seconds, compile_s, threads, rss0,
+                             presentations=stats.presentations))
     if "infer" in modes:
         compile_s = warm_up(config, learn=False, seed=seed)
         net = Network(config, seed=seed, count_operations=count_operations)
@@ -236,8 +243,12 @@ def speedups(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def run_bench(models, neurons, backends, images: np.ndarray, *, modes=MODES, jobs: int | None = None,
               brian2_samples: int | None = None, seed: int = 0, progress: bool = True,
-              base_config: NetworkConfig | None = None, count_operations: bool = True) -> dict[str, Any]:
+              base_config: NetworkConfig | None = None, count_operations: bool = True,
+              train_jobs: int = 1) -> dict[str, Any]:
     """Benchmark every (model, size, backend, mode); returns the ``--json`` summary.
+
+    spikedyn (``numba``) infers on ``jobs`` threads (default: all cores) and on one, and trains on
+    one thread and, side by side, on ``train_jobs`` (:func:`bench_numba`).
 
     Each network is ``base_config`` (default: the defaults) with its model and size;
     spikedyn's operation counters are on unless ``count_operations`` is false.
@@ -257,7 +268,7 @@ def run_bench(models, neurons, backends, images: np.ndarray, *, modes=MODES, job
             for backend in backends:
                 if backend == "numba":
                     rows = bench_numba(config, images, seed=seed, modes=modes, jobs=jobs,
-                                       count_operations=count_operations)
+                                       count_operations=count_operations, train_jobs=train_jobs)
                 else:
                     sub = images if backend == "brian2-standalone" else images[:k_b2]
                     rows = bench_brian2(config, sub, backend, seed=seed, modes=modes, progress=progress)
@@ -280,6 +291,7 @@ def run_bench(models, neurons, backends, images: np.ndarray, *, modes=MODES, job
         "brian2_runtime_samples": k_b2,
         "seed": seed,
         "jobs": jobs,
+        "train_jobs": train_jobs,
         "modes": list(modes),
         "count_operations": count_operations,
         "memory_method": "resource.getrusage ru_maxrss (process high-water mark; standalone: the binary's own "
