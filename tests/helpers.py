@@ -143,10 +143,11 @@ def assert_states_equal(a, b) -> None:
     list of that length in a larger buffer; the rest of the buffer is scratch
     (uninitialised memory) and is not part of the state.
     """
-    from spikedyn.core.traces import DERIVED_TRACE_FIELDS
+    from spikedyn.simulation.state import NOT_SAVED
 
+    not_state = {name for names in NOT_SAVED.values() for name in names}
     for name in a._fields:
-        if name in DERIVED_TRACE_FIELDS:  # derived from the config or scratch: not state
+        if name in not_state:  # derived from the config or scratch: not state
             continue
         x, y = getattr(a, name), getattr(b, name)
         if isinstance(x, tuple):  # the state of one population or part
