@@ -194,3 +194,17 @@ def test_tables_only_writes_the_tables_of_stored_runs_without_computing(tmp_path
     with pytest.raises(SystemExit) as stop:
         comparison.main([*argv[:-1], str(tmp_path / "empty"), "--tables-only"])
     assert "no stored run of task lateral-4-seed0" in str(stop.value.code)
+
+
+def test_the_threads_table_pairs_each_run_and_takes_the_median_ratio(tmp_path: Path) -> None:
+    """experiments/bench_threads.py: per run, J threads against 1 thread of the same size."""
+    bench_threads = importlib.import_module("bench_threads")
+    for k, (one, two) in enumerate([(100.0, 150.0), (100.0, 170.0), (100.0, 50.0)], 1):
+        rows = [{"model": "lateral", "neurons": 1600, "threads": t, "samples_per_second": v}
+                for t, v in ((1, one), (2, two))]
+        (tmp_path / f"run{k}.json").write_text(json.dumps({
+            "train_jobs": 2, "samples": 10, "results": rows,
+            "machine": {"cpu_count": 2, "load_average_start": [1.0, 0, 0], "load_average_end": [2.0, 0, 0]}}))
+    text = bench_threads.table(tmp_path)
+    assert "| 1600 | 2 | 100 | 170 | 1.70x | 1.0 / 2.0 |" in text
+    assert "1600 neurons: 1.50x" in text
