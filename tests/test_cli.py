@@ -42,7 +42,6 @@ pytestmark = pytest.mark.usefixtures("offline_env")
     (["--seed", "1.5"], "spikedyn train: argument --seed: expected an integer seed, got '1.5'"),
     (["--train-samples", "0"], "spikedyn train: argument --train-samples: must be a positive integer, got 0"),
     (["--jobs", "0"], "spikedyn train: argument --jobs: must be a positive integer, got 0"),
-    (["--neurons", "3", "--jobs", "4"], "--jobs 4 is more threads than the network's 3 neurons; give --jobs 3 or fewer"),
     (["--bogus-option"], "spikedyn train: unrecognized arguments: --bogus-option"),
 ])
 def test_train_bad_options(tmp_path: Path, digits_dir: Path, run_cli, argv, message) -> None:
@@ -80,8 +79,6 @@ def assert_one_prefix(code: int, err: str, message: str) -> None:
      "spikedyn bench: argument --neurons: expected comma-separated positive integers, got '10,0'"),
     (["bench", "--mode", "learn"], "spikedyn bench: argument --mode: unknown mode learn; choose from train, infer"),
     (["bench", "--jobs", "two"], "spikedyn bench: argument --jobs: expected a positive integer, got 'two'"),
-    (["bench", "--neurons", "10,2", "--jobs", "3"],
-     "--jobs 3 is more threads than the network's 2 neurons; give --jobs 2 or fewer"),
     (["bench", "--model", "diehl-cook,hopfield"],
      "spikedyn bench: argument --model/--models: unknown model hopfield; choose from diehl-cook, "),
 ])
@@ -505,3 +502,19 @@ def test_evaluate_labelled_pass_options(untrained_run: Path, digits_dir: Path, r
     code, out, err = run_cli("evaluate", untrained_run, "--data-dir", digits_dir, *options, "--quiet")
     assert_usage_error(code, err, message)
     assert out == "" and entries(untrained_run) == before
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "--neurons", "3", "--jobs", "4", "--train-samples", "30"],
+     "--jobs 4 is more threads than the network's 3 neurons; give --jobs 3 or fewer"),
+    (["bench", "--neurons", "10,2", "--jobs", "3"],
+     "--jobs 3 is more threads than the network's 2 neurons; give --jobs 2 or fewer"),
+])
+def test_more_threads_than_neurons_is_refused(tmp_path: Path, monkeypatch, digits_dir: Path, run_cli, argv,
+                                               message) -> None:
+    monkeypatch.chdir(tmp_path)
+    extra = (["--data-dir", digits_dir, "--out", tmp_path / "run"] if argv[0] == "train"
+             else ["--samples", "2", "--json", tmp_path / "run"])
+    code, out, err = run_cli(*argv, *extra)
+    assert_usage_error(code, err, message)
+    assert not (tmp_path / "run").exists()

@@ -48,7 +48,7 @@ def test_a_first_run_says_once_that_it_compiles_and_a_cached_run_says_nothing(mo
     directory = tmp_path / "kernels-0123"
     monkeypatch.setattr(kernel_cache, "cache_dir", lambda *args: directory)
     warmed = []
-    monkeypatch.setattr(network_module, "warm_up", lambda config, *, learn, seed: warmed.append((config.model, learn))
+    monkeypatch.setattr(network_module, "warm_up", lambda config, *, learn, seed, n_jobs=1: warmed.append((config.model, learn))
                         or 0.0)
     configs = [NetworkConfig(), NetworkConfig(model="spikedyn")]
     assert kernel_cache.is_cold()
