@@ -65,14 +65,20 @@ def ablation_variants() -> dict[str, list[str]]:
 
 
 def stored_runs(tasks: list[dict], out: Path) -> list[dict]:
-    """The stored result of every task in ``out/runs`` (the same task, any source hash); exits with a
+    """The stored result of every task in ``out/runs``: the same task, its ``--set`` items in any order
+    (a chosen.json keeps no order), produced by any code (each run keeps its source hash); exits with a
     one-line message naming the first missing run."""
-    from spikedyn.search.executors import stored_result
+    import json
+
+    def same(task: dict) -> dict:
+        return {**{k: v for k, v in json.loads(json.dumps(task)).items() if k != "data_dir"},
+                "set": sorted(task.get("set", []))}
 
     results = []
     for task in tasks:
-        record = stored_result(out / "runs", task, any_source=True)
-        if record is None:
+        path = out / "runs" / f"{task['id']}.json"
+        record = json.loads(path.read_text()) if path.is_file() else {}
+        if not isinstance(record.get("task"), dict) or same(record["task"]) != same(task):
             sys.exit(f"--tables-only: no stored run of task {task['id']} in {out / 'runs'}; run without "
                      "--tables-only to compute it")
         results.append(record)
@@ -136,12 +142,19 @@ def run_one(task: dict) -> dict:
 PAPER = {("spikedyn", "asp", 400): "+21 / +8", ("spikedyn", "asp", 200): "+23 / +4"}
 
 
-def write_results(keys: list[tuple[str, int]], results: list[dict], out: Path, *, label: str, note: str) -> str:
+def write_results(keys: list[tuple[str, int]], results: list[dict], out: Path, *, label: str, note: str,
+                  selected: bool = False) -> str:
     """The tables, margins and figures of the runs (:func:`spikedyn.compare.write_comparison`, the
-    implementation ``spikedyn compare`` uses); returns the table's markdown."""
+    implementation ``spikedyn compare`` uses); returns the table's markdown. ``selected``: each model
+    runs at its own selected configuration (``--chosen``, named in ``note``), so models are paired
+    across their different overrides: a model's label stands for its configuration."""
+    import dataclasses
+
     from spikedyn.compare import group_runs, run_from_record, write_comparison
 
     runs = [run_from_record(result, source=result["task"]["id"], label=name) for (name, _), result in zip(keys, results)]
+    if selected:
+        runs = [dataclasses.replace(r, overrides=()) for r in runs]
     write_comparison(group_runs(runs), out, label=label, note=note, paper=PAPER)
     return (out / "table.md").read_text()
 
@@ -221,7 +234,7 @@ def main(argv=None) -> int:
     hashes = sorted({r.get("source_hash", "unknown") for r in results})
     note += f" Source hash of the runs: {', '.join(hashes)}."
     print(write_results(keys, results, args.out, label="variant" if args.ablation or args.grid else "model",
-                        note=note))
+                        note=note, selected=bool(chosen) and not args.ablation))
     return 0
 
 

@@ -208,3 +208,15 @@ def test_the_threads_table_pairs_each_run_and_takes_the_median_ratio(tmp_path: P
     text = bench_threads.table(tmp_path)
     assert "| 1600 | 2 | 100 | 170 | 1.70x | 1.0 / 2.0 |" in text
     assert "1600 neurons: 1.50x" in text
+
+
+def test_energy_defaults_prices_spikedyn_against_asp_in_every_view(tmp_path) -> None:
+    defaults = importlib.import_module("energy_defaults")
+    assert defaults.main(["--out", str(tmp_path)]) == 0
+    text = (tmp_path / "defaults_estimate.md").read_text()
+    for table in defaults.TABLES:
+        for n in (200, 400):
+            assert f"| {table} | {n} | " in text
+    assert "source" in text
+    # asp keeps its significance matrix at the defaults: at 200 neurons it leaves a 1 MB SRAM (45 nm)
+    assert defaults.reductions(200, "horowitz-45nm")["model"][0] < -0.5

@@ -224,14 +224,12 @@ def _result_path(out_dir: Path, task: dict) -> Path:
     return out_dir / f"{task['id']}.json"
 
 
-def stored_result(out_dir: Path, task: dict, *, any_source: bool = False) -> dict | None:
+def stored_result(out_dir: Path, task: dict) -> dict | None:
     """The stored result of exactly ``task`` in ``out_dir``, computed by this very code, or None.
 
     A result is reused only if its task is the same and it carries the source hash of the
     installed package (:func:`spikedyn._version.source_hash`): after any change of the code
-    it is computed again (and overwritten), never silently reused. ``any_source=True``
-    returns the stored result of the same task whatever code produced it (to tabulate
-    stored results, never to skip a computation); its ``source_hash`` says which."""
+    it is computed again (and overwritten), never silently reused."""
     from .._version import source_hash
 
     path = _result_path(out_dir, task)
@@ -244,7 +242,7 @@ def stored_result(out_dir: Path, task: dict, *, any_source: bool = False) -> dic
     if not (isinstance(stored, dict) and isinstance(stored.get("task"), dict)):
         return None
     same_task = _identity(stored["task"]) == _identity(task)
-    return stored if same_task and (any_source or stored.get("source_hash") == source_hash()) else None
+    return stored if same_task and stored.get("source_hash") == source_hash() else None
 
 
 def _identity(task: dict) -> dict:
