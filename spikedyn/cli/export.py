@@ -33,7 +33,8 @@ def cmd_export(args: argparse.Namespace) -> dict[str, Any]:
     if args.json is not None and args.json.absolute() == args.output.absolute():
         raise ConfigError("--json and -o name the same file; give two names")
     summary = export_run(args.run_dir, args.output, args.format)
-    labels = "with" if summary["labels"] else "without (run 'spikedyn evaluate RUN' first to include them)"
+    labels = ("with neuron labels" if summary["labels"]
+              else "without neuron labels (run 'spikedyn evaluate RUN' first to include them)")
     print(f"wrote {summary['path']}: {summary['model']} network of {summary['neurons']} neurons as a NIR graph "
-          f"of {len(summary['nodes'])} nodes, {summary['bytes']:,} bytes, {labels} neuron labels")
+          f"of {len(summary['nodes'])} nodes, {summary['bytes']:,} bytes, {labels}")
     return {**summary, **provenance()}
