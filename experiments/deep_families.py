@@ -106,6 +106,11 @@ def _fmt(x, digits=4):
     return "–" if x is None else f"{x:.{digits}f}"
 
 
+def _by_t(by_timesteps: dict) -> list:
+    """``(T, row)`` in increasing T (a stored run's JSON has the T's as text keys, in text order)."""
+    return sorted(by_timesteps.items(), key=lambda item: int(item[0]))
+
+
 def mnist_tables(runs: list[dict]) -> str:
     lines = ["# MNIST: converted 784-500-10 MLP (seed 0)", ""]
     for run in runs:
@@ -114,7 +119,7 @@ def mnist_tables(runs: list[dict]) -> str:
                   f"{', '.join(f'{s:.3g}' for s in r['scales'])})", "",
                   "| T | accuracy (spikes) | agreement (spikes) | accuracy (spikes+membrane) | "
                   "agreement (spikes+membrane) | energy 45 nm (uJ) |", "|---:|---:|---:|---:|---:|---:|"]
-        for t, row in r["by_timesteps"].items():
+        for t, row in _by_t(r["by_timesteps"]):
             s, m = row["spikes"], row["spikes+membrane"]
             lines.append(f"| {t} | {s['accuracy']:.4f} | {s['decision_agreement']:.4f} | {m['accuracy']:.4f} | "
                          f"{m['decision_agreement']:.4f} | {_fmt(r['cost']['by_timesteps'][t], 1)} |")
@@ -129,7 +134,7 @@ def cartpole_tables(runs: list[dict]) -> str:
              f"{main['ann_return']:.1f} over {main['episodes']} evaluation episodes.", "",
              "| T | return (spikes) | agreement (spikes) | return (spikes+membrane) | agreement (spikes+membrane) |",
              "|---:|---:|---:|---:|---:|"]
-    for t, row in main["by_timesteps"].items():
+    for t, row in _by_t(main["by_timesteps"]):
         s, m = row["spikes"], row["spikes+membrane"]
         lines.append(f"| {t} | {s['return']:.1f} | {s['decision_agreement']:.4f} | {m['return']:.1f} | "
                      f"{m['decision_agreement']:.4f} |")
