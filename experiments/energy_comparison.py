@@ -81,6 +81,12 @@ def _num(x) -> str:
     return "unavailable" if x is None else f"{x:.1f}"
 
 
+def paper_cell(neurons: int) -> str:
+    """SpikeDyn's published reduction over ASP at ``neurons`` (training / inference), or "-"."""
+    paper = PAPER.get(neurons)
+    return "-" if paper is None else f"{paper[0]:+.0%} / {paper[1]:+.0%}"
+
+
 def _reduction(a, b) -> str:
     return "-" if a is None or b is None else f"{a / b - 1:+.0%}"
 
@@ -112,11 +118,10 @@ def write(measured: dict, tables: list[str], weight_bits: int, out: Path, n_seed
                 continue
             a, b = measured[("spikedyn", n)][table], measured[("asp", n)][table]
             ta, tb, ia, ib = (_ms(a["train"]), _ms(b["train"]), _ms(a["infer"]), _ms(b["infer"]))
-            paper = PAPER.get(n)
             md.append(f"| {n} | {_reduction(ta and ta[0], tb and tb[0])} | {_reduction(ia[0], ib[0])} | "
                       f"{_reduction(a['estimate']['train'], b['estimate']['train'])} | "
                       f"{_reduction(a['estimate']['infer'], b['estimate']['infer'])} | "
-                      f"{'-' if paper is None else f'{paper[0]:+.0%} / {paper[1]:+.0%}'} |")
+                      f"{paper_cell(n)} |")
         md.append("")
     with atomic_path(out / "table.md") as tmp:
         tmp.write_text("\n".join(md) + "\n")
@@ -143,9 +148,7 @@ def write_views(measured: dict, tables: list[str], out: Path) -> None:
                 counted = [_reduction(_mean(a["views"][view][k]), _mean(b["views"][view][k])) for _, k in PHASES]
                 est = [_reduction(a["estimate_views"][view][k], b["estimate_views"][view][k]) for _, k in PHASES]
                 cells.append(f"{counted[0]} / {counted[1]} ({est[0]} / {est[1]})")
-            paper = PAPER.get(n)
-            md.append(f"| {table} | {n} | " + " | ".join(cells)
-                      + f" | {'-' if paper is None else f'{paper[0]:+.0%} / {paper[1]:+.0%}'} |")
+            md.append(f"| {table} | {n} | " + " | ".join(cells) + f" | {paper_cell(n)} |")
     with atomic_path(out / "views.md") as tmp:
         tmp.write_text("\n".join(md) + "\n")
 
