@@ -40,8 +40,12 @@ def add_executor_options(ap: argparse.ArgumentParser, *, jobs: int | None = 1) -
 
 
 def run_tasks(worker: Callable[[dict], dict], tasks: list[dict], out_dir: Path, *, jobs: int = 1,
-              desc: str = "runs", executor: str = "local", scheduler: str | None = None) -> list[dict]:
-    """Results of every task, computing only those without a stored result; in the order of ``tasks``."""
+              desc: str = "runs", executor: str = "local", scheduler: str | None = None,
+              cost: Callable[[dict], float] | None = None, warm: Callable[[dict], dict | None] | None = None,
+              group: Callable[[dict], str] | None = None, group_name: str = "groups") -> list[dict]:
+    """Results of every task, computing only those without a stored result; in the order of ``tasks``.
+    ``cost``, ``warm``, ``group``: the scheduling of :func:`spikedyn.search.executors.run_tasks`
+    (longest first, a warm-up per distinct set of kernels, complete groups in the progress bar)."""
     if executor == "dask":
         # The worker functions live in the experiment scripts (and this module), which a Dask
         # worker cannot import: send them by value.
@@ -50,8 +54,31 @@ def run_tasks(worker: Callable[[dict], dict], tasks: list[dict], out_dir: Path, 
         cloudpickle.register_pickle_by_value(sys.modules[__name__])
         cloudpickle.register_pickle_by_value(sys.modules[worker.__module__])
     results, _ = executors.run_tasks(worker, tasks, Path(out_dir) / "runs", executor=executor, jobs=jobs,
-                                     scheduler=scheduler, desc=desc)
+                                     scheduler=scheduler, desc=desc, cost=cost, warm=warm, group=group,
+                                     group_name=group_name)
     return results
+
+
+def task_config(task: dict):
+    """The network config of a continual task: ``model`` with ``neurons``, and its ``set`` overrides."""
+    from spikedyn.config import NetworkConfig, parse_set
+
+    return NetworkConfig(model=task["model"], n_neurons=task["neurons"]).replace(
+        **dict(parse_set(item) for item in task["set"]))
+
+
+def continual_warm_up(task: dict, **tiny) -> dict:
+    """A warm-up of a continual task (see :func:`run_tasks`): the same model and overrides on a tiny
+    protocol (``tiny``: the task's protocol fields, each set to one image), identified by the Numba
+    types of its kernel arguments, so one warm-up compiles the kernels of every task that shares them."""
+    from spikedyn.simulation.state import kernel_signature
+
+    return {**task, "id": f"warm-up-{kernel_signature(task_config(task))}", "seed": 0, **tiny}
+
+
+def continual_cost(task: dict, samples_per_task: int, n_tasks: int = 10) -> float:
+    """Synapse visits of a continual task's training, a rough measure of its duration (longest first)."""
+    return float(task["neurons"] * samples_per_task * n_tasks * (2 if task.get("iid") else 1))
 
 
 def int_list(text: str) -> list[int]:

@@ -35,9 +35,9 @@ from pathlib import Path
 
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _runner import add_executor_options, int_list, run_tasks  # noqa: E402
+from _runner import add_executor_options, continual_cost, continual_warm_up, int_list, run_tasks, task_config  # noqa: E402,E501
 
-from spikedyn.config import NetworkConfig, parse_set  # noqa: E402
+from spikedyn.config import parse_set  # noqa: E402
 
 MODELS = ("spikedyn", "asp", "diehl-cook", "lateral")
 MECHANISMS = ("adaptive_rate", "adaptive_threshold", "weight_decay", "skip_spurious")
@@ -123,8 +123,7 @@ def run_one(task: dict) -> dict:
     from spikedyn import continual  # one simulation thread (n_jobs=1); the environment is left alone,
     # since a task can run in this very process (jobs=1), where Numba's threads may already run
 
-    config = NetworkConfig(model=task["model"], n_neurons=task["neurons"]).replace(
-        **dict(parse_set(item) for item in task["set"]))
+    config = task_config(task)
     p = task["protocol"]
     protocol = continual.Protocol(tasks=continual.parse_tasks(p["tasks"]), samples_per_task=p["samples_per_task"],
                                   assign_per_class=p["assign_per_class"], test_per_class=p["test_per_class"],
@@ -218,8 +217,14 @@ def main(argv=None) -> int:
     if args.tables_only:
         results = stored_runs(tasks, args.out)
     else:
+        n_tasks = len(continual.parse_tasks(args.tasks))
         results = run_tasks(run_one, tasks, args.out, jobs=args.jobs, desc="continual runs",
-                            executor=args.executor, scheduler=args.scheduler)
+                            executor=args.executor, scheduler=args.scheduler,
+                            cost=lambda t: continual_cost(t, args.samples_per_task, n_tasks),
+                            warm=lambda t: continual_warm_up(t, iid=False, protocol={
+                                **t["protocol"], "tasks": t["protocol"]["tasks"].split(",")[0],
+                                "samples_per_task": 1, "assign_per_class": 1, "test_per_class": 1}),
+                            group=lambda t: t["id"].rsplit("-seed", 1)[0], group_name="variants")
     what = "SpikeDyn's mechanisms" if args.ablation else "models"
     note = (f"Class-incremental MNIST ({what}): tasks {args.tasks}, {args.samples_per_task} training images per task, "
             f"labelled pass over {args.assign_per_class} images per class seen, test on "

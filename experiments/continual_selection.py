@@ -35,9 +35,9 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _runner import add_executor_options, int_list, run_tasks  # noqa: E402
+from _runner import add_executor_options, continual_cost, continual_warm_up, int_list, run_tasks, task_config  # noqa: E402,E501
 
-from spikedyn.config import NetworkConfig, parse_set  # noqa: E402
+from spikedyn.config import parse_set  # noqa: E402
 from spikedyn.core.stats import mean_sd  # noqa: E402
 
 #: The split every run of this script uses; there is no other.
@@ -86,8 +86,7 @@ def run_one(task: dict) -> dict:
     from spikedyn import continual  # one simulation thread (n_jobs=1); the environment is left alone,
     # since a task can run in this very process (jobs=1), where Numba's threads may already run
 
-    config = NetworkConfig(model=task["model"], n_neurons=task["neurons"]).replace(
-        **dict(parse_set(item) for item in task["set"]))
+    config = task_config(task)
     protocol = continual.Protocol(samples_per_task=task["samples_per_task"], split=SPLIT,
                                   test_per_class=task["test_per_class"],
                                   assign_per_class=task.get("assign_per_class", continual.DEFAULT_ASSIGN_PER_CLASS))
@@ -145,7 +144,11 @@ def select(model: str, args) -> dict:
         configs = [c for c in configurations(grid) if _key(c) not in done]
         tasks = _tasks(model, configs, args)
         results = run_tasks(run_one, tasks, args.out, jobs=args.jobs, desc=f"{model} selection runs",
-                            executor=args.executor, scheduler=args.scheduler)
+                            executor=args.executor, scheduler=args.scheduler,
+                            cost=lambda t: continual_cost(t, t["samples_per_task"]),
+                            warm=lambda t: continual_warm_up(t, samples_per_task=1, test_per_class=1,
+                                                             assign_per_class=1),
+                            group=lambda t: t["id"].rsplit("-seed", 1)[0], group_name="configurations")
         for c in configs:
             mine = [r for r in results if r["task"]["overrides"] == c]
             done[_key(c)] = (c, _score(mine))

@@ -203,3 +203,19 @@ def images(ax) -> list:
     from matplotlib.image import AxesImage
 
     return [a for a in ax.get_children() if isinstance(a, AxesImage)]
+
+
+# ----------------------------------------------------------------------------------------
+# Executors
+# ----------------------------------------------------------------------------------------
+def logged_task(task: dict) -> dict:
+    """A worker for :func:`spikedyn.search.executors.run_tasks` that appends ``start <id>`` and
+    ``end <id>`` to the file ``task["log"]`` (one ``O_APPEND`` write each: lines of concurrent
+    workers never interleave) and returns ``{"n": task["n"]}``."""
+    for word in ("start", "end"):
+        fd = os.open(task["log"], os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+        try:
+            os.write(fd, f"{word} {task['id']}\n".encode())
+        finally:
+            os.close(fd)
+    return {"n": task.get("n")}

@@ -13,7 +13,10 @@
 3. **Evaluation**: each remaining candidate is trained and evaluated under a stated
    protocol, for each seed, on the executors of :mod:`spikedyn.search.executors` (local
    processes or a Dask cluster), each result stored as it completes (rerunning the
-   same search computes only what is missing). Accuracy is measured on the
+   same search computes only what is missing). The runs start longest first (by the
+   family's estimate of their work), after a warm-up that compiles each distinct set of
+   kernels once (:meth:`~spikedyn.search.families.Family.warm_up`); the progress bar
+   counts runs and complete candidates. Accuracy is measured on the
    **validation split** (training images 50,000-59,999), never the test set: the search
    *chooses*. Memory is the footprint; training and inference energy per sample are
    the operations the kernels counted, priced on the chosen table.
@@ -152,12 +155,14 @@ def run_search(space: SearchSpace, budget: Budget, protocol: SearchProtocol, *, 
                           "data_dir": None if data_dir is None else str(data_dir)}
                          for rec in records if not rec["pruned"] for seed in protocol.seeds]
     results, reused = executors.run_tasks(evaluate, tasks, out / "candidates", executor=executor, jobs=jobs,
-                                          scheduler=scheduler, desc="candidates", progress=progress,
+                                          scheduler=scheduler, desc="runs", progress=progress,
                                           checkpoint_every_s=checkpoint_every_s,
-                                          scheduler_timeout_s=scheduler_timeout_s or executors.DEFAULT_SCHEDULER_TIMEOUT_S)
+                                          scheduler_timeout_s=scheduler_timeout_s or executors.DEFAULT_SCHEDULER_TIMEOUT_S,
+                                          cost=families.task_cost, warm=families.task_warm_up,
+                                          group=_candidate_of, group_name="candidates")
     by_id: dict[str, list[dict]] = {}
     for r in results:
-        by_id.setdefault(r["task"]["id"].rsplit("-seed", 1)[0], []).append(r)
+        by_id.setdefault(_candidate_of(r["task"]), []).append(r)
     for rec in records:
         runs = by_id.get(rec["id"], [])
         rec["counted_train_samples"] = int(sum(r["tally"]["train"]["samples"] for r in runs))
@@ -201,6 +206,11 @@ def run_search(space: SearchSpace, budget: Budget, protocol: SearchProtocol, *, 
     _write_markdown(out / "candidates.md", summary)
     _write_plots(out, summary, budget)
     return summary
+
+
+def _candidate_of(task: Mapping[str, Any]) -> str:
+    """The candidate id of a search task (its id without ``-seed<S>``)."""
+    return task["id"].rsplit("-seed", 1)[0]
 
 
 def _write_csv(path: Path, records: list[dict]) -> None:

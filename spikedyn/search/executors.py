@@ -17,6 +17,13 @@ Executors
     no address, a ``LocalCluster`` of ``jobs`` single-threaded worker processes on
     127.0.0.1. Needs ``pip install "spikedyn[dask]"``.
 
+Scheduling (both executors): with ``cost``, tasks start longest first, so that no long task
+is left to run alone at the end while the other workers idle; with ``warm``, each distinct
+set of kernels the tasks need is compiled once, by one worker, before the tasks start (the
+*warm-up*), and every other worker loads it from Numba's on-disk cache, instead of every
+worker compiling every kernel it meets at the same time; with ``group``, the progress bar
+counts runs and also says how many groups of runs (candidates, variants) are complete.
+
 Threads: a task runs its training on one thread and its inference on
 ``threads_per_task`` threads (:func:`threads_per_task`: the worker's share of the
 machine's cores), so workers do not oversubscribe the cores. The results do not depend
@@ -250,25 +257,33 @@ def _identity(task: dict) -> dict:
     return {k: v for k, v in json.loads(json.dumps(task)).items() if k != "data_dir"}
 
 
-def _iter_local(worker, todo: list[dict], jobs: int, checkpoint: tuple) -> Iterator[tuple[dict, dict]]:
+def _iter_local(worker, todo: list[dict], jobs: int, checkpoint: tuple,
+                warmups: list[dict] = ()) -> Iterator[tuple[dict, dict]]:
     from ..io import interrupt
     from ..simulation.network import default_jobs  # the cores this process may use
 
     threads = max(1, default_jobs() // jobs)
-    if jobs == 1:
+    if jobs == 1:  # one worker compiles each kernel once anyway: no warm-up
         for task in todo:
             yield task, _call(worker, task, threads, *checkpoint)
         return
     with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"), initializer=_init_pool_worker,
                              initargs=(os.getpid(),)) as pool:
-        futures = {pool.submit(_call, worker, task, threads, *checkpoint): task for task in todo}
-        pending = set(futures)
+        futures: dict = {}
         try:
-            while pending:
-                done, pending = wait(pending, timeout=POLL_S, return_when=FIRST_COMPLETED)
-                for future in done:
-                    yield futures[future], future.result()
-                interrupt.check()  # Ctrl-C/SIGTERM: stop polling, stop the workers
+            # The warm-ups first, in parallel, and only then the tasks (the pool starts tasks in the
+            # order they are submitted): a task never compiles what a warm-up compiles.
+            for phase, items in (("warm-up", warmups), ("tasks", todo)):
+                futures = {pool.submit(_call, worker, task, threads, *((None, None) if phase == "warm-up"
+                                                                       else checkpoint)): task for task in items}
+                pending = set(futures)
+                while pending:
+                    done, pending = wait(pending, timeout=POLL_S, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        result = future.result()
+                        if phase == "tasks":
+                            yield futures[future], result
+                    interrupt.check()  # Ctrl-C/SIGTERM: stop polling, stop the workers
         except BaseException:
             for f in futures:
                 f.cancel()
@@ -287,7 +302,8 @@ def _iter_local(worker, todo: list[dict], jobs: int, checkpoint: tuple) -> Itera
 
 
 def _iter_dask(worker, todo: list[dict], jobs: int, scheduler: str | None,
-               checkpoint: tuple, timeout_s: float = DEFAULT_SCHEDULER_TIMEOUT_S) -> Iterator[tuple[dict, dict]]:
+               checkpoint: tuple, timeout_s: float = DEFAULT_SCHEDULER_TIMEOUT_S,
+               warmups: list[dict] = ()) -> Iterator[tuple[dict, dict]]:
     from distributed import Client, LocalCluster, as_completed as dask_completed
 
     from ..io import interrupt
@@ -299,13 +315,21 @@ def _iter_dask(worker, todo: list[dict], jobs: int, scheduler: str | None,
         client = Client(cluster)
     else:
         checkpoint = (None, None)  # a remote worker may not see this machine's files
+        warmups = ()  # nor this machine's kernel cache: each worker compiles for itself
         try:
             client = Client(scheduler, timeout=f"{timeout_s}s")
         except (OSError, TimeoutError) as exc:
             raise ConfigError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
     try:
+        if warmups:  # the LocalCluster's workers share this machine's kernel cache: compile once, first
+            warming = [client.submit(_call_on_dask_worker, worker, task, key=f"spikedyn-{task['id']}", pure=False)
+                       for task in warmups]
+            for future in dask_completed(warming):
+                future.result()
+                interrupt.check()
+        # Dask runs higher priorities first: the tasks' order (longest first) as decreasing priorities.
         futures = {client.submit(_call_on_dask_worker, worker, task, *checkpoint, key=f"spikedyn-{task['id']}",
-                                 pure=False): task for task in todo}
+                                 pure=False, priority=len(todo) - k): task for k, task in enumerate(todo)}
         completed = dask_completed(futures)
         while not completed.is_empty():
             for future in completed.next_batch(block=False):
@@ -321,7 +345,9 @@ def _iter_dask(worker, todo: list[dict], jobs: int, scheduler: str | None,
 def run_tasks(worker: Callable[[dict], dict], tasks: Iterable[dict], out_dir: str | os.PathLike[str], *,
               executor: str = "local", jobs: int | None = None, scheduler: str | None = None,
               desc: str = "tasks", progress: bool = True, checkpoint_every_s: float | None = None,
-              scheduler_timeout_s: float = DEFAULT_SCHEDULER_TIMEOUT_S) -> tuple[list[dict], int]:
+              scheduler_timeout_s: float = DEFAULT_SCHEDULER_TIMEOUT_S,
+              cost: Callable[[dict], float] | None = None, warm: Callable[[dict], dict | None] | None = None,
+              group: Callable[[dict], str] | None = None, group_name: str = "groups") -> tuple[list[dict], int]:
     """Results of every task, in the order of ``tasks``, and how many were reused from ``out_dir``.
 
     ``worker(task) -> dict`` must be a module-level function (it is sent to other
@@ -332,6 +358,22 @@ def run_tasks(worker: Callable[[dict], dict], tasks: Iterable[dict], out_dir: st
     to ``out_dir/<id>.checkpoint.npz`` that often (local workers, and a Dask
     ``LocalCluster``'s; not a remote cluster's) and resumes from it; the file is deleted
     once the result is stored. ``scheduler_timeout_s``: how long to try to reach ``scheduler``.
+
+    Scheduling (the results are the same whatever it does):
+
+    ``cost(task) -> float``
+        an estimate of a task's duration, in any unit common to the tasks; the tasks start
+        in decreasing order of it (ties in the order given).
+    ``warm(task) -> dict or None``
+        a small task, run by ``worker`` like any other, that compiles the kernels ``task``
+        needs (its result is discarded; tasks whose warm-ups have the same ``"id"`` share
+        one). With several local workers or a Dask ``LocalCluster``, the distinct warm-ups
+        of the tasks to compute run first, in parallel, and the tasks after them; with one
+        worker, or a remote cluster (whose workers do not share this machine's kernel
+        cache), there is no warm-up.
+    ``group(task) -> str``
+        the group a task belongs to (a search candidate's seeds): the progress bar counts
+        runs and shows how many groups, called ``group_name``, have all their runs done.
     """
     from ..io.files import remove_stale_temporaries, write_json
 
@@ -358,14 +400,66 @@ def run_tasks(worker: Callable[[dict], dict], tasks: Iterable[dict], out_dir: st
     from ..simulation.network import default_jobs
 
     jobs = min(jobs or default_jobs(), max(len(todo), 1))
+    if cost is not None:
+        todo = longest_first(todo, cost)
+    warmups = warm_ups(todo, warm) if warm is not None and jobs > 1 else []
     checkpoint = (None, None) if checkpoint_every_s is None else (str(out), float(checkpoint_every_s))
-    runner = (_iter_local(worker, todo, jobs, checkpoint) if executor == "local"
-              else _iter_dask(worker, todo, jobs, scheduler, checkpoint, scheduler_timeout_s))
-    with tqdm(total=len(todo), desc=desc, unit="task", disable=not progress or not todo) as bar:
+    runner = (_iter_local(worker, todo, jobs, checkpoint, warmups) if executor == "local"
+              else _iter_dask(worker, todo, jobs, scheduler, checkpoint, scheduler_timeout_s, warmups))
+    groups = _GroupCount(tasks, group, done, group_name)
+    with tqdm(total=len(todo), desc=desc, unit="run", disable=not progress or not todo) as bar:
+        if warmups:  # shown until the first run ends
+            bar.set_postfix_str(f"warm-up of {len(warmups)} kernel set(s), each compiled once")
+        elif group is not None:
+            bar.set_postfix_str(groups.text(), refresh=False)
         for task, result in runner:
             record = {"task": task, **result}
             write_json(_result_path(out, task), record)
             (out / _checkpoint_name(task)).unlink(missing_ok=True)
             done[task["id"]] = record
+            if group is not None:
+                groups.add(task)
+            bar.set_postfix_str(groups.text() if group is not None else "", refresh=False)
             bar.update()
     return [done[i] for i in ids], reused
+
+
+def longest_first(tasks: list[dict], cost: Callable[[dict], float]) -> list[dict]:
+    """``tasks`` in decreasing order of ``cost(task)``, ties in their given order (a stable sort)."""
+    return sorted(tasks, key=lambda task: -float(cost(task)))
+
+
+def warm_ups(tasks: list[dict], warm: Callable[[dict], dict | None]) -> list[dict]:
+    """The distinct warm-up tasks (by ``"id"``) of ``tasks``, in the order of the first task that needs each."""
+    distinct: dict[str, dict] = {}
+    for task in tasks:
+        w = warm(task)
+        if w is not None:
+            distinct.setdefault(w["id"], w)
+    return list(distinct.values())
+
+
+class _GroupCount:
+    """How many groups of tasks (see :func:`run_tasks`'s ``group``) have all their runs done."""
+
+    def __init__(self, tasks: list[dict], group: Callable[[dict], str] | None, done: dict[str, dict],
+                 name: str = "groups"):
+        self.name = name
+        self.left: dict[str, int] = {}
+        if group is None:
+            return
+        self.group = group
+        for task in tasks:
+            if task["id"] not in done:
+                self.left[group(task)] = self.left.get(group(task), 0) + 1
+        self.total = len({group(task) for task in tasks})
+        self.complete = self.total - len(self.left)
+
+    def add(self, task: dict) -> None:
+        key = self.group(task)
+        self.left[key] -= 1
+        if self.left[key] == 0:
+            self.complete += 1
+
+    def text(self) -> str:
+        return f"{self.name} complete: {self.complete}/{self.total}"

@@ -105,6 +105,16 @@ class Family:
         """Memory and energy per sample (:data:`COST_KEYS`) on ``table`` from what ``evaluate`` counted."""
         raise NotImplementedError
 
+    def cost(self, task: dict) -> float:
+        """A rough estimate of how long ``task`` takes, in synapse visits (weights x training
+        samples), so a search starts its longest runs first; 0 (no estimate) by default."""
+        return 0.0
+
+    def warm_up(self, task: dict) -> dict | None:
+        """A small task that compiles the kernels ``task`` needs (run first, once per distinct
+        ``"id"``, by :func:`spikedyn.search.executors.run_tasks`); None: no warm-up."""
+        return None
+
 
 def parse_value(text: str) -> Any:
     """A grid value of a family's field from the command line: an integer, a number, true/false, or text
@@ -202,6 +212,13 @@ class LayeredFamily(Family):
     def price(self, config, result, table) -> dict[str, Any]:
         return self._priced(config, result["tally"]["inference"], table)
 
+    def cost(self, task: dict) -> float:
+        config = self.from_dict(task["config"])
+        sizes = config.sizes()
+        weights = sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+        return float(weights * task["protocol"]["train_samples"] * getattr(config, "epochs", 1)
+                     * self.train_steps(config))
+
 
 class StdpFamily(Family):
     """The registered STDP models (:mod:`spikedyn.models`), trained without labels."""
@@ -238,6 +255,21 @@ class StdpFamily(Family):
 
         priced = cost.price(config, result["tally"], table=table)
         return {k: priced.get(k) for k in COST_KEYS}
+
+    def cost(self, task: dict) -> float:
+        config, p = task["config"], task["protocol"]
+        samples = p["train_samples"] if p["name"] == "standard" else p["samples_per_task"] * 10
+        return float(config["n_input"] * config["n_neurons"] * samples)
+
+    def warm_up(self, task: dict) -> dict:
+        """The candidate's config trained on one image and scored on one (the standard protocol):
+        it compiles the training, labelling and inference kernels of every candidate whose
+        kernel arguments have the same Numba types (:func:`spikedyn.simulation.state.kernel_signature`)."""
+        from ..simulation.state import kernel_signature
+
+        signature = kernel_signature(NetworkConfig.from_dict(task["config"]))
+        return {**task, "id": f"warm-up-{signature}", "seed": 0,
+                "protocol": {**task["protocol"], "name": "standard", "train_samples": 1, "validation_samples": 1}}
 
 
 def _evaluate_stdp(task: dict) -> dict:
@@ -291,6 +323,16 @@ def _evaluate_stdp(task: dict) -> dict:
 
 
 STDP = StdpFamily()
+
+
+def task_cost(task: dict) -> float:
+    """:meth:`Family.cost` of a search task, by its family."""
+    return get(task.get("family", STDP.name)).cost(task)
+
+
+def task_warm_up(task: dict) -> dict | None:
+    """:meth:`Family.warm_up` of a search task, by its family."""
+    return get(task.get("family", STDP.name)).warm_up(task)
 
 
 def register(family: Family) -> Family:

@@ -50,6 +50,17 @@ class KernelParams(NamedTuple):
     max_presentations: int
 
 
+def kernel_signature(config) -> str:
+    """A short hash of the Numba types of ``config``'s kernel arguments (:func:`kernel_params`).
+
+    Two configs with the same signature run the same compiled kernels (the model's parts,
+    the weight storage; not the sizes or the parameter values), so one compilation, cached
+    on disk, serves both: the executors' warm-ups compile once per signature."""
+    import hashlib
+
+    return hashlib.sha256(str(numba.typeof(kernel_params(config))).encode()).hexdigest()[:16]
+
+
 def kernel_params(config, seed: int = 0, neurons: tuple[int, int] | None = None) -> KernelParams:
     """The one place where a :class:`NetworkConfig` (and, for parts that draw from it, the
     network's seed) becomes kernel arguments; ``neurons = (lo, hi)``: those of the block of
