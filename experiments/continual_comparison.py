@@ -70,9 +70,10 @@ def stored_runs(tasks: list[dict], out: Path) -> list[dict]:
     one-line message naming the first missing run."""
     import json
 
+    from spikedyn.search.executors import task_identity
+
     def same(task: dict) -> dict:
-        return {**{k: v for k, v in json.loads(json.dumps(task)).items() if k != "data_dir"},
-                "set": sorted(task.get("set", []))}
+        return {**task_identity(task), "set": sorted(task.get("set", []))}
 
     results = []
     for task in tasks:

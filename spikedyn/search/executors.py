@@ -211,7 +211,7 @@ def task_session(task: dict):
         meta, arrays = load(directory, TASK_COMMAND, name=name)
     except CheckpointError:  # none yet, or of another version: start afresh
         return Session(checkpointer)
-    if not isinstance(meta["options"], dict) or _identity(meta["options"]) != _identity(task):
+    if not isinstance(meta["options"], dict) or task_identity(meta["options"]) != task_identity(task):
         return Session(checkpointer)
     return Session(checkpointer, meta, arrays)
 
@@ -248,12 +248,12 @@ def stored_result(out_dir: Path, task: dict) -> dict | None:
         return None  # unreadable: computed again
     if not (isinstance(stored, dict) and isinstance(stored.get("task"), dict)):
         return None
-    same_task = _identity(stored["task"]) == _identity(task)
+    same_task = task_identity(stored["task"]) == task_identity(task)
     return stored if same_task and stored.get("source_hash") == source_hash() else None
 
 
-def _identity(task: dict) -> dict:
-    """What defines a task's result: everything but where its worker reads the data from."""
+def task_identity(task: dict) -> dict:
+    """What defines a task's result: everything but where its worker reads the data from (as JSON holds it)."""
     return {k: v for k, v in json.loads(json.dumps(task)).items() if k != "data_dir"}
 
 
