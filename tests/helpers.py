@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from spikedyn.cli import EXIT_USAGE
+from spikedyn.config import NetworkConfig
 from spikedyn.io.data import MNIST_FILES
 
 # Captured at import, before any fixture clears SPIKEDYN_DATA_DIR for a test.
@@ -219,3 +220,16 @@ def logged_task(task: dict) -> dict:
         finally:
             os.close(fd)
     return {"n": task.get("n")}
+
+
+# ----------------------------------------------------------------------------------------
+# Models
+# ----------------------------------------------------------------------------------------
+#: Overrides with which a registered model exercises a mechanism its defaults leave off: ``asp``
+#: has no leak by default (it was selected off), so tests of its leak switch it on.
+EXERCISE = {"asp": {"asp__leak_rate": 0.001}}
+
+
+def exercised(model: str, **fields) -> NetworkConfig:
+    """``NetworkConfig(model=model, **fields)`` with :data:`EXERCISE`'s overrides of the model."""
+    return NetworkConfig(model=model, **fields).replace(**EXERCISE.get(model, {}))

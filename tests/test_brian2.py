@@ -14,7 +14,7 @@ import json
 import numpy as np
 import pytest
 
-from helpers import assert_usage_error, entries, images_ending_faint, write_mnist_dir
+from helpers import assert_usage_error, entries, exercised, images_ending_faint, write_mnist_dir
 
 from spikedyn import models
 from spikedyn.config import NetworkConfig
@@ -104,7 +104,7 @@ def test_compare_records_finds_the_first_disagreement():
 @pytest.mark.parametrize("learn", [False, True])
 def test_numpy_target_agrees_on_images_ending_faint(model, learn):
     # (the delayed models have their own agreement test in tests/test_delays.py)
-    config = NetworkConfig(model=model, n_neurons=20)
+    config = exercised(model, n_neurons=20)
     s = validation.validate(config, images_ending_faint(), learn=learn, target="numpy", seed=0, progress=False)
     assert s["presentations_spikedyn"] > 2  # the faint image was repeated, on both sides alike
     assert_agree(s, learn=learn)
@@ -126,7 +126,7 @@ def test_numpy_target_agrees_on_mnist_training(model, mnist_dir):
     from spikedyn.io.data import load_split
 
     images, _ = load_split("train", mnist_dir, download=False, progress=False)
-    s = validation.validate(NetworkConfig(model=model, n_neurons=20), images[:2], learn=True, target="numpy",
+    s = validation.validate(exercised(model, n_neurons=20), images[:2], learn=True, target="numpy",
                             progress=False)
     assert_agree(s, learn=True)
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import exercised
 from naive import poisson_rasters, quantise_naive, simulate_naive, uniform_naive
 from test_network import CASES, trained
 
@@ -154,7 +155,7 @@ def test_activity_is_interpolated_in_log_n_between_calibrated_sizes() -> None:
     assert at == {50: 1.0, 100: 1.0, 200: pytest.approx(1.5), 400: 2.0, 900: 2.0}
     with pytest.raises(ConfigError, match="no activity statistics for model 'asp'; run "
                                           "experiments/cost_model.py"):
-        cost.activity_for(NetworkConfig(model="asp"), "train", stats)
+        cost.activity_for(exercised("asp"), "train", stats)
 
 
 def test_the_shipped_statistics_cover_every_model() -> None:
@@ -262,7 +263,7 @@ def test_a_table_without_costs_cannot_price() -> None:
 # -- estimates --------------------------------------------------------------------------------------
 def test_spikedyn_and_asp_estimates_at_400_neurons() -> None:
     sd = cost.estimate(NetworkConfig(model="spikedyn", n_neurons=400).replace(precision__weight_bits=32))
-    asp = cost.estimate(NetworkConfig(model="asp", n_neurons=400).replace(precision__weight_bits=32))
+    asp = cost.estimate(exercised("asp", n_neurons=400).replace(precision__weight_bits=32))
     assert sd["memory_kb"] < 3000 and sd["memory_kb"] < asp["memory_kb"]
     for e in (sd, asp):
         assert e["train_energy_uj"] > e["infer_energy_uj"] > 0

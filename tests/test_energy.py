@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import one_line
+from helpers import exercised, one_line
 
 from spikedyn import cost
 from spikedyn.config import NetworkConfig, StdpParams
@@ -18,7 +18,7 @@ from spikedyn.errors import ConfigError
 
 # -- footprint --------------------------------------------------------------------------------------
 def _tiny(model: str) -> NetworkConfig:
-    return NetworkConfig(model=model, n_neurons=3, n_input=4, stdp=StdpParams(weight_sum=0.4))
+    return exercised(model, n_neurons=3, n_input=4, stdp=StdpParams(weight_sum=0.4))
 
 
 @pytest.mark.parametrize("model, expected", [

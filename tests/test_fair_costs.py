@@ -71,8 +71,8 @@ def test_a_model_with_its_mechanisms_off_is_estimated_as_its_base() -> None:
     assert spk.reduced(off) == "lateral"
     assert spk.reduced(off.replace(spikedyn__adaptive_threshold=True)) == "spikedyn"
     asp = spikedyn.NetworkConfig(model="asp", n_neurons=100)
-    assert models.get("asp").reduced(asp) == "asp"
-    assert models.get("asp").reduced(asp.replace(asp__leak_rate=0.0)) == "diehl-cook"
+    assert models.get("asp").reduced(asp) == "diehl-cook"  # no leak by default
+    assert models.get("asp").reduced(asp.replace(asp__leak_rate=0.001)) == "asp"
     assert cost.estimate(off)["activity"] == cost.estimate(off.replace(model="lateral"))["activity"]
 
 

@@ -58,7 +58,9 @@ def test_selection_is_the_most_accurate_within_budget_ties_to_the_cheaper() -> N
     assert select(cands, Budget(max_memory_kb=100)) is None
 
 
-SMALL = dict(models=("lateral", "asp"), neurons=(10, 30), weight_bits=(32, 8))
+# asp with its leak (and so its significance matrix): no leak by default, which is diehl-cook
+SMALL = dict(models=("lateral", "asp"), neurons=(10, 30), weight_bits=(32, 8),
+             base=NetworkConfig().replace(asp__leak_rate=0.001))
 # asp-30 at 32 bits needs 191 KB by the estimate: pruned by a 150 KB budget, the rest (at most 120 KB) kept
 BUDGET = Budget(max_memory_kb=150)
 PROTOCOL = SearchProtocol(train_samples=60, validation_samples=60)
@@ -128,7 +130,8 @@ def test_search_killed_with_sigkill_resumes_where_it_stopped(local_search, tmp_p
     _, first = local_search
     argv = [sys.executable, "-m", "spikedyn.cli", "search", "--models", "lateral,asp", "--neurons", "10,30",
             "--weight-bits", "32,8", "--max-memory-kb", "150", "--train-samples", "60", "--validation-samples", "60",
-            "--jobs", "1", "--out", str(tmp_path / "s"), "--quiet", "--data-dir", str(mnist_dir)]
+            "--jobs", "1", "--out", str(tmp_path / "s"), "--quiet", "--data-dir", str(mnist_dir),
+            "--set", "asp.leak_rate=0.001"]  # SMALL's base
     proc = subprocess.Popen(argv, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     stored = tmp_path / "s" / "candidates"
     deadline = time.time() + 300

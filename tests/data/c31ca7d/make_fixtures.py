@@ -33,6 +33,8 @@ def cases() -> dict:
     images = bright_images(21, [150, 40, 220, 0, 200, 260])
     out = {model: (NetworkConfig(model=model, n_neurons=12, input=retry3, timing=short), 7, images)
            for model in spikedyn.models.names()}
+    # asp with its leak, 0.2.0's default (0 by default since the selection at the default protocol)
+    out["asp"] = (out["asp"][0].replace(asp__leak_rate=0.001), 7, images)
     out["lateral-8bit-stochastic"] = (
         NetworkConfig(model="lateral", n_neurons=12, input=retry3, timing=short,
                       precision=PrecisionParams(weight_bits=8, rounding="stochastic")), 8, images)
