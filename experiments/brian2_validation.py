@@ -1,0 +1,164 @@
+"""Every registered model against its Brian2 twin, spike for spike: the table of docs/validation.md.
+
+For every model of ``spikedyn.models.names()``, inference and learning, runs what
+``spikedyn validate --model M --neurons 100 --samples K [--learn] --json OUT/M-PROTOCOL.json``
+runs (:func:`spikedyn.reference.validate.validate` on the first K MNIST training images, in
+this process): 100 neurons, Brian2's ``cpp_standalone`` target, the package defaults, seed 0;
+and a model whose defaults leave a mechanism off (:data:`EXERCISE`: ``asp``'s leak) once more
+with it on.
+Each run's summary (with the source hash of the code that ran) is stored as
+``<model>-<infer|learn>.json`` in ``--out``, and ``table.md`` there shows them all: spike
+agreement, count agreement, and after learning the largest weight and threshold differences.
+
+    python experiments/brian2_validation.py                 # about 10 minutes on two cores
+    python experiments/brian2_validation.py --table-only    # rewrite table.md from the stored JSONs
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from spikedyn import models
+from spikedyn.config import NetworkConfig
+from spikedyn.io.files import atomic_path, write_json
+from spikedyn.models.asp import PUBLISHED_LEAK_RATE
+from spikedyn.reference.validate import DEFAULT_TARGET, VALIDATE_TARGETS
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "experiments" / "results" / "brian2_validation"
+#: Models validated a second time with these overrides (``--set`` items): a mechanism their
+#: defaults leave off (``asp`` has no leak by default, which is ``diehl-cook``).
+EXERCISE = {"asp": (f"asp.leak_rate={PUBLISHED_LEAK_RATE:g}",)}
+#: File suffix -> the protocol's name in the table.
+PROTOCOLS = {"infer": "inference", "learn": "learning"}
+
+
+def run_name(model: str, learn: bool, overrides: tuple[str, ...] = ()) -> str:
+    """The JSON file of one run in ``--out``."""
+    variant = "".join(f"-{item.replace('=', '_')}" for item in overrides)
+    return f"{model}{variant}-{'learn' if learn else 'infer'}.json"
+
+
+def run(out: Path, names: list[str], *, neurons: int, samples: int, learn_samples: int, target: str, seed: int,
+        data_dir: Path | None) -> None:
+    """Validate every model of ``names`` in both protocols; write each summary to ``out``."""
+    from spikedyn.config import parse_set
+    from spikedyn.io.data import load_samples
+    from spikedyn.reference.validate import format_summary, validate
+
+    images, _ = load_samples("train", data_dir, max(samples, learn_samples), progress=False)
+    variants = [(model, ()) for model in names] + [(m, EXERCISE[m]) for m in names if m in EXERCISE]
+    runs = [(model, overrides, learn) for model, overrides in variants for learn in (False, True)]
+    with tqdm(runs, desc="brian2 validation", unit="run") as bar:
+        for model, overrides, learn in bar:
+            bar.set_postfix_str(run_name(model, learn, overrides)[:-5])
+            config = NetworkConfig().replace(model=model, n_neurons=neurons)  # as `spikedyn validate` builds it
+            config = config.replace(**dict(parse_set(item) for item in overrides))
+            summary = validate(config, images[:learn_samples if learn else samples], learn=learn, target=target,
+                               seed=seed, progress=False)
+            write_json(out / run_name(model, learn, overrides), {**summary, "overrides": list(overrides)})
+            tqdm.write(format_summary(summary))
+
+
+def load_runs(out: Path) -> list[dict]:
+    """The stored summaries, in the registry's order of models, inference before learning."""
+    runs = [json.loads(p.read_text()) for p in out.glob("*.json")]
+    order = {name: k for k, name in enumerate(models.names())}
+    return sorted(runs, key=lambda s: (order.get(s["model"], len(order)), s["model"], s.get("overrides", []),
+                                       s["learn"]))
+
+
+def _values(runs: list[dict], key: str) -> str:
+    """The distinct values of ``key`` over ``runs``, comma-separated."""
+    return ", ".join(str(v) for v in sorted({r[key] for r in runs}))
+
+
+def _fraction(x: float) -> str:
+    """Six decimals; a fraction below 1 never reads 1.000000."""
+    return "0.999999" if 0.9999995 <= x < 1 else f"{x:.6f}"
+
+
+def _diff(x: float, unit: str = "") -> str:
+    return "0" if x == 0 else f"{x:.1e}{unit}"
+
+
+def _disagreement(s: dict) -> str | None:
+    """A line on a run that is not exact, or None."""
+    if s["spike_agreement"] == 1 and s["count_agreement"] == 1 and s["presentations_agree"]:
+        return None
+    d = s["first_disagreement"]
+    first = "none" if d is None else (f"sample {d['sample']}, presentation {d['presentation']}, step {d['step']}, "
+                                      f"neuron {d['neuron']} ({d['side']})")
+    return (f"- `{s['model']}` {'learning' if s['learn'] else 'inference'}: {s['spikes_only_spikedyn']} spikes only "
+            f"in spikedyn, {s['spikes_only_brian2']} only in Brian2; presentations {s['presentations_spikedyn']} / "
+            f"{s['presentations_brian2']}; first disagreement: {first}.")
+
+
+def table(out_dir: Path) -> str:
+    """``table.md``: a caption saying what ran, the table, and every run that is not exact."""
+    runs = load_runs(Path(out_dir))
+    if not runs:
+        raise SystemExit(f"no validation runs in {out_dir}; run experiments/brian2_validation.py first")
+    protocols = "; ".join(f"{name} on the first {_values(chosen, 'samples')} MNIST training images"
+                          for name, chosen in (("inference", [r for r in runs if not r["learn"]]),
+                                               ("learning", [r for r in runs if r["learn"]])) if chosen)
+    n_models = len({r["model"] for r in runs})
+    lines = [f"`spikedyn validate` of {n_models} model{'s' * (n_models != 1)} against the Brian2 twin: "
+             f"{_values(runs, 'neurons')} neurons, Brian2 target `{_values(runs, 'target')}`, package defaults (and the "
+             "overrides shown), "
+             f"seed {_values(runs, 'seed')}; {protocols}; spikedyn {_values(runs, 'spikedyn_version')}, source "
+             f"{_values(runs, 'source_hash')}. Spike agreement: the fraction of all spikes found at the same "
+             "sample, presentation, step and neuron on the other side (spikedyn / Brian2 spikes in brackets); "
+             "count agreement: the fraction of (sample, neuron) spike counts that are equal.", "",
+             "| model | protocol | samples | spike agreement | count agreement | max weight diff | max theta diff |",
+             "|---|---|---:|---:|---:|---:|---:|"]
+    for s in runs:
+        name = f"`{s['model']}`" + "".join(f" `{item}`" for item in s.get("overrides", []))
+        lines.append(f"| {name} | {'learning' if s['learn'] else 'inference'} | {s['samples']} | "
+                     f"{_fraction(s['spike_agreement'])} ({s['spikes_spikedyn']}/{s['spikes_brian2']}) | "
+                     f"{_fraction(s['count_agreement'])} | {_diff(s['max_weight_abs_diff'])} | "
+                     f"{_diff(s['max_theta_abs_diff'], ' ' + s['theta_unit'])} |")
+    inexact = [line for line in map(_disagreement, runs) if line is not None]
+    lines += [""] + (["Not exact:", ""] + inexact if inexact else ["No spike differs in any run."]) + [""]
+    return "\n".join(lines)
+
+
+def _models(text: str) -> list[str]:
+    names = [x.strip() for x in text.split(",") if x.strip()]
+    unknown = [x for x in names if x not in models.names()]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown model {', '.join(unknown) or repr(text)}; "
+                                         f"choose from {', '.join(models.names())}")
+    return names
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--models", type=_models, default=list(models.names()),
+                   help="comma-separated registered models (default: all)")
+    p.add_argument("--neurons", type=int, default=100)
+    p.add_argument("--samples", type=int, default=50, help="inference: first K training images (default 50)")
+    p.add_argument("--learn-samples", type=int, default=50, help="learning: first K training images (default 50)")
+    p.add_argument("--target", choices=VALIDATE_TARGETS, default=DEFAULT_TARGET)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--data-dir", type=Path, default=None, help="MNIST directory (default: $SPIKEDYN_DATA_DIR)")
+    p.add_argument("--out", type=Path, default=OUT)
+    p.add_argument("--table-only", action="store_true", help="rewrite table.md from the stored JSONs")
+    args = p.parse_args(argv)
+    if not args.table_only:
+        run(args.out, args.models, neurons=args.neurons, samples=args.samples, learn_samples=args.learn_samples,
+            target=args.target, seed=args.seed, data_dir=args.data_dir)
+    text = table(args.out)
+    with atomic_path(args.out / "table.md") as tmp:
+        tmp.write_text(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
