@@ -145,9 +145,9 @@ PAPER = {("spikedyn", "asp", 400): "+21 / +8", ("spikedyn", "asp", 200): "+23 / 
 def write_results(keys: list[tuple[str, int]], results: list[dict], out: Path, *, label: str, note: str,
                   selected: bool = False) -> str:
     """The tables, margins and figures of the runs (:func:`spikedyn.compare.write_comparison`, the
-    implementation ``spikedyn compare`` uses); returns the table's markdown. ``selected``: each model
-    runs at its own selected configuration (``--chosen``, named in ``note``), so models are paired
-    across their different overrides: a model's label stands for its configuration."""
+    implementation ``spikedyn compare`` uses); returns the table's markdown. ``selected``: each label
+    stands for its own configuration (a model at its ``--chosen`` configuration, named in ``note``; an
+    ablation's or a grid's variant), so labels are paired across their different overrides."""
     import dataclasses
 
     from spikedyn.compare import group_runs, run_from_record, write_comparison
@@ -240,7 +240,7 @@ def main(argv=None) -> int:
     hashes = sorted({r.get("source_hash", "unknown") for r in results})
     note += f" Source hash of the runs: {', '.join(hashes)}."
     print(write_results(keys, results, args.out, label="variant" if args.ablation or args.grid else "model",
-                        note=note, selected=bool(chosen) and not args.ablation))
+                        note=note, selected=True))  # a variant's label names its configuration
     return 0
 
 
