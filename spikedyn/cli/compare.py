@@ -14,7 +14,7 @@ def add_parsers(sub) -> None:
                        description="Read the outputs of 'spikedyn continual' (and of 'spikedyn train' runs scored by "
                                    "'spikedyn evaluate') under the given paths, group them by model, size, overrides "
                                    "and protocol, and print the mean ± sd over seeds of each metric and, for every "
-                                   "two models at one size, the seed-paired margin with its 95 %% t-interval. With "
+                                   "two models at one size, the seed-paired margin with its 95 % t-interval. With "
                                    "--out, also write the tables as markdown and CSV, and the figures.")
     p.add_argument("paths", type=Path, nargs="+", metavar="PATH",
                    help="output directories (searched recursively) or JSON files of continual or evaluated runs")
