@@ -122,16 +122,23 @@ def _flat(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 def overrides_of(config: Mapping[str, Any]) -> tuple[str, ...]:
     """The fields of ``config`` (a ``NetworkConfig.to_dict()``) that differ from its model's defaults,
-    as sorted ``section.field=value`` items (model and size excluded)."""
+    as sorted ``section.field=value`` items (model and size excluded). The sections that only other
+    models' parts declare are left out: the model never reads them (``asp.*`` of a ``spikedyn`` run
+    made when ``asp``'s defaults were other is no override of it)."""
+    from . import models
     from .config import NetworkConfig
 
     try:
         default = NetworkConfig(model=config["model"], n_neurons=int(config["n_neurons"])).to_dict()
+        parts = models.get(config["model"]).parts.values()
     except (KeyError, TypeError, ValueError, ConfigError):
         return ()
+    own = {name for part in parts for name in getattr(part, "sections", {})}
+    foreign = {name for _, name, _ in models.declared_sections()} - own
     ours, theirs = _flat(config), _flat(default)
     return tuple(sorted(f"{k}={_show(v)}" for k, v in ours.items()
-                        if k in theirs and k not in ("model", "n_neurons") and v != theirs[k]))
+                        if k in theirs and k not in ("model", "n_neurons") and v != theirs[k]
+                        and k.split(".", 1)[0] not in foreign))
 
 
 def _show(value: Any) -> str:

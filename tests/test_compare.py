@@ -138,3 +138,13 @@ def test_compare_bad_paths(run_cli, tmp_path, make, message) -> None:
     code, _, err = run_cli("compare", make(tmp_path), "--out", tmp_path / "out")
     assert_usage_error(code, err, message)
     assert not (tmp_path / "out").exists()
+
+
+def test_overrides_leave_out_the_sections_only_other_models_read() -> None:
+    from spikedyn.compare import overrides_of
+    from spikedyn.config import NetworkConfig
+
+    spk = NetworkConfig(model="spikedyn", n_neurons=20).replace(asp__leak_rate=0.001, precision__weight_bits=8)
+    assert overrides_of(spk.to_dict()) == ("precision.weight_bits=8",)  # asp.* is never read by spikedyn
+    asp = NetworkConfig(model="asp", n_neurons=20).replace(asp__leak_rate=0.001)
+    assert overrides_of(asp.to_dict()) == ("asp.leak_rate=0.001",)
