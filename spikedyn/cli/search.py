@@ -4,19 +4,21 @@ within a memory and energy budget (argument parsing over :mod:`spikedyn.cost` an
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
 from .._version import provenance
 from ..config import NetworkConfig, parse_set
+from ..core.kernel_cache import is_cold
 from ..core.params import WEIGHT_BITS
 from ..cost.tables import DEFAULT_TABLE, builtin_tables
 from ..errors import ConfigError
 from ..search import driver
 from ..search.executors import DEFAULT_SCHEDULER_TIMEOUT_S
 from ..search.space import DEFAULT_NEURONS, PROTOCOLS, SPEC_FILE, Budget, SearchProtocol, SearchSpace, SearchSpec, load_spec
-from .options import (CONFIG_PRECEDENCE, add_config_options, add_data_dir, add_model_options, add_progress,
-                      add_resume_options, compile_kernels, config_from_args, interrupted_here, positive_int,
+from .options import (COMPILE_NOTICE, CONFIG_PRECEDENCE, add_config_options, add_data_dir, add_model_options,
+                      add_progress, add_resume_options, config_from_args, interrupted_here, positive_int,
                       positive_seconds, say_resuming, start_or_resume)
 
 
@@ -197,8 +199,8 @@ def cmd_search(args: argparse.Namespace) -> dict[str, Any]:
         check_scheduler(args.scheduler, args.scheduler_timeout)
     data_dir = resolve_data_dir(args.data_dir, progress=not args.quiet)  # found (or fetched) once, here
     say_resuming(args)
-    if args.scheduler is None:  # this machine's workers then load the kernels from the cache, not all compile them
-        compile_kernels(_kernel_configs(candidates))
+    if args.scheduler is None and is_cold():  # the executors' warm-up compiles each kernel set once, in a worker
+        print(COMPILE_NOTICE, file=sys.stderr, flush=True)
     ckpt = checkpoint.Checkpointer(args.out, "search", options, args.checkpoint_every, json_path=args.json)
     remove_stale_temporaries(args.out)
     if not ckpt.path.is_file():
@@ -219,17 +221,3 @@ def cmd_search(args: argparse.Namespace) -> dict[str, Any]:
           f"({c['tasks']} runs, {c['tasks_reused']} reused); front: {', '.join(summary['front']) or 'empty'}; "
           f"selected: {sel or 'none within the budget'}; written to {args.out}")
     return summary
-
-
-def _kernel_configs(candidates) -> list[NetworkConfig]:
-    """One config per model and weight width among the STDP candidates the budget keeps: what
-    selects the kernels a search compiles (the sizes and the other fields do not; the other
-    families, spikedyn.search.families, compile their own)."""
-    from ..search.families import STDP
-
-    kinds: dict[tuple[str, int], NetworkConfig] = {}
-    for record in candidates:
-        if not record["pruned"] and record.get("family", STDP.name) == STDP.name:
-            config = NetworkConfig.from_dict(record["config"])
-            kinds.setdefault((config.model, config.precision.weight_bits), config)
-    return list(kinds.values())
