@@ -76,6 +76,12 @@ def continual_warm_up(task: dict, **tiny) -> dict:
     return {**task, "id": f"warm-up-{kernel_signature(task_config(task))}", "seed": 0, **tiny}
 
 
+def seeds_group(task: dict) -> str:
+    """The group of a task whose id ends in ``-seed<S>``: its id without that (the variant or
+    configuration whose seeds it is), for :func:`run_tasks`'s ``group``."""
+    return task["id"].rsplit("-seed", 1)[0]
+
+
 def continual_cost(task: dict, samples_per_task: int, n_tasks: int = 10) -> float:
     """Synapse visits of a continual task's training, a rough measure of its duration (longest first)."""
     return float(task["neurons"] * samples_per_task * n_tasks * (2 if task.get("iid") else 1))

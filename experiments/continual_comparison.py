@@ -35,7 +35,8 @@ from pathlib import Path
 
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _runner import add_executor_options, continual_cost, continual_warm_up, int_list, run_tasks, task_config  # noqa: E402,E501
+from _runner import (add_executor_options, continual_cost, continual_warm_up, int_list, run_tasks,  # noqa: E402
+                     seeds_group, task_config)
 
 from spikedyn.config import parse_set  # noqa: E402
 
@@ -225,7 +226,7 @@ def main(argv=None) -> int:
                             warm=lambda t: continual_warm_up(t, iid=False, protocol={
                                 **t["protocol"], "tasks": t["protocol"]["tasks"].split(",")[0],
                                 "samples_per_task": 1, "assign_per_class": 1, "test_per_class": 1}),
-                            group=lambda t: t["id"].rsplit("-seed", 1)[0], group_name="variants")
+                            group=seeds_group, group_name="variants")
     what = "SpikeDyn's mechanisms" if args.ablation else "models"
     note = (f"Class-incremental MNIST ({what}): tasks {args.tasks}, {args.samples_per_task} training images per task, "
             f"labelled pass over {args.assign_per_class} images per class seen, test on "

@@ -35,7 +35,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _runner import add_executor_options, continual_cost, continual_warm_up, int_list, run_tasks, task_config  # noqa: E402,E501
+from _runner import (add_executor_options, continual_cost, continual_warm_up, int_list, run_tasks,  # noqa: E402
+                     seeds_group, task_config)
 
 from spikedyn.config import parse_set  # noqa: E402
 from spikedyn.core.stats import mean_sd  # noqa: E402
@@ -148,7 +149,7 @@ def select(model: str, args) -> dict:
                             cost=lambda t: continual_cost(t, t["samples_per_task"]),
                             warm=lambda t: continual_warm_up(t, samples_per_task=1, test_per_class=1,
                                                              assign_per_class=1),
-                            group=lambda t: t["id"].rsplit("-seed", 1)[0], group_name="configurations")
+                            group=seeds_group, group_name="configurations")
         for c in configs:
             mine = [r for r in results if r["task"]["overrides"] == c]
             done[_key(c)] = (c, _score(mine))
