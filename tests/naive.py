@@ -23,6 +23,8 @@ matters and a "natural" NumPy expression would differ by an ulp:
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -88,8 +90,11 @@ def _tau_theta_ms(config: NetworkConfig) -> float:
     """The thresholds' time constant: SpikeDyn's adaptive threshold has its own (spikedyn_stdp docstring)."""
     from spikedyn import models
 
-    if models.get(config.model).threshold.name == "spikedyn-threshold" and config.spikedyn.adaptive_threshold:
+    threshold = models.get(config.model).threshold.name
+    if threshold == "spikedyn-threshold" and config.spikedyn.adaptive_threshold:
         return config.spikedyn.tau_theta_ms
+    if threshold == "metaplastic-threshold":  # spikedyn.models.metaplastic: no decay unless decay_threshold
+        return config.metaplastic.tau_theta_ms if config.metaplastic.decay_threshold else math.inf
     return config.excitatory.tau_theta_ms
 
 
@@ -502,6 +507,79 @@ class NaiveAsp(NaiveStdp):
         sim.w = sim.w - c.asp.leak_rate * (1.0 - sim.st.significance) * (sim.w - target)
 
 
+class NaiveMetaplasticStdp(NaiveStdp):
+    """``stdp-metaplastic`` (spikedyn.models.metaplastic's docstring): STDP scaled by
+    ``g_j`` (1 while ``a_j < A``, else ``g_c``); while learning, input spikes deliver
+    ``w_ij * (1 + drop_j) * (1 + delta if the input is novel and j plastic)``, the novelty
+    tested before each step on the drives ``D`` of the presentation so far; after each
+    presentation the hold, the activity, ``g`` and the fatigue. State rows: f, drop, D."""
+
+    def significance_shape(self, config):
+        p = config.metaplastic
+        return (3, config.n_neurons) if p.fatigue or p.novelty else (0, 0)
+
+    def before_input(self, sim):
+        """A training presentation begins: no input spikes delivered yet, drives at 0."""
+        self.delivered = 0
+        if sim.st.significance.size:
+            sim.st.significance[2] = 0.0
+
+    def on_pre(self, sim, t, inputs, learn):
+        st, w, s, c = sim.st, sim.w, sim.c.stdp, sim.c
+        p = c.metaplastic
+        if not learn:
+            return super().on_pre(sim, t, inputs, learn)
+        modulated = p.fatigue or p.novelty
+        gain = None
+        if modulated and inputs.size:
+            plastic = st.activity < p.commit_spikes
+            novel = False
+            if p.novelty and self.delivered >= p.novelty_after_spikes:
+                drives = st.significance[2][~plastic]
+                best = max(0.0, drives.max()) if drives.size else 0.0
+                novel = best < float(p.vigilance * s.weight_sum / c.n_input) * self.delivered
+            gain = 1.0 + st.significance[1]
+            if novel:
+                gain = np.where(plastic, gain * (1.0 + float(p.novelty_boost)), gain)
+        post1 = trace_naive(sim.post1_table, t - st.last_post)
+        for i in inputs:
+            st.ge = st.ge + (w[i] * gain if gain is not None else w[i])
+            if p.novelty:
+                st.significance[2] = st.significance[2] + w[i]
+            st.last_pre[i] = t
+            w[i] = clip_naive(w[i] - s.nu_pre * st.rate * post1, s.w_max)
+            sim.depressions += 1
+        self.delivered += inputs.size
+
+    def on_post(self, sim, t, exc_sp):
+        st, w, s = sim.st, sim.w, sim.c.stdp
+        if not exc_sp.size:
+            return
+        pre = trace_naive(sim.pre_table, t - st.last_pre)
+        post2 = trace_naive(sim.post2_table, t - st.last_post)
+        for j in exc_sp:
+            w[:, j] = clip_naive(w[:, j] + (s.nu_post * st.rate[j]) * pre * post2[j], s.w_max)
+            sim.potentiations += post2[j] > 0
+            st.last_post[j] = t
+
+    def after_presentation(self, sim, counts):
+        st, c = sim.st, sim.c
+        p = c.metaplastic
+        committed = st.activity >= p.commit_spikes
+        if p.hold_threshold:
+            sim.theta = np.where(committed, sim.theta - (p.theta_hold * c.excitatory.theta_plus_mv) * counts,
+                                 sim.theta)
+        st.activity = st.activity + counts
+        if p.consolidate:
+            st.rate = np.where(st.activity < p.commit_spikes, 1.0, p.consolidated_rate)
+        if p.fatigue:
+            keep = math.exp(-(c.timing.present_ms + c.timing.rest_ms) / p.tau_fatigue_ms)
+            f = st.significance[0] * keep
+            f = np.where(committed, f + p.fatigue_per_spike * counts, f)
+            st.significance[0] = f
+            st.significance[1] = 1.0 / (1.0 + f) - 1.0
+
+
 # -- threshold ----------------------------------------------------------------------------
 class NaiveHomeostatic:
     """``homeostatic``: theta decays with tau_theta (in the neuron step) and rises by theta_plus per spike."""
@@ -531,8 +609,10 @@ NAIVE_PARTS = {
     "stdp-delayed": NaiveDelayedStdp,
     "stdp-spikedyn": NaiveSpikeDynStdp,
     "stdp-asp": NaiveAsp,
+    "stdp-metaplastic": NaiveMetaplasticStdp,
     "homeostatic": NaiveHomeostatic,
     "spikedyn-threshold": NaiveHomeostatic,  # the same rule; its time constant comes through lif_params_naive
+    "metaplastic-threshold": NaiveHomeostatic,  # likewise
     "normalise": NaiveNormalise,
 }
 
@@ -643,6 +723,8 @@ def simulate_naive(config: NetworkConfig, weights, theta, rasters: Callable[[int
                 sim.quantise(sim.st.clock, "before")
             else:
                 sim.st = NaiveState.at_rest(c)
+            if learn and hasattr(sim.parts["plasticity"], "before_input"):
+                sim.parts["plasticity"].before_input(sim)
             raster = np.asarray(rasters(k, attempt), dtype=bool)
             assert raster.shape == (c.timing.present_steps, c.n_input)
             counts[k] = 0

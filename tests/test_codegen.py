@@ -27,7 +27,7 @@ import pytest
 from spikedyn import models
 from spikedyn.config import NetworkConfig, StdpParams
 from spikedyn.core import neurons, traces
-from spikedyn.models import asp, competition, delays, no_depression, stdp, threshold
+from spikedyn.models import asp, competition, delays, metaplastic, no_depression, stdp, threshold
 from spikedyn.models import spikedyn as spikedyn_rule
 from spikedyn.simulation import loop, state
 
@@ -39,6 +39,8 @@ KP_NO_DEPRESSION = state.kernel_params(NetworkConfig(model="lateral-no-depressio
 KP_DELAYS = state.kernel_params(NetworkConfig(model="lateral-delays", n_neurons=N, n_input=N_INPUT, stdp=STDP))
 KP_SPIKEDYN = state.kernel_params(NetworkConfig(model="spikedyn", n_neurons=N, n_input=N_INPUT, stdp=STDP))
 KP_ASP = state.kernel_params(NetworkConfig(model="asp", n_neurons=N, n_input=N_INPUT, stdp=STDP))
+KP_METAPLASTIC = state.kernel_params(NetworkConfig(model="metaplastic", n_neurons=N, n_input=N_INPUT, stdp=STDP)
+                                     .replace(metaplastic__fatigue=True, metaplastic__novelty=True))
 
 
 def _f(n=N):
@@ -131,6 +133,9 @@ KERNELS = {
     "_spikedyn_on_pre": (spikedyn_rule._spikedyn_on_pre, lambda: _pre_args(KP_SPIKEDYN)),
     "_spikedyn_on_post": (spikedyn_rule._spikedyn_on_post,
                           lambda: (KP_SPIKEDYN.plasticity, 5, _w(), _i32(), 0, _b(N_INPUT), *_traces())),
+    "_metaplastic_on_pre": (metaplastic._metaplastic_on_pre, lambda: _pre_args(KP_METAPLASTIC, significance=True)),
+    "_metaplastic_on_post": (metaplastic._metaplastic_on_post,
+                             lambda: (KP_METAPLASTIC.plasticity, 5, _w(), _i32(), 0, _b(N_INPUT), *_traces())),
     "_asp_on_post": (asp._asp_on_post,
                      lambda: (KP_ASP.plasticity, 5, _w(), _i32(), 0, _b(N_INPUT), *_traces(significance=True))),
 }

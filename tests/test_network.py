@@ -21,6 +21,7 @@ from spikedyn.cost.operations import new_counters
 from spikedyn.errors import ConfigError, SpikedynError
 from spikedyn.io import interrupt
 from spikedyn.models.asp import AspParams
+from spikedyn.models.metaplastic import MetaplasticParams
 from spikedyn.models.spikedyn import SpikeDynParams
 from spikedyn.simulation.loop import _train_batch
 from spikedyn.simulation.network import Network
@@ -67,6 +68,15 @@ def _cases() -> dict[str, Case]:
             NetworkConfig(model="asp", n_neurons=12, input=retry3, timing=short,
                           asp=AspParams(beta=0.5, leak_rate=0.2)),
             bright_images(9, [150, 40, 220, 120, 200]), 15),
+        # Consolidating STDP with every mechanism acting within a few samples (tests/test_metaplastic.py
+        # has each alone).
+        "metaplastic": Case(
+            NetworkConfig(model="metaplastic", n_neurons=12, input=retry3, timing=short,
+                          metaplastic=MetaplasticParams(commit_spikes=3.0, theta_hold=0.8, decay_threshold=True,
+                                                        tau_theta_ms=2e3, fatigue=True, fatigue_per_spike=1.0,
+                                                        tau_fatigue_ms=1e3, novelty=True, vigilance=1.3,
+                                                        novelty_boost=0.7, novelty_after_spikes=20)),
+            bright_images(10, [150, 40, 220, 120, 200, 180, 160, 210]), 16),
         "lateral-low-w-max": Case(
             NetworkConfig(model="lateral", n_neurons=10, timing=short, input=retry3,
                           stdp=StdpParams(w_max=0.12, w_init_high=0.12)),

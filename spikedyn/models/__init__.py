@@ -13,6 +13,8 @@ the continual-learning models
 spikedyn       direct-lateral        stdp-spikedyn  spikedyn-     normalise
                                                    threshold
 asp            inhibitory-layer      stdp-asp       homeostatic  normalise
+metaplastic    direct-lateral        stdp-          metaplastic- normalise
+                                     metaplastic    threshold
 =============  ====================  =============  ===========  ===========
 
 and the variants ``lateral-no-depression`` (plasticity ``stdp-potentiation-only``,
@@ -32,6 +34,8 @@ module                parts                                                     
                                                                                      ``excitatory``)
 ``spikedyn``          ``stdp-spikedyn``, ``spikedyn-threshold`` (SpikeDyn's rule)    ``spikedyn``
 ``asp``               ``stdp-asp`` (ASP's significance-modulated leak)               ``asp``
+``metaplastic``       ``stdp-metaplastic``, ``metaplastic-threshold`` (consolidating  ``metaplastic``
+                      STDP: commitment, threshold hold, fatigue, novelty gate)
 ``delays``            ``stdp-delayed`` (random input delays)                         ``delays``
 ``no_depression``     ``stdp-potentiation-only``                                     (none)
 ====================  =============================================================  ==============
@@ -48,6 +52,7 @@ from __future__ import annotations
 from .asp import Asp
 from .competition import DirectLateral, InhibitoryLayer
 from .delays import DelayedStdp
+from .metaplastic import MetaplasticStdp, MetaplasticThreshold
 from .no_depression import PotentiationOnly
 from .registry import Model, declared_sections, get, names, register, registered, unregister
 from .spikedyn import SpikeDynStdp, SpikeDynThreshold
@@ -65,6 +70,9 @@ register(Model("spikedyn", "lateral with SpikeDyn's continual-learning rule: ada
                Normalisation()))
 register(Model("asp", "diehl-cook with ASP's significance-modulated weight leak (Panda et al. 2018)",
                InhibitoryLayer(), Asp(), Homeostatic(), Normalisation()))
+register(Model("metaplastic", "lateral with consolidating STDP: neurons commit after a spike budget and keep their "
+                              "weights and threshold; training-time fatigue, novelty-gated recruitment (switches)",
+               DirectLateral(), MetaplasticStdp(), MetaplasticThreshold(), Normalisation()))
 register(Model("lateral-no-depression", "lateral, STDP without depression",
                DirectLateral(), PotentiationOnly(), Homeostatic(), Normalisation()))
 register(Model("diehl-cook-delays", "diehl-cook with the original's random input delays (0-10 ms)",

@@ -557,8 +557,11 @@ class Brian2Network:
         self.ns = brian2_namespace(config)
         self._model = models.get(config.model)
         self._engines: dict[str, _Engine] = {}
-        # The adaptive rules' per-neuron state (spikedyn.plasticity.Traces: activity, rate = g).
-        self.rule_state = {"activity": np.zeros(config.n_neurons), "g": np.ones(config.n_neurons)}
+        # The adaptive rules' per-neuron state (spikedyn.core.traces.Traces: activity, rate = g), or
+        # the rule's own (its brian2_rule_state: one array per name, with its neuron variables).
+        own = getattr(self._model.plasticity, "brian2_rule_state", None)
+        self.rule_state = (own(config) if own is not None
+                           else {"activity": np.zeros(config.n_neurons), "g": np.ones(config.n_neurons)})
 
     # -- engines ----------------------------------------------------------------------------
     def engine(self, mode: str) -> _Engine:

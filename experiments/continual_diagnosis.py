@@ -1,0 +1,172 @@
+"""Where does a continual-learning model lose its accuracy? Per task: neurons per class, which neurons
+learned, thresholds at test time, how well the committed neurons' weights match each class, readouts.
+
+Runs the class-incremental protocol of :mod:`spikedyn.continual` on the validation split (learn
+from training images 0-49,999, score on 50,000-59,999; this script has no test-set option),
+the same images as ``spikedyn continual --split validation --seed S`` (the protocol's plan),
+and after each task records:
+
+- the accuracy matrix row with Diehl & Cook's mean-response readout (``R``; the protocol's),
+  and with a vote-count readout and a nearest-class-mean readout of the same responses;
+- neurons named after each class in the labelled pass, and how many never fire in it;
+- which neurons learned during the task (weights moved by more than 1 % of their sum, L1),
+  and the class they were named after before and after the task;
+- the thresholds at test time by class (mean theta, mV) and, for the ``metaplastic`` model,
+  the committed and plastic neurons (``a_j >= commit_spikes``) and their thresholds;
+- the *match* of each test class with the network's neurons: for an image x and neuron j,
+  ``m_j(x) = (x . w_j) / (|x|_1 * weight_sum / n_input)`` (1 for uniform weights; it is the
+  expected drive per input spike that the novelty gate of :mod:`spikedyn.models.metaplastic`
+  tests), averaged over the class's images: the best neuron's match among the neurons named
+  after the class, and among those named after other classes;
+- the confusion matrix of the mean readout.
+
+Usage::
+
+    python experiments/continual_diagnosis.py --model spikedyn --neurons 200 --seed 0 \\
+        --set input.rate_hz_per_unit=0.5 --out experiments/results/learn2/diag-spikedyn-200-s0.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from spikedyn import __version__
+from spikedyn.config import NetworkConfig
+from spikedyn.config.network_config import parse_set
+from spikedyn.continual import protocol as cp
+from spikedyn.core.encoding import STREAM_ASSIGN, STREAM_TEST
+from spikedyn.core.readout import assign_labels, predict
+from spikedyn.simulation.network import Network
+
+
+def readouts(a_counts, a_labels, t_counts, n_classes: int = 10) -> dict[str, np.ndarray]:
+    """Predictions of three readouts of the same responses: the paper's mean response, vote counts
+    (each assigned neuron's spikes summed per class) and the nearest class mean of the L2-normalised
+    count vectors of the labelled pass."""
+    assignments = assign_labels(a_counts, a_labels, n_classes)
+    out = {"mean": predict(t_counts, assignments, n_classes)}
+    votes = np.zeros((t_counts.shape[0], n_classes))
+    for c in range(n_classes):
+        votes[:, c] = t_counts[:, assignments == c].sum(axis=1)
+    out["votes"] = np.argmax(votes, axis=1)
+
+    def unit(a):
+        a = a.astype(float)
+        return a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-9)
+
+    seen = np.unique(a_labels)
+    means = np.stack([unit(a_counts[a_labels == c]).mean(axis=0) for c in seen])
+    out["class_mean"] = seen[np.argmax(unit(t_counts) @ unit(means).T, axis=1)]
+    return out
+
+
+def match(images: np.ndarray, w: np.ndarray, weight_sum: float) -> np.ndarray:
+    """``m[k, j] = (x_k . w_j) / (|x_k|_1 * weight_sum / n_input)`` (float64, (K, N))."""
+    x = images.reshape(images.shape[0], -1).astype(np.float64)
+    return (x @ w) / (x.sum(axis=1, keepdims=True) * weight_sum / w.shape[0])
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--model", default="spikedyn")
+    ap.add_argument("--neurons", type=int, default=200)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--tasks", default="0,1,2,3,4,5,6,7,8,9")
+    ap.add_argument("--samples-per-task", type=int, default=cp.DEFAULT_SAMPLES_PER_TASK)
+    ap.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE")
+    ap.add_argument("--data-dir", default=None)
+    ap.add_argument("--out", type=Path, required=True)
+    args = ap.parse_args(argv)
+    config = NetworkConfig(model=args.model, n_neurons=args.neurons).replace(
+        **dict(parse_set(s) for s in args.set))
+    protocol = cp.Protocol(tasks=cp.parse_tasks(args.tasks), samples_per_task=args.samples_per_task,
+                           split="validation")
+    pools = cp.load_pools("validation", args.data_dir)
+    plan = cp._plan(pools, protocol, args.seed)
+    net = Network(config, seed=args.seed)
+    n, n_tasks = args.neurons, len(protocol.tasks)
+    R = {k: np.full((n_tasks, n_tasks), np.nan) for k in ("mean", "votes", "class_mean")}
+    per_task = []
+    before = np.full(n, -1)
+    commit = getattr(getattr(config, "metaplastic", None), "commit_spikes", None) if args.model == "metaplastic" \
+        else None
+    start = time.perf_counter()
+    for i, task in enumerate(protocol.tasks):
+        w0 = net.weights.copy()
+        net.train(pools.learn_x[plan.train[i]], progress=False)
+        moved = np.abs(net.weights - w0).sum(axis=0) / config.stdp.weight_sum
+        a_idx = np.concatenate(plan.assign[:i + 1])
+        a_counts = net.respond(pools.learn_x[a_idx], stream=STREAM_ASSIGN, n_jobs=1, progress=False)
+        a_labels = pools.learn_y[a_idx]
+        t_counts, offset = [], 0
+        for idx in plan.test[:i + 1]:
+            t_counts.append(net.respond(pools.eval_x[idx], stream=STREAM_TEST, first_index=offset, n_jobs=1,
+                                        progress=False))
+            offset += idx.size
+        t_counts = np.concatenate(t_counts)
+        t_labels = pools.eval_y[np.concatenate(plan.test[:i + 1])]
+        preds = readouts(a_counts, a_labels, t_counts)
+        for name, p in preds.items():
+            for j, t in enumerate(protocol.tasks[:i + 1]):
+                mask = np.isin(t_labels, t)
+                R[name][i, j] = float(np.mean(p[mask] == t_labels[mask]))
+        assignments = assign_labels(a_counts, a_labels)
+        learned = moved > 0.01
+        conf = np.zeros((10, 10), int)
+        np.add.at(conf, (t_labels, preds["mean"]), 1)
+        seen = sorted({c for t in protocol.tasks[:i + 1] for c in t})
+        matches = {}
+        for c in seen:
+            imgs = pools.eval_x[plan.test[[k for k, t in enumerate(protocol.tasks) if c in t][0]]][:200]
+            m = match(imgs, net.weights, config.stdp.weight_sum)
+            own, other = assignments == c, (assignments >= 0) & (assignments != c)
+            matches[str(c)] = {"own_best": float(m[:, own].max(axis=1).mean()) if own.any() else None,
+                               "other_best": float(m[:, other].max(axis=1).mean()) if other.any() else None}
+        record = {
+            "task": cp.task_name(task),
+            "neurons_per_class": np.bincount(assignments[assignments >= 0], minlength=10).tolist(),
+            "unassigned": int(np.sum(assignments < 0)),
+            "silent_in_labelled_pass": int(np.sum(a_counts.sum(axis=0) == 0)),
+            "neurons_learned": int(learned.sum()),
+            "learned_neurons_class_before": np.bincount(before[learned] + 1, minlength=11).tolist(),
+            "learned_neurons_class_after": np.bincount(assignments[learned] + 1, minlength=11).tolist(),
+            "theta_mean_by_class": [float(net.theta[assignments == c].mean()) if np.any(assignments == c) else None
+                                    for c in range(10)],
+            "match": matches,
+            "confusion_mean_readout": conf.tolist(),
+            "accuracy": {k: [float(x) for x in R[k][i, :i + 1]] for k in R},
+        }
+        if commit is not None:
+            activity = net._state.plasticity.activity
+            committed = activity >= commit
+            record["committed"] = int(committed.sum())
+            record["theta_committed_mean"] = float(net.theta[committed].mean()) if committed.any() else None
+            record["theta_plastic_mean"] = float(net.theta[~committed].mean()) if (~committed).any() else None
+        per_task.append(record)
+        before = assignments
+        print(f"task {cp.task_name(task)}: " + ", ".join(f"{k} {np.nanmean(R[k][i, :i + 1]):.3f}" for k in R)
+              + f"; newest {R['mean'][i, i]:.3f}; learned {learned.sum()}, per class {record['neurons_per_class']}"
+              + (f", committed {record['committed']}" if commit is not None else ""), flush=True)
+    acc = {k: float(np.mean(R[k][-1])) for k in R}
+    bwt = {k: float(np.mean([R[k][-1, j] - R[k][j, j] for j in range(n_tasks - 1)])) for k in R}
+    result = {"model": args.model, "neurons": n, "seed": args.seed, "tasks": args.tasks,
+              "samples_per_task": args.samples_per_task, "split": "validation", "set": args.set,
+              "config": config.to_dict(), "spikedyn_version": __version__, "final_average_accuracy": acc,
+              "bwt": bwt, "accuracy_matrix": {k: [[None if np.isnan(x) else float(x) for x in row] for row in v]
+                                              for k, v in R.items()},
+              "per_task": per_task, "wall_seconds": time.perf_counter() - start}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=1))
+    print("ACC " + ", ".join(f"{k} {v:.3f}" for k, v in acc.items()) + "; BWT "
+          + ", ".join(f"{k} {v:+.3f}" for k, v in bwt.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,419 @@
+"""Consolidating STDP: neurons learn at full rate until they commit, then keep what they learned.
+
+The continual-learning rule of the ``metaplastic`` model (section ``metaplastic``,
+:class:`MetaplasticParams`); ``docs/continual.md`` has the diagnosis that led to it, the
+exploration and the ablation. Each mechanism is a switch; with all of them off the model is
+``lateral`` bit for bit (tested). Notation: ``a_j`` neuron j's training spikes so far (of
+presentations, as SpikeDyn's rule counts them), ``A`` = ``commit_spikes``; neuron j is
+*committed* once ``a_j >= A`` and *plastic* before.
+
+1. **Commitment switch** (``consolidate``, ``commit_spikes`` = ``A``, ``consolidated_rate``
+   = ``g_c``)::
+
+       g_j = 1 while a_j < A,  g_j = g_c once a_j >= A       (default g_c = 0: frozen)
+       presynaptic spike of i:   dw_ij = -nu_pre  * g_j * post1_j
+       postsynaptic spike of j:  dw_ij = +nu_post * g_j * pre_i * post2_j
+
+   ``g_j`` is updated after every training presentation. A frozen neuron's synapses are not
+   visited (its increments are exactly zero: no update, :mod:`spikedyn.cost.operations`).
+   Sources: metaplasticity (Abraham & Bear 1996), consolidation switches (Fusi, Drew &
+   Abbott 2005; Benna & Fusi 2016); Controlled Forgetting (Allred & Roy 2020) lowers the
+   plasticity of committed neurons so that only uncommitted ones adapt.
+
+2. **Threshold hold** (``hold_threshold``, ``theta_hold`` = ``h``): a spike of a neuron
+   committed before the presentation raises its threshold by ``(1 - h) * theta_plus``
+   instead of ``theta_plus`` (the kernel adds ``theta_plus`` at the spike, as Diehl & Cook,
+   and subtracts ``h * theta_plus * n_j`` after the presentation, ``n_j`` the neuron's
+   spikes in it). Plastic neurons keep Diehl & Cook's homeostasis, which spreads a class over
+   several neurons; a committed neuron keeps the threshold it was named at, which is the
+   excitability it answers with at test time (thresholds are frozen in inference).
+   Thresholds decay with ``tau_theta_ms`` if ``decay_threshold`` (the
+   :class:`MetaplasticThreshold` part); by default they do not.
+
+3. **Training-time fatigue** (``fatigue``, ``fatigue_per_spike`` = ``phi``,
+   ``tau_fatigue_ms`` = ``tau_f``): a committed neuron that keeps winning training inputs
+   tires, and its input is attenuated *while learning only*::
+
+       after each presentation (period T = present_ms + rest_ms):
+           f_j <- f_j * exp(-T / tau_f) + phi * n_j     (n_j counted only if j was committed)
+       during training presentations:  ge_j += w_ij / (1 + f_j)   per input spike of i
+       during inference:               ge_j += w_ij               (fatigue plays no part)
+
+   Rationale (the diagnosis in ``docs/continual.md``): a committed neuron must yield the
+   inputs of a new, similar class to plastic neurons (else that class recruits too few
+   neurons), but yielding through the threshold (a partial hold, ``h < 1``) leaves it less
+   excitable at test time, and the newest class's neurons then take its inputs at recall:
+   recruitment and recall traded against each other through the one threshold. Fatigue
+   makes it yield while learning and recovers at rest, and leaves the test-time threshold
+   alone. Sources: activity-dependent short-term depression of a neuron's input efficacy
+   (Tsodyks & Markram 1997; Abbott et al. 1997), which recovers with a time constant; the
+   recruitment it serves is Controlled Forgetting's (Allred & Roy 2020).
+
+4. **Novelty-gated recruitment** (``novelty``, ``vigilance`` = ``rho``,
+   ``novelty_boost`` = ``delta``, ``novelty_after_spikes`` = ``S_min``): while a training
+   input is presented, each neuron's drive ``D_j = sum of w_ij over the presentation's
+   input spikes so far`` (``S`` of them) measures how well its weights match the input
+   (``E[D_j] = rate * T * (x . w_j)``). The input is *novel* while no committed neuron
+   matches it ``rho`` times better than a neuron with uniform weights::
+
+       novel(t) = S >= S_min  and  max_{j committed} D_j < rho * S * weight_sum / n_input
+       during training steps where novel:  ge_j += w_ij * (1 + delta)  for plastic j
+       (committed neurons and inference unchanged)
+
+   so an input the committed neurons represent poorly is learned by an uncommitted neuron
+   instead of being absorbed by the nearest committed one, and test-time excitability is
+   untouched. ``D`` restarts with each presentation; the test costs one addition per
+   delivered weight (the same loop as the delivery) and a maximum over the neurons per
+   step. Sources: Controlled Forgetting's novelty ("dopaminergic") signal that drives
+   uncommitted neurons when an input is poorly represented (Allred & Roy 2020; there the
+   signal is a neuron driven by the input and inhibited by the excitatory layer; here a
+   match of input and weights), ART's vigilance test (Carpenter & Grossberg 1987).
+
+Dropped from the first version (branch ``learn``, measured on the validation split at 400
+neurons; ``docs/continual.md``): a threshold reset at commitment (ACC 0.36-0.56 against
+0.743 without), a permanent suppression of committed neurons' input while learning (gain
+0.6-0.9: ACC 0.43-0.64) and a downward drift of plastic neurons' thresholds (ACC
+0.15-0.39: a neuron much more excitable than the others wins every input at test time).
+
+Per-neuron state of mechanisms 3 and 4 (``Traces.significance``, float64, (3, N) when either
+is on, else (0, 0)): row 0 the fatigue ``f``, row 1 ``1 / (1 + f) - 1`` (0 at rest: the
+state starts at zero), row 2 the drive ``D`` of the current presentation.
+
+Brian2 twin: ``g`` and ``fatigue_gain`` are variables of the excitatory neurons set before each
+presentation; the pathways are ``ge_post += w * fatigue_gain_post``, ``w = clip(w - nu_pre
+* g_post * post1, 0, w_max)`` and ``w = clip(w + nu_post * g_post * pre * post2before, 0,
+w_max)``; the step after a presentation runs from Python on the same arrays
+(:func:`after_presentation_numpy`). The novelty gate acts within a presentation on a maximum
+over the population, which Brian2's code generation has no form for: the twin refuses it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import numba
+import numpy as np
+
+from ..core.neurons import _enlist
+from ..core.parts import implements
+from ..core.traces import (_active_traces_now, _mark, _recent_traces_now, _trace, after_presentation, on_post,
+                           on_pre, synapse_history, synapse_significance, transmit)
+from ..errors import ConfigError
+from .stdp import DiehlCookStdp, _deliver_events, _potentiate_rows, _stdp_synapse_history, _stdp_transmit
+from .threshold import (Homeostatic, _homeostatic_integrate, _homeostatic_on_spikes, threshold_integrate,
+                        threshold_on_spikes)
+
+
+@dataclass(frozen=True)
+class MetaplasticParams:
+    """Consolidating STDP, the ``metaplastic`` model (section ``metaplastic``; the module docstring
+    has the equations, ``docs/continual.md`` the selection and the ablation).
+
+    - ``consolidate``: neuron j learns at full rate while its training spikes
+      ``a_j < commit_spikes``, then at ``consolidated_rate`` times the rate (0: frozen);
+    - ``hold_threshold``: a committed neuron's spikes raise its threshold by only
+      ``1 - theta_hold`` of ``theta_plus``;
+    - ``decay_threshold``: thresholds decay with ``tau_theta_ms`` (instead of
+      ``excitatory.tau_theta_ms``); off: they do not decay;
+    - ``fatigue``: while learning, a committed neuron's input is divided by ``1 + f_j``, its
+      fatigue, which rises by ``fatigue_per_spike`` per spike and decays with ``tau_fatigue_ms``;
+    - ``novelty``: while learning, when no committed neuron's weights match the input
+      ``vigilance`` times better than uniform weights (after ``novelty_after_spikes`` input
+      spikes of the presentation), plastic neurons' input is multiplied by ``1 + novelty_boost``.
+
+    Defaults of the first version (branch ``learn``, validation, 400 neurons, 2 seeds, 48
+    runs): ``commit_spikes`` 200 among 50, 100, 200, 400 with the hold, the threshold not
+    decaying. The fatigue and novelty defaults: see ``docs/continual.md``.
+    """
+
+    consolidate: bool = True
+    commit_spikes: float = 200.0
+    consolidated_rate: float = 0.0
+    hold_threshold: bool = True
+    theta_hold: float = 1.0
+    decay_threshold: bool = False
+    tau_theta_ms: float = 1e7  # [DC15]'s, used with decay_threshold
+    fatigue: bool = False
+    fatigue_per_spike: float = 0.005
+    tau_fatigue_ms: float = 5e4
+    novelty: bool = False
+    vigilance: float = 2.0
+    novelty_boost: float = 0.5
+    novelty_after_spikes: int = 50
+
+    POSITIVE = ("commit_spikes", "tau_theta_ms", "tau_fatigue_ms")
+    NON_NEGATIVE = ("fatigue_per_spike", "vigilance", "novelty_boost", "novelty_after_spikes")
+    FRACTIONS = ("consolidated_rate", "theta_hold")
+
+    def check(self, config):
+        if self.novelty and self.novelty_after_spikes < 1:
+            raise ConfigError(f"metaplastic.novelty_after_spikes={self.novelty_after_spikes!r} must be >= 1 with "
+                              "metaplastic.novelty on (the match is a ratio to the input spikes so far)")
+
+
+class MetaplasticRecord(NamedTuple):
+    """Kernel record of :class:`MetaplasticStdp`."""
+
+    nu_pre: float
+    nu_post: float
+    w_max: float
+    consolidate: bool
+    commit_spikes: float
+    consolidated_rate: float
+    hold_threshold: bool
+    theta_release: float  # theta_hold * theta_plus (mV): what a committed neuron's spike gives back
+    fatigue: bool
+    fatigue_per_spike: float
+    fatigue_keep: float  # exp(-(present_ms + rest_ms) / tau_fatigue_ms)
+    novelty: bool
+    vigilance_w: float  # vigilance * weight_sum / n_input: a matching neuron's drive per input spike
+    novelty_gain: float  # 1 + novelty_boost
+    novelty_after_spikes: int
+
+
+@numba.njit(cache=True, inline="always")
+def _depress_plastic(w, inputs, lo, hi, post1, rate, recent, n_recent, row_over, nu_pre, w_max):
+    """Presynaptic rule scaled by each neuron's factor ``rate``, for the input spikes ``inputs[lo:hi]``
+    (in place): ``w[i, j] = clip(w[i, j] - nu_pre * rate[j] * post1[j], 0, w_max)``. As
+    :func:`spikedyn.models.stdp._depress_inputs`, only the recent neurons' synapses can change
+    (unless ``row_over[i]``: the whole row, clipped), and of those only the plastic ones
+    (``rate[j] > 0``) are visited. Returns the updates made."""
+    n_out = w.shape[1]
+    done = 0
+    for e in range(lo, hi):
+        i = inputs[e]
+        if row_over[i]:
+            for j in range(n_out):
+                w[i, j] = min(max(w[i, j] - nu_pre * rate[j] * post1[j], 0.0), w_max)
+            done += n_out
+        elif nu_pre != 0.0:
+            for k in range(n_recent):
+                j = recent[k]
+                if rate[j] > 0.0:
+                    w[i, j] = min(max(w[i, j] - nu_pre * rate[j] * post1[j], 0.0), w_max)
+                    done += 1
+    return done
+
+
+@numba.njit(cache=True, inline="always")
+def _deliver_modulated(rec, t, ge, w, pixels, lo, hi, input_t0, activity, state):
+    """The input spikes ``pixels[lo:hi]`` of a training step, in order, with the fatigue and novelty
+    gains (in place): ``ge[j] += w[i, j] * gain_j`` and, with novelty on, ``D_j += w[i, j]``.
+
+    ``state`` is the rule's per-neuron state (module docstring; indexed, never sliced: a row view
+    would cost reference counting every step); ``D`` restarts at the first step of each presentation
+    (``t == input_t0[0]``); ``lo`` input spikes of the presentation were delivered before this step.
+    ``gain_j = (1 + drop_j) * (1 + delta if novel and j plastic)``. Every loop's extent is selected
+    rather than branched around (see "How the kernels are kept fast" in ``docs/model.md``).
+    """
+    n = ge.shape[0]
+    first = t == input_t0[0]  # read before any branch: an array read inside one costs reference counting
+    for j in range(n if (rec.fatigue or rec.novelty) and first else 0):  # state is (3, N) only then
+        state[2, j] = 0.0
+    best = 0.0
+    for j in range(n if rec.novelty and hi > lo and lo >= rec.novelty_after_spikes else 0):
+        if activity[j] >= rec.commit_spikes and state[2, j] > best:
+            best = state[2, j]
+    novel = rec.novelty and hi > lo and lo >= rec.novelty_after_spikes and best < rec.vigilance_w * lo
+    boost = rec.novelty_gain if novel else 1.0
+    for e in range(lo, hi):
+        i = pixels[e]
+        for j in range(n):
+            gain = 1.0 + state[1, j]
+            if activity[j] < rec.commit_spikes:
+                gain = gain * boost
+            ge[j] += w[i, j] * gain
+    for e in range(lo, hi if rec.novelty else lo):
+        i = pixels[e]
+        for j in range(n):
+            state[2, j] += w[i, j]
+
+
+@implements(on_pre, MetaplasticRecord)
+def _metaplastic_on_pre(rec, t, learn, w, ge, pixels, lo, hi, step_ptr, input_t0, row_over, last_pre, last_post,
+                        recent, is_recent, n_recent, pre_now, post1_now, pre_table, post1_table, post2_table,
+                        last_arrival, activity, rate, significance, updates, pre_active):
+    # Training with fatigue or novelty: the modulated delivery; otherwise Diehl & Cook's (a select of
+    # the spikes each delivers, not a branch around the loops).
+    modulated = learn and (rec.fatigue or rec.novelty)
+    _deliver_events(ge, w, pixels, lo, lo if modulated else hi)
+    _deliver_modulated(rec, t, ge, w, pixels, lo, hi if modulated else lo, input_t0, activity, significance)
+    learn_hi = hi if learn else lo
+    _recent_traces_now(post1_table, last_post, t, recent, is_recent, n_recent, post1_now)
+    _mark(last_pre, pixels, lo, learn_hi, t)
+    updates[2] += _depress_plastic(w, pixels, lo, learn_hi, post1_now, rate, recent, n_recent[0], row_over,
+                                   rec.nu_pre, rec.w_max)
+
+
+implements(transmit, MetaplasticRecord)(_stdp_transmit)  # inference: Diehl & Cook's transmission, no gains
+
+
+@implements(on_post, MetaplasticRecord)
+def _metaplastic_on_post(rec, t, w, spikes, n_spikes, row_over, last_pre, last_post, recent, is_recent, n_recent,
+                         pre_now, post1_now, pre_table, post1_table, post2_table, last_arrival, activity, rate,
+                         significance, updates, pre_active):
+    n_active = _active_traces_now(pre_table, last_pre, t, pre_now, row_over, pre_active)
+    done = 0
+    for k in range(n_spikes):
+        j = spikes[k]
+        post2 = _trace(post2_table, t - last_post[j])
+        # A frozen neuron (rate 0) has a zero factor: only rows above w_max are clipped.
+        done += _potentiate_rows(w, j, pre_now, pre_active, n_active, rec.nu_post * rate[j], post2, rec.w_max,
+                                 row_over)
+        last_post[j] = t
+        _enlist(j, recent, is_recent, n_recent)
+    updates[0] += done
+
+
+@implements(after_presentation, MetaplasticRecord)
+def _metaplastic_after_presentation(rec, w, theta, counts, activity, rate, significance, updates):
+    for j in range(w.shape[1]):
+        committed_before = activity[j] >= rec.commit_spikes
+        if rec.hold_threshold and committed_before:
+            theta[j] = theta[j] - rec.theta_release * counts[j]
+        activity[j] += counts[j]
+        if rec.consolidate:
+            rate[j] = 1.0 if activity[j] < rec.commit_spikes else rec.consolidated_rate
+        if rec.fatigue:
+            f = significance[0, j] * rec.fatigue_keep
+            if committed_before:
+                f = f + rec.fatigue_per_spike * counts[j]
+            significance[0, j] = f
+            significance[1, j] = 1.0 / (1.0 + f) - 1.0
+
+
+implements(synapse_history, MetaplasticRecord)(_stdp_synapse_history)
+
+
+@implements(synapse_significance, MetaplasticRecord)
+def _metaplastic_state(rec, n_input, n_neurons):
+    return np.empty((3, n_neurons) if rec.fatigue or rec.novelty else (0, 0), np.float64)
+
+
+def fatigue_keep_of(config) -> float:
+    """``exp(-(present_ms + rest_ms) / tau_fatigue_ms)``: the fatigue kept from one presentation to the next."""
+    p, t = config.metaplastic, config.timing
+    return math.exp(-(t.present_ms + t.rest_ms) / p.tau_fatigue_ms)
+
+
+def after_presentation_numpy(config, theta: np.ndarray, counts: np.ndarray, activity: np.ndarray, rate: np.ndarray,
+                             fatigue: np.ndarray | None = None, fatigue_gain: np.ndarray | None = None,
+                             theta_unit: float = 1.0) -> None:
+    """The step after a training presentation with NumPy, in place (the Brian2 twin's and the naive
+    reference's): the kernel's arithmetic element by element (``theta_unit`` = 1e-3 for volts).
+    ``fatigue`` (f) and ``fatigue_gain`` (``1 / (1 + f)``) are updated when the fatigue is on."""
+    p = config.metaplastic
+    committed_before = activity >= p.commit_spikes
+    if p.hold_threshold:
+        release = p.theta_hold * config.excitatory.theta_plus_mv * theta_unit
+        theta[committed_before] = theta[committed_before] - release * counts[committed_before]
+    activity += counts
+    if p.consolidate:
+        rate[:] = np.where(activity < p.commit_spikes, 1.0, p.consolidated_rate)
+    if p.fatigue and fatigue is not None:
+        f = fatigue * fatigue_keep_of(config)
+        f = np.where(committed_before, f + p.fatigue_per_spike * counts, f)
+        fatigue[:] = f
+        if fatigue_gain is not None:
+            fatigue_gain[:] = 1.0 + (1.0 / (1.0 + f) - 1.0)
+
+
+class MetaplasticThresholdRecord(NamedTuple):
+    """Kernel record of :class:`MetaplasticThreshold` (its own type, the homeostatic kernels)."""
+
+    dt_over_tau_theta: float
+    theta_plus: float
+
+
+implements(threshold_integrate, MetaplasticThresholdRecord)(_homeostatic_integrate)
+implements(threshold_on_spikes, MetaplasticThresholdRecord)(_homeostatic_on_spikes)
+
+
+class MetaplasticThreshold(Homeostatic):
+    """Part: the homeostatic threshold decaying with ``config.metaplastic.tau_theta_ms``, or not at
+    all (``metaplastic-threshold``; the hold of committed neurons is the rule's,
+    :class:`MetaplasticStdp`)."""
+
+    name = "metaplastic-threshold"
+    sections = {"metaplastic": MetaplasticParams}
+
+    @staticmethod
+    def tau_theta_ms(config) -> float:
+        """The thresholds' time constant: ``metaplastic.tau_theta_ms``, or inf without ``decay_threshold``."""
+        p = config.metaplastic
+        return p.tau_theta_ms if p.decay_threshold else math.inf
+
+    def reduces_to(self, config) -> str:
+        """``homeostatic`` when the thresholds decay with Diehl & Cook's time constant."""
+        same = self.tau_theta_ms(config) == config.excitatory.tau_theta_ms
+        return Homeostatic.name if same else self.name
+
+    def record(self, config) -> MetaplasticThresholdRecord:
+        return MetaplasticThresholdRecord(dt_over_tau_theta=config.timing.dt_ms / self.tau_theta_ms(config),
+                                          theta_plus=float(config.excitatory.theta_plus_mv))
+
+    def brian2_namespace(self, config) -> dict[str, Any]:
+        from brian2 import ms
+
+        return {**super().brian2_namespace(config), "tau_theta": self.tau_theta_ms(config) * ms}
+
+
+class MetaplasticStdp(DiehlCookStdp):
+    """Part: consolidating STDP (``stdp-metaplastic``); ``config.stdp``, ``config.metaplastic``."""
+
+    name = "stdp-metaplastic"
+    sections = {"metaplastic": MetaplasticParams}
+
+    def footprint_entries(self, config) -> dict[str, int]:
+        """Each neuron's activity and factor ``g``; with fatigue or novelty, its fatigue and drive."""
+        p = config.metaplastic
+        per_neuron = 2 + 2 * (p.fatigue or p.novelty)
+        return {**super().footprint_entries(config), "rule_state": per_neuron * config.n_neurons}
+
+    def reduces_to(self, config) -> str:
+        """``stdp`` when no mechanism acts on the weights' learning (:meth:`spikedyn.models.Model.reduced`)."""
+        p = config.metaplastic
+        acts = p.consolidate or p.hold_threshold or p.fatigue or p.novelty
+        return self.name if acts else DiehlCookStdp.name
+
+    def record(self, config) -> MetaplasticRecord:
+        s, p = config.stdp, config.metaplastic
+        return MetaplasticRecord(
+            nu_pre=float(s.nu_pre), nu_post=float(s.nu_post), w_max=float(s.w_max),
+            consolidate=bool(p.consolidate), commit_spikes=float(p.commit_spikes),
+            consolidated_rate=float(p.consolidated_rate), hold_threshold=bool(p.hold_threshold),
+            theta_release=float(p.theta_hold * config.excitatory.theta_plus_mv),
+            fatigue=bool(p.fatigue), fatigue_per_spike=float(p.fatigue_per_spike),
+            fatigue_keep=float(fatigue_keep_of(config)), novelty=bool(p.novelty),
+            vigilance_w=float(p.vigilance * s.weight_sum / config.n_input), novelty_gain=1.0 + float(p.novelty_boost),
+            novelty_after_spikes=int(p.novelty_after_spikes))
+
+    # -- Brian2 twin ---------------------------------------------------------------------------
+    BRIAN2_NEURON_VARIABLES = ("g", "fatigue_gain")
+    BRIAN2_ON_PRE = """
+ge_post += w * fatigue_gain_post
+pre = 1.
+w = clip(w - nu_pre * g_post * post1, 0, w_max)
+"""
+    BRIAN2_ON_POST = """
+post2before = post2
+w = clip(w + nu_post * g_post * pre * post2before, 0, w_max)
+post1 = 1.
+post2 = 1.
+"""
+
+    def brian2_rule_state(self, config) -> dict[str, np.ndarray]:
+        """The per-neuron state the twin carries: ``activity``, ``g``, ``fatigue`` and ``fatigue_gain``
+        (called when the twin is built: it refuses the novelty gate there, before any simulation)."""
+        if config.metaplastic.novelty:
+            raise ConfigError("the Brian2 twin of metaplastic has no novelty gate (it acts on a maximum over the "
+                              "population within a presentation); validate with metaplastic.novelty=false")
+        n = config.n_neurons
+        return {"activity": np.zeros(n), "g": np.ones(n), "fatigue": np.zeros(n), "fatigue_gain": np.ones(n)}
+
+    def brian2_after_presentation(self, config, w, theta_v, counts, rule_state) -> None:
+        """After each training presentation (``theta_v`` in volts)."""
+        after_presentation_numpy(config, theta_v, counts, rule_state["activity"], rule_state["g"],
+                                 rule_state["fatigue"], rule_state["fatigue_gain"], theta_unit=1e-3)

@@ -1,0 +1,152 @@
+"""Tests for spikedyn.models.metaplastic (the ``metaplastic`` model): each mechanism against the
+naive reference (``tests/naive.py``; the whole-network case is ``metaplastic`` in
+``tests/test_network.py``), the reductions to ``lateral``, and analytic cases of the fatigue
+and the novelty gate."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+from helpers import bright_images
+from naive import poisson_rasters, simulate_naive
+
+from spikedyn import models
+from spikedyn.config import InputParams, NetworkConfig, TimingParams
+from spikedyn.core.encoding import STREAM_TEST, STREAM_TRAIN
+from spikedyn.errors import ConfigError
+from spikedyn.models.metaplastic import MetaplasticParams, after_presentation_numpy, fatigue_keep_of
+from spikedyn.simulation.network import Network
+
+SHORT = TimingParams(present_ms=100.0, rest_ms=50.0)
+IMAGES = bright_images(10, [150, 40, 220, 120, 200, 180, 160, 210])
+#: Every mechanism strong enough to act within a few samples.
+ALL_ON = MetaplasticParams(commit_spikes=3.0, theta_hold=0.8, decay_threshold=True, tau_theta_ms=2e3,
+                           fatigue=True, fatigue_per_spike=1.0, tau_fatigue_ms=1e3, novelty=True, vigilance=1.3,
+                           novelty_boost=0.7, novelty_after_spikes=20)
+OFF = MetaplasticParams(consolidate=False, hold_threshold=False, decay_threshold=True, tau_theta_ms=1e7)
+
+
+def _config(p: MetaplasticParams, model: str = "metaplastic") -> NetworkConfig:
+    return NetworkConfig(model=model, n_neurons=12, input=InputParams(max_presentations=3), timing=SHORT,
+                         metaplastic=p)
+
+
+def _trained(p: MetaplasticParams, seed: int = 16) -> Network:
+    net = Network(_config(p), seed=seed)
+    net.train(IMAGES, progress=False)
+    return net
+
+
+def test_every_switch_off_is_lateral_bit_for_bit() -> None:
+    """No commitment, no hold, Diehl & Cook's threshold decay: the model is ``lateral``."""
+    net = _trained(OFF)
+    lateral = Network(NetworkConfig(model="lateral", n_neurons=12, input=InputParams(max_presentations=3),
+                                    timing=SHORT), seed=16)
+    lateral.train(IMAGES, progress=False)
+    assert np.array_equal(net.weights, lateral.weights) and np.array_equal(net.theta, lateral.theta)
+    assert models.get("metaplastic").reduced(_config(OFF)) == "lateral"
+    assert models.get("metaplastic").reduced(_config(MetaplasticParams())) == "metaplastic"
+
+
+@pytest.mark.parametrize("switch", ["consolidate", "hold_threshold", "fatigue", "novelty"])
+def test_each_mechanism_matches_naive_alone(switch: str) -> None:
+    p = dataclasses.replace(OFF, **{switch: True}, commit_spikes=3.0, theta_hold=0.8, fatigue_per_spike=1.0,
+                            tau_fatigue_ms=1e3, vigilance=1.3, novelty_boost=0.7, novelty_after_spikes=20)
+    config = _config(p)
+    net = Network(config, seed=16)
+    naive = simulate_naive(config, net.weights, net.theta,
+                           poisson_rasters(config, IMAGES, seed=16, stream=STREAM_TRAIN), True,
+                           n_samples=len(IMAGES))
+    net.train(IMAGES, progress=False)
+    assert np.array_equal(net.weights, naive.weights) and np.array_equal(net.theta, naive.theta)
+    assert np.array_equal(net._state.exc.ge, naive.state.ge) and np.array_equal(net._state.exc.v, naive.state.v)
+    assert np.array_equal(net._state.plasticity.significance, naive.state.significance)
+    # ... and it acts: the run differs from the one without it
+    plain = _trained(OFF)
+    assert not (np.array_equal(net.weights, plain.weights) and np.array_equal(net._state.exc.v, plain._state.exc.v))
+
+
+def test_frozen_neurons_keep_their_weights() -> None:
+    """Once committed (``a_j >= commit_spikes``) with ``consolidated_rate`` 0, a neuron's incoming
+    weights change only by the normalisation (its column keeps its direction)."""
+    p = dataclasses.replace(OFF, consolidate=True, commit_spikes=3.0)
+    net = Network(_config(p), seed=16)
+    net.train(IMAGES[:4], progress=False)
+    frozen = net._state.plasticity.activity >= 3.0
+    assert frozen.any() and not frozen.all()
+    w = net.weights.copy()
+    net.train(IMAGES[4:], progress=False)
+    unit = lambda a: a / a.sum(axis=0)  # noqa: E731
+    np.testing.assert_allclose(unit(net.weights)[:, frozen], unit(w)[:, frozen], rtol=1e-12, atol=0)
+    assert not np.allclose(unit(net.weights)[:, ~frozen], unit(w)[:, ~frozen])
+
+
+def test_fatigue_decays_exactly_and_rises_only_for_committed_neurons() -> None:
+    """Analytic: ``f <- f * exp(-T / tau_f) + phi * n_j`` for neurons committed before the
+    presentation; ``1 / (1 + f)`` is the training-time gain."""
+    config = _config(dataclasses.replace(OFF, fatigue=True, commit_spikes=10.0, fatigue_per_spike=0.5,
+                                         tau_fatigue_ms=300.0))
+    keep = fatigue_keep_of(config)
+    assert keep == pytest.approx(math.exp(-150.0 / 300.0), rel=1e-15)
+    theta, activity, rate = np.zeros(3), np.array([12.0, 9.0, 0.0]), np.ones(3)
+    f, gain = np.array([1.0, 1.0, 0.0]), np.ones(3)
+    after_presentation_numpy(config, theta, np.array([2, 4, 0]), activity, rate, f, gain)
+    np.testing.assert_allclose(f, [keep + 1.0, keep, 0.0], rtol=1e-15)
+    np.testing.assert_allclose(gain, 1.0 / (1.0 + f), rtol=1e-15)
+    np.testing.assert_array_equal(activity, [14.0, 13.0, 0.0])  # neuron 1 committed during it: no fatigue yet
+
+
+def test_fatigue_and_novelty_leave_inference_alone() -> None:
+    """Test-time excitability is the thresholds' alone: the same weights and thresholds give the same
+    responses whatever the training-time state."""
+    net = _trained(ALL_ON)
+    assert np.any(net._state.plasticity.significance[0] > 0)
+    plain = Network(_config(OFF), seed=16)
+    plain.weights[...], plain.theta[...] = net.weights, net.theta
+    np.testing.assert_array_equal(net.respond(IMAGES, stream=STREAM_TEST, n_jobs=1, progress=False),
+                                  plain.respond(IMAGES, stream=STREAM_TEST, n_jobs=1, progress=False))
+
+
+def test_novelty_gate_at_the_extremes() -> None:
+    """Vigilance 0: no input is ever novel, so the run is the one without the gate, bit for bit (the
+    gains are exactly 1); a huge vigilance makes every input novel once ``S_min`` spikes arrived."""
+    base = dataclasses.replace(OFF, consolidate=True, commit_spikes=3.0)
+    never = _trained(dataclasses.replace(base, novelty=True, vigilance=0.0))
+    without = _trained(base)
+    assert np.array_equal(never.weights, without.weights) and np.array_equal(never.theta, without.theta)
+    always = _trained(dataclasses.replace(base, novelty=True, vigilance=1e6, novelty_boost=1.0))
+    assert not np.array_equal(always.weights, without.weights)
+
+
+def test_section_checks() -> None:
+    with pytest.raises(ConfigError, match="theta_hold"):
+        _config(MetaplasticParams(theta_hold=1.5))
+    with pytest.raises(ConfigError, match="tau_fatigue_ms"):
+        _config(MetaplasticParams(tau_fatigue_ms=0.0))
+    with pytest.raises(ConfigError, match="novelty_after_spikes"):
+        _config(MetaplasticParams(novelty=True, novelty_after_spikes=0))
+    config = NetworkConfig(model="metaplastic").replace(metaplastic__fatigue=True)
+    assert NetworkConfig.from_toml(config.to_toml()) == config
+
+
+def test_brian2_twin_refuses_the_novelty_gate() -> None:
+    pytest.importorskip("brian2")
+    from spikedyn.reference import validate as validation
+
+    config = _config(ALL_ON)
+    with pytest.raises(ConfigError, match="novelty"):
+        validation.validate(config, IMAGES[:1], learn=True, target="numpy", seed=0, progress=False)
+
+
+def test_brian2_twin_agrees_with_fatigue() -> None:
+    pytest.importorskip("brian2")
+    from test_brian2 import assert_agree
+
+    from spikedyn.reference import validate as validation
+
+    config = _config(dataclasses.replace(ALL_ON, novelty=False))
+    s = validation.validate(config, IMAGES[:4], learn=True, target="numpy", seed=16, progress=False)
+    assert_agree(s, learn=True)
