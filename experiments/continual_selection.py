@@ -61,11 +61,15 @@ GRIDS: dict[str, dict[str, tuple]] = {
     "lateral": {"input.rate_hz_per_unit": (0.25, 0.5),
                 "lateral.w_lateral": (40.0, 17.0, 60.0),
                 "stdp.nu_post": (0.01, 0.02)},
+    "metaplastic": {"input.rate_hz_per_unit": (0.25, 0.5),
+                    "metaplastic.theta_hold": (0.0, 0.97, 1.0),
+                    "metaplastic.commit_spikes": (200.0, 100.0)},
 }
 #: Axes whose first value is a special case (the mechanism off): never "an edge" to extend past.
-SPECIAL_FIRST = {"spikedyn.min_update", "asp.leak_rate"}
+#: (``metaplastic.theta_hold`` 0: committed neurons keep Diehl & Cook's homeostasis, no hold.)
+SPECIAL_FIRST = {"spikedyn.min_update", "asp.leak_rate", "metaplastic.theta_hold"}
 #: Axes bounded above (fractions), and the input rate, which the config bounds by saturation.
-UPPER = {"asp.beta": 1.0, "asp.leak_rate": 1.0, "input.rate_hz_per_unit": 1.0}
+UPPER = {"asp.beta": 1.0, "asp.leak_rate": 1.0, "input.rate_hz_per_unit": 1.0, "metaplastic.theta_hold": 1.0}
 
 
 def configurations(grid: dict[str, tuple]) -> list[dict]:
