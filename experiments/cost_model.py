@@ -75,6 +75,10 @@ def calibrate(args) -> None:
                           f"{VALIDATION_START} (validation split), then responding to the next "
                           f"{args.infer_samples}; pixel_sum: mean over the 60,000 training images"),
              "models": {}}
+    if args.statistics.exists():  # calibrating some models keeps the others' statistics
+        stored = cost.load_statistics(args.statistics)
+        if stored.get("protocol") == stats["protocol"]:
+            stats["models"] = {m: v for m, v in stored["models"].items() if m not in args.models}
     for r in results:
         t = r["task"]
         config = NetworkConfig(model=t["model"], n_neurons=t["neurons"])

@@ -372,6 +372,14 @@ class MetaplasticStdp(DiehlCookStdp):
         per_neuron = 2 + 2 * (p.fatigue or p.novelty)
         return {**super().footprint_entries(config), "rule_state": per_neuron * config.n_neurons}
 
+    def single_thread_reason(self, config) -> str | None:
+        """Why training cannot be split into blocks of neurons (:func:`spikedyn.simulation.network.training_threads`):
+        the novelty gate takes a maximum over the whole population at every step."""
+        if config.metaplastic.novelty:
+            return ("metaplastic.novelty compares every committed neuron's drive at each step, which one block of "
+                    "neurons cannot see")
+        return None
+
     def reduces_to(self, config) -> str:
         """``stdp`` when no mechanism acts on the weights' learning (:meth:`spikedyn.models.Model.reduced`)."""
         p = config.metaplastic

@@ -26,6 +26,7 @@ from typing import Any, Callable, NamedTuple
 import numpy as np
 from tqdm.auto import tqdm
 
+from .. import models
 from ..config import NetworkConfig
 from ..core.barrier import MAX_THREADS
 from ..core.encoding import STREAM_ASSIGN, STREAM_TEST, STREAM_TRAIN
@@ -678,10 +679,21 @@ class _closing:
 
 
 def training_threads(config: NetworkConfig, n_jobs) -> int:
-    """The threads :meth:`Network.train` uses for ``n_jobs``: a positive integer, at most one per neuron."""
+    """The threads :meth:`Network.train` uses for ``n_jobs``: a positive integer, at most one per neuron.
+
+    A part that cannot be split into blocks of neurons under ``config`` (its ``single_thread_reason(config)``
+    returns a reason) makes more than one thread an error."""
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs < 1:
         raise ConfigError(f"n_jobs must be a positive integer, got {n_jobs!r}")
-    return int(min(n_jobs, config.n_neurons, MAX_THREADS))
+    threads = int(min(n_jobs, config.n_neurons, MAX_THREADS))
+    if threads > 1:
+        # A part whose step reads the whole population (not one block of it) says why it cannot be split.
+        for part in models.get(config.model).parts.values():
+            reason = getattr(part, "single_thread_reason", None)
+            why = reason(config) if reason is not None else None
+            if why:
+                raise ConfigError(f"training on {threads} threads: {why}; train with n_jobs=1 (--jobs 1)")
+    return threads
 
 
 def default_jobs() -> int:
