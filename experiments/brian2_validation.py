@@ -32,8 +32,14 @@ from spikedyn.reference.validate import DEFAULT_TARGET, VALIDATE_TARGETS
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "experiments" / "results" / "brian2_validation"
 #: Models validated a second time with these overrides (``--set`` items): a mechanism their
-#: defaults leave off (``asp`` has no leak by default, which is ``diehl-cook``).
-EXERCISE = {"asp": (f"asp.leak_rate={PUBLISHED_LEAK_RATE:g}",)}
+#: defaults leave off (``asp`` has no leak by default, which is ``diehl-cook``), or one that does
+#: not act within the run (``metaplastic``'s neurons commit after 200 training spikes, which no
+#: neuron of 100 reaches in 50 images: here after 5, then holding 90 % of the threshold's rise,
+#: learning at a tenth of the rate and tiring; the novelty gate has no Brian2 form).
+EXERCISE = {"asp": (f"asp.leak_rate={PUBLISHED_LEAK_RATE:g}",),
+            "metaplastic": ("metaplastic.commit_spikes=5", "metaplastic.theta_hold=0.9",
+                            "metaplastic.consolidated_rate=0.1", "metaplastic.fatigue=true",
+                            "metaplastic.fatigue_per_spike=0.5", "metaplastic.tau_fatigue_ms=400")}
 #: File suffix -> the protocol's name in the table.
 PROTOCOLS = {"infer": "inference", "learn": "learning"}
 

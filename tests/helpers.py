@@ -226,8 +226,13 @@ def logged_task(task: dict) -> dict:
 # Models
 # ----------------------------------------------------------------------------------------
 #: Overrides with which a registered model exercises a mechanism its defaults leave off: ``asp``
-#: has no leak by default (it was selected off), so tests of its leak switch it on.
-EXERCISE = {"asp": {"asp__leak_rate": 0.001}}
+#: has no leak by default (it was selected off), so tests of its leak switch it on; ``metaplastic``'s
+#: neurons commit after hundreds of training spikes, which a test's few images never give, so here
+#: they commit after 2, then hold 90 % of the threshold's rise, learn at a tenth of the rate and tire.
+EXERCISE = {"asp": {"asp__leak_rate": 0.001},
+            "metaplastic": {"metaplastic__commit_spikes": 2.0, "metaplastic__theta_hold": 0.9,
+                            "metaplastic__consolidated_rate": 0.1, "metaplastic__fatigue": True,
+                            "metaplastic__fatigue_per_spike": 0.5, "metaplastic__tau_fatigue_ms": 400.0}}
 
 
 def exercised(model: str, **fields) -> NetworkConfig:

@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..config import NetworkConfig
-from ..continual import DEFAULT_CONTINUAL_MODEL
+from ..config import NetworkConfig, parse_set
+from ..continual import DEFAULT_CONTINUAL_MODEL, DEFAULT_CONTINUAL_SET
 from ..continual.protocol import DEFAULT_ASSIGN_PER_CLASS, DEFAULT_SAMPLES_PER_TASK, DRAWS, SPLITS
 from ..io import interrupt
 from ..io.interrupt import Interrupted
@@ -27,7 +27,7 @@ def add_parsers(sub) -> None:
                                    "images seen once, never again); after each task, with learning off, name the "
                                    "neurons from the classes seen so far and measure accuracy on each task seen so "
                                    f"far. {CONFIG_PRECEDENCE}")
-    add_model_options(p, default_model=DEFAULT_CONTINUAL_MODEL)
+    add_model_options(p, default_model=f"{DEFAULT_CONTINUAL_MODEL} with {' '.join(DEFAULT_CONTINUAL_SET)}")
     p.add_argument("--samples-per-task", type=positive_int, default=DEFAULT_SAMPLES_PER_TASK,
                    help=f"training images per task (default {DEFAULT_SAMPLES_PER_TASK})")
     p.add_argument("--tasks", type=str, default="0,1,2,3,4,5,6,7,8,9",
@@ -69,10 +69,13 @@ def cmd_continual(args: argparse.Namespace) -> dict[str, Any]:
     from ..io import checkpoint
 
     def new_options() -> dict[str, Any]:
-        model = args.model
+        model, given = args.model, args
         if model is None and args.config is None and not any(key == "model" for key, _ in args.set):
-            model = DEFAULT_CONTINUAL_MODEL  # continual's own default (the config's is diehl-cook)
-        config = config_from_args(args, model=model, n_neurons=args.neurons)
+            # continual's own default (the config's is diehl-cook), with the overrides that come with it
+            model = DEFAULT_CONTINUAL_MODEL
+            given = argparse.Namespace(**{**vars(args), "set": [parse_set(item) for item in DEFAULT_CONTINUAL_SET]
+                                          + list(args.set)})
+        config = config_from_args(given, model=model, n_neurons=args.neurons)
         protocol = continual.Protocol(tasks=continual.parse_tasks(args.tasks), samples_per_task=args.samples_per_task,
                                       assign_per_class=args.assign_per_class, test_per_class=args.test_per_class,
                                       split=args.split, draw=args.draw)
