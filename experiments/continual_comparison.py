@@ -129,7 +129,7 @@ def run_one(task: dict) -> dict:
     p = task["protocol"]
     protocol = continual.Protocol(tasks=continual.parse_tasks(p["tasks"]), samples_per_task=p["samples_per_task"],
                                   assign_per_class=p["assign_per_class"], test_per_class=p["test_per_class"],
-                                  split=p["split"])
+                                  split=p["split"], draw=p.get("draw", "seeded"))
     pools = _pools(p["split"])
     result = continual.run(config, seed=task["seed"], protocol=protocol, pools=pools, n_jobs=1, progress=False)
     out = {"summary": result.summary()}
@@ -223,9 +223,11 @@ def main(argv=None) -> int:
         results = run_tasks(run_one, tasks, args.out, jobs=args.jobs, desc="continual runs",
                             executor=args.executor, scheduler=args.scheduler,
                             cost=lambda t: continual_cost(t, args.samples_per_task, n_tasks),
+                            # the warm-up takes its images in file order: a seeded draw of one image
+                            # from a task of two classes leaves a class without a labelled image
                             warm=lambda t: continual_warm_up(t, iid=False, protocol={
                                 **t["protocol"], "tasks": t["protocol"]["tasks"].split(",")[0],
-                                "samples_per_task": 1, "assign_per_class": 1, "test_per_class": 1}),
+                                "samples_per_task": 1, "assign_per_class": 1, "test_per_class": 1, "draw": "first"}),
                             group=seeds_group, group_name="variants")
     what = "SpikeDyn's mechanisms" if args.ablation else "models"
     note = (f"Class-incremental MNIST ({what}): tasks {args.tasks}, {args.samples_per_task} training images per task, "

@@ -19,7 +19,7 @@ from helpers import assert_png, assert_usage_error, entries
 from spikedyn import Network, NetworkConfig
 from spikedyn.cli import EXIT_NOTHING_FITS, build_parser
 from spikedyn.cli.options import COMPILE_NOTICE, compile_kernels, explicit_options
-from spikedyn.continual import DEFAULT_CONTINUAL_MODEL
+from spikedyn.continual import DEFAULT_CONTINUAL_MODEL, DEFAULT_CONTINUAL_SET
 from spikedyn.core import kernel_cache
 from spikedyn.io import checkpoint, interrupt
 from spikedyn.simulation import network as network_module
@@ -144,9 +144,19 @@ def test_a_continual_run_leaves_a_network_the_other_commands_use(run_cli, tmp_pa
     code, stdout, _ = run_cli(*CONTINUAL, "--data-dir", digits_dir, "--out", out, "--quiet")
     assert code == 0 and f"the final network: {out / 'network'}" in stdout
     summary = json.loads((out / "continual.json").read_text())
-    assert summary["model"] == DEFAULT_CONTINUAL_MODEL == "spikedyn"  # continual's default model: one constant
+    assert summary["model"] == DEFAULT_CONTINUAL_MODEL == "metaplastic"  # continual's default model: one constant
     net = Network.load(out / "network")
     assert net.config.model == DEFAULT_CONTINUAL_MODEL and net.samples_seen == 9 and net.assignments_ is not None
+    # the overrides that come with the default model, and only with it
+    assert DEFAULT_CONTINUAL_SET == ("input.rate_hz_per_unit=0.5",) and net.config.input.rate_hz_per_unit == 0.5
+    code, _, err = run_cli(*CONTINUAL, "--model", "metaplastic", "--data-dir", digits_dir, "--out", tmp_path / "m",
+                           "--quiet")
+    assert code == 0, err
+    assert Network.load(tmp_path / "m" / "network").config.input.rate_hz_per_unit == 0.25  # the model's defaults
+    code, _, err = run_cli(*CONTINUAL, "--set", "input.rate_hz_per_unit=0.75", "--data-dir", digits_dir, "--out",
+                           tmp_path / "s", "--quiet")
+    assert code == 0, err
+    assert Network.load(tmp_path / "s" / "network").config.input.rate_hz_per_unit == 0.75  # the user's --set wins
     code, stdout, err = run_cli("evaluate", out / "network", "--data-dir", digits_dir, "--quiet")
     assert code == 0, err
     assert "labels from the classes saved with the run (--assign-from stored)" in stdout

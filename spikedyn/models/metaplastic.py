@@ -369,9 +369,10 @@ class MetaplasticStdp(DiehlCookStdp):
     sections = {"metaplastic": MetaplasticParams}
 
     def footprint_entries(self, config) -> dict[str, int]:
-        """Each neuron's activity and factor ``g``; with fatigue or novelty, its fatigue and drive."""
+        """Each neuron's training spikes (for the commitment or the hold), its factor ``g`` (with the
+        commitment), and with fatigue or novelty its fatigue and drive."""
         p = config.metaplastic
-        per_neuron = 2 + 2 * (p.fatigue or p.novelty)
+        per_neuron = (p.consolidate or p.hold_threshold) + p.consolidate + 2 * (p.fatigue or p.novelty)
         return {**super().footprint_entries(config), "rule_state": per_neuron * config.n_neurons}
 
     def single_thread_reason(self, config) -> str | None:
