@@ -233,4 +233,4 @@ def test_a_comparison_of_two_class_tasks_warms_up_its_workers(tmp_path, mnist_di
                             "--tasks", "0-1,2-3", "--samples-per-task", "6", "--assign-per-class", "1",
                             "--test-per-class", "2", "--no-iid", "--jobs", "2", "--out", str(out)]) == 0
     record = json.loads((out / "runs" / "lateral-6-seed0.json").read_text())
-    assert record["summary"]["protocol"]["tasks"] == "0-1,2-3" and len(record["summary"]["accuracy_matrix"]) == 2
+    assert record["summary"]["protocol"]["tasks"] == ["0-1", "2-3"] and len(record["summary"]["accuracy_matrix"]) == 2
