@@ -91,7 +91,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numba
 import numpy as np
@@ -341,8 +341,9 @@ class MetaplasticThreshold(Homeostatic):
     name = "metaplastic-threshold"
     sections = {"metaplastic": MetaplasticParams}
 
-    @staticmethod
-    def tau_theta_ms(config) -> float:
+    RECORD = MetaplasticThresholdRecord
+
+    def tau_theta_ms(self, config) -> float:
         """The thresholds' time constant: ``metaplastic.tau_theta_ms``, or inf without ``decay_threshold``."""
         p = config.metaplastic
         return p.tau_theta_ms if p.decay_threshold else math.inf
@@ -351,15 +352,6 @@ class MetaplasticThreshold(Homeostatic):
         """``homeostatic`` when the thresholds decay with Diehl & Cook's time constant."""
         same = self.tau_theta_ms(config) == config.excitatory.tau_theta_ms
         return Homeostatic.name if same else self.name
-
-    def record(self, config) -> MetaplasticThresholdRecord:
-        return MetaplasticThresholdRecord(dt_over_tau_theta=config.timing.dt_ms / self.tau_theta_ms(config),
-                                          theta_plus=float(config.excitatory.theta_plus_mv))
-
-    def brian2_namespace(self, config) -> dict[str, Any]:
-        from brian2 import ms
-
-        return {**super().brian2_namespace(config), "tau_theta": self.tau_theta_ms(config) * ms}
 
 
 class MetaplasticStdp(DiehlCookStdp):

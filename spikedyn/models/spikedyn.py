@@ -324,18 +324,12 @@ class SpikeDynThreshold(Homeostatic):
         """``homeostatic`` without SpikeDyn's adaptive threshold (:meth:`spikedyn.models.Model.reduced`)."""
         return self.name if config.spikedyn.adaptive_threshold else Homeostatic.name
 
-    def _tau_theta_ms(self, config) -> float:
+    RECORD = SpikeDynThresholdRecord
+
+    def tau_theta_ms(self, config) -> float:
+        """``spikedyn.tau_theta_ms`` with SpikeDyn's adaptive threshold, else Diehl & Cook's."""
         p = config.spikedyn
         return p.tau_theta_ms if p.adaptive_threshold else config.excitatory.tau_theta_ms
-
-    def record(self, config) -> SpikeDynThresholdRecord:
-        return SpikeDynThresholdRecord(dt_over_tau_theta=config.timing.dt_ms / self._tau_theta_ms(config),
-                                 theta_plus=float(config.excitatory.theta_plus_mv))
-
-    def brian2_namespace(self, config) -> dict[str, Any]:
-        from brian2 import ms
-
-        return {**super().brian2_namespace(config), "tau_theta": self._tau_theta_ms(config) * ms}
 
 
 class SpikeDynStdp(DiehlCookStdp):

@@ -60,22 +60,30 @@ def _homeostatic_on_spikes(rec, theta, spikes, n_spikes):
 
 
 class Homeostatic:
-    """Part: homeostatic adaptive threshold (Diehl & Cook 2015)."""
+    """Part: homeostatic adaptive threshold (Diehl & Cook 2015).
+
+    A variant that only changes the thresholds' time constant subclasses it: it overrides
+    :meth:`tau_theta_ms` and sets ``RECORD`` to a record type of its own (registered for the
+    homeostatic kernels), and the record and the Brian2 namespace follow."""
 
     kind = "threshold"
     name = "homeostatic"
+    #: The kernel record type of this part (each part has its own, for the kernels' dispatch).
+    RECORD: type = HomeostaticRecord
 
-    def record(self, config) -> HomeostaticRecord:
-        e = config.excitatory
-        return HomeostaticRecord(dt_over_tau_theta=config.timing.dt_ms / e.tau_theta_ms,
-                                 theta_plus=float(e.theta_plus_mv))
+    def tau_theta_ms(self, config) -> float:
+        """The thresholds' decay time constant (ms): ``excitatory.tau_theta_ms``, Diehl & Cook's."""
+        return config.excitatory.tau_theta_ms
+
+    def record(self, config):
+        return self.RECORD(dt_over_tau_theta=config.timing.dt_ms / self.tau_theta_ms(config),
+                           theta_plus=float(config.excitatory.theta_plus_mv))
 
     # -- Brian2 twin -------------------------------------------------------------------------
     def brian2_namespace(self, config) -> dict[str, Any]:
         from brian2 import mV, ms
 
-        e = config.excitatory
-        return {"tau_theta": e.tau_theta_ms * ms, "theta_plus": e.theta_plus_mv * mV}
+        return {"tau_theta": self.tau_theta_ms(config) * ms, "theta_plus": config.excitatory.theta_plus_mv * mV}
 
     def brian2_equations(self, learn: bool) -> str:
         """The ``theta`` line of the excitatory equations."""
