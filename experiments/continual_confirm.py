@@ -39,14 +39,6 @@ from spikedyn.config import parse_set  # noqa: E402
 SAMPLES_PER_TASK = 4000
 
 
-def _value(text: str):
-    """A configuration value as the first stage wrote it (``{v:g}`` for numbers)."""
-    try:
-        return float(text)
-    except ValueError:
-        return {"True": True, "False": False}.get(text, text)
-
-
 def read_stage1(paths: list[Path]) -> dict[str, list[dict]]:
     """model -> its first-stage rows in table order: ``{"overrides", "acc", "bwt"}``."""
     rows: dict[str, list[dict]] = {}
@@ -57,10 +49,8 @@ def read_stage1(paths: list[Path]) -> dict[str, list[dict]]:
                 m = r["model"]
                 if owner.setdefault(m, path) != path:
                     sys.exit(f"--stage1: model {m!r} is in both {owner[m]} and {path}; give each model one table")
-                items = r["configuration"].split()
-                for item in items:
-                    parse_set(item)  # fail early, with the config's message
-                overrides = {k: _value(v) for k, v in (item.split("=", 1) for item in items)}
+                # each item read by the config (its typed value, or its one-line message)
+                overrides = {item.split("=", 1)[0]: parse_set(item)[1] for item in r["configuration"].split()}
                 rows.setdefault(m, []).append({"overrides": overrides, "acc": float(r["acc_mean"]),
                                                "bwt": float(r["bwt_mean"]), "runs": int(r["runs"])})
     return rows
