@@ -16,8 +16,10 @@ Three parts, each stored as JSON in ``--out`` and turned into a markdown table t
 ``plain_numba.md``
     A plain Numba implementation of ``lateral`` (``--probe``, run as ``python PROBE N SAMPLES``)
     against ``spikedyn bench --model lateral --neurons 400 --samples 600 --backends numba
-    --mode train`` (training on one thread), alternately (A B A B ...) ``--runs`` times:
-    samples/s of each, their ratio per pair and its median.
+    --mode train`` (training on one thread), and against the same bench at the probe's schedule
+    (``--set timing.rest_ms=0 --set input.min_spikes=0``: 350 ms presentations, no rest, no
+    retries, the same steps per image as the probe), one after the other (A B C A B C ...)
+    ``--runs`` times: samples/s of each, the ratios per run and their medians.
 
 Every JSON carries the load average before and after its run, the machine, spikedyn's version
 and source hash; every table a caption line with them. ``--table-only`` rewrites the tables
@@ -56,6 +58,8 @@ OUT = ROOT / "experiments" / "results" / "speed"
 #: The plain Numba implementation, outside the repository.
 PROBE = ROOT.parent / "shared" / "probe" / "plain_numba_network.py"
 PARTS = ("brian2", "scaling", "plain_numba")
+#: spikedyn's settings for the probe's schedule: no rest after a presentation, no retries.
+PROBE_SCHEDULE = ["--set", "timing.rest_ms=0", "--set", "input.min_spikes=0"]
 #: What the probe prints: ``N=400: 1.476 ms/sample, 678 samples/s; ...``.
 PROBE_LINE = re.compile(r"N=(\d+): ([0-9.]+) ms/sample, ([0-9.]+) samples/s")
 BACKEND_NAMES = {"brian2-standalone": "Brian2 cpp_standalone"}
@@ -132,7 +136,7 @@ def measure(args: argparse.Namespace, command: str) -> None:
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
     steps = (2 if "brian2" in args.parts else 0) + (args.runs if "scaling" in args.parts else 0) \
-        + (2 * args.runs if "plain_numba" in args.parts else 0)
+        + (3 * args.runs if "plain_numba" in args.parts else 0)
     with tqdm(total=steps, desc="speed tables", unit="run") as bar:
         def step(name: str) -> None:
             bar.set_postfix_str(name)
@@ -161,10 +165,13 @@ def measure(args: argparse.Namespace, command: str) -> None:
                 step(f"pair {k}: plain Numba")
                 probe(out / f"pair{k}_plain.json", args.probe, args.pair_neurons, args.pair_samples, command)
                 bar.update()
+                lateral = ["--model", "lateral", "--neurons", str(args.pair_neurons), "--samples",
+                           str(args.pair_samples), "--backends", "numba", "--mode", "train"]
                 step(f"pair {k}: spikedyn")
-                bench(out / f"pair{k}_spikedyn.json", ["--model", "lateral", "--neurons", str(args.pair_neurons),
-                                                      "--samples", str(args.pair_samples), "--backends", "numba",
-                                                      "--mode", "train"], command)
+                bench(out / f"pair{k}_spikedyn.json", lateral, command)
+                bar.update()
+                step(f"pair {k}: spikedyn at the probe's schedule")
+                bench(out / f"pair{k}_spikedyn_schedule.json", lateral + PROBE_SCHEDULE, command)
                 bar.update()
 
 
@@ -329,31 +336,46 @@ def scaling_plot(out: Path) -> Path:
 
 
 def plain_numba_table(out: Path) -> str:
-    """``plain_numba.md``: the plain Numba probe (A) and spikedyn (B) side by side, pair by pair."""
+    """``plain_numba.md``: the plain Numba probe (A), spikedyn at its defaults (B) and at the probe's
+    schedule (C) one after the other, run by run (runs stored before C was measured have no C)."""
     plain = [_load(p) for p in _numbered(out, "pair{}_plain.json")]
     mine = [_load(p) for p in _numbered(out, "pair{}_spikedyn.json")]
-    if len(plain) != len(mine) or not plain:
-        raise SystemExit(f"{out}: {len(plain)} plain Numba runs and {len(mine)} spikedyn runs; expected pairs")
+    same = [_load(p) for p in _numbered(out, "pair{}_spikedyn_schedule.json")]
+    if len(plain) != len(mine) or not plain or (same and len(same) != len(plain)):
+        raise SystemExit(f"{out}: {len(plain)} plain Numba runs, {len(mine)} spikedyn runs and {len(same)} at the "
+                         f"probe's schedule; expected one of each per run")
     s0 = mine[0]
     n = s0["results"][0]["neurons"]
+    runs = [r for k in range(len(plain)) for r in (plain[k], mine[k], *same[k:k + 1])]
     lines = [f"`{s0['results'][0]['model']}`, {n} neurons, the first {s0['samples']} MNIST training images, "
-             f"training on one thread; each pair runs A = the plain Numba probe (`{plain[0]['probe_command']}`, "
-             f"sha256 {plain[0]['probe_sha256'][:12]}), then B = `{s0['bench_command']}`. "
-             + caption([r for pair in zip(plain, mine) for r in pair]), "",
-             "| pair | plain Numba, samples/s | spikedyn, samples/s | spikedyn / plain Numba | spikedyn presentations "
-             "| load start / end |",
-             "|---:|---:|---:|---:|---:|---|"]
-    ratios = []
+             f"training on one thread; each run is A = the plain Numba probe (`{plain[0]['probe_command']}`, "
+             f"sha256 {plain[0]['probe_sha256'][:12]}), then B = `{s0['bench_command']}`"
+             + (f", then C = `{same[0]['bench_command']}` (the probe's schedule: 700 steps per image, no rest, "
+                "no retries)" if same else "") + ". " + caption(runs), ""]
+    head = "| run | A: plain Numba, samples/s | B: spikedyn, samples/s | B / A | B's presentations "
+    rule = "|---:|---:|---:|---:|---:|"
+    if same:
+        head += "| C: spikedyn at the probe's schedule, samples/s | C / A "
+        rule += "---:|---:|"
+    lines += [head + "| load start / end |", rule + "---|"]
+    ratios, ratios_same = [], []
     for k, (a, b) in enumerate(zip(plain, mine), 1):
+        last = same[k - 1] if same else b
         row = _find(b["results"], mode="train", threads=1)
         ratio = row["samples_per_second"] / a["samples_per_second"]
         ratios.append(ratio)
+        cells = f"| {k} | {rate(a['samples_per_second'])} | {rate(row['samples_per_second'])} | {times(ratio)} | " \
+                f"{row.get('presentations', '')} |"
+        if same:
+            c = _find(last["results"], mode="train", threads=1)
+            ratios_same.append(c["samples_per_second"] / a["samples_per_second"])
+            cells += f" {rate(c['samples_per_second'])} | {times(ratios_same[-1])} |"
         load = {"load_average_start": a["machine"]["load_average_start"],
-                "load_average_end": b["machine"]["load_average_end"]}
-        lines.append(f"| {k} | {rate(a['samples_per_second'])} | {rate(row['samples_per_second'])} | "
-                     f"{times(ratio)} | {row.get('presentations', '')} | {_load_pair(load)} |")
-    lines += ["", f"Median ratio, spikedyn / plain Numba: {times(statistics.median(ratios))} "
-                  f"({plural(len(ratios), 'pair')})."]
+                "load_average_end": last["machine"]["load_average_end"]}
+        lines.append(f"{cells} {_load_pair(load)} |")
+    lines += ["", f"Median ratio, spikedyn / plain Numba: {times(statistics.median(ratios))} at spikedyn's defaults"
+                  + (f", {times(statistics.median(ratios_same))} at the probe's schedule" if same else "")
+                  + f" ({plural(len(ratios), 'run')})."]
     return "\n".join(lines) + "\n"
 
 

@@ -9,16 +9,19 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from helpers import bright_images, exercised
 from naive import normalize_naive, stdp_post_naive, stdp_pre_naive, trace_naive
 
+from spikedyn import models
 from spikedyn.config import NetworkConfig, StdpParams
 from spikedyn.core.neurons import NEVER
 from spikedyn.core.numerics import FLUSH_BELOW
 from spikedyn.core.traces import _traces_now, decay_table
 from spikedyn.cost.operations import new_counters
 from spikedyn.errors import ConfigError
-from spikedyn.models.stdp import normalize_weights, stdp_post, stdp_pre
+from spikedyn.models.stdp import _normalize_columns, normalize_weights, stdp_post, stdp_pre
 from spikedyn.simulation.loop import _run_steps
+from spikedyn.simulation.network import Network
 from spikedyn.simulation.state import _new_buffers, _new_state, _recorder, kernel_params
 
 S = StdpParams()
@@ -164,6 +167,88 @@ def test_normalize_validates() -> None:
         normalize_weights(np.ones(5), 1.0)
     with pytest.raises(ValueError, match="target"):
         normalize_weights(np.ones((5, 2)), 0.0)
+
+
+class Normaliser:
+    """The kernel's normalisation with its state between calls (the sums it left, the flags)."""
+
+    def __init__(self, n_in: int, n_out: int, w_max: float):
+        self.col_next, self.col_dirty = np.zeros(n_out), np.ones(n_out, np.bool_)
+        self.row_over, self.w_max, self.known = np.zeros(n_in, np.bool_), w_max, False
+
+    def __call__(self, w: np.ndarray, target: float) -> None:
+        _normalize_columns(w, target, np.empty(w.shape[1]), self.w_max, self.row_over, self.col_next,
+                           self.col_dirty, self.known)
+        self.known = True
+
+
+@pytest.mark.parametrize("n_changed", [0, 1, 3, 40])
+def test_normalize_with_the_sums_it_left_matches_a_full_pass(n_changed: int) -> None:
+    # Three rounds: change some columns (and flag them, as the time loop does), normalise with the
+    # sums the previous call left; a naive full pass of every round gives the same bits. 40 of
+    # 100 columns: more than an eighth, so one pass over every column instead.
+    rng = np.random.default_rng(n_changed)
+    w = random_weights(rng, 784, 100) * 0.3
+    expected = w.copy()
+    normalise = Normaliser(784, 100, w_max=1.0)
+    for _ in range(3):
+        normalise(w, 78.0)
+        expected = normalize_naive(expected, 78.0)
+        assert np.array_equal(w, expected)
+        assert np.array_equal(normalise.row_over, (expected > 1.0).any(axis=1))
+        changed = rng.choice(100, n_changed, replace=False)
+        w[rng.integers(0, 784, n_changed), changed] *= rng.uniform(0.5, 1.5, n_changed)
+        expected[:] = w
+        normalise.col_dirty[changed] = True
+
+
+def test_normalize_flags_the_columns_it_lifts_above_w_max() -> None:
+    # A column rescaled above w_max is flagged for the next call: the rules clip it at their next
+    # event without the time loop flagging it.
+    w = np.array([[0.4, 1.0], [0.4, 1.0], [0.7, 1.0]])
+    normalise = Normaliser(3, 2, w_max=1.0)
+    normalise(w, 3.0)  # column 0 doubled: 1.4 in row 2; column 1 unchanged
+    assert normalise.col_dirty.tolist() == [True, False] and normalise.row_over.tolist() == [False, False, True]
+    w[2, 0] = 1.0  # the clip
+    clipped = w.copy()
+    normalise(w, 3.0)
+    assert np.array_equal(w, normalize_naive(clipped, 3.0))
+
+
+def row_order_sums(w: np.ndarray) -> np.ndarray:
+    """Column sums accumulated row by row from row 0 (the kernel's order)."""
+    sums = np.zeros(w.shape[1])
+    for row in w:
+        sums += row
+    return sums
+
+
+@pytest.mark.parametrize("model", sorted(models.names()))
+def test_training_reuses_column_sums_bit_identically(model: str) -> None:
+    # Trained with the sums of the previous normalisation for the columns nothing wrote to, and
+    # with a full pass before every presentation: the same weights, thresholds and counters; and
+    # after the weights were changed from Python between two calls, too.
+    images = bright_images(3, [180, 90, 240, 150, 200, 60, 220, 130] * 2)
+    outcomes = []
+    for known in (True, False):
+        net = Network(exercised(model, n_neurons=96), seed=4)
+        net._kp = net._kp._replace(known_sums=known and net._kp.known_sums)
+        net.train(images[:10], progress=False, batch_size=5)
+        net.weights[:, 7] *= 0.5
+        net.train(images[10:], progress=False)
+        outcomes.append((net.weights.copy(), net.theta.copy(), net._counters["train"].copy(), net))
+    (w, theta, ops, net), (w_full, theta_full, ops_full, _) = outcomes
+    assert np.array_equal(w, w_full) and np.array_equal(theta, theta_full) and np.array_equal(ops, ops_full)
+    # The premise, checked on the trained network: a rule that does not scan the weights wrote
+    # only to the columns flagged since the last normalisation or of neurons that fired after
+    # it, so every other column still sums to what that normalisation left.
+    buf = net._buffers
+    scans = models.get(model).parts["plasticity"].operation_profile(net.config)["scans_weights"]
+    assert buf.sums_known[0] == (not scans)
+    if not scans:
+        untouched = ~buf.col_dirty & (net._state.exc.last_spike < buf.normalised_at[0])
+        assert untouched.sum() >= 48
+        assert np.array_equal(buf.col_next[untouched], row_order_sums(w)[untouched])
 
 
 # ----------------------------------------------------------------------------------------

@@ -94,14 +94,23 @@ def test_plain_numba_table_gives_the_ratio_of_each_pair_and_their_median(tmp_pat
     assert "| 1 | 600 | 1,200 | 2.00x | 610 | 1.0 / 1.2 |" in text  # A's start, B's end
     assert "| 2 | 500 | 1,500 | 3.00x | 610 | 2.0 / 2.2 |" in text
     assert "| 3 | 800 | 1,000 | 1.25x | 610 | 3.0 / 3.2 |" in text
-    assert "Median ratio, spikedyn / plain Numba: 2.00x (3 pairs)." in text
+    assert "Median ratio, spikedyn / plain Numba: 2.00x at spikedyn's defaults (3 runs)." in text
     caption = text.splitlines()[0]
     assert f"source {HASH}" in caption and "sha256 ffffffffffff" in caption
+    # with the runs at the probe's schedule (C): their rates, ratios and median, C's end load
+    for k, mine in enumerate([1800.0, 1500.0, 2400.0], 1):
+        store(tmp_path / f"pair{k}_spikedyn_schedule.json",
+              summary([row("lateral", 400, "train", 1, mine, presentations=600)], samples=600, load=(9.0, k + 0.5)))
+    text = speed_tables.plain_numba_table(tmp_path)
+    assert "| 1 | 600 | 1,200 | 2.00x | 610 | 1,800 | 3.00x | 1.0 / 1.5 |" in text
+    assert "| 3 | 800 | 1,000 | 1.25x | 610 | 2,400 | 3.00x | 3.0 / 3.5 |" in text
+    assert "Median ratio, spikedyn / plain Numba: 2.00x at spikedyn's defaults, 3.00x at the probe's schedule" in text
+    assert "then C = `spikedyn bench --test`" in text.splitlines()[0]
 
 
 def test_plain_numba_table_refuses_unpaired_runs(tmp_path: Path) -> None:
     store(tmp_path / "pair1_plain.json", {"samples_per_second": 1.0})
-    with pytest.raises(SystemExit, match="expected pairs"):
+    with pytest.raises(SystemExit, match="expected one of each per run"):
         speed_tables.plain_numba_table(tmp_path)
 
 

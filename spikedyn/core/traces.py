@@ -22,7 +22,7 @@ unpacked)::
     after_presentation(rec, w, theta, counts, activity, rate, significance, updates)
     synapse_history(rec, n_input, n_neurons)
     synapse_significance(rec, n_input, n_neurons)
-    before_presentation(rec, w, col_sum, row_over)
+    before_presentation(rec, w, col_sum, row_over, col_next, col_dirty, known)
 
 ``on_pre`` is the input synapses' presynaptic pathway, called every step: it
 transmits the step's input spikes ``pixels[lo:hi]`` to ``ge`` (as Brian2's
@@ -232,7 +232,9 @@ after_presentation = kernel_hook(
     "The rule's step after each training presentation (and its rest): counts (int32, (N,)) are the "
     "presentation's spikes.")
 before_presentation = kernel_hook(
-    "before_presentation", "rec, w, col_sum, row_over", "What happens to the weights before a training presentation.")
+    "before_presentation", "rec, w, col_sum, row_over, col_next, col_dirty, known",
+    "What happens to the weights before a training presentation; col_next, col_dirty and known: the column "
+    "sums the previous call left and the columns written to since (see stdp._normalize_columns).")
 
 
 

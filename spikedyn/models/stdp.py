@@ -24,6 +24,11 @@ Parts defined here (see :mod:`spikedyn.core.parts`); both read the base section
 
 The hooks and their signatures are declared in :mod:`spikedyn.core.traces`.
 ``row_over`` is set by the normalisation (see :func:`_normalize_columns`).
+
+Between two normalisations these rules change only the columns of neurons that are in the
+recent list (``post1`` not zero) or fire: the normalisation relies on it to skip summing the
+other columns again (see :func:`_normalize_columns`); a rule that writes elsewhere (a decay or a
+leak after each presentation) says so with ``operation_profile(config)["scans_weights"]``.
 """
 
 from __future__ import annotations
@@ -95,33 +100,77 @@ def _potentiate_column(w, j, pre, nu_post, post2, w_max):
 
 
 @numba.njit(cache=True)
-def _normalize_columns(w, target, col_sum, w_max, row_over):
+def _normalize_columns(w, target, col_sum, w_max, row_over, col_next, col_dirty, known):
     """Rescale each column of ``w`` (in place) so it sums to ``target``.
 
-    ``col_sum`` (float64, shape (n_neurons,)) is scratch space. A column summing to
-    zero is left as it is (there is nothing to rescale), and so is one whose sum is so
-    small (subnormal) that the factor would overflow. Sets ``row_over[i]``
-    (bool, shape (n_input,)) to whether row ``i`` now holds a weight above
-    ``w_max``. Rescaling is the only operation that can lift a weight above
-    ``w_max`` (both STDP rules clip), so the flags stay valid, as upper bounds,
-    until the next call.
+    A column summing to zero is left as it is (there is nothing to rescale), and so is one whose
+    sum is so small (subnormal) that the factor would overflow. Sets ``row_over[i]`` (bool,
+    shape (n_input,)) to whether row ``i`` now holds a weight above ``w_max``. Rescaling is the
+    only operation that can lift a weight above ``w_max`` (both STDP rules clip), so the flags
+    stay valid, as upper bounds, until the next call. ``col_sum`` (float64, shape (n_neurons,))
+    is scratch space.
+
+    The sums are accumulated row by row from row 0, as the Brian2 twin's NumPy normalisation
+    does (:func:`normalize_columns_numpy`). The rescaling pass accumulates the new weights in the
+    same order into ``col_next``, so ``col_next[j]`` is the sum the next call would compute for
+    column ``j`` if nothing writes to it in between: with ``known``, the next call takes it from
+    there for every column not flagged in ``col_dirty`` and sums only the flagged ones, the same
+    additions in the same order, so the same bits, without a pass over the whole matrix (when at
+    most an eighth of the columns are flagged; beyond that one pass over all is faster). The
+    caller flags the columns that may have been written to (see :func:`spikedyn.simulation.loop._present`);
+    this call flags, for the next, those it left with a weight above ``w_max`` (the rules clip
+    them at their next event) and clears the others.
     """
     n_in, n_out = w.shape
-    for j in range(n_out):
-        col_sum[j] = 0.0
-    for i in range(n_in):
+    n_dirty = 0
+    if known:
         for j in range(n_out):
-            col_sum[j] += w[i, j]
+            n_dirty += col_dirty[j]
+    if known and 8 * n_dirty <= n_out:
+        _flagged_column_sums(w, col_sum, col_next, col_dirty, n_dirty)
+    else:
+        for j in range(n_out):
+            col_sum[j] = 0.0
+        for i in range(n_in):
+            for j in range(n_out):
+                col_sum[j] += w[i, j]
     for j in range(n_out):
         factor = target / col_sum[j] if col_sum[j] > 0.0 else 1.0
         col_sum[j] = factor if factor <= 1e300 else 1.0  # a subnormal sum: 0 * inf would make NaNs
+        col_next[j] = 0.0
+        col_dirty[j] = False
     for i in range(n_in):
+        # a count, not a flag: the loop stays branch-free SIMD code
         n_over = 0
         for j in range(n_out):
             x = w[i, j] * col_sum[j]
             w[i, j] = x
+            col_next[j] += x
             n_over += x > w_max
         row_over[i] = n_over > 0
+    for i in range(n_in):
+        if row_over[i]:  # rare
+            for j in range(n_out):
+                if w[i, j] > w_max:
+                    col_dirty[j] = True
+
+
+@numba.njit(cache=True)
+def _flagged_column_sums(w, col_sum, col_next, col_dirty, n_dirty):
+    """``col_sum = col_next``, except the ``n_dirty`` columns flagged in ``col_dirty``: their sums
+    from ``w``, row by row from row 0."""
+    n_in, n_out = w.shape
+    flagged = np.empty(n_dirty, np.int64)
+    k = 0
+    for j in range(n_out):
+        col_sum[j] = col_next[j]
+        if col_dirty[j]:
+            flagged[k] = j
+            col_sum[j] = 0.0
+            k += 1
+    for i in range(n_in):
+        for k in range(n_dirty):
+            col_sum[flagged[k]] += w[i, flagged[k]]
 
 
 @numba.njit(cache=True, inline="always")
@@ -324,8 +373,8 @@ class NormaliseRecord(NamedTuple):
 
 
 @implements(before_presentation, NormaliseRecord)
-def _normalise_before(rec, w, col_sum, row_over):
-    _normalize_columns(w, rec.weight_sum, col_sum, rec.w_max, row_over)
+def _normalise_before(rec, w, col_sum, row_over, col_next, col_dirty, known):
+    _normalize_columns(w, rec.weight_sum, col_sum, rec.w_max, row_over, col_next, col_dirty, known)
 
 
 class Normalisation:
@@ -401,7 +450,9 @@ def normalize_weights(w: np.ndarray, target: float) -> np.ndarray:
     """
     w = _weights(w)
     target = _finite("target", target, positive=True)
-    _normalize_columns(w, target, np.empty(w.shape[1]), np.inf, np.empty(w.shape[0], np.bool_))
+    n_in, n_out = w.shape
+    _normalize_columns(w, target, np.empty(n_out), np.inf, np.empty(n_in, np.bool_), np.empty(n_out),
+                       np.empty(n_out, np.bool_), False)
     return w
 
 

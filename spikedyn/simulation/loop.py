@@ -190,6 +190,30 @@ def _depression_visits(pixels, lo, hi, row_over, n_recent, n_neurons):
 
 
 @numba.njit(cache=True)
+def _flag_written_columns(st, buf):
+    """Flag in ``buf.col_dirty`` the columns the rules may have written to since the last
+    normalisation: those of the neurons that fired since (the neurons recent then were flagged
+    by :func:`_flag_recent_columns`). A rule that writes only on spikes changes only the columns
+    of the neurons recent or firing (see :mod:`spikedyn.models.stdp`)."""
+    last_spike, dirty, since = st.exc.last_spike, buf.col_dirty, buf.normalised_at[0]
+    for j in range(last_spike.shape[0]):
+        if last_spike[j] >= since:
+            dirty[j] = True
+
+
+@numba.njit(cache=True)
+def _flag_recent_columns(st, buf):
+    """After a normalisation: flag the columns of the neurons now in the recent list (their
+    ``post1`` trace is not zero, so the depression may change their column before they fire
+    again), note the step, and mark the sums the normalisation left as known."""
+    tr = st.plasticity
+    for k in range(tr.n_recent[0]):
+        buf.col_dirty[tr.recent[k]] = True
+    buf.normalised_at[0] = st.clock[0]
+    buf.sums_known[0] = True
+
+
+@numba.njit(cache=True)
 def _present(kp, st, buf, w, theta, image, seed, stream, index, learn, counts, rec, ops, sync):
     """Present one image until it drives ``min_spikes`` spikes (or attempts run out).
 
@@ -207,7 +231,12 @@ def _present(kp, st, buf, w, theta, image, seed, stream, index, learn, counts, r
     attempt = 0
     while True:
         if learn:
-            before_presentation(kp.between, w, buf.col_sum, buf.row_over)
+            if buf.sums_known[0]:
+                _flag_written_columns(st, buf)
+            before_presentation(kp.between, w, buf.col_sum, buf.row_over, buf.col_next, buf.col_dirty,
+                                 buf.sums_known[0])
+            if kp.known_sums:
+                _flag_recent_columns(st, buf)
             if sync is not None:
                 _share_rows(sync, buf.row_over)
             round_all(kp.quantise, w, st.clock[0], SITE_BEFORE)
@@ -266,6 +295,7 @@ def _present_batch(kp, st, buf, w, theta, images, seed, stream, first_index, lea
     block's check. Returns the samples done.
     """
     no_rec = _recorder(0, 0, 0, 0)
+    buf.sums_known[0] = False  # the weights may have been changed since the last batch
     done = 0
     for k in range(images.shape[0]):
         stopped = stop[0] != 0

@@ -31,7 +31,11 @@ class KernelParams(NamedTuple):
 
     ``competition``, ``plasticity``, ``threshold`` and ``between`` are the kernel
     records of the model's parts; their types select the code Numba compiles.
-    ``quantise`` is the weight format (:mod:`spikedyn.core.quantise`).
+    ``quantise`` is the weight format (:mod:`spikedyn.core.quantise`). ``known_sums``: whether
+    the normalisation may reuse the column sums of its previous call for the columns nothing
+    wrote to (see :func:`spikedyn.models.stdp._normalize_columns`): when the rule changes weights
+    only on spikes (it does not scan them after a presentation) and they are stored as float64
+    (a rounding after the normalisation would change them).
     """
 
     exc: LifParams
@@ -48,6 +52,7 @@ class KernelParams(NamedTuple):
     retry_rate_hz_per_unit: float
     min_spikes: int
     max_presentations: int
+    known_sums: bool
 
 
 def kernel_signature(config) -> str:
@@ -66,7 +71,8 @@ def kernel_params(config, seed: int = 0, neurons: tuple[int, int] | None = None)
     network's seed) becomes kernel arguments; ``neurons = (lo, hi)``: those of the block of
     neurons ``lo..hi-1`` of a network simulated in blocks (:mod:`spikedyn.simulation.blocks`)."""
     t, e = config.timing, config.excitatory
-    records = models.get(config.model).kernel_records(config, seed, neurons)
+    model = models.get(config.model)
+    records = model.kernel_records(config, seed, neurons)
     return KernelParams(
         # The excitatory population without its threshold dynamics (the threshold
         # part's record has those).
@@ -85,6 +91,8 @@ def kernel_params(config, seed: int = 0, neurons: tuple[int, int] | None = None)
         retry_rate_hz_per_unit=config.input.retry_rate_hz_per_unit,
         min_spikes=config.input.min_spikes,
         max_presentations=config.input.max_presentations,
+        known_sums=(config.precision.weight_bits == 64
+                    and not model.parts["plasticity"].operation_profile(config)["scans_weights"]),
     )
 
 
@@ -113,7 +121,14 @@ class State(NamedTuple):
 
 
 class Buffers(NamedTuple):
-    """Scratch space of one simulation thread; contents are meaningless between calls."""
+    """Scratch space of one simulation thread; contents are meaningless between calls.
+
+    ``col_sum``, ``row_over``, ``col_next``, ``col_dirty``: the weight normalisation's (see
+    :func:`spikedyn.models.stdp._normalize_columns`); within one batch of training, ``col_next``
+    holds the column sums its last call left, valid when ``sums_known[0]``, for the columns not
+    flagged in ``col_dirty``; ``normalised_at[0]``: the step of that call. Each batch starts
+    with ``sums_known[0] = False`` (the weights may have been changed from Python in between).
+    """
 
     step_ptr: np.ndarray
     pixels: np.ndarray
@@ -123,6 +138,10 @@ class Buffers(NamedTuple):
     col_sum: np.ndarray
     row_over: np.ndarray  # set by the weight normalisation before each training presentation
     input_t0: np.ndarray  # (1,): the step at which the current presentation's input began
+    col_next: np.ndarray
+    col_dirty: np.ndarray
+    normalised_at: np.ndarray
+    sums_known: np.ndarray
 
 
 class Recorder(NamedTuple):
@@ -190,6 +209,7 @@ def _new_buffers(kp, n_input, n_neurons):
         np.empty(kp.present_steps + 1, np.int64), np.empty(capacity, np.int32),
         np.empty(capacity, np.int32), np.empty(capacity, np.int32),
         np.empty(n_neurons, np.int32), np.empty(n_neurons), np.ones(n_input, np.bool_), np.zeros(1, np.int64),
+        np.zeros(n_neurons), np.ones(n_neurons, np.bool_), np.zeros(1, np.int64), np.zeros(1, np.bool_),
     )
 
 
