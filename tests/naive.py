@@ -512,11 +512,12 @@ class NaiveMetaplasticStdp(NaiveStdp):
     ``g_j`` (1 while ``a_j < A``, else ``g_c``); while learning, input spikes deliver
     ``w_ij * (1 + drop_j) * (1 + delta if the input is novel and j plastic)``, the novelty
     tested before each step on the drives ``D`` of the presentation so far; after each
-    presentation the hold, the activity, ``g`` and the fatigue. State rows: f, drop, D."""
+    presentation the hold, the activity, ``g``, the fatigue and the threshold at commitment. State
+    rows: f, drop, D, threshold at commitment."""
 
     def significance_shape(self, config):
         p = config.metaplastic
-        return (3, config.n_neurons) if p.fatigue or p.novelty else (0, 0)
+        return (4, config.n_neurons) if p.fatigue or p.novelty or p.recall_at_commit else (0, 0)
 
     def before_input(self, sim):
         """A training presentation begins: no input spikes delivered yet, drives at 0."""
@@ -570,6 +571,9 @@ class NaiveMetaplasticStdp(NaiveStdp):
             sim.theta = np.where(committed, sim.theta - (p.theta_hold * c.excitatory.theta_plus_mv) * counts,
                                  sim.theta)
         st.activity = st.activity + counts
+        if p.recall_at_commit:
+            now = ~committed & (st.activity >= p.commit_spikes)
+            st.significance[3] = np.where(now, sim.theta, st.significance[3])
         if p.consolidate:
             st.rate = np.where(st.activity < p.commit_spikes, 1.0, p.consolidated_rate)
         if p.fatigue:

@@ -26,7 +26,8 @@ IMAGES = bright_images(10, [150, 40, 220, 120, 200, 180, 160, 210])
 ALL_ON = MetaplasticParams(commit_spikes=3.0, theta_hold=0.8, decay_threshold=True, tau_theta_ms=2e3,
                            fatigue=True, fatigue_per_spike=1.0, tau_fatigue_ms=1e3, novelty=True, vigilance=1.3,
                            novelty_boost=0.7, novelty_after_spikes=20)
-OFF = MetaplasticParams(consolidate=False, hold_threshold=False, decay_threshold=True, tau_theta_ms=1e7)
+OFF = MetaplasticParams(consolidate=False, hold_threshold=False, decay_threshold=True, tau_theta_ms=1e7,
+                        recall_at_commit=False)
 
 
 def _config(p: MetaplasticParams, model: str = "metaplastic") -> NetworkConfig:
@@ -51,7 +52,7 @@ def test_every_switch_off_is_lateral_bit_for_bit() -> None:
     assert models.get("metaplastic").reduced(_config(MetaplasticParams())) == "metaplastic"
 
 
-@pytest.mark.parametrize("switch", ["consolidate", "hold_threshold", "fatigue", "novelty"])
+@pytest.mark.parametrize("switch", ["consolidate", "hold_threshold", "fatigue", "novelty", "recall_at_commit"])
 def test_each_mechanism_matches_naive_alone(switch: str) -> None:
     p = dataclasses.replace(OFF, **{switch: True}, commit_spikes=3.0, theta_hold=0.8, fatigue_per_spike=1.0,
                             tau_fatigue_ms=1e3, vigilance=1.3, novelty_boost=0.7, novelty_after_spikes=20)
@@ -64,9 +65,14 @@ def test_each_mechanism_matches_naive_alone(switch: str) -> None:
     assert np.array_equal(net.weights, naive.weights) and np.array_equal(net.theta, naive.theta)
     assert np.array_equal(net._state.exc.ge, naive.state.ge) and np.array_equal(net._state.exc.v, naive.state.v)
     assert np.array_equal(net._state.plasticity.significance, naive.state.significance)
-    # ... and it acts: the run differs from the one without it
+    # ... and it acts: the run differs from the one without it (the recall: at test time only)
     plain = _trained(OFF)
-    assert not (np.array_equal(net.weights, plain.weights) and np.array_equal(net._state.exc.v, plain._state.exc.v))
+    if switch == "recall_at_commit":
+        assert np.array_equal(net.weights, plain.weights) and np.array_equal(net.theta, plain.theta)
+        assert not np.array_equal(net.test_thresholds(), plain.test_thresholds())
+    else:
+        assert not (np.array_equal(net.weights, plain.weights)
+                    and np.array_equal(net._state.exc.v, plain._state.exc.v))
 
 
 def test_frozen_neurons_keep_their_weights() -> None:
@@ -100,14 +106,64 @@ def test_fatigue_decays_exactly_and_rises_only_for_committed_neurons() -> None:
 
 
 def test_fatigue_and_novelty_leave_inference_alone() -> None:
-    """Test-time excitability is the thresholds' alone: the same weights and thresholds give the same
-    responses whatever the training-time state."""
+    """Test-time excitability is the thresholds' alone: the same weights and test thresholds give the
+    same responses whatever the training-time state."""
     net = _trained(ALL_ON)
     assert np.any(net._state.plasticity.significance[0] > 0)
     plain = Network(_config(OFF), seed=16)
-    plain.weights[...], plain.theta[...] = net.weights, net.theta
+    plain.weights[...], plain.theta[...] = net.weights, net.test_thresholds()  # (the recall's, ALL_ON has it)
     np.testing.assert_array_equal(net.respond(IMAGES, stream=STREAM_TEST, n_jobs=1, progress=False),
                                   plain.respond(IMAGES, stream=STREAM_TEST, n_jobs=1, progress=False))
+
+
+def test_recall_answers_with_each_neurons_threshold_at_commitment() -> None:
+    """Analytic: a committed neuron's test threshold is its threshold after the presentation in which
+    its training spikes reached ``commit_spikes``; a plastic neuron's is its threshold now. Training
+    is the same with and without the recall, and the responses are those of a network whose
+    thresholds are the recalled ones."""
+    p = dataclasses.replace(OFF, consolidate=True, hold_threshold=True, theta_hold=0.5, commit_spikes=3.0,
+                            recall_at_commit=True)
+    config = _config(p).replace(input__max_presentations=1)  # one presentation per image: no retries
+    net = Network(config, seed=16)
+    at_commit = np.full(12, np.nan)
+    for image in IMAGES:
+        before = net._state.plasticity.activity.copy()
+        net.train(image[None], progress=False)
+        now = (before < 3.0) & (net._state.plasticity.activity >= 3.0)
+        at_commit[now] = net.theta[now]
+    committed = net._state.plasticity.activity >= 3.0
+    assert committed.any() and (~committed).any()
+    recalled = net.test_thresholds()
+    assert np.array_equal(recalled[committed], at_commit[committed])
+    assert np.array_equal(recalled[~committed], net.theta[~committed])
+    assert np.all(recalled[committed] <= net.theta[committed]) and np.any(recalled < net.theta)  # the hold's rest
+    without = Network(config.replace(metaplastic__recall_at_commit=False), seed=16)
+    without.train(IMAGES, progress=False)
+    assert np.array_equal(without.weights, net.weights) and np.array_equal(without.theta, net.theta)
+    without.theta[...] = recalled
+    np.testing.assert_array_equal(net.respond(IMAGES, stream=STREAM_TEST, n_jobs=1, progress=False),
+                                  without.respond(IMAGES, stream=STREAM_TEST, n_jobs=1, progress=False))
+    assert not np.array_equal(net.theta, recalled)  # the network's own thresholds are untouched
+
+
+def test_brian2_twin_recalls_the_same_thresholds() -> None:
+    """Trained by both, then answering with learning off: the twin recalls the same thresholds at
+    commitment and gives the same spikes."""
+    pytest.importorskip("brian2")
+    from spikedyn.reference.brian2 import Brian2Network
+
+    p = dataclasses.replace(OFF, consolidate=True, hold_threshold=True, theta_hold=0.5, commit_spikes=3.0,
+                            recall_at_commit=True)
+    config = _config(p)
+    net = Network(config, seed=16)
+    twin = Brian2Network(config, net.weights, net.theta, target="numpy", seed=16)
+    net.train(IMAGES[:5], progress=False)
+    twin.train(IMAGES[:5])
+    assert (net._state.plasticity.activity >= 3.0).any()
+    recalled_v = twin._model.plasticity.brian2_test_thresholds(config, twin._theta_v, twin.rule_state)
+    np.testing.assert_allclose(recalled_v * 1e3, net.test_thresholds(), rtol=0, atol=1e-9)
+    counts, _ = twin.respond(IMAGES[5:], stream=STREAM_TEST)
+    np.testing.assert_array_equal(counts, net.respond(IMAGES[5:], stream=STREAM_TEST, n_jobs=1, progress=False))
 
 
 def test_novelty_gate_at_the_extremes() -> None:

@@ -69,21 +69,44 @@ presentations, as SpikeDyn's rule counts them), ``A`` = ``commit_spikes``; neuro
    signal is a neuron driven by the input and inhibited by the excitatory layer; here a
    match of input and weights), ART's vigilance test (Carpenter & Grossberg 1987).
 
+5. **Recall at the commitment threshold** (``recall_at_commit``): when learning is off, a
+   committed neuron answers with the threshold it had when it committed, ``theta_j(c_j)``
+   (``c_j``: the end of the presentation in which ``a_j`` reached ``A``), not with its current
+   one; a plastic neuron with its current one::
+
+       theta_test_j = theta_j(c_j)  if a_j >= A,   theta_j  otherwise
+
+   Training is unchanged. Rationale (the diagnosis of the failing runs, ``docs/continual.md``):
+   the hold's remainder ``(1 - h) * theta_plus`` per spike makes a committed neuron yield the
+   inputs of later, similar classes while they are learned, which they need to recruit neurons
+   of their own; but a neuron that answered many later images carries that rise to test time,
+   and the neurons of the last class, which no later class made yield, then answer the images
+   of the older classes more than those classes' own neurons do (on the validation split, a
+   run whose class-4 and class-7 neurons had 1-2 mV higher thresholds than the class-9 neurons
+   lost 4s and 7s to 9). Recalling each committed neuron at the excitability it was named at
+   keeps the yielding a training-time matter, as the fatigue (3) was meant to, without
+   attenuating anything while learning. It stores one threshold per neuron. Sources: the
+   separation of a consolidated trace from the labile state that learning uses (Benna & Fusi
+   2016's slow variables; synaptic tagging and capture, Frey & Morris 1997), applied to the
+   neuron's excitability.
+
 Dropped from the first version (branch ``learn``, measured on the validation split at 400
 neurons; ``docs/continual.md``): a threshold reset at commitment (ACC 0.36-0.56 against
 0.743 without), a permanent suppression of committed neurons' input while learning (gain
 0.6-0.9: ACC 0.43-0.64) and a downward drift of plastic neurons' thresholds (ACC
 0.15-0.39: a neuron much more excitable than the others wins every input at test time).
 
-Per-neuron state of mechanisms 3 and 4 (``Traces.significance``, float64, (3, N) when either
+Per-neuron state of mechanisms 3-5 (``Traces.significance``, float64, (4, N) when any of them
 is on, else (0, 0)): row 0 the fatigue ``f``, row 1 ``1 / (1 + f) - 1`` (0 at rest: the
-state starts at zero), row 2 the drive ``D`` of the current presentation.
+state starts at zero), row 2 the drive ``D`` of the current presentation, row 3 the
+threshold at commitment (mV; 0 while plastic).
 
 Brian2 twin: ``g`` and ``fatigue_gain`` are variables of the excitatory neurons set before each
 presentation; the pathways are ``ge_post += w * fatigue_gain_post``, ``w = clip(w - nu_pre
 * g_post * post1, 0, w_max)`` and ``w = clip(w + nu_post * g_post * pre * post2before, 0,
 w_max)``; the step after a presentation runs from Python on the same arrays
-(:func:`after_presentation_numpy`). The novelty gate acts within a presentation on a maximum
+(:func:`after_presentation_numpy`), and so does the choice of the recall thresholds
+(:func:`recall_thresholds`). The novelty gate acts within a presentation on a maximum
 over the population, which Brian2's code generation has no form for: the twin refuses it.
 """
 
@@ -121,13 +144,17 @@ class MetaplasticParams:
       fatigue, which rises by ``fatigue_per_spike`` per spike and decays with ``tau_fatigue_ms``;
     - ``novelty``: while learning, when no committed neuron's weights match the input
       ``vigilance`` times better than uniform weights (after ``novelty_after_spikes`` input
-      spikes of the presentation), plastic neurons' input is multiplied by ``1 + novelty_boost``.
+      spikes of the presentation), plastic neurons' input is multiplied by ``1 + novelty_boost``;
+    - ``recall_at_commit``: with learning off, a committed neuron answers with the threshold it
+      had when it committed.
 
     Defaults chosen on the validation split at the default continual protocol (400 neurons, 2
     seeds; ``docs/continual.md``): ``commit_spikes`` 200 among 50, 100, 200, 400, the threshold
     not decaying, and ``theta_hold`` 0.97 among 0.95, 0.97, 0.99, 1 with 128 Hz input (what
     ``spikedyn continual`` runs by default: :data:`spikedyn.continual.DEFAULT_CONTINUAL_SET`).
     Fatigue and the novelty gate are off: neither added accuracy on the validation split.
+    ``recall_at_commit`` is on: it was designed after the diagnosis of the runs that collapsed
+    in the last task, and measured on the validation split (``docs/continual.md``).
     """
 
     consolidate: bool = True
@@ -144,6 +171,7 @@ class MetaplasticParams:
     vigilance: float = 2.0
     novelty_boost: float = 0.5
     novelty_after_spikes: int = 50
+    recall_at_commit: bool = True
 
     POSITIVE = ("commit_spikes", "tau_theta_ms", "tau_fatigue_ms")
     NON_NEGATIVE = ("fatigue_per_spike", "vigilance", "novelty_boost", "novelty_after_spikes")
@@ -173,6 +201,7 @@ class MetaplasticRecord(NamedTuple):
     vigilance_w: float  # vigilance * weight_sum / n_input: a matching neuron's drive per input spike
     novelty_gain: float  # 1 + novelty_boost
     novelty_after_spikes: int
+    recall_at_commit: bool
 
 
 @numba.njit(cache=True, inline="always")
@@ -276,6 +305,8 @@ def _metaplastic_after_presentation(rec, w, theta, counts, activity, rate, signi
         if rec.hold_threshold and committed_before:
             theta[j] = theta[j] - rec.theta_release * counts[j]
         activity[j] += counts[j]
+        if rec.recall_at_commit and not committed_before and activity[j] >= rec.commit_spikes:
+            significance[3, j] = theta[j]
         if rec.consolidate:
             rate[j] = 1.0 if activity[j] < rec.commit_spikes else rec.consolidated_rate
         if rec.fatigue:
@@ -291,7 +322,7 @@ implements(synapse_history, MetaplasticRecord)(_stdp_synapse_history)
 
 @implements(synapse_significance, MetaplasticRecord)
 def _metaplastic_state(rec, n_input, n_neurons):
-    return np.empty((3, n_neurons) if rec.fatigue or rec.novelty else (0, 0), np.float64)
+    return np.empty((4, n_neurons) if rec.fatigue or rec.novelty or rec.recall_at_commit else (0, 0), np.float64)
 
 
 def fatigue_keep_of(config) -> float:
@@ -302,16 +333,20 @@ def fatigue_keep_of(config) -> float:
 
 def after_presentation_numpy(config, theta: np.ndarray, counts: np.ndarray, activity: np.ndarray, rate: np.ndarray,
                              fatigue: np.ndarray | None = None, fatigue_gain: np.ndarray | None = None,
-                             theta_unit: float = 1.0) -> None:
+                             theta_unit: float = 1.0, theta_commit: np.ndarray | None = None) -> None:
     """The step after a training presentation with NumPy, in place (the Brian2 twin's and the naive
     reference's): the kernel's arithmetic element by element (``theta_unit`` = 1e-3 for volts).
-    ``fatigue`` (f) and ``fatigue_gain`` (``1 / (1 + f)``) are updated when the fatigue is on."""
+    ``fatigue`` (f) and ``fatigue_gain`` (``1 / (1 + f)``) are updated when the fatigue is on,
+    ``theta_commit`` (the threshold at commitment, in ``theta``'s unit) with ``recall_at_commit``."""
     p = config.metaplastic
     committed_before = activity >= p.commit_spikes
     if p.hold_threshold:
         release = p.theta_hold * config.excitatory.theta_plus_mv * theta_unit
         theta[committed_before] = theta[committed_before] - release * counts[committed_before]
     activity += counts
+    if p.recall_at_commit and theta_commit is not None:
+        now = ~committed_before & (activity >= p.commit_spikes)
+        theta_commit[now] = theta[now]
     if p.consolidate:
         rate[:] = np.where(activity < p.commit_spikes, 1.0, p.consolidated_rate)
     if p.fatigue and fatigue is not None:
@@ -320,6 +355,16 @@ def after_presentation_numpy(config, theta: np.ndarray, counts: np.ndarray, acti
         fatigue[:] = f
         if fatigue_gain is not None:
             fatigue_gain[:] = 1.0 + (1.0 / (1.0 + f) - 1.0)
+
+
+def recall_thresholds(config, theta: np.ndarray, activity: np.ndarray, theta_commit: np.ndarray) -> np.ndarray:
+    """The thresholds a network answers with when learning is off: with ``recall_at_commit``, each
+    committed neuron's (``activity >= commit_spikes``) threshold at commitment ``theta_commit``, every
+    other neuron's ``theta``; without, ``theta`` itself (the same array)."""
+    p = config.metaplastic
+    if not p.recall_at_commit:
+        return theta
+    return np.where(activity >= p.commit_spikes, theta_commit, theta)
 
 
 class MetaplasticThresholdRecord(NamedTuple):
@@ -361,10 +406,12 @@ class MetaplasticStdp(DiehlCookStdp):
     sections = {"metaplastic": MetaplasticParams}
 
     def footprint_entries(self, config) -> dict[str, int]:
-        """Each neuron's training spikes (for the commitment or the hold), its factor ``g`` (with the
-        commitment), and with fatigue or novelty its fatigue and drive."""
+        """Each neuron's training spikes (for the commitment, the hold or the recall), its factor ``g``
+        (with the commitment), with fatigue or novelty its fatigue and drive, and with the recall its
+        threshold at commitment."""
         p = config.metaplastic
-        per_neuron = (p.consolidate or p.hold_threshold) + p.consolidate + 2 * (p.fatigue or p.novelty)
+        per_neuron = ((p.consolidate or p.hold_threshold or p.recall_at_commit) + p.consolidate
+                      + 2 * (p.fatigue or p.novelty) + p.recall_at_commit)
         return {**super().footprint_entries(config), "rule_state": per_neuron * config.n_neurons}
 
     def single_thread_reason(self, config) -> str | None:
@@ -378,7 +425,7 @@ class MetaplasticStdp(DiehlCookStdp):
     def reduces_to(self, config) -> str:
         """``stdp`` when no mechanism acts on the weights' learning (:meth:`spikedyn.models.Model.reduced`)."""
         p = config.metaplastic
-        acts = p.consolidate or p.hold_threshold or p.fatigue or p.novelty
+        acts = p.consolidate or p.hold_threshold or p.fatigue or p.novelty or p.recall_at_commit
         return self.name if acts else DiehlCookStdp.name
 
     def record(self, config) -> MetaplasticRecord:
@@ -391,7 +438,13 @@ class MetaplasticStdp(DiehlCookStdp):
             fatigue=bool(p.fatigue), fatigue_per_spike=float(p.fatigue_per_spike),
             fatigue_keep=float(fatigue_keep_of(config)), novelty=bool(p.novelty),
             vigilance_w=float(p.vigilance * s.weight_sum / config.n_input), novelty_gain=1.0 + float(p.novelty_boost),
-            novelty_after_spikes=int(p.novelty_after_spikes))
+            novelty_after_spikes=int(p.novelty_after_spikes), recall_at_commit=bool(p.recall_at_commit))
+
+    def test_thresholds(self, config, theta: np.ndarray, traces) -> np.ndarray:
+        """The thresholds of inference (:func:`recall_thresholds`) from the network's rule state."""
+        if not config.metaplastic.recall_at_commit:
+            return theta
+        return recall_thresholds(config, theta, traces.activity, traces.significance[3])
 
     # -- Brian2 twin ---------------------------------------------------------------------------
     BRIAN2_NEURON_VARIABLES = ("g", "fatigue_gain")
@@ -414,9 +467,15 @@ post2 = 1.
             raise ConfigError("the Brian2 twin of metaplastic has no novelty gate (it acts on a maximum over the "
                               "population within a presentation); validate with metaplastic.novelty=false")
         n = config.n_neurons
-        return {"activity": np.zeros(n), "g": np.ones(n), "fatigue": np.zeros(n), "fatigue_gain": np.ones(n)}
+        return {"activity": np.zeros(n), "g": np.ones(n), "fatigue": np.zeros(n), "fatigue_gain": np.ones(n),
+                "theta_commit": np.zeros(n)}
 
     def brian2_after_presentation(self, config, w, theta_v, counts, rule_state) -> None:
         """After each training presentation (``theta_v`` in volts)."""
         after_presentation_numpy(config, theta_v, counts, rule_state["activity"], rule_state["g"],
-                                 rule_state["fatigue"], rule_state["fatigue_gain"], theta_unit=1e-3)
+                                 rule_state["fatigue"], rule_state["fatigue_gain"], theta_unit=1e-3,
+                                 theta_commit=rule_state["theta_commit"])
+
+    def brian2_test_thresholds(self, config, theta_v, rule_state) -> np.ndarray:
+        """The twin's thresholds of inference (volts), as :meth:`test_thresholds`."""
+        return recall_thresholds(config, theta_v, rule_state["activity"], rule_state["theta_commit"])

@@ -329,6 +329,15 @@ class DiehlCookStdp:
         s = config.stdp
         return StdpRecord(nu_pre=float(s.nu_pre), nu_post=float(s.nu_post), w_max=float(s.w_max))
 
+    def test_thresholds(self, config, theta: np.ndarray, traces) -> np.ndarray:
+        """The thresholds the network answers with when learning is off, from its thresholds and the
+        rule's state (:class:`~spikedyn.core.traces.Traces`): ``theta`` itself, for this rule."""
+        return theta
+
+    def brian2_test_thresholds(self, config, theta_v: np.ndarray, rule_state) -> np.ndarray:
+        """The Brian2 twin's thresholds of inference (volts) from its rule state: ``theta_v`` itself."""
+        return theta_v
+
     # -- Brian2 twin: per-synapse event-driven traces, as in the Brian2 example ------------
     def brian2_namespace(self, config) -> dict[str, Any]:
         from brian2 import ms

@@ -413,6 +413,13 @@ class Network:
         return {"tally": tally, "per_sample": derive(self.config, tally, phase) if tally["samples"] else None}
 
     # -- inference --------------------------------------------------------------------
+    def test_thresholds(self) -> np.ndarray:
+        """The thresholds (``theta``, mV) the network answers with when learning is off (:meth:`respond`,
+        :meth:`predict`, the NIR export): :attr:`theta` itself, unless the model's rule recalls them from
+        its state (``metaplastic.recall_at_commit``: a committed neuron's threshold at commitment)."""
+        return models.get(self.config.model).plasticity.test_thresholds(self.config, self.theta,
+                                                                        self._state.plasticity)
+
     def respond(self, images, *, stream: int = STREAM_TEST, first_index: int = 0, n_jobs: int | None = None,
                 progress: bool = True, batch_size: int = 500, desc: str = "respond", record: str | None = None):
         """Responses of the frozen network to each image (learning off, each from rest).
@@ -456,12 +463,13 @@ class Network:
         batch_size = min(batch_size, max(1, -(-n // n_jobs)))  # at least one batch per thread
         bad: list[int] = []
         lock = threading.Lock()
+        theta = self.test_thresholds()
 
         def run(lo: int) -> int:
             hi = min(lo + batch_size, n)
             ops = new_counters(self.count_operations)  # one per batch: threads never share one
             flag = np.full(1, -1, np.int64)
-            k = _infer_batch(self._kp, self.weights, self.theta, images[lo:hi], np.uint64(self.seed),
+            k = _infer_batch(self._kp, self.weights, theta, images[lo:hi], np.uint64(self.seed),
                              np.uint64(stream), np.uint64(first_index + lo), out[lo:hi], ops, interrupt.STOP, flag)
             with lock:
                 if ops is not None:
@@ -510,9 +518,11 @@ class Network:
                 self._buffers = _new_buffers(kp, n_in, n)
             buf = self._buffers
             stream, first_index = STREAM_TRAIN, self.samples_seen
+            theta = self.theta
         else:
             st = _new_state(kp, n_in, n)
             buf = _new_buffers(kp, n_in, n)
+            theta = self.test_thresholds()
         period = kp.present_steps + (kp.rest_steps if learn else 0)
         gate = max(1, kp.exc.refractory_steps, kp.exc.lockout_steps)
         capacity = kp.max_presentations * n * (-(-period // gate))  # no neuron fires more often
@@ -527,7 +537,7 @@ class Network:
             rec.n_spikes[0] = 0
             rec.n_steps[0] = 0
             t0 = int(st.clock[0])
-            attempts = _present(kp, st, buf, self.weights, self.theta, images[k], np.uint64(self.seed),
+            attempts = _present(kp, st, buf, self.weights, theta, images[k], np.uint64(self.seed),
                                 np.uint64(stream), np.uint64(first_index + k), learn, counts[k], rec, ops, None)
             n_rec = int(rec.n_spikes[0])
             if n_rec > capacity:  # cannot happen: no neuron fires faster than its gate allows
