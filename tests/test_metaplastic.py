@@ -206,3 +206,24 @@ def test_brian2_twin_agrees_with_fatigue() -> None:
     config = _config(dataclasses.replace(ALL_ON, novelty=False))
     s = validation.validate(config, IMAGES[:4], learn=True, target="numpy", seed=16, progress=False)
     assert_agree(s, learn=True)
+
+
+def test_networks_saved_before_the_recall_load_without_it(tmp_path) -> None:
+    """A saved config without ``metaplastic.recall_at_commit`` (0.4.0's) loads with the recall off, as
+    the version that wrote it ran; a user's partial config gets the current default."""
+    saved = NetworkConfig(model="metaplastic").to_dict()
+    del saved["metaplastic"]["recall_at_commit"]
+    assert NetworkConfig.from_saved(saved).metaplastic.recall_at_commit is False
+    assert NetworkConfig.from_dict(saved).metaplastic.recall_at_commit is True
+    assert NetworkConfig.from_saved({"model": "metaplastic"}).metaplastic.recall_at_commit is True
+    net = Network(NetworkConfig(model="metaplastic", n_neurons=12, timing=SHORT).replace(
+        metaplastic__recall_at_commit=False), seed=3)
+    net.train(IMAGES[:2], progress=False)
+    net.save(tmp_path / "run")
+    meta = tmp_path / "run" / "run.json"
+    import json
+    data = json.loads(meta.read_text())
+    del data["config"]["metaplastic"]["recall_at_commit"]
+    meta.write_text(json.dumps(data))
+    loaded = Network.load(tmp_path / "run")
+    assert loaded.config == net.config and np.array_equal(loaded.weights, net.weights)

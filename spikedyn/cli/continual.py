@@ -83,7 +83,7 @@ def cmd_continual(args: argparse.Namespace) -> dict[str, Any]:
 
     options, meta, arrays = start_or_resume(args, "continual", new_options)
     with checkpoint.reading(checkpoint.path_of(args.out)):
-        config = NetworkConfig.from_dict(options["config"])
+        config = NetworkConfig.from_saved(options["config"])
         protocol = continual.Protocol.from_dict(options["protocol"])
         seed, iid_reference = options["seed"], bool(options["iid"])
     pools = continual.load_pools(protocol.split, args.data_dir, progress=not args.quiet)

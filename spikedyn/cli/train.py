@@ -76,7 +76,7 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
 
     options, meta, arrays = start_or_resume(args, "train", new_options)
     with checkpoint.reading(checkpoint.path_of(args.out)):
-        config = NetworkConfig.from_dict(options["config"])
+        config = NetworkConfig.from_saved(options["config"])
         epochs, seed, train_samples = int(options["epochs"]), options["seed"], options["train_samples"]
     images, _ = load_samples("train", args.data_dir, train_samples, progress=not args.quiet, option="--train-samples")
     say_resuming(args)

@@ -232,6 +232,21 @@ class NetworkConfig:
         return out
 
     @classmethod
+    def from_saved(cls, data: Mapping[str, Any], *, source: str = "config") -> "NetworkConfig":
+        """:meth:`from_dict` of a complete config as a run directory or checkpoint holds it, possibly
+        written by an earlier version: a field added to a section since (the section class's
+        ``ADDED``: field -> the value that reproduces earlier versions) that the saved section lacks
+        takes that value, not the current default, so the saved network loads and runs as it was."""
+        if isinstance(data, Mapping):
+            data = dict(data)
+            for section, klass in section_classes().items():
+                added = getattr(klass, "ADDED", {})
+                saved = data.get(section)
+                if added and isinstance(saved, Mapping):
+                    data[section] = {**{k: v for k, v in added.items() if k not in saved}, **saved}
+        return cls.from_dict(data, source=source)
+
+    @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, source: str = "config") -> "NetworkConfig":
         """Build a config from (part of) :meth:`to_dict` output; missing fields keep their defaults.
 

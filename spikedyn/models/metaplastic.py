@@ -173,6 +173,9 @@ class MetaplasticParams:
     novelty_after_spikes: int = 50
     recall_at_commit: bool = True
 
+    #: Fields added since the section's first version, with the value that reproduces files written
+    #: before (:meth:`spikedyn.config.NetworkConfig.from_saved`): 0.4.0's networks had no recall.
+    ADDED = {"recall_at_commit": False}
     POSITIVE = ("commit_spikes", "tau_theta_ms", "tau_fatigue_ms")
     NON_NEGATIVE = ("fatigue_per_spike", "vigilance", "novelty_boost", "novelty_after_spikes")
     FRACTIONS = ("consolidated_rate", "theta_hold")

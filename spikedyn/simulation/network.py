@@ -603,7 +603,7 @@ class Network:
     def from_dict(cls, config: Mapping[str, Any], *, seed: int, count_operations: bool = True) -> "Network":
         """A new network of the config ``config`` as :meth:`NetworkConfig.to_dict` wrote it (what a run
         directory or a checkpoint holds; :mod:`spikedyn.io.runs`, :mod:`spikedyn.io.checkpoint`)."""
-        return cls(NetworkConfig.from_dict(config), seed=seed, count_operations=count_operations)
+        return cls(NetworkConfig.from_saved(config), seed=seed, count_operations=count_operations)
 
     def save(self, path, *, overwrite: bool = False, extra: dict[str, Any] | None = None):
         """Write the network to the run directory ``path``, atomically (see :mod:`spikedyn.io.runs`).
