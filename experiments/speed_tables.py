@@ -21,6 +21,11 @@ Three parts, each stored as JSON in ``--out`` and turned into a markdown table t
     retries, the same steps per image as the probe), one after the other (A B C A B C ...)
     ``--runs`` times: samples/s of each, the ratios per run and their medians.
 
+``summary.md`` (the README's speed section)
+    The headline ratios of the three, and of one network on two threads
+    (``experiments/bench_threads.py``'s runs in ``experiments/results/bench_threads/``), written
+    with the tables whenever the stored runs of all of them are there.
+
 Every JSON carries the load average before and after its run, the machine, spikedyn's version
 and source hash; every table a caption line with them. ``--table-only`` rewrites the tables
 (and the plot) from the stored JSONs.
@@ -379,6 +384,41 @@ def plain_numba_table(out: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
+def summary_table(out: Path, threads: Path) -> str:
+    """``summary.md``: the headline ratios of the stored runs (the README's speed section)."""
+    b2 = _speedup(_load(Path(out) / "brian2.json"), "train", 1)
+    plain = [_load(p) for p in _numbered(out, "pair{}_plain.json")]
+    mine = [_load(p) for p in _numbered(out, "pair{}_spikedyn.json")]
+    same = [_load(p) for p in _numbered(out, "pair{}_spikedyn_schedule.json")]
+
+    def median_ratio(runs: list[dict[str, Any]]) -> str:
+        return times(statistics.median(_find(r["results"], mode="train", threads=1)["samples_per_second"]
+                                       / a["samples_per_second"] for r, a in zip(runs, plain)))
+
+    thread_runs = [_load(p) for p in sorted(Path(threads).glob("run*.json"))]
+    jobs = thread_runs[0]["train_jobs"]
+    by_size = {}
+    for run in thread_runs:
+        for n in sorted({r["neurons"] for r in run["results"]}):
+            rows = {r["threads"]: r["samples_per_second"] for r in run["results"] if r["neurons"] == n}
+            by_size.setdefault(n, []).append(rows[jobs] / rows[1])
+    sizes = " / ".join(str(n) for n in by_size)
+    ratios = " / ".join(times(statistics.median(v)) for v in by_size.values())
+    cpu = plain[0]["machine"]
+    return "\n".join([
+        f"Measured on {cpu.get('cpu_count')} cores ({cpu.get('cpu_model')}), each ratio the median of the side-by-side "
+        f"runs in [docs/speed.md](docs/speed.md); source {mine[0]['source_hash']} (threads: "
+        f"{thread_runs[0].get('source_hash', 'not recorded')}).", "",
+        "| training, one thread unless said | ratio |",
+        "|---|---:|",
+        f"| `lateral`, 400 neurons, against a plain Numba implementation of the same network, at spikedyn's "
+        f"defaults | {median_ratio(mine)} |",
+        *([f"| the same, at the plain implementation's schedule (no rest, no retries: the same steps per image) "
+           f"| {median_ratio(same)} |"] if same else []),
+        f"| `diehl-cook`, 400 neurons, against Brian2 cpp_standalone (whole run) | {times(b2['speedup'])} |",
+        f"| one `lateral` network on {jobs} threads against one, {sizes} neurons | {ratios} |", ""])
+
+
 TABLES = {"brian2": ("brian2.md", brian2_table, "brian2.json"),
           "scaling": ("scaling.md", scaling_table, "scaling_run1.json"),
           "plain_numba": ("plain_numba.md", plain_numba_table, "pair1_plain.json")}
@@ -395,6 +435,11 @@ def write_tables(out: Path, parts: list[str]) -> None:
         print(text)
         if part == "scaling":
             print(f"wrote {scaling_plot(out)}")
+    threads = ROOT / "experiments" / "results" / "bench_threads"
+    needed = [Path(out) / "brian2.json", Path(out) / "pair1_plain.json", threads / "run1.json"]
+    if all(p.is_file() for p in needed):
+        with atomic_path(Path(out) / "summary.md") as tmp:
+            tmp.write_text(summary_table(out, threads))
 
 
 def _parts(text: str) -> list[str]:

@@ -33,9 +33,10 @@ def _tiny(model: str) -> NetworkConfig:
                   "rule_state": 24, "spike_buffers": 1}),
     ("asp", {"weights": 48, "competition": 36, "neuron_state": 60, "thresholds": 12, "traces": 40,
              "rule_state": 48, "spike_buffers": 2}),
-    # lateral's, and per neuron its training spikes, rate factor, fatigue and drive (fatigue on): 4*3 floats
+    # lateral's, and per neuron its training spikes, rate factor, fatigue and drive (fatigue on) and its
+    # threshold at commitment (the recall): 5*3 floats
     ("metaplastic", {"weights": 48, "competition": 24, "neuron_state": 36, "thresholds": 12, "traces": 40,
-                     "rule_state": 48, "spike_buffers": 1}),
+                     "rule_state": 60, "spike_buffers": 1}),
 ])
 def test_footprint_by_hand(model: str, expected: dict) -> None:
     got = footprint_bytes(_tiny(model), weight_bits=32)

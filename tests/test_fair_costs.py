@@ -26,7 +26,8 @@ SAME_COMPUTATION = {
     "asp": ({"asp__leak_rate": 0.0}, "diehl-cook", {}),
     "lateral-no-depression": ({}, "lateral", {"stdp__nu_pre": 0.0}),
     "metaplastic": ({"metaplastic__consolidate": False, "metaplastic__hold_threshold": False,
-                     "metaplastic__decay_threshold": True, "metaplastic__tau_theta_ms": 1e7}, "lateral", {}),
+                     "metaplastic__decay_threshold": True, "metaplastic__tau_theta_ms": 1e7,
+                     "metaplastic__recall_at_commit": False}, "lateral", {}),
 }
 
 

@@ -124,3 +124,27 @@ def test_a_missing_probe_is_a_one_line_error_naming_the_option(tmp_path: Path) -
 def test_table_only_without_stored_runs_says_what_to_run(tmp_path: Path) -> None:
     with pytest.raises(SystemExit, match="run without --table-only"):
         speed_tables.main(["--out", str(tmp_path), "--table-only", "--parts", "plain_numba"])
+
+
+def test_summary_gives_the_headline_median_ratios(tmp_path: Path) -> None:
+    speed, threads = tmp_path / "speed", tmp_path / "threads"
+    speed.mkdir()
+    threads.mkdir()
+    brian2 = dict(backend="brian2-standalone", samples_per_second_loop=50.0, samples_per_second_sim=8.0)
+    store(speed / "brian2.json", summary([row("diehl-cook", 400, "train", 1, 1000.0),
+                                         row("diehl-cook", 400, "train", 1, 5.0, **brian2)], samples=200))
+    for k, (plain, mine, same) in enumerate([(600.0, 1200.0, 1800.0), (500.0, 1500.0, 2000.0),
+                                             (800.0, 1000.0, 2400.0)], 1):
+        store(speed / f"pair{k}_plain.json", {"samples_per_second": plain, "machine": machine()})
+        store(speed / f"pair{k}_spikedyn.json", summary([row("lateral", 400, "train", 1, mine)]))
+        store(speed / f"pair{k}_spikedyn_schedule.json", summary([row("lateral", 400, "train", 1, same)]))
+    for k, (a, b) in enumerate([(100.0, 150.0), (100.0, 170.0), (100.0, 160.0)], 1):
+        store(threads / f"run{k}.json", {"train_jobs": 2, "source_hash": "0123", "results": [
+            row("lateral", 400, "train", 1, a), row("lateral", 400, "train", 2, b),
+            row("lateral", 1600, "train", 1, a / 4), row("lateral", 1600, "train", 2, a / 2)]})
+    text = speed_tables.summary_table(speed, threads)
+    assert "at spikedyn's defaults | 2.00x |" in text  # 2.00, 3.00, 1.25 -> 2.00
+    assert "the same steps per image) | 3.00x |" in text  # 3.00, 4.00, 3.00 -> 3.00
+    assert "against Brian2 cpp_standalone (whole run) | 200x |" in text
+    assert "one `lateral` network on 2 threads against one, 400 / 1600 neurons | 1.60x / 2.00x |" in text
+    assert f"source {HASH} (threads: 0123)" in text
