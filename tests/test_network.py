@@ -199,9 +199,12 @@ def test_respond_matches_naive(name: str) -> None:
     case = CASES[name]
     net, _, _, _, _ = trained(name)
     weights, theta = net.weights.copy(), net.theta.copy()
+    # inference answers with the rule's test thresholds (metaplastic: the recalled ones, tested
+    # against their definition in tests/test_metaplastic.py; every other rule: theta itself)
+    test_theta = net.test_thresholds().copy()
     state = copy.deepcopy(net._state)
     first = 7
-    naive = simulate_naive(case.config, weights, theta,
+    naive = simulate_naive(case.config, weights, test_theta,
                            poisson_rasters(case.config, case.images, seed=case.seed, stream=STREAM_TEST,
                                            first_index=first),
                            False, n_samples=len(case.images))
@@ -210,7 +213,7 @@ def test_respond_matches_naive(name: str) -> None:
     np.testing.assert_array_equal(counts, naive.counts)
     assert naive.exc_spikes > 0
     # Frozen: inference changes neither weights, thresholds nor the training state.
-    assert np.array_equal(naive.weights, weights) and np.array_equal(naive.theta, theta)
+    assert np.array_equal(naive.weights, weights) and np.array_equal(naive.theta, test_theta)
     assert np.array_equal(net.weights, weights) and np.array_equal(net.theta, theta)
     assert_states_equal(net._state, state)
 
