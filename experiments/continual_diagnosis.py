@@ -128,6 +128,7 @@ def main(argv=None) -> int:
             own, other = assignments == c, (assignments >= 0) & (assignments != c)
             matches[str(c)] = {"own_best": float(m[:, own].max(axis=1).mean()) if own.any() else None,
                                "other_best": float(m[:, other].max(axis=1).mean()) if other.any() else None}
+        theta = net.test_thresholds()  # the thresholds the network answers with at test time
         record = {
             "task": cp.task_name(task),
             "neurons_per_class": np.bincount(assignments[assignments >= 0], minlength=10).tolist(),
@@ -136,7 +137,7 @@ def main(argv=None) -> int:
             "neurons_learned": int(learned.sum()),
             "learned_neurons_class_before": np.bincount(before[learned] + 1, minlength=11).tolist(),
             "learned_neurons_class_after": np.bincount(assignments[learned] + 1, minlength=11).tolist(),
-            "theta_mean_by_class": [float(net.theta[assignments == c].mean()) if np.any(assignments == c) else None
+            "theta_mean_by_class": [float(theta[assignments == c].mean()) if np.any(assignments == c) else None
                                     for c in range(10)],
             "match": matches,
             "confusion_mean_readout": conf.tolist(),
@@ -146,8 +147,8 @@ def main(argv=None) -> int:
             activity = net._state.plasticity.activity
             committed = activity >= commit
             record["committed"] = int(committed.sum())
-            record["theta_committed_mean"] = float(net.theta[committed].mean()) if committed.any() else None
-            record["theta_plastic_mean"] = float(net.theta[~committed].mean()) if (~committed).any() else None
+            record["theta_committed_mean"] = float(theta[committed].mean()) if committed.any() else None
+            record["theta_plastic_mean"] = float(theta[~committed].mean()) if (~committed).any() else None
         per_task.append(record)
         before = assignments
         print(f"task {cp.task_name(task)}: " + ", ".join(f"{k} {np.nanmean(R[k][i, :i + 1]):.3f}" for k in R)

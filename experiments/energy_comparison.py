@@ -43,7 +43,7 @@ PHASES = (("train", "train"), ("inference", "infer"))
 
 
 def _config(summary: dict, weight_bits: int) -> NetworkConfig:
-    return NetworkConfig.from_dict(summary["config"]).replace(precision__weight_bits=weight_bits)
+    return NetworkConfig.from_saved(summary["config"]).replace(precision__weight_bits=weight_bits)
 
 
 def measure(runs: list[dict], tables: list[str], weight_bits: int) -> dict:

@@ -102,7 +102,7 @@ def tune(nets: dict, images: np.ndarray, labels: np.ndarray, grid: list[tuple], 
         ref = net.respond(images, stream=STREAM_ASSIGN, first_index=TUNE_FIRST, n_jobs=jobs, progress=False)
         for exc_scale, inh_scale, reset_offset in grid:
             approx = Approximation(exc_scale, inh_scale, reset_offset)
-            graph = build_graph(net.config, net.weights, net.theta, seed=net.seed, assignments=assignments,
+            graph = build_graph(net.config, net.weights, net.test_thresholds(), seed=net.seed, assignments=assignments,
                                 approximation=approx)
             got, _ = simulate.respond(graph, images, stream=STREAM_ASSIGN, first_index=TUNE_FIRST, n_jobs=jobs)
             row = {"model": model, "exc_scale": exc_scale, "inh_scale": inh_scale, "reset_offset": reset_offset,
@@ -149,7 +149,7 @@ def test(nets: dict, runs: dict, images: np.ndarray, labels: np.ndarray, export_
         spikedyn_s = time.perf_counter() - start
         evaluation = json.loads((runs[model] / "evaluation.json").read_text())
         variants = {}
-        derived = build_graph(net.config, net.weights, net.theta, seed=net.seed, assignments=assignments,
+        derived = build_graph(net.config, net.weights, net.test_thresholds(), seed=net.seed, assignments=assignments,
                               approximation=Approximation())
         path = export_dir / f"{model}.nir"
         path.unlink(missing_ok=True)

@@ -390,6 +390,9 @@ def summary_table(out: Path, threads: Path) -> str:
     plain = [_load(p) for p in _numbered(out, "pair{}_plain.json")]
     mine = [_load(p) for p in _numbered(out, "pair{}_spikedyn.json")]
     same = [_load(p) for p in _numbered(out, "pair{}_spikedyn_schedule.json")]
+    if len(plain) != len(mine) or not plain or (same and len(same) != len(plain)):
+        raise SystemExit(f"{out}: {len(plain)} plain Numba runs, {len(mine)} spikedyn runs and {len(same)} at the "
+                         f"probe's schedule; expected one of each per run")
 
     def median_ratio(runs: list[dict[str, Any]]) -> str:
         return times(statistics.median(_find(r["results"], mode="train", threads=1)["samples_per_second"]

@@ -517,7 +517,8 @@ class NaiveMetaplasticStdp(NaiveStdp):
 
     def significance_shape(self, config):
         p = config.metaplastic
-        return (4, config.n_neurons) if p.fatigue or p.novelty or p.recall_at_commit else (0, 0)
+        rows = 4 if p.recall_at_commit else 3 if p.fatigue or p.novelty else 0
+        return (rows, config.n_neurons) if rows else (0, 0)
 
     def before_input(self, sim):
         """A training presentation begins: no input spikes delivered yet, drives at 0."""

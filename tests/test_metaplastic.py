@@ -216,8 +216,9 @@ def test_networks_saved_before_the_recall_load_without_it(tmp_path) -> None:
     assert NetworkConfig.from_saved(saved).metaplastic.recall_at_commit is False
     assert NetworkConfig.from_dict(saved).metaplastic.recall_at_commit is True
     assert NetworkConfig.from_saved({"model": "metaplastic"}).metaplastic.recall_at_commit is True
+    # with the fatigue on: 0.4.0 kept its rule state in 3 rows, which the recall's off keeps
     net = Network(NetworkConfig(model="metaplastic", n_neurons=12, timing=SHORT).replace(
-        metaplastic__recall_at_commit=False), seed=3)
+        metaplastic__recall_at_commit=False, metaplastic__fatigue=True), seed=3)
     net.train(IMAGES[:2], progress=False)
     net.save(tmp_path / "run")
     meta = tmp_path / "run" / "run.json"
@@ -227,3 +228,5 @@ def test_networks_saved_before_the_recall_load_without_it(tmp_path) -> None:
     meta.write_text(json.dumps(data))
     loaded = Network.load(tmp_path / "run")
     assert loaded.config == net.config and np.array_equal(loaded.weights, net.weights)
+    assert loaded._state.plasticity.significance.shape == (3, 12)
+    np.testing.assert_array_equal(loaded._state.plasticity.significance, net._state.plasticity.significance)

@@ -359,3 +359,18 @@ def test_kernel_traces_are_flushed_after_the_table() -> None:
     expected = trace_naive(table, t - last)
     assert np.array_equal(out, expected)
     assert out.tolist() == [1.0, table[5], table[-1], 0.0, 0.0]
+
+
+def test_recorded_training_after_a_restore_uses_no_stale_sums() -> None:
+    # The replay of the numerical guard restores the network and trains again through the recorded
+    # path: it must not take the column sums its buffers kept from the batch it replaces.
+    images = bright_images(5, [180, 90, 240, 150, 200, 60])
+    net = Network(NetworkConfig(model="diehl-cook", n_neurons=100), seed=2)
+    before = net._snapshot()
+    net.train(images, progress=False)
+    assert net._buffers.sums_known[0]
+    net._restore(before)
+    replay = net._run_recorded(images, learn=True, stream=0, first_index=0)
+    fresh = Network(NetworkConfig(model="diehl-cook", n_neurons=100), seed=2)
+    fresh_replay = fresh._run_recorded(images, learn=True, stream=0, first_index=0)
+    assert np.array_equal(net.weights, fresh.weights) and np.array_equal(replay.counts, fresh_replay.counts)

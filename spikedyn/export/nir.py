@@ -326,7 +326,7 @@ def _metadata(config: NetworkConfig, seed: int, assignments, approximation: Appr
 def graph_config(graph) -> NetworkConfig:
     """The spikedyn config recorded in a graph written by :func:`build_graph`."""
     check_format(graph)
-    return NetworkConfig.from_dict(json.loads(_text(graph.metadata["config_json"])), source="graph metadata")
+    return NetworkConfig.from_saved(json.loads(_text(graph.metadata["config_json"])), source="graph metadata")
 
 
 def check_format(graph) -> None:

@@ -96,10 +96,10 @@ neurons; ``docs/continual.md``): a threshold reset at commitment (ACC 0.36-0.56 
 0.6-0.9: ACC 0.43-0.64) and a downward drift of plastic neurons' thresholds (ACC
 0.15-0.39: a neuron much more excitable than the others wins every input at test time).
 
-Per-neuron state of mechanisms 3-5 (``Traces.significance``, float64, (4, N) when any of them
-is on, else (0, 0)): row 0 the fatigue ``f``, row 1 ``1 / (1 + f) - 1`` (0 at rest: the
-state starts at zero), row 2 the drive ``D`` of the current presentation, row 3 the
-threshold at commitment (mV; 0 while plastic).
+Per-neuron state of mechanisms 3-5 (``Traces.significance``, float64, (4, N) with the recall,
+(3, N) without it when fatigue or novelty is on, else (0, 0)): row 0 the fatigue ``f``, row 1
+``1 / (1 + f) - 1`` (0 at rest: the state starts at zero), row 2 the drive ``D`` of the
+current presentation, row 3 the threshold at commitment (mV; 0 while plastic).
 
 Brian2 twin: ``g`` and ``fatigue_gain`` are variables of the excitatory neurons set before each
 presentation; the pathways are ``ge_post += w * fatigue_gain_post``, ``w = clip(w - nu_pre
@@ -325,7 +325,9 @@ implements(synapse_history, MetaplasticRecord)(_stdp_synapse_history)
 
 @implements(synapse_significance, MetaplasticRecord)
 def _metaplastic_state(rec, n_input, n_neurons):
-    return np.empty((4, n_neurons) if rec.fatigue or rec.novelty or rec.recall_at_commit else (0, 0), np.float64)
+    # 0.4.0's layout (3 rows with fatigue or novelty) unless the recall adds its row
+    rows = 4 if rec.recall_at_commit else 3 if rec.fatigue or rec.novelty else 0
+    return np.empty((rows, n_neurons) if rows else (0, 0), np.float64)
 
 
 def fatigue_keep_of(config) -> float:

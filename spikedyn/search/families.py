@@ -239,7 +239,7 @@ class StdpFamily(Family):
         return config.to_dict()
 
     def from_dict(self, data) -> NetworkConfig:
-        return NetworkConfig.from_dict(data)
+        return NetworkConfig.from_saved(data)
 
     def estimate(self, config, table) -> dict[str, Any]:
         from .. import cost
@@ -267,7 +267,7 @@ class StdpFamily(Family):
         kernel arguments have the same Numba types (:func:`spikedyn.simulation.state.kernel_signature`)."""
         from ..simulation.state import kernel_signature
 
-        signature = kernel_signature(NetworkConfig.from_dict(task["config"]))
+        signature = kernel_signature(NetworkConfig.from_saved(task["config"]))
         return {**task, "id": f"warm-up-{signature}", "seed": 0,
                 "protocol": {**task["protocol"], "name": "standard", "train_samples": 1, "validation_samples": 1}}
 
@@ -281,7 +281,7 @@ def _evaluate_stdp(task: dict) -> dict:
     from ..simulation.network import Network
     from .executors import task_session, threads_per_task
 
-    config = NetworkConfig.from_dict(task["config"])
+    config = NetworkConfig.from_saved(task["config"])
     p = task["protocol"]  # a SearchProtocol's dict
     jobs = threads_per_task()
     session = task_session(task)

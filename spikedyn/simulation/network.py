@@ -517,6 +517,7 @@ class Network:
             if self._buffers is None:
                 self._buffers = _new_buffers(kp, n_in, n)
             buf = self._buffers
+            buf.sums_known[0] = False  # as every batch of train: the weights may have changed since
             stream, first_index = STREAM_TRAIN, self.samples_seen
             theta = self.theta
         else:
