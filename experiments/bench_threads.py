@@ -42,23 +42,36 @@ def run(out: Path, model: str, neurons: str, samples: int, jobs: int, runs: int)
         path.write_text(json.dumps(summary, indent=1))
 
 
+def stored_runs(out: Path) -> list[dict]:
+    """The stored runs of ``out``, in order."""
+    return [json.loads(p.read_text()) for p in sorted(Path(out).glob("run*.json"))]
+
+
+def rates(run: dict, n: int) -> dict[int, float]:
+    """Training samples/s of ``n`` neurons in one run, by number of threads."""
+    return {r["threads"]: r["samples_per_second"] for r in run["results"] if r["neurons"] == n}
+
+
+def ratios_by_size(runs: list[dict]) -> dict[int, list[float]]:
+    """J threads / 1 thread of every run, by network size (ascending)."""
+    jobs = runs[0]["train_jobs"]
+    sizes = sorted({r["neurons"] for r in runs[0]["results"]})
+    return {n: [rates(run, n)[jobs] / rates(run, n)[1] for run in runs] for n in sizes}
+
+
 def table(out: Path) -> str:
-    runs = [json.loads(p.read_text()) for p in sorted(out.glob("run*.json"))]
+    runs = stored_runs(out)
     first = runs[0]
     jobs = first["train_jobs"]
-    sizes = sorted({r["neurons"] for r in first["results"]})
     lines = [f"`{first['results'][0]['model']}`, {first['samples']} training samples per row, "
              f"{first['machine'].get('cpu_count')} cores; each run trains on 1 thread, then on {jobs} "
              f"(A B A B ...); load average (1 min) at the start and end of each run.", "",
              "| neurons | run | 1 thread, samples/s | " + f"{jobs} threads, samples/s | ratio | load start / end |",
              "|---:|---:|---:|---:|---:|---|"]
     medians = []
-    for n in sizes:
-        ratios = []
-        for k, s in enumerate(runs, 1):
-            rows = {r["threads"]: r["samples_per_second"] for r in s["results"] if r["neurons"] == n}
-            ratio = rows[jobs] / rows[1]
-            ratios.append(ratio)
+    for n, ratios in ratios_by_size(runs).items():
+        for k, (s, ratio) in enumerate(zip(runs, ratios), 1):
+            rows = rates(s, n)
             m = s["machine"]
             lines.append(f"| {n} | {k} | {rows[1]:,.0f} | {rows[jobs]:,.0f} | {ratio:.2f}x | "
                          f"{m['load_average_start'][0]:.1f} / {m['load_average_end'][0]:.1f} |")

@@ -41,11 +41,15 @@ def readings(run_dir: Path, images: np.ndarray, labels: np.ndarray) -> dict:
     scored = np.arange(50000, 60000)
     current = net.theta.copy()
     recalled = net.test_thresholds().copy()
+    # one network answering with whichever thresholds it is given: the same weights, no recall
+    reader = Network(net.config.replace(metaplastic__recall_at_commit=False), seed=net.seed)
+    reader.weights[...] = net.weights
     out = {"run": str(run_dir), "seed": net.seed, "source_hash": json.loads(
         (run_dir / "network" / "run.json").read_text()).get("source_hash")}
     for name, theta in (("current", current), ("recalled", recalled)):
-        counts_named = _respond(net, images[named], theta)
-        counts_scored = _respond(net, images[scored], theta)
+        reader.theta[...] = theta
+        counts_named = reader.respond(images[named], progress=False)
+        counts_scored = reader.respond(images[scored], progress=False)
         assignments = assign_labels(counts_named, labels[named], 10)
         predicted = class_scores(counts_scored, assignments, 10).argmax(axis=1)
         truth = labels[scored]
@@ -56,18 +60,6 @@ def readings(run_dir: Path, images: np.ndarray, labels: np.ndarray) -> dict:
                            "median_threshold_mv": float(np.median(theta[assignments == c]))
                            if (assignments == c).any() else None} for c in range(10)]}
     return out
-
-
-def _respond(net, images: np.ndarray, theta: np.ndarray) -> np.ndarray:
-    """Responses of ``net`` (learning off) answering with the thresholds ``theta``."""
-    from spikedyn.core.encoding import STREAM_TEST
-    from spikedyn.simulation.loop import _infer_batch
-
-    counts = np.zeros((images.shape[0], net.config.n_neurons), np.int32)
-    stop, bad = np.zeros(1, np.int64), np.full(1, -1, np.int64)
-    _infer_batch(net._kp, net.weights, np.ascontiguousarray(theta), images, np.uint64(net.seed),
-                 np.uint64(STREAM_TEST), np.uint64(0), counts, None, stop, bad)
-    return counts
 
 
 def table(results: list[dict]) -> str:

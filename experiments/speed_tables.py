@@ -340,15 +340,27 @@ def scaling_plot(out: Path) -> Path:
                        Path(out) / "scaling.png")
 
 
-def plain_numba_table(out: Path) -> str:
-    """``plain_numba.md``: the plain Numba probe (A), spikedyn at its defaults (B) and at the probe's
-    schedule (C) one after the other, run by run (runs stored before C was measured have no C)."""
+def pair_runs(out: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """The stored runs of the plain Numba probe (A), spikedyn at its defaults (B) and at the probe's
+    schedule (C; none for runs stored before C was measured), one of each per run."""
     plain = [_load(p) for p in _numbered(out, "pair{}_plain.json")]
     mine = [_load(p) for p in _numbered(out, "pair{}_spikedyn.json")]
     same = [_load(p) for p in _numbered(out, "pair{}_spikedyn_schedule.json")]
     if len(plain) != len(mine) or not plain or (same and len(same) != len(plain)):
         raise SystemExit(f"{out}: {len(plain)} plain Numba runs, {len(mine)} spikedyn runs and {len(same)} at the "
                          f"probe's schedule; expected one of each per run")
+    return plain, mine, same
+
+
+def _train_rate(bench: dict[str, Any]) -> float:
+    """Training samples/s on one thread of a spikedyn bench summary."""
+    return _find(bench["results"], mode="train", threads=1)["samples_per_second"]
+
+
+def plain_numba_table(out: Path) -> str:
+    """``plain_numba.md``: the plain Numba probe (A), spikedyn at its defaults (B) and at the probe's
+    schedule (C) one after the other, run by run (runs stored before C was measured have no C)."""
+    plain, mine, same = pair_runs(out)
     s0 = mine[0]
     n = s0["results"][0]["neurons"]
     runs = [r for k in range(len(plain)) for r in (plain[k], mine[k], *same[k:k + 1])]
@@ -366,15 +378,12 @@ def plain_numba_table(out: Path) -> str:
     ratios, ratios_same = [], []
     for k, (a, b) in enumerate(zip(plain, mine), 1):
         last = same[k - 1] if same else b
-        row = _find(b["results"], mode="train", threads=1)
-        ratio = row["samples_per_second"] / a["samples_per_second"]
-        ratios.append(ratio)
-        cells = f"| {k} | {rate(a['samples_per_second'])} | {rate(row['samples_per_second'])} | {times(ratio)} | " \
-                f"{row.get('presentations', '')} |"
+        ratios.append(_train_rate(b) / a["samples_per_second"])
+        cells = f"| {k} | {rate(a['samples_per_second'])} | {rate(_train_rate(b))} | {times(ratios[-1])} | " \
+                f"{_find(b['results'], mode='train', threads=1).get('presentations', '')} |"
         if same:
-            c = _find(last["results"], mode="train", threads=1)
-            ratios_same.append(c["samples_per_second"] / a["samples_per_second"])
-            cells += f" {rate(c['samples_per_second'])} | {times(ratios_same[-1])} |"
+            ratios_same.append(_train_rate(last) / a["samples_per_second"])
+            cells += f" {rate(_train_rate(last))} | {times(ratios_same[-1])} |"
         load = {"load_average_start": a["machine"]["load_average_start"],
                 "load_average_end": last["machine"]["load_average_end"]}
         lines.append(f"{cells} {_load_pair(load)} |")
@@ -386,25 +395,17 @@ def plain_numba_table(out: Path) -> str:
 
 def summary_table(out: Path, threads: Path) -> str:
     """``summary.md``: the headline ratios of the stored runs (the README's speed section)."""
+    from bench_threads import ratios_by_size, stored_runs  # the thread table's own ratios
+
     b2 = _speedup(_load(Path(out) / "brian2.json"), "train", 1)
-    plain = [_load(p) for p in _numbered(out, "pair{}_plain.json")]
-    mine = [_load(p) for p in _numbered(out, "pair{}_spikedyn.json")]
-    same = [_load(p) for p in _numbered(out, "pair{}_spikedyn_schedule.json")]
-    if len(plain) != len(mine) or not plain or (same and len(same) != len(plain)):
-        raise SystemExit(f"{out}: {len(plain)} plain Numba runs, {len(mine)} spikedyn runs and {len(same)} at the "
-                         f"probe's schedule; expected one of each per run")
+    plain, mine, same = pair_runs(out)
 
     def median_ratio(runs: list[dict[str, Any]]) -> str:
-        return times(statistics.median(_find(r["results"], mode="train", threads=1)["samples_per_second"]
-                                       / a["samples_per_second"] for r, a in zip(runs, plain)))
+        return times(statistics.median(_train_rate(r) / a["samples_per_second"] for r, a in zip(runs, plain)))
 
-    thread_runs = [_load(p) for p in sorted(Path(threads).glob("run*.json"))]
+    thread_runs = stored_runs(threads)
     jobs = thread_runs[0]["train_jobs"]
-    by_size = {}
-    for run in thread_runs:
-        for n in sorted({r["neurons"] for r in run["results"]}):
-            rows = {r["threads"]: r["samples_per_second"] for r in run["results"] if r["neurons"] == n}
-            by_size.setdefault(n, []).append(rows[jobs] / rows[1])
+    by_size = ratios_by_size(thread_runs)
     sizes = " / ".join(str(n) for n in by_size)
     ratios = " / ".join(times(statistics.median(v)) for v in by_size.values())
     cpu = plain[0]["machine"]
