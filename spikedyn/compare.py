@@ -176,6 +176,9 @@ def _continual_run(summary: Mapping[str, Any], iid: Mapping[str, Any] | None, mi
                "old": _mean_defined(summary["old_task_accuracy"]), "bwt": summary.get("bwt"),
                "forgetting": summary.get("forgetting"),
                "iid": None if not iid else iid.get("average_accuracy")}
+    for kind, m in summary.get("readouts", {}).items():  # absent from runs stored before spikedyn 0.6
+        metrics[f"acc:{kind}"] = m.get("final_average_accuracy")
+        metrics[f"bwt:{kind}"] = m.get("bwt")
     return Run(kind="continual", label=label or str(summary["model"]), model=str(summary["model"]),
                neurons=int(summary["neurons"]), seed=int(summary["seed"]), overrides=overrides_of(config),
                protocol=_continual_protocol(summary.get("protocol", {})), metrics=metrics, minutes=minutes,
@@ -383,7 +386,8 @@ def _cell(ms: tuple[float, float] | None, digits: int) -> str:
 def format_tables(groups: Sequence[Group], *, label: str = "model", note: str | None = None) -> str:
     """The markdown of the mean ± SD tables (one per kind) and of the margins: what
     ``spikedyn compare`` prints and writes to ``table.md`` and ``margins.md``."""
-    return "\n".join(part for part in (_table_md(groups, label, note), _margins_md(groups, label)) if part)
+    return "\n".join(part for part in (_table_md(groups, label, note), _margins_md(groups, label),
+                                        _readouts_md(groups, label)) if part)
 
 
 def _common_protocol(groups: Sequence[Group]) -> str | None:
@@ -449,6 +453,48 @@ def _margins_md(groups: Sequence[Group], label: str, paper: Mapping[tuple[str, s
             parts.append("| " + " | ".join(cells) + " |")
         parts.append("")
     return "\n".join(parts)
+
+
+def readout_kinds(groups: Sequence[Group]) -> list[str]:
+    """The readouts every run of a continual group recorded (the paper's first), in the order of
+    :data:`spikedyn.core.readout.READOUTS`; empty when a run recorded none."""
+    from .core.readout import READOUTS
+
+    runs = [r for g in groups if g.kind == "continual" for r in g.runs]
+    return [k for k in READOUTS if runs and all(r.metrics.get(f"acc:{k}") is not None for r in runs)]
+
+
+def _readouts_md(groups: Sequence[Group], label: str) -> str:
+    """ACC (and BWT) of every continual group under each readout, and each readout's seed-paired
+    margin over the paper's: the readouts are always reported beside the paper's."""
+    from .core.readout import PAPER_READOUT
+
+    kinds = readout_kinds(groups)
+    these = [g for g in groups if g.kind == "continual"]
+    if len(kinds) < 2 or not these:
+        return ""
+    parts = ["Readouts (`spikedyn.core.readout.READOUTS`), each fitted on the same labelled pass and scored on "
+             f"the same test spikes; `{PAPER_READOUT}` is the paper's (Diehl & Cook), the one every other table "
+             "uses. ACC mean ± sd over seeds, BWT in brackets.", "",
+             f"| {label} | neurons | seeds | " + " | ".join(f"`{k}`" for k in kinds) + " |",
+             "|---|---:|---:|" + "---:|" * len(kinds)]
+    for g in these:
+        cells = [f"`{g.label}`" + (f" ({' '.join(g.overrides)})" if g.overrides and g.label == g.runs[0].model
+                                   else ""), str(g.neurons), str(len(g.seeds))]
+        for k in kinds:
+            acc, bwt = list(g.values(f"acc:{k}").values()), list(g.values(f"bwt:{k}").values())
+            cell = _cell(mean_sd(acc) if len(acc) > 1 else (acc[0], math.nan), 3)
+            cells.append(cell + (f" ({np.mean(bwt):+.3f})" if bwt else ""))
+        parts.append("| " + " | ".join(cells) + " |")
+    parts += ["", f"Margin of each readout's ACC over `{PAPER_READOUT}`'s, points, seed-paired [95 % t-interval]:", "",
+              f"| {label} | neurons | seeds | " + " | ".join(f"`{k}` - `{PAPER_READOUT}`" for k in kinds[1:]) + " |",
+              "|---|---:|---:|" + "---:|" * (len(kinds) - 1)]
+    for g in these:
+        paper_acc = g.values(f"acc:{PAPER_READOUT}")
+        cells = [f"`{g.label}`", str(g.neurons), str(len(g.seeds))]
+        cells += [paired_margin(g.values(f"acc:{k}"), paper_acc).format() for k in kinds[1:]]
+        parts.append("| " + " | ".join(cells) + " |")
+    return "\n".join(parts + [""])
 
 
 def _csv_text(rows: list[list[Any]]) -> str:
@@ -575,6 +621,9 @@ def write_comparison(groups: Sequence[Group], out: str | Path, *, label: str = "
     text("table.csv", _table_csv(groups))
     text("margins.md", _margins_md(groups, label, paper) or "No two groups share a size, protocol and seeds.\n")
     text("margins.csv", _margins_csv(groups))
+    readouts = _readouts_md(groups, label)
+    if readouts:
+        text("readouts.md", readouts)
     for name, fig in comparison_figures(groups).items():
         save_figure(fig, out / name)
         written.append(out / name)

@@ -9,12 +9,18 @@ from naive import assign_labels_naive
 
 from spikedyn.errors import ConfigError
 from spikedyn.core.readout import (
+    LOGISTIC_C,
+    PAPER_READOUT,
+    READOUTS,
     UNASSIGNED,
     accuracy,
     assign_labels,
+    class_proportions,
     class_responses,
     class_scores,
     confusion_matrix,
+    fit_readout,
+    fit_readouts,
     predict,
 )
 
@@ -200,3 +206,112 @@ def test_readout_validation() -> None:
         accuracy([], [])
     with pytest.raises(ConfigError, match=r"need equal, non-empty .* got \(2,\), \(1,\)"):
         accuracy([0, 1], [0])
+
+
+# -- readouts other than the paper's ------------------------------------------------------
+def _naive_proportions(counts, labels, n_classes):
+    """p[n, c] by loops: mean count of neuron n on class c over its summed mean counts."""
+    counts = np.asarray(counts, float)
+    p = np.zeros((counts.shape[1], n_classes))
+    for n in range(counts.shape[1]):
+        means = [counts[labels == c, n].mean() if np.any(labels == c) else 0.0 for c in range(n_classes)]
+        total = sum(means)
+        for c in range(n_classes):
+            p[n, c] = means[c] / total if total > 0 else 0.0
+    return p
+
+
+def _naive_scores(kind, counts, labels, test_counts, n_classes):
+    """Each readout's class scores by loops over samples, neurons and classes (fit_readout's docstring)."""
+    p = _naive_proportions(counts, labels, n_classes)
+    a = assign_labels_naive(counts, labels)
+    size = [int(np.sum(a == c)) for c in range(n_classes)]
+    scores = np.zeros((len(test_counts), n_classes))
+    for i, x in enumerate(test_counts):
+        for c in range(n_classes):
+            for n in range(len(x)):
+                if kind == "profile":
+                    scores[i, c] += p[n, c] * x[n]
+                elif a[n] == c:
+                    scores[i, c] += (p[n, c] if kind == "proportion" else 1.0) * x[n] / size[c]
+    return scores
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("kind", ["mean", "proportion", "profile"])
+def test_counting_readouts_match_naive_loops(kind: str, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 10, 80)
+    counts = rng.poisson(0.6, (80, 30))
+    counts[:, :2] = 0
+    test_counts = rng.poisson(0.6, (50, 30))
+    readout = fit_readout(kind, counts, labels)
+    naive = _naive_scores(kind, counts, labels, test_counts, 10)
+    np.testing.assert_allclose(readout.scores(test_counts), naive, rtol=1e-12, atol=1e-12)
+    # the prediction: the highest score, ties to the highest class (the paper's convention)
+    expected = [max(c for c in range(10) if row[c] == row.max()) for row in readout.scores(test_counts)]
+    np.testing.assert_array_equal(readout.predict(test_counts), expected)
+    np.testing.assert_array_equal(readout.assignments, assign_labels(counts, labels))
+
+
+def test_mean_readout_is_the_papers_readout() -> None:
+    rng = np.random.default_rng(7)
+    labels = rng.integers(0, 10, 60)
+    counts = rng.poisson(0.4, (60, 25)) * (rng.random((60, 25)) < 0.5)
+    test_counts = rng.poisson(0.5, (40, 25))
+    readout = fit_readout("mean", counts, labels)
+    np.testing.assert_array_equal(readout.predict(test_counts), predict(test_counts, assign_labels(counts, labels)))
+    np.testing.assert_allclose(np.asarray(test_counts, float) @ readout.weights,
+                               class_scores(test_counts, readout.assignments), rtol=1e-12)
+
+
+def test_proportions_by_hand() -> None:
+    p = class_proportions(COUNTS, LABELS, 3)
+    # neuron 0: class means 3, 0.5, 0 -> 6/7, 1/7, 0; neuron 3 never fired -> zeros
+    np.testing.assert_allclose(p[0], [3 / 3.5, 0.5 / 3.5, 0.0])
+    np.testing.assert_array_equal(p[3], [0.0, 0.0, 0.0])
+    np.testing.assert_allclose(p.sum(axis=1), [1, 1, 1, 0, 1])
+    np.testing.assert_allclose(p, _naive_proportions(COUNTS, LABELS, 3))
+
+
+def test_profile_readout_counts_a_neuron_for_every_class_it_answers() -> None:
+    # Class 0 owns 3 weakly firing neurons, class 1 one strong neuron that also answers class 0.
+    labels = np.array([0, 0, 1, 1])
+    counts = np.array([[2, 2, 2, 3], [2, 2, 2, 3], [0, 0, 0, 9], [0, 0, 0, 9]])
+    sample = np.array([[2, 2, 2, 3]])  # a typical class-0 answer
+    # the paper's readout compares class means: class 1's lone neuron (3) beats class 0's (2)
+    assert fit_readout("mean", counts, labels).predict(sample)[0] == 1
+    # the profile counts neuron 3's spikes as 1/4 evidence for class 0: 6 + 0.75 against 2.25
+    profile = fit_readout("profile", counts, labels)
+    np.testing.assert_allclose(profile.scores(sample), [[6.75, 2.25] + [0.0] * 8])
+    assert profile.predict(sample)[0] == 0
+
+
+def test_logistic_readout_learns_a_separable_pass_and_never_predicts_an_unseen_class() -> None:
+    rng = np.random.default_rng(3)
+    labels = np.repeat([1, 4, 6], 40)  # classes 0, 2, 3, 5, 7, 8, 9 never seen
+    centres = rng.poisson(3.0, (10, 20))
+    counts = rng.poisson(centres[labels])
+    readout = fit_readout("logistic", counts, labels)
+    assert accuracy(labels, readout.predict(counts)) == 1.0
+    assert set(readout.predict(rng.poisson(2.0, (200, 20)))) <= {1, 4, 6}
+    again = fit_readout("logistic", counts, labels)  # deterministic
+    np.testing.assert_array_equal(again.weights, readout.weights)
+    # at the optimum the gradient of the regularised cross-entropy vanishes
+    z = counts @ readout.weights[:, [1, 4, 6]] + readout.bias[[1, 4, 6]]
+    prob = np.exp(z - z.max(axis=1, keepdims=True))
+    prob /= prob.sum(axis=1, keepdims=True)
+    onehot = (labels[:, None] == np.array([1, 4, 6])).astype(float)
+    grad = counts.T @ (prob - onehot) + readout.weights[:, [1, 4, 6]] / LOGISTIC_C
+    assert np.abs(grad).max() < 1e-3 * np.abs(counts.T @ onehot).max()
+
+
+def test_fit_readouts_fits_every_readout_and_refuses_an_unknown_one() -> None:
+    readouts = fit_readouts(COUNTS, LABELS, 3)
+    assert list(readouts) == list(READOUTS) and READOUTS[0] == PAPER_READOUT == "mean"
+    for r in readouts.values():
+        assert r.weights.shape == (5, 3) and r.predict(COUNTS).shape == (6,)
+    with pytest.raises(ConfigError, match="unknown readout 'votes'; choose one of mean, proportion, profile, logistic"):
+        fit_readout("votes", COUNTS, LABELS, 3)
+    with pytest.raises(ConfigError, match="spike counts of 4 neurons for a readout of 5"):
+        readouts["profile"].predict(np.zeros((2, 4)))

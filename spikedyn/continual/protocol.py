@@ -203,6 +203,10 @@ class TaskRecord:
     accuracy_on_tasks: list[float]
     unassigned_neurons: int
     updates: dict[str, int] = field(default_factory=dict)
+    #: Accuracy on each task seen so far under each readout other than the paper's
+    #: (:data:`spikedyn.core.readout.READOUTS`), fitted on the same labelled pass and scored on
+    #: the same test spikes; empty in a result stored before spikedyn 0.6.
+    readout_accuracy: dict[str, list[float]] = field(default_factory=dict)
 
 
 @dataclass
@@ -230,8 +234,22 @@ class ContinualResult:
     #: The network after the last task (None only for a result stored by spikedyn < 0.3).
     network: Any = field(default=None, repr=False, compare=False)
 
+    def readout_matrices(self) -> dict[str, np.ndarray]:
+        """The accuracy matrix under each readout the tasks recorded, the paper's (``accuracy_matrix``) first."""
+        from ..core.readout import PAPER_READOUT
+
+        out = {PAPER_READOUT: self.accuracy_matrix}
+        kinds = self.tasks[0].readout_accuracy if self.tasks else {}
+        for kind in kinds:
+            m = np.full_like(self.accuracy_matrix, np.nan)
+            for i, t in enumerate(self.tasks):
+                m[i, :len(t.readout_accuracy[kind])] = t.readout_accuracy[kind]
+            out[kind] = m
+        return out
+
     def summary(self) -> dict[str, Any]:
-        """JSON-safe summary: config, seed, version, the metrics and the per-task records."""
+        """JSON-safe summary: config, seed, version, the metrics (the paper's readout; under
+        ``readouts``, ACC and BWT of every other readout) and the per-task records."""
         from .metrics import summarize
 
         out = {
@@ -241,6 +259,8 @@ class ContinualResult:
             "protocol": self.protocol,
             "task_names": [t.task for t in self.tasks],
             **summarize(self.accuracy_matrix),
+            "readouts": {kind: {k: v for k, v in summarize(m).items() if k in ("final_average_accuracy", "bwt")}
+                         for kind, m in self.readout_matrices().items()},
             "tasks": [asdict(t) for t in self.tasks],
             "wall_seconds": self.wall_seconds,
             "spikedyn_version": self.spikedyn_version,
@@ -311,20 +331,23 @@ def _learned_of_class(labels: np.ndarray, drawn: np.ndarray, c: int, k: int) -> 
 def _evaluate(network, pools: Pools, plan: _Plan, n_seen: int, n_jobs):
     """Name the neurons from the classes of the first ``n_seen`` tasks, then score each of those tasks."""
     from ..core.encoding import STREAM_ASSIGN, STREAM_TEST
-    from ..core.readout import accuracy, assign_labels, predict
+    from ..core.readout import PAPER_READOUT, READOUTS, accuracy, fit_readouts
 
     a_idx = np.concatenate(plan.assign[:n_seen])
     counts = network.respond(pools.learn_x[a_idx], stream=STREAM_ASSIGN, n_jobs=n_jobs, progress=False)
-    assignments = assign_labels(counts, pools.learn_y[a_idx])
+    readouts = fit_readouts(counts, pools.learn_y[a_idx])
+    assignments = readouts[PAPER_READOUT].assignments
     network.assignments_ = assignments
-    accs = []
+    accs: dict[str, list[float]] = {kind: [] for kind in READOUTS}
     offset = 0
     for t_idx in plan.test[:n_seen]:
         counts = network.respond(pools.eval_x[t_idx], stream=STREAM_TEST, first_index=offset, n_jobs=n_jobs,
                                  progress=False)
         offset += t_idx.size
-        accs.append(accuracy(pools.eval_y[t_idx], predict(counts, assignments)))
-    return accs, int(np.sum(assignments < 0))
+        for kind, readout in readouts.items():
+            accs[kind].append(float(accuracy(pools.eval_y[t_idx], readout.predict(counts))))
+    paper = accs.pop(PAPER_READOUT)
+    return paper, int(np.sum(assignments < 0)), accs
 
 
 def run(config, *, seed: int = 0, protocol: Protocol | None = None, pools: Pools | None = None,
@@ -420,7 +443,7 @@ def run(config, *, seed: int = 0, protocol: Protocol | None = None, pools: Pools
                                              desc=f"task {i + 1}/{n_tasks} (class {name})", n_jobs=train_jobs)
             session.save("continual", *point(task_progress, "evaluate"))
         t0 = time.perf_counter()
-        accs, unassigned = _evaluate(network, pools, plan, i + 1, n_jobs)
+        accs, unassigned, other_readouts = _evaluate(network, pools, plan, i + 1, n_jobs)
         R[i, :i + 1] = accs
         after = network.update_counts()
         tp = task_progress
@@ -428,7 +451,8 @@ def run(config, *, seed: int = 0, protocol: Protocol | None = None, pools: Pools
             task=name, classes=list(task), train_samples=tp.done, presentations=tp.presentations,
             mean_spikes_per_sample=tp.spikes / tp.done if tp.done else 0.0, train_seconds=tp.train_seconds,
             eval_seconds=time.perf_counter() - t0, accuracy_on_tasks=[float(a) for a in accs],
-            unassigned_neurons=unassigned, updates={k: after[k] - tp.updates_before[k] for k in after}))
+            unassigned_neurons=unassigned, updates={k: after[k] - tp.updates_before[k] for k in after},
+            readout_accuracy=other_readouts))
         weights.append(network.weights.astype(np.float32))
         logger.info("task %s (%d of %d): newest-task accuracy %.3f%s", name, i + 1, n_tasks, accs[-1],
                     f", previous tasks {np.mean(accs[:-1]):.3f}" if i else "")
@@ -491,8 +515,9 @@ def run_iid(config, *, seed: int = 0, protocol: Protocol | None = None, pools: P
                               desc="i.i.d. reference", n_jobs=train_jobs)
         session.save("iid", *point(tp, "evaluate"))
     start = time.perf_counter()
-    accs, unassigned = _evaluate(network, pools, plan, len(protocol.tasks), n_jobs)
+    accs, unassigned, other_readouts = _evaluate(network, pools, plan, len(protocol.tasks), n_jobs)
     result = {"accuracy_on_tasks": [float(a) for a in accs], "average_accuracy": float(np.mean(accs)),
+              "readout_average_accuracy": {k: float(np.mean(v)) for k, v in other_readouts.items()},
               "train_samples": int(idx.size), "unassigned_neurons": unassigned,
               "wall_seconds": tp.train_seconds + time.perf_counter() - start}
     session.complete("iid", result)

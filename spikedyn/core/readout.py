@@ -27,6 +27,8 @@ Both follow the authors' code (``peter-u-diehl/stdp-mnist``, commit d527ca3,
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from ..errors import ConfigError
@@ -146,3 +148,159 @@ def accuracy(labels, predictions) -> float:
     if labels.shape != predictions.shape or labels.size == 0:
         raise ConfigError(f"need equal, non-empty label and prediction arrays, got {labels.shape}, {predictions.shape}")
     return float(np.mean(labels == predictions))
+
+
+# -- readouts other than the paper's ------------------------------------------------------
+#: The readouts :func:`fit_readout` knows; the first is the paper's (:func:`predict`), and
+#: every result that reports another one reports it beside the paper's.
+READOUTS = ("mean", "proportion", "profile", "logistic")
+PAPER_READOUT = READOUTS[0]
+#: Inverse L2 strength of the ``logistic`` readout (scikit-learn's default ``C``, which
+#: BindsNET's ``logreg_fit`` uses); fixed, never tuned on a test set.
+LOGISTIC_C = 1.0
+_LOGISTIC_MAX_ITER = 500
+
+
+@dataclass(frozen=True)
+class Readout:
+    """A readout fitted on a labelled pass: each class's score is linear in the spike counts,
+    ``scores = counts @ weights + bias``, and the prediction is the class of the highest score
+    (ties: the highest class, as in :func:`predict`).
+
+    Attributes
+    ----------
+    kind : str
+        One of :data:`READOUTS`.
+    assignments : int64 array, shape (n_neurons,)
+        :func:`assign_labels` of the labelled pass (every readout keeps them).
+    weights : float64 array, shape (n_neurons, n_classes)
+    bias : float64 array, shape (n_classes,)
+    """
+
+    kind: str
+    assignments: np.ndarray
+    weights: np.ndarray
+    bias: np.ndarray
+
+    def scores(self, counts) -> np.ndarray:
+        counts = _check_counts(counts)
+        if counts.shape[1] != self.weights.shape[0]:
+            raise ConfigError(f"spike counts of {counts.shape[1]} neurons for a readout of {self.weights.shape[0]}")
+        if self.kind == PAPER_READOUT:
+            return class_scores(counts, self.assignments, self.weights.shape[1])
+        return np.asarray(counts, np.float64) @ self.weights + self.bias
+
+    def predict(self, counts) -> np.ndarray:
+        """Predicted class of each row of ``counts``: int64 array, shape (n_samples,)."""
+        if self.kind == PAPER_READOUT:
+            return predict(counts, self.assignments, self.weights.shape[1])
+        scores = self.scores(counts)
+        n_classes = scores.shape[1]
+        return (n_classes - 1 - np.argmax(scores[:, ::-1], axis=1)).astype(np.int64)
+
+
+def class_proportions(counts, labels, n_classes: int = 10) -> np.ndarray:
+    """Share of each neuron's mean response that each class draws, float64 (n_neurons, n_classes).
+
+    ``p[n, c] = r[c, n] / sum_k r[k, n]`` with ``r`` from :func:`class_responses`; a
+    neuron that never fired has all zeros (BindsNET's ``assign_labels``, which sets its
+    NaNs to 0).
+    """
+    r = class_responses(counts, labels, n_classes)
+    total = r.sum(axis=0)
+    return np.divide(r, total, out=np.zeros_like(r), where=total > 0).T.copy()
+
+
+def fit_readout(kind: str, counts, labels, n_classes: int = 10) -> Readout:
+    """Fit readout ``kind`` on a labelled pass's spike counts (learning off).
+
+    Readouts (``r[c, n]``: neuron ``n``'s mean count on class ``c``, ``p[n, c]``:
+    :func:`class_proportions`, ``a[n]``: :func:`assign_labels`, ``N_c``: neurons with
+    ``a[n] = c``, ``x[n]``: a test sample's counts):
+
+    ``mean``
+        The paper's (Diehl & Cook 2015; :func:`predict`): ``s_c = sum_{a[n]=c} x[n] / N_c``.
+    ``proportion``
+        BindsNET's ``proportion_weighting`` (``bindsnet/evaluation/evaluation.py``):
+        ``s_c = sum_{a[n]=c} p[n, c] x[n] / N_c`` -- the paper's score with each neuron
+        weighted by how selective it is for its class.
+    ``profile``
+        Every neuron votes for every class in proportion to its response profile,
+        ``s_c = sum_n p[n, c] x[n]``: a spike of neuron ``n`` counts as evidence
+        ``p[n, c]`` for class ``c`` (Bayes' rule with equal class priors, if a neuron's
+        spikes were the only evidence). Unlike ``mean`` it neither dilutes a class that
+        owns many neurons nor lets a class with few strongly driven neurons win, and a
+        neuron that answers two classes counts for both.
+    ``logistic``
+        Multinomial logistic regression on the counts, trained on the labelled pass
+        (BindsNET's ``logreg_fit``): minimises ``sum_i CE(softmax(x_i W + b), y_i) +
+        ||W||^2 / (2 C)`` with ``C =`` :data:`LOGISTIC_C` (scikit-learn's default, no
+        tuning) by L-BFGS from zero. A readout trained with labels; the network itself
+        still learns without them.
+
+    Parameters
+    ----------
+    kind : str
+        One of :data:`READOUTS`.
+    counts : int array, shape (n_samples, n_neurons)
+    labels : int array, shape (n_samples,)
+    n_classes : int, default 10
+    """
+    if kind not in READOUTS:
+        raise ConfigError(f"unknown readout {kind!r}; choose one of {', '.join(READOUTS)}")
+    labels = np.asarray(labels)
+    counts = _check_counts(counts, labels.shape[0])
+    assignments = assign_labels(counts, labels, n_classes)
+    n_neurons = counts.shape[1]
+    bias = np.zeros(n_classes)
+    if kind == "mean":
+        weights = np.zeros((n_neurons, n_classes))
+        members = assignments >= 0
+        sizes = np.bincount(assignments[members], minlength=n_classes)
+        weights[np.flatnonzero(members), assignments[members]] = 1.0 / sizes[assignments[members]]
+    elif kind == "proportion":
+        p = class_proportions(counts, labels, n_classes)
+        weights = np.zeros((n_neurons, n_classes))
+        members = np.flatnonzero(assignments >= 0)
+        sizes = np.bincount(assignments[members], minlength=n_classes)
+        a = assignments[members]
+        weights[members, a] = p[members, a] / sizes[a]
+    elif kind == "profile":
+        weights = class_proportions(counts, labels, n_classes)
+    else:
+        weights, bias = _fit_logistic(np.asarray(counts, np.float64), labels.astype(np.int64), n_classes)
+    return Readout(kind, assignments, weights, bias)
+
+
+def fit_readouts(counts, labels, n_classes: int = 10, kinds=READOUTS) -> dict[str, Readout]:
+    """Every readout in ``kinds`` fitted on the same labelled pass (see :func:`fit_readout`)."""
+    return {kind: fit_readout(kind, counts, labels, n_classes) for kind in kinds}
+
+
+def _fit_logistic(x: np.ndarray, y: np.ndarray, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """L2-regularised multinomial logistic regression (see :func:`fit_readout`), deterministic."""
+    from scipy.optimize import minimize
+    from scipy.special import logsumexp
+
+    n, d = x.shape
+    onehot = np.zeros((n, n_classes))
+    onehot[np.arange(n), y] = 1.0
+    present = np.bincount(y, minlength=n_classes) > 0
+
+    def loss(theta):
+        w = theta[:d * n_classes].reshape(d, n_classes)
+        b = theta[d * n_classes:]
+        z = x @ w + b
+        z[:, ~present] = -np.inf if present.any() else 0.0  # a class never seen is never predicted
+        lse = logsumexp(z, axis=1)
+        value = float(np.sum(lse - np.sum(np.where(onehot > 0, z, 0.0), axis=1)) + 0.5 / LOGISTIC_C * np.sum(w * w))
+        prob = np.exp(z - lse[:, None]) - onehot
+        grad_w = x.T @ prob + w / LOGISTIC_C
+        return value, np.concatenate([grad_w.ravel(), prob.sum(axis=0)])
+
+    res = minimize(loss, np.zeros(d * n_classes + n_classes), jac=True, method="L-BFGS-B",
+                   options={"maxiter": _LOGISTIC_MAX_ITER})
+    w = res.x[:d * n_classes].reshape(d, n_classes).copy()
+    b = res.x[d * n_classes:].copy()
+    b[~present] = -np.inf
+    return w, b
