@@ -11,7 +11,7 @@ import pytest
 
 import spikedyn
 from spikedyn.config import NetworkConfig
-from spikedyn.core.readout import assign_labels, predict
+from spikedyn.core.readout import READOUTS, assign_labels, fit_readout, predict
 from spikedyn.errors import ConfigError
 from spikedyn.simulation.network import MAX_VOLTAGE_SAMPLES, Network, Response
 
@@ -64,6 +64,26 @@ def test_assign_predict_score_are_the_readout_of_respond() -> None:
     assert net.score(X[:40], Y[:40]) > 0.5  # four easy classes: well above chance (0.25)
     net.partial_fit(X[:1])
     assert net.assignments_ is None  # learning makes the old labels stale
+
+
+def test_every_readout_answers_from_the_last_labelled_pass(tmp_path) -> None:
+    net = Network(CONFIG, seed=2).fit(X[:40]).assign(X[40:], Y[40:])
+    assign_counts = net.respond(X[40:], stream=spikedyn.core.encoding.STREAM_ASSIGN, progress=False)
+    test_counts = net.respond(X[:40], progress=False)
+    for kind in READOUTS:
+        expected = fit_readout(kind, assign_counts, Y[40:]).predict(test_counts)
+        np.testing.assert_array_equal(net.predict(X[:40], readout=kind), expected)
+        assert net.score(X[:40], Y[:40], readout=kind) == np.mean(expected == Y[:40])
+    with pytest.raises(ConfigError, match="unknown readout 'votes'"):
+        net.predict(X[:2], readout="votes")
+    net.save(tmp_path / "run")
+    loaded = Network.load(tmp_path / "run")
+    np.testing.assert_array_equal(loaded.predict(X[:40]), net.predict(X[:40]))  # the paper's: stored classes
+    with pytest.raises(ConfigError, match=r"does not hold .* call assign\(images, labels\) first"):
+        loaded.predict(X[:2], readout="profile")
+    net.partial_fit(X[:1])
+    with pytest.raises(ConfigError, match=r"call assign\(images, labels\) first"):
+        net.predict(X[:2], readout="logistic")
 
 
 def test_predict_before_assign_and_bad_labels_are_clear_errors() -> None:

@@ -298,6 +298,10 @@ def test_end_to_end_on_synthetic_data(tmp_path: Path, digits_dir: Path, run_cli)
     assert len(ev["per_class_accuracy"]) == 10
     assert ev["cost"]["tally"]["inference"]["samples"] == 30 + 20 and ev["cost"]["infer_energy_uj"] > 0
     assert 0 <= ev["unassigned_neurons"] <= 3
+    # every other readout, fitted on the same labelled pass, beside the paper's
+    assert ev["readout"] == "mean" and set(ev["readout_accuracy"]) == {"proportion", "profile", "logistic"}
+    assert all(0 <= a <= 1 and round(a * 20) == a * 20 for a in ev["readout_accuracy"].values())
+    assert "under the other readouts" in out and "logistic" in out
     assert json.loads((run / "evaluation.json").read_text()) == ev
     with np.load(run / "evaluation.npz") as z:
         assert z["confusion"].shape == (10, 10) and z["confusion"].sum() == 20

@@ -109,6 +109,32 @@ def test_run_fills_the_accuracy_matrix_task_by_task(small_run) -> None:
     assert s["final_average_accuracy"] == pytest.approx(np.mean(R[2]))
 
 
+def test_every_readout_is_scored_on_the_same_test_spikes(small_run) -> None:
+    """After the last task, each readout fitted on the protocol's labelled pass and scored on its
+    test images (the same streams) gives the recorded accuracies; the paper's is the matrix."""
+    from spikedyn.core.encoding import STREAM_ASSIGN, STREAM_TEST
+    from spikedyn.core.readout import PAPER_READOUT, READOUTS, accuracy, fit_readout
+
+    matrices = small_run.readout_matrices()
+    assert list(matrices) == list(READOUTS) and matrices[PAPER_READOUT] is small_run.accuracy_matrix
+    net, plan = small_run.network, _plan(POOLS, SMALL, small_run.seed)
+    a_idx = np.concatenate(plan.assign)
+    counts = net.respond(POOLS.learn_x[a_idx], stream=STREAM_ASSIGN, progress=False)
+    offset = 0
+    for j, t_idx in enumerate(plan.test):
+        test_counts = net.respond(POOLS.eval_x[t_idx], stream=STREAM_TEST, first_index=offset, progress=False)
+        offset += t_idx.size
+        for kind in READOUTS:
+            expected = accuracy(POOLS.eval_y[t_idx], fit_readout(kind, counts, POOLS.learn_y[a_idx]).predict(test_counts))
+            assert matrices[kind][2, j] == expected, (kind, j)
+            assert net.score(POOLS.eval_x[t_idx], POOLS.eval_y[t_idx], readout=kind) >= 0  # the final network holds the pass
+    s = small_run.summary()
+    assert set(s["readouts"]) == set(READOUTS)
+    assert s["readouts"][PAPER_READOUT] == {"final_average_accuracy": s["final_average_accuracy"], "bwt": s["bwt"]}
+    for kind in READOUTS:
+        assert s["readouts"][kind]["final_average_accuracy"] == pytest.approx(np.mean(matrices[kind][2]))
+
+
 def test_run_is_deterministic_and_independent_of_threads(small_run) -> None:
     again = cl.run(_config(), seed=3, protocol=SMALL, pools=POOLS, progress=False, n_jobs=2)
     np.testing.assert_array_equal(again.accuracy_matrix, small_run.accuracy_matrix)
@@ -296,6 +322,11 @@ def test_continual_command_writes_its_outputs(run_cli, bars_dir: Path, tmp_path:
     assert {"bwt", "forgetting", "final_average_accuracy", "iid"} <= set(data)
     assert data["protocol"]["tasks"] == ["0", "1", "2"] and data["protocol"]["split"] == "test"
     assert "final average accuracy" in stdout and "i.i.d. reference" in stdout
+    assert "under the other readouts" in stdout and "profile" in stdout and "logistic" in stdout
+    assert set(data["readouts"]) == {"mean", "proportion", "profile", "logistic"}
+    assert set(data["iid"]["readout_average_accuracy"]) == {"proportion", "profile", "logistic"}
+    metrics = (out / "metrics.csv").read_text()
+    assert "final_average_accuracy_profile_readout," in metrics and "bwt_logistic_readout," in metrics
     assert (out / "continual.json").is_file()
 
 

@@ -12,6 +12,7 @@ from tqdm.auto import tqdm
 
 from ..config import NetworkConfig, parse_set
 from ..continual import DEFAULT_CONTINUAL_MODEL, DEFAULT_CONTINUAL_SET
+from ..continual.outputs import readouts_line
 from ..continual.protocol import DEFAULT_ASSIGN_PER_CLASS, DEFAULT_SAMPLES_PER_TASK, DRAWS, SPLITS
 from ..io import interrupt
 from ..io.interrupt import Interrupted
@@ -122,4 +123,6 @@ def cmd_continual(args: argparse.Namespace) -> dict[str, Any]:
     if iid is not None:
         line += f"; i.i.d. reference {iid['average_accuracy']:.3f}"
     print(line + f"; written to {args.out} (the final network: {Path(args.out) / 'network'})")
+    if readouts_line(summary):
+        print(readouts_line(summary))
     return summary

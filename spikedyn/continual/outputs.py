@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core.readout import PAPER_READOUT
 from .protocol import ContinualResult
 
 
@@ -110,7 +111,20 @@ def _mean_defined(values) -> float | None:
 
 def metric_rows(summary: dict[str, Any]) -> list[list[Any]]:
     """``[metric, value]`` rows of a continual summary (an undefined metric is an empty cell)."""
-    return [[name, summary.get(key) if isinstance(key, str) else key(summary)] for name, key in METRICS]
+    rows = [[name, summary.get(key) if isinstance(key, str) else key(summary)] for name, key in METRICS]
+    for kind, m in summary.get("readouts", {}).items():  # the paper's readout is the rows above
+        if kind != PAPER_READOUT:
+            rows += [[f"final_average_accuracy_{kind}_readout", m["final_average_accuracy"]],
+                     [f"bwt_{kind}_readout", m["bwt"]]]
+    return rows
+
+
+def readouts_line(summary: dict[str, Any]) -> str:
+    """``"other readouts: proportion ACC 0.812, ..."`` for the CLI, or ``""`` when none was recorded."""
+    others = [f"{kind} {m['final_average_accuracy']:.3f}" for kind, m in summary.get("readouts", {}).items()
+              if kind != PAPER_READOUT]
+    return ("final average accuracy under the other readouts (spikedyn.core.readout; the paper's above): "
+            + ", ".join(others)) if others else ""
 
 
 def network_training(summary: dict[str, Any]) -> dict[str, Any]:

@@ -337,7 +337,7 @@ def _evaluate(network, pools: Pools, plan: _Plan, n_seen: int, n_jobs):
     counts = network.respond(pools.learn_x[a_idx], stream=STREAM_ASSIGN, n_jobs=n_jobs, progress=False)
     readouts = fit_readouts(counts, pools.learn_y[a_idx])
     assignments = readouts[PAPER_READOUT].assignments
-    network.assignments_ = assignments
+    network.name_from(counts, pools.learn_y[a_idx])
     accs: dict[str, list[float]] = {kind: [] for kind in READOUTS}
     offset = 0
     for t_idx in plan.test[:n_seen]:

@@ -32,7 +32,7 @@ from ..core.barrier import MAX_THREADS
 from ..core.encoding import STREAM_ASSIGN, STREAM_TEST, STREAM_TRAIN
 from ..core.params import check_seed
 from ..core.quantise import FLOAT64, SITE_INITIAL, _quantise_all
-from ..core.readout import accuracy, assign_labels, predict
+from ..core.readout import PAPER_READOUT, READOUTS, accuracy, assign_labels, fit_readout, predict
 from ..core.traces import UPDATE_KINDS
 from ..cost.operations import C_SAMPLES, PHASES, derive, new_counters, tally_dict
 from ..errors import ConfigError, NumericalError
@@ -227,6 +227,8 @@ class Network:
         self._state = _new_state(self._kp, config.n_input, config.n_neurons)
         self._buffers: Buffers | None = None
         self.assignments_: np.ndarray | None = None
+        self._labelled: tuple[np.ndarray, np.ndarray, int] | None = None  # the last assign()'s counts and labels
+        self._readouts: dict = {}  # readouts fitted on it, by kind
         self.train_stats_: list[TrainStats] = []
         self.reset_operations()
 
@@ -381,6 +383,7 @@ class Network:
         """
         self.train(images, progress=progress, n_jobs=n_jobs)
         self.assignments_ = None
+        self._labelled, self._readouts = None, {}
         return self
 
     def fit(self, images, *, epochs: int = 1, progress: bool = False, n_jobs: int = 1) -> "Network":
@@ -574,7 +577,14 @@ class Network:
         images = _check_images(images, self.config.n_input)
         labels = _check_labels(labels, images.shape[0])
         counts = self.respond(images, stream=STREAM_ASSIGN, n_jobs=n_jobs, progress=progress, desc="assign")
+        return self.name_from(counts, labels, n_classes)
+
+    def name_from(self, counts, labels, n_classes: int = 10) -> "Network":
+        """Name the neurons from the spike counts of a labelled pass already run (what :meth:`assign`
+        does after its pass); keeps the pass for the readouts of :meth:`predict`. Returns ``self``."""
+        labels = np.asarray(labels)
         self.assignments_ = assign_labels(counts, labels, n_classes)
+        self._labelled, self._readouts = (np.asarray(counts), labels, n_classes), {}
         return self
 
     def _require_assignments(self) -> np.ndarray:
@@ -582,17 +592,39 @@ class Network:
             raise ConfigError("the network's neurons have no labels yet; call assign(images, labels) first")
         return self.assignments_
 
-    def predict(self, images, *, n_jobs: int | None = None, progress: bool = False) -> np.ndarray:
-        """Predicted class of each image (test stream): int64 array, shape (n,)."""
-        assignments = self._require_assignments()
+    def _readout(self, kind: str):
+        """Readout ``kind`` fitted on the last :meth:`assign`'s labelled pass (fitted once, when first asked)."""
+        if kind not in READOUTS:
+            raise ConfigError(f"unknown readout {kind!r}; choose one of {', '.join(READOUTS)}")
+        if self._labelled is None:
+            raise ConfigError(f"the {kind!r} readout is fitted on a labelled pass, which this network does not hold "
+                              "(a loaded network keeps only its classes); call assign(images, labels) first")
+        if kind not in self._readouts:
+            self._readouts[kind] = fit_readout(kind, *self._labelled)
+        return self._readouts[kind]
+
+    def predict(self, images, *, readout: str = PAPER_READOUT, n_jobs: int | None = None,
+                progress: bool = False) -> np.ndarray:
+        """Predicted class of each image (test stream): int64 array, shape (n,).
+
+        ``readout``: the paper's (``"mean"``, from :attr:`assignments_`) or another of
+        :data:`spikedyn.core.readout.READOUTS`, fitted on the last :meth:`assign`'s labelled pass.
+        """
+        if readout == PAPER_READOUT:
+            assignments = self._require_assignments()
+        else:
+            fitted = self._readout(readout)
         counts = self.respond(images, stream=STREAM_TEST, n_jobs=n_jobs, progress=progress, desc="predict")
+        if readout != PAPER_READOUT:
+            return fitted.predict(counts)
         return predict(counts, assignments, max(10, int(assignments.max()) + 1))
 
-    def score(self, images, labels, *, n_jobs: int | None = None, progress: bool = False) -> float:
+    def score(self, images, labels, *, readout: str = PAPER_READOUT, n_jobs: int | None = None,
+              progress: bool = False) -> float:
         """Accuracy of :meth:`predict` on labelled images."""
         images = _check_images(images, self.config.n_input)
         labels = _check_labels(labels, images.shape[0])
-        return accuracy(labels, self.predict(images, n_jobs=n_jobs, progress=progress))
+        return accuracy(labels, self.predict(images, readout=readout, n_jobs=n_jobs, progress=progress))
 
     # -- disk --------------------------------------------------------------------------
     def state_arrays(self) -> dict[str, np.ndarray]:
