@@ -200,8 +200,14 @@ def _blocks_in_loops(function_ir: str) -> dict[str, str]:
     return {b: text for b, text in blocks.items() if reaches(b, b)}
 
 
-@pytest.mark.parametrize("counting, threaded", [(False, False), (True, False), (True, True)])
-@pytest.mark.parametrize("model", models.names())
+#: Every model with the counters on and as one block of a threaded network (the parts' counting and
+#: barrier code compiled in); the loop's other two variants (counters off, one thread) for `lateral`
+#: and for the default continual model. Each case is a fresh, uncached compile of the time loop.
+LOOP_CASES = sorted({(m, True, True) for m in models.names()}
+                    | {(m, c, t) for m in ("lateral", "metaplastic") for c, t in ((False, False), (True, False))})
+
+
+@pytest.mark.parametrize("model, counting, threaded", LOOP_CASES)
 def test_time_loop_keeps_no_reference_counts_inside_its_loops(model: str, counting: bool, threaded: bool) -> None:
     """The model's parts, inlined through their hooks, add no atomic reference counting per step,
     with the operation counters off (None) or on, on one thread (``sync`` None) or as one block of a

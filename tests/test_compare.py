@@ -148,3 +148,31 @@ def test_overrides_leave_out_the_sections_only_other_models_read() -> None:
     assert overrides_of(spk.to_dict()) == ("precision.weight_bits=8",)  # asp.* is never read by spikedyn
     asp = NetworkConfig(model="asp", n_neurons=20).replace(asp__leak_rate=0.001)
     assert overrides_of(asp.to_dict()) == ("asp.leak_rate=0.001",)
+
+
+def test_every_readout_is_tabulated_beside_the_papers_with_its_paired_margin(tmp_path) -> None:
+    from spikedyn.compare import _readouts_md, readout_kinds, write_comparison
+
+    summaries = []
+    for (model, seed), level in LEVELS.items():
+        s = continual_summary(model, seed, level)
+        s["readouts"] = {"mean": {"final_average_accuracy": s["final_average_accuracy"], "bwt": s["bwt"]},
+                         "profile": {"final_average_accuracy": s["final_average_accuracy"] + 0.01 * (seed + 1),
+                                     "bwt": -0.01}}
+        d = tmp_path / "runs" / f"{model}-{seed}"
+        d.mkdir(parents=True)
+        (d / "continual.json").write_text(json.dumps(s))
+        summaries.append(s)
+    groups = group_runs(read_runs([tmp_path / "runs"]))
+    assert readout_kinds(groups) == ["mean", "profile"]
+    md = _readouts_md(groups, "model")
+    accs = [s["readouts"]["profile"]["final_average_accuracy"] for s in summaries if s["model"] == "spikedyn"]
+    assert "| `spikedyn` | 20 | 3 | " in md and f"{np.mean(accs):.3f} ± {np.std(accs, ddof=1):.3f} (-0.010)" in md
+    # profile - mean: +1, +2, +3 points over the seeds
+    assert paired_margin({0: 0.01, 1: 0.02, 2: 0.03}, {0: 0.0, 1: 0.0, 2: 0.0}).format() in md
+    written = write_comparison(groups, tmp_path / "out")
+    assert (tmp_path / "out" / "readouts.md") in written
+    # runs stored before the readouts existed: no readouts table
+    write_runs(tmp_path / "plain", LEVELS)
+    plain = group_runs(read_runs([tmp_path / "plain"]))
+    assert readout_kinds(plain) == [] and _readouts_md(plain, "model") == ""
