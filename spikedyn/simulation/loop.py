@@ -266,6 +266,22 @@ def _present(kp, st, buf, w, theta, image, seed, stream, index, learn, counts, r
 
 
 @numba.njit(cache=True)
+def _present_learning(kp, st, buf, w, theta, image, seed, first_index, k, counts, rec, ops):
+    """:func:`_present` with learning on, called exactly as :func:`_train_batch` calls it on one
+    thread (the training stream, index ``first_index + k``, a literal ``True``), so a recorded
+    training run shares that compiled loop instead of compiling one of its own."""
+    return _present(kp, st, buf, w, theta, image, seed, STREAM_TRAIN, first_index + k, True, counts, rec, ops,
+                    None)
+
+
+@numba.njit(cache=True)
+def _present_frozen(kp, st, buf, w, theta, image, seed, stream, first_index, k, counts, rec, ops):
+    """:func:`_present` with learning off, called exactly as :func:`_infer_batch` calls it (index
+    ``first_index + k``, a literal ``False``): a recorded response shares its compiled loop."""
+    return _present(kp, st, buf, w, theta, image, seed, stream, first_index + k, False, counts, rec, ops, None)
+
+
+@numba.njit(cache=True)
 def _first_nonfinite(a):
     """Index of the first non-finite entry of ``a``, or -1."""
     for i in range(a.shape[0]):

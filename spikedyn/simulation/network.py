@@ -40,7 +40,7 @@ from ..io import interrupt
 from ..io.interrupt import Interrupted
 from ..io.runs import load_run, save_run
 from .blocks import BlockTrainer
-from .loop import _infer_batch, _present, _train_batch
+from .loop import _infer_batch, _present_frozen, _present_learning, _train_batch
 from .state import (Buffers, Excitatory, _canonical_lists, _new_buffers, _new_state, _recorder, kernel_params,
                     state_arrays)
 
@@ -541,8 +541,12 @@ class Network:
             rec.n_spikes[0] = 0
             rec.n_steps[0] = 0
             t0 = int(st.clock[0])
-            attempts = _present(kp, st, buf, self.weights, theta, images[k], np.uint64(self.seed),
-                                np.uint64(stream), np.uint64(first_index + k), learn, counts[k], rec, ops, None)
+            if learn:
+                attempts = _present_learning(kp, st, buf, self.weights, theta, images[k], np.uint64(self.seed),
+                                             np.uint64(first_index), k, counts[k], rec, ops)
+            else:
+                attempts = _present_frozen(kp, st, buf, self.weights, theta, images[k], np.uint64(self.seed),
+                                           np.uint64(stream), np.uint64(first_index), k, counts[k], rec, ops)
             n_rec = int(rec.n_spikes[0])
             if n_rec > capacity:  # cannot happen: no neuron fires faster than its gate allows
                 raise RuntimeError(f"spike record overflow ({n_rec} > {capacity})")
