@@ -494,6 +494,18 @@ def _readouts_md(groups: Sequence[Group], label: str) -> str:
         cells = [f"`{g.label}`", str(g.neurons), str(len(g.seeds))]
         cells += [paired_margin(g.values(f"acc:{k}"), paper_acc).format() for k in kinds[1:]]
         parts.append("| " + " | ".join(cells) + " |")
+    pairs = [r for r in margin_rows(these) if r["kind"] == "continual"]
+    if pairs:
+        by_key = {(g.label, g.neurons, " ".join(g.overrides), g.protocol): g for g in these}
+        parts += ["", "ACC margins `a - b` between models under each readout, points, seed-paired [95 % t-interval] "
+                  f"(pairs ordered as under `{PAPER_READOUT}`):", "",
+                  f"| {label} a - b | neurons | seeds | " + " | ".join(f"`{k}`" for k in kinds) + " |",
+                  "|---|---:|---:|" + "---:|" * len(kinds)]
+        for r in pairs:
+            a, b = (by_key[(r[x], r["neurons"], r["overrides"], r["protocol"])] for x in ("a", "b"))
+            cells = [f"`{r['a']}` - `{r['b']}`", str(r["neurons"]), str(len(r["seeds"]))]
+            cells += [paired_margin(a.values(f"acc:{k}"), b.values(f"acc:{k}")).format() for k in kinds]
+            parts.append("| " + " | ".join(cells) + " |")
     return "\n".join(parts + [""])
 
 

@@ -170,6 +170,10 @@ def test_every_readout_is_tabulated_beside_the_papers_with_its_paired_margin(tmp
     assert "| `spikedyn` | 20 | 3 | " in md and f"{np.mean(accs):.3f} ± {np.std(accs, ddof=1):.3f} (-0.010)" in md
     # profile - mean: +1, +2, +3 points over the seeds
     assert paired_margin({0: 0.01, 1: 0.02, 2: 0.03}, {0: 0.0, 1: 0.0, 2: 0.0}).format() in md
+    # between models under each readout: spikedyn - asp, as under the paper's
+    profile = {(s["model"], s["seed"]): s["readouts"]["profile"]["final_average_accuracy"] for s in summaries}
+    expected = paired_margin({k: profile[("spikedyn", k)] for k in range(3)}, {k: profile[("asp", k)] for k in range(3)})
+    assert "| `spikedyn` - `asp` | 20 | 3 | " in md and expected.format() in md.split("`spikedyn` - `asp`")[1]
     written = write_comparison(groups, tmp_path / "out")
     assert (tmp_path / "out" / "readouts.md") in written
     # runs stored before the readouts existed: no readouts table
