@@ -39,7 +39,7 @@ def main(argv=None) -> int:
         tasks = [line for line in done.stderr.replace("\r", "\n").splitlines() if line.startswith("task ")
                  and "accuracy" in line]
         shown = " ".join(COMMAND) + " --out runs/continual --json runs/continual.json"
-        summary = done.stdout.strip().splitlines()[-1].replace(str(run), "runs/continual")
+        summary = done.stdout.strip().replace(str(run), "runs/continual")  # the summary, then the other readouts
         args.out.mkdir(parents=True, exist_ok=True)
         with atomic_path(args.out / "output.md") as path:
             path.write_text("```\n$ " + shown + "\n" + "\n".join(tasks) + "\n" + summary + "\n```\n")
