@@ -136,7 +136,8 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
 
 def cmd_evaluate(args: argparse.Namespace) -> dict[str, Any]:
     from ..core.encoding import STREAM_ASSIGN, STREAM_TEST
-    from ..core.readout import PAPER_READOUT, accuracy, assign_labels, confusion_matrix, fit_readouts, predict
+    from ..core.readout import (PAPER_READOUT, READOUTS, accuracy, assign_labels, confusion_matrix, fit_readouts,
+                                predict)
     from ..io.data import load_samples
     from ..io.files import write_json, write_npz
     from ..io.runs import load_run
@@ -175,8 +176,8 @@ def cmd_evaluate(args: argparse.Namespace) -> dict[str, Any]:
     predictions = predict(test_counts, assignments)
     # the other readouts need the labelled pass's counts, so a run named from its stored classes has none
     others = {} if choice == STORED else {
-        kind: accuracy(test_y, r.predict(test_counts)) for kind, r in fit_readouts(assign_counts, assign_y).items()
-        if kind != PAPER_READOUT}
+        kind: accuracy(test_y, r.predict(test_counts))
+        for kind, r in fit_readouts(assign_counts, assign_y, kinds=READOUTS[1:]).items()}
     confusion = confusion_matrix(test_y, predictions)
     acc = accuracy(test_y, predictions)
     n_assign = 0 if choice == STORED else int(assign_x.shape[0])

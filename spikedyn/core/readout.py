@@ -122,9 +122,13 @@ def predict(counts, assignments, n_classes: int = 10) -> np.ndarray:
     -------
     int64 array, shape (n_samples,)
     """
-    scores = class_scores(counts, assignments, n_classes)
+    return _highest_class(class_scores(counts, assignments, n_classes))
+
+
+def _highest_class(scores: np.ndarray) -> np.ndarray:
+    """The class of each row's highest score, ties to the highest class (the authors' ``argsort``)."""
     # argmax takes the first maximum; over the reversed classes that is the highest one.
-    return (n_classes - 1 - np.argmax(scores[:, ::-1], axis=1)).astype(np.int64)
+    return (scores.shape[1] - 1 - np.argmax(scores[:, ::-1], axis=1)).astype(np.int64)
 
 
 def confusion_matrix(labels, predictions, n_classes: int = 10) -> np.ndarray:
@@ -194,11 +198,7 @@ class Readout:
 
     def predict(self, counts) -> np.ndarray:
         """Predicted class of each row of ``counts``: int64 array, shape (n_samples,)."""
-        if self.kind == PAPER_READOUT:
-            return predict(counts, self.assignments, self.weights.shape[1])
-        scores = self.scores(counts)
-        n_classes = scores.shape[1]
-        return (n_classes - 1 - np.argmax(scores[:, ::-1], axis=1)).astype(np.int64)
+        return _highest_class(self.scores(counts))
 
 
 def class_proportions(counts, labels, n_classes: int = 10) -> np.ndarray:
@@ -257,22 +257,27 @@ def fit_readout(kind: str, counts, labels, n_classes: int = 10) -> Readout:
     n_neurons = counts.shape[1]
     bias = np.zeros(n_classes)
     if kind == "mean":
-        weights = np.zeros((n_neurons, n_classes))
-        members = assignments >= 0
-        sizes = np.bincount(assignments[members], minlength=n_classes)
-        weights[np.flatnonzero(members), assignments[members]] = 1.0 / sizes[assignments[members]]
+        weights = _per_class_mean(assignments, n_classes, 1.0)
     elif kind == "proportion":
         p = class_proportions(counts, labels, n_classes)
-        weights = np.zeros((n_neurons, n_classes))
-        members = np.flatnonzero(assignments >= 0)
-        sizes = np.bincount(assignments[members], minlength=n_classes)
-        a = assignments[members]
-        weights[members, a] = p[members, a] / sizes[a]
+        weights = _per_class_mean(assignments, n_classes, p[np.arange(n_neurons), assignments])
     elif kind == "profile":
         weights = class_proportions(counts, labels, n_classes)
     else:
         weights, bias = _fit_logistic(np.asarray(counts, np.float64), labels.astype(np.int64), n_classes)
     return Readout(kind, assignments, weights, bias)
+
+
+def _per_class_mean(assignments: np.ndarray, n_classes: int, gain) -> np.ndarray:
+    """Weights (n_neurons, n_classes) of a mean over each class's named neurons: neuron ``n``
+    named ``c`` weighs ``gain[n] / N_c`` (``gain`` a scalar or one value per neuron) on class
+    ``c``, 0 elsewhere; an unnamed neuron (-1) weighs nothing."""
+    weights = np.zeros((assignments.shape[0], n_classes))
+    members = np.flatnonzero(assignments >= 0)
+    a = assignments[members]
+    sizes = np.bincount(a, minlength=n_classes)
+    weights[members, a] = np.broadcast_to(gain, assignments.shape)[members] / sizes[a]
+    return weights
 
 
 def fit_readouts(counts, labels, n_classes: int = 10, kinds=READOUTS) -> dict[str, Readout]:

@@ -15,6 +15,7 @@ Ctrl-C (:mod:`spikedyn.io.interrupt`), and saves and loads itself as a run direc
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 import time
@@ -616,12 +617,10 @@ class Network:
         """
         if readout == PAPER_READOUT:
             assignments = self._require_assignments()
+            answer = functools.partial(predict, assignments=assignments, n_classes=max(10, int(assignments.max()) + 1))
         else:
-            fitted = self._readout(readout)
-        counts = self.respond(images, stream=STREAM_TEST, n_jobs=n_jobs, progress=progress, desc="predict")
-        if readout != PAPER_READOUT:
-            return fitted.predict(counts)
-        return predict(counts, assignments, max(10, int(assignments.max()) + 1))
+            answer = self._readout(readout).predict  # fitted (or refused) before any image is run
+        return answer(self.respond(images, stream=STREAM_TEST, n_jobs=n_jobs, progress=progress, desc="predict"))
 
     def score(self, images, labels, *, readout: str = PAPER_READOUT, n_jobs: int | None = None,
               progress: bool = False) -> float:
