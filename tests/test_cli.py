@@ -298,6 +298,7 @@ def test_end_to_end_on_synthetic_data(tmp_path: Path, digits_dir: Path, run_cli)
     assert len(ev["per_class_accuracy"]) == 10
     assert ev["cost"]["tally"]["inference"]["samples"] == 30 + 20 and ev["cost"]["infer_energy_uj"] > 0
     assert 0 <= ev["unassigned_neurons"] <= 3
+    assert ev["neurons_firing_at_rest"] == 0  # 30 images: every threshold is still near its initial 20 mV
     # every other readout, fitted on the same labelled pass, beside the paper's
     assert ev["readout"] == "mean" and set(ev["readout_accuracy"]) == {"proportion", "profile", "logistic"}
     assert all(0 <= a <= 1 and round(a * 20) == a * 20 for a in ev["readout_accuracy"].values())

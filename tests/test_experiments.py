@@ -66,6 +66,27 @@ def test_validation_sweep_never_loads_the_test_split(tmp_path, no_test_split, mn
 
 
 @pytest.mark.mnist
+def test_paper_scale_counts_the_neurons_firing_at_rest_on_validation(tmp_path, no_test_split, mnist_dir) -> None:
+    scale = importlib.import_module("paper_scale")
+    below = "excitatory.theta_init_mv=3 excitatory.theta_plus_mv=0"  # every threshold starts (and stays) below rest
+    scale.main(["--neurons", "4", "--epochs", "1", "--train-samples", "40", "--seeds", "0", "--variant", "defaults",
+                "--variant", below, "--jobs", "1", "--out", str(tmp_path / "scale")])
+    assert no_test_split and set(no_test_split) == {"train"}
+    runs = {json.loads(p.read_text())["task"]["variant"]: json.loads(p.read_text())
+            for p in (tmp_path / "scale" / "runs").iterdir()}
+    fresh, at_rest = runs["defaults"], runs[below]
+    assert fresh["firing_at_rest"] == 0 and fresh["firing_at_rest_spike_share"] == 0.0
+    assert fresh["accuracy_without_firing_at_rest"] == fresh["accuracy"]
+    assert at_rest["firing_at_rest"] == 4 and at_rest["firing_at_rest_spike_share"] == 1.0
+    assert sum(at_rest["firing_at_rest_classes"]) == 4
+    # every neuron left unnamed: each image scores 0 for every class, which the paper's tie rule answers with 9
+    _, labels = importlib.import_module("_runner").mnist("train")
+    assert at_rest["accuracy_without_firing_at_rest"] == pytest.approx((labels[50_000:] == 9).mean())
+    table = (tmp_path / "scale" / "table.md").read_text()
+    assert below in table and "validation images" in table
+
+
+@pytest.mark.mnist
 def test_search_evaluation_never_loads_the_test_split(no_test_split, mnist_dir, monkeypatch) -> None:
     """Both protocols of a search's candidate; the continual one is stopped once its pools are loaded
     (the pools are what could touch the test set; the run itself is the continual tests' business)."""

@@ -342,3 +342,25 @@ def test_strong_lateral_inhibition_has_no_runaway() -> None:
     assert 10 <= stats.mean_spikes_per_sample < 100
     assert stats.presentations == len(images)
     assert np.all(net.theta < 25.0) and net.theta.max() > 22.0
+
+
+def test_fires_at_rest_is_the_threshold_below_rest() -> None:
+    """[DC15]'s values: threshold v_thresh - offset + theta = -72 + theta mV, rest -65 mV: theta < 7 mV."""
+    exc = ExcitatoryParams()
+    theta = np.array([0.0, 6.5, 7.0 - 1e-9, 7.0, 7.0 + 1e-9, 20.0])
+    np.testing.assert_array_equal(exc.fires_at_rest(theta), [True, True, True, False, False, False])
+    shifted = ExcitatoryParams(v_rest_mv=-60.0)  # -72 + theta < -60 iff theta < 12
+    np.testing.assert_array_equal(shifted.fires_at_rest([11.9, 12.0]), [True, False])
+
+
+@pytest.mark.parametrize("model", ["diehl-cook", "lateral"])
+def test_neurons_firing_at_rest_answer_a_blank_image(model: str) -> None:
+    """With no input at all, exactly the neurons whose threshold lies below rest fire (learning off)."""
+    from spikedyn.simulation.network import Network
+
+    net = Network(NetworkConfig(model=model, n_neurons=12), seed=3)
+    net.theta[:] = np.linspace(4.0, 10.0, 12)  # 4.0 ... 10.0 mV: below rest up to 7 mV
+    expected = net.theta < 7.0
+    np.testing.assert_array_equal(net.firing_at_rest(), expected)
+    counts = net.respond(np.zeros((2, 784), np.uint8), progress=False, n_jobs=1)
+    np.testing.assert_array_equal(counts > 0, np.broadcast_to(expected, counts.shape))

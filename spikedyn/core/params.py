@@ -37,6 +37,8 @@ import numbers
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from ..errors import ConfigError, show
 
 #: Smallest spike probability per step of an input at intensity 1. The Poisson
@@ -94,6 +96,17 @@ class ExcitatoryParams:
     POSITIVE = ("tau_m_ms", "tau_ge_ms", "tau_gi_ms", "tau_theta_ms")
     NON_NEGATIVE = ("refractory_ms", "lockout_ms", "theta_plus_mv")
     DURATIONS = ("refractory_ms", "lockout_ms")
+
+    def fires_at_rest(self, theta):
+        """Which neurons fire with no input at all: those whose threshold lies below the resting
+        potential, ``v_rest > v_thresh + theta - theta_offset`` (bool array, the shape of ``theta``).
+
+        With [DC15]'s values that is ``theta < 7 mV``. theta starts at 20 mV and decays with
+        ``tau_theta`` (10^4 s, about 20,000 presentations), so a neuron that stops winning for several
+        time constants gets there. With learning off its threshold stays there: it fires whenever it
+        is neither refractory nor inhibited, whatever the image (docs/results.md, "Paper scale").
+        """
+        return self.v_rest_mv > self.v_thresh_mv + np.asarray(theta, dtype=np.float64) - self.theta_offset_mv
 
 
 @dataclass(frozen=True)

@@ -424,6 +424,13 @@ class Network:
         return models.get(self.config.model).plasticity.test_thresholds(self.config, self.theta,
                                                                         self._state.plasticity)
 
+    def firing_at_rest(self) -> np.ndarray:
+        """Which excitatory neurons fire with no input when learning is off (bool, shape (n_neurons,)):
+        their threshold under :meth:`test_thresholds` lies below the resting potential
+        (:meth:`spikedyn.core.params.ExcitatoryParams.fires_at_rest`). Such neurons answer every image
+        alike, and the paper's readout gives them the class of the image with the most ink."""
+        return self.config.excitatory.fires_at_rest(self.test_thresholds())
+
     def respond(self, images, *, stream: int = STREAM_TEST, first_index: int = 0, n_jobs: int | None = None,
                 progress: bool = True, batch_size: int = 500, desc: str = "respond", record: str | None = None):
         """Responses of the frozen network to each image (learning off, each from rest).
