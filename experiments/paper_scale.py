@@ -28,13 +28,16 @@ Example (about 25 minutes per 1600-neuron network on one core here)::
         --out experiments/results/paper_scale_validation --jobs 2
 
 Outputs in ``--out``: ``runs/`` (one JSON per network, reused on a rerun with the same
-source), ``table.md`` and ``table.csv``.
+source), ``table.md`` and ``table.csv``. ``--run-dir DIR`` (with ``--split test``) reads out a network
+trained before, e.g. by ``spikedyn train --model diehl-cook --neurons 6400 --epochs 3 --jobs 2 --out DIR``,
+the same way.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import json
 import sys
 import time
 from pathlib import Path
@@ -47,7 +50,7 @@ from _runner import add_executor_options, int_list, mean_sd, mnist, run_tasks  #
 from spikedyn.config import NetworkConfig, parse_set  # noqa: E402
 from spikedyn.core.encoding import STREAM_ASSIGN, STREAM_TEST  # noqa: E402
 from spikedyn.core.readout import READOUTS, accuracy, assign_labels, fit_readouts, predict  # noqa: E402
-from spikedyn.io.splits import selection_split  # noqa: E402
+from spikedyn.io.splits import TRAIN_SAMPLES, selection_split  # noqa: E402
 from spikedyn.simulation.network import Network, warm_up  # noqa: E402
 
 #: Diehl & Cook (2015), test accuracy by number of excitatory neurons.
@@ -117,6 +120,21 @@ def run(task: dict) -> dict:
             "train_samples_per_second": per_epoch * task["epochs"] / train_s, "config": config.to_dict()}
 
 
+def saved(task: dict) -> dict:
+    """A network already trained (``spikedyn train --out DIR``), read out as :func:`run` reads its own."""
+    x, y, xs, ys = data("test")
+    net = Network.load(task["run_dir"])
+    meta = json.loads((Path(task["run_dir"]) / "run.json").read_text())
+    learned = int(meta.get("training", {}).get("learned_images", min(net.samples_seen, x.shape[0])))
+    start = time.perf_counter()
+    named = net.respond(x[:learned], stream=STREAM_ASSIGN, n_jobs=task["threads"], progress=False)
+    counts = net.respond(xs, stream=STREAM_TEST, n_jobs=task["threads"], progress=False)
+    return {**diagnose(net, named, y[:learned], counts, ys), "eval_seconds": time.perf_counter() - start,
+            "train_seconds": meta.get("training", {}).get("wall_seconds", float("nan")),
+            "trained_by": {k: meta.get(k) for k in ("spikedyn_version", "source_hash")},
+            "config": net.config.to_dict()}
+
+
 def summarise(results: list[dict], out: Path, split: str) -> str:
     groups: dict[tuple, list[dict]] = {}
     for r in results:
@@ -160,7 +178,8 @@ def summarise(results: list[dict], out: Path, split: str) -> str:
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default="diehl-cook")
-    p.add_argument("--neurons", type=int_list, default=[1600])
+    p.add_argument("--neurons", type=int_list, default=None,
+                   help="sizes to train (default 1600; none when only --run-dir networks are read out)")
     p.add_argument("--epochs", type=int, default=3, help="passes over the training images (the authors' code: 3)")
     p.add_argument("--train-samples", type=int, default=60_000, help="the first K training images, per pass")
     p.add_argument("--seeds", type=int_list, default=[0, 1, 2])
@@ -168,17 +187,39 @@ def main(argv=None) -> None:
     p.add_argument("--variant", action="append", default=[], metavar="'SECTION.FIELD=VALUE ...'|defaults")
     p.add_argument("--threads", type=int, default=1, help="simulation threads per network (spikedyn train --jobs)")
     p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--run-dir", type=Path, action="append", default=[],
+                   help="also read out a network trained before (spikedyn train --out DIR; test split only)")
     add_executor_options(p)
     args = p.parse_args(argv)
+    if args.run_dir and args.split != "test":
+        p.error("--run-dir reads out a network trained on the standard protocol: use it with --split test")
+    if args.neurons is None:
+        args.neurons = [] if args.run_dir else [1600]
     for v in args.variant or [DEFAULTS]:
         variant_overrides(v)  # a bad override fails here, before any run
     tasks = [{"id": f"{args.model}-{n}-e{args.epochs}-{v.replace(' ', '_')}-{args.split}-seed{s}",
               "model": args.model, "neurons": n, "epochs": args.epochs, "train_samples": args.train_samples,
               "split": args.split, "variant": v, "seed": s, "threads": args.threads}
              for n in args.neurons for v in (args.variant or [DEFAULTS]) for s in args.seeds]
+    if args.run_dir:
+        for d in args.run_dir:
+            if not (d / "run.json").is_file():
+                p.error(f"{d} is not a run directory (no run.json); give a directory of spikedyn train --out")
+        tasks_saved = []
+        for d in args.run_dir:
+            meta = json.loads((d / "run.json").read_text())
+            learned = meta.get("training", {}).get("learned_images", min(meta["samples_seen"], TRAIN_SAMPLES))
+            epochs = round(meta["samples_seen"] / max(learned, 1), 2)  # passes over the images it learned from
+            tasks_saved.append({"id": f"saved-{d.name}", "model": meta["config"]["model"],
+                                "neurons": meta["config"]["n_neurons"], "epochs": epochs, "split": "test",
+                                "variant": f"{DEFAULTS} (trained before: {d.name})", "seed": meta["seed"],
+                                "threads": args.threads, "run_dir": str(d.resolve())})
+        saved_results = run_tasks(saved, tasks_saved, args.out, jobs=1, desc="saved networks")
+    else:
+        saved_results = []
     results = run_tasks(run, tasks, args.out, jobs=args.jobs, desc="networks", executor=args.executor,
-                        scheduler=args.scheduler, cost=lambda t: float(t["neurons"] * t["epochs"]))
-    print(summarise(results, args.out, args.split))
+                        scheduler=args.scheduler, cost=lambda t: float(t["neurons"] * t["epochs"])) if tasks else []
+    print(summarise(results + saved_results, args.out, args.split))
 
 
 if __name__ == "__main__":

@@ -87,6 +87,24 @@ def test_paper_scale_counts_the_neurons_firing_at_rest_on_validation(tmp_path, n
 
 
 @pytest.mark.mnist
+def test_paper_scale_reads_out_a_network_trained_before(tmp_path, mnist_dir, run_cli) -> None:
+    scale = importlib.import_module("paper_scale")
+    run = tmp_path / "run"
+    code, _, err = run_cli("train", "--model", "diehl-cook", "--neurons", "4", "--train-samples", "30", "--seed", "2",
+                           "--data-dir", mnist_dir, "--out", run, "--quiet")
+    assert code == 0, err
+    with pytest.raises(SystemExit):  # a saved network is read on the test split only
+        scale.main(["--run-dir", str(run), "--out", str(tmp_path / "refused")])
+    scale.main(["--run-dir", str(run), "--split", "test", "--out", str(tmp_path / "scale")])
+    (record,) = [json.loads(p.read_text()) for p in (tmp_path / "scale" / "runs").iterdir()]
+    assert record["task"]["neurons"] == 4 and record["task"]["seed"] == 2 and record["task"]["epochs"] == 1.0
+    assert record["trained_by"]["source_hash"] == json.loads((run / "run.json").read_text())["source_hash"]
+    assert record["firing_at_rest"] == 0 and 0.0 <= record["accuracy"] <= 1.0
+    assert set(record["readout_accuracy"]) == {"proportion", "profile", "logistic"}
+    assert "trained before: run" in (tmp_path / "scale" / "table.md").read_text()
+
+
+@pytest.mark.mnist
 def test_search_evaluation_never_loads_the_test_split(no_test_split, mnist_dir, monkeypatch) -> None:
     """Both protocols of a search's candidate; the continual one is stopped once its pools are loaded
     (the pools are what could touch the test set; the run itself is the continual tests' business)."""
