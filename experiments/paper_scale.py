@@ -84,6 +84,9 @@ def diagnose(net: Network, named_counts: np.ndarray, named_labels: np.ndarray, c
     theta = net.test_thresholds()
     largest = net.weights.max(axis=0)
     spikes = counts.sum()
+    exc = net.config.excitatory
+    gap = exc.v_thresh_mv - exc.theta_offset_mv + theta - exc.v_rest_mv  # threshold above rest, mV
+    lowest = np.argsort(gap, kind="stable")[:max(1, gap.size // 100)]
     return {
         "accuracy": accuracy(labels, predict(counts, assignments)),
         "readout_accuracy": {k: accuracy(labels, r.predict(counts))
@@ -96,6 +99,11 @@ def diagnose(net: Network, named_counts: np.ndarray, named_labels: np.ndarray, c
         "others_largest_weight_median": float(np.median(largest[~at_rest])) if (~at_rest).any() else None,
         "accuracy_without_firing_at_rest": accuracy(labels, predict(counts, unnamed)),
         "test_spikes_per_image": float(spikes / max(counts.shape[0], 1)),
+        # where the spikes go: the neurons that answer most, and those nearest to firing at rest
+        "winners": int(np.unique(counts.argmax(axis=1)[counts.max(axis=1) > 0]).size),
+        "lowest_threshold_1pct_spike_share": float(counts[:, lowest].sum() / spikes) if spikes else 0.0,
+        "threshold_above_rest_mv": dict(zip(("p0", "p1", "p10", "p50"),
+                                            np.percentile(gap, [0, 1, 10, 50]).tolist())),
         "theta_percentiles_mv": dict(zip(("p0", "p10", "p50", "p90", "p100"),
                                          np.percentile(theta, [0, 10, 50, 90, 100]).tolist())),
     }
@@ -149,6 +157,9 @@ def summarise(results: list[dict], out: Path, split: str) -> str:
             row[f"{key}_mean"], row[f"{key}_sd"] = mean_sd(r[key] for r in rs)
         for kind in READOUTS[1:]:
             row[f"{kind}_mean"], row[f"{kind}_sd"] = mean_sd(r["readout_accuracy"][kind] for r in rs)
+        for key in ("winners", "lowest_threshold_1pct_spike_share"):  # absent from runs stored before they were
+            row[f"{key}_mean"], row[f"{key}_sd"] = mean_sd(r.get(key, float("nan")) for r in rs)
+        row["lowest_above_rest_mv"] = min(r.get("threshold_above_rest_mv", {}).get("p0", float("nan")) for r in rs)
         row["per_seed"] = " ".join(f"{r['accuracy']:.3f}" for r in sorted(rs, key=lambda r: r["task"]["seed"]))
         rows.append(row)
     with open(out / "table.csv", "w", newline="") as f:
@@ -158,18 +169,24 @@ def summarise(results: list[dict], out: Path, split: str) -> str:
     scored = "all 10,000 test images" if split == "test" else "the validation images 50,000-59,999"
     pm = lambda r, k, f=".3f": f"{r[k + '_mean']:{f}} ± {r[k + '_sd']:{f}}"  # noqa: E731
     lines = [f"Accuracy on {scored} (mean ± sd over seeds; neurons named from the training images learned "
-             "from, learning off), and the neurons whose threshold lies below the resting potential "
-             "(`Network.firing_at_rest`) at the end of training. Source: "
+             "from, learning off) and where the test spikes go at the end of training: the lowest threshold "
+             "above the resting potential (mV, over seeds), the share of the spikes fired by the 1 % of neurons "
+             "with the lowest thresholds, the number of distinct neurons that answer an image most, and the "
+             "neurons whose threshold lies below rest (`Network.firing_at_rest`: their number, their share of "
+             "the spikes, and the paper's readout with them unnamed). Source: "
              + ", ".join(sorted({str(r.get('source_hash')) for r in results})) + ".", "",
              "| model | neurons | passes | variant | paper's readout | per seed | profile | logistic | "
-             "firing at rest | their share of spikes | paper's readout, those unnamed | paper | "
-             "training min |", "|---|---:|---:|---|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
+             "lowest threshold above rest | spikes, 1 % lowest thresholds | distinct winners | firing at rest "
+             "(share of spikes) | paper's readout, those unnamed | paper | training min |",
+             "|---|---:|---:|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         paper = "-" if r["paper"] is None else f"{r['paper']:.3f}"
         lines.append(f"| `{r['model']}` | {r['neurons']} | {r['epochs']} | {r['variant']} | **{pm(r, 'accuracy')}** "
                      f"| {r['per_seed']} | {pm(r, 'profile')} | {pm(r, 'logistic')} | "
-                     f"{r['firing_at_rest_mean']:.0f} | {pm(r, 'firing_at_rest_spike_share', '.2f')} | "
-                     f"{pm(r, 'accuracy_without_firing_at_rest')} | {paper} | {r['train_seconds_mean'] / 60:.0f} |")
+                     f"{r['lowest_above_rest_mv']:.1f} | {pm(r, 'lowest_threshold_1pct_spike_share', '.2f')} | "
+                     f"{r['winners_mean']:.0f} | {r['firing_at_rest_mean']:.0f} "
+                     f"({r['firing_at_rest_spike_share_mean']:.2f}) | {pm(r, 'accuracy_without_firing_at_rest')} | "
+                     f"{paper} | {r['train_seconds_mean'] / 60:.0f} |")
     text = "\n".join(lines) + "\n"
     (out / "table.md").write_text(text)
     return text

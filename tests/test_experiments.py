@@ -77,6 +77,9 @@ def test_paper_scale_counts_the_neurons_firing_at_rest_on_validation(tmp_path, n
     fresh, at_rest = runs["defaults"], runs[below]
     assert fresh["firing_at_rest"] == 0 and fresh["firing_at_rest_spike_share"] == 0.0
     assert fresh["accuracy_without_firing_at_rest"] == fresh["accuracy"]
+    assert fresh["threshold_above_rest_mv"]["p0"] > 12.9  # 40 images: theta has decayed by 0.2 % at most
+    assert at_rest["threshold_above_rest_mv"]["p50"] < 0 and at_rest["lowest_threshold_1pct_spike_share"] > 0
+    assert 1 <= fresh["winners"] <= 4
     assert at_rest["firing_at_rest"] == 4 and at_rest["firing_at_rest_spike_share"] == 1.0
     assert sum(at_rest["firing_at_rest_classes"]) == 4
     # every neuron left unnamed: each image scores 0 for every class, which the paper's tie rule answers with 9
