@@ -28,7 +28,8 @@ Example (about 25 minutes per 1600-neuron network on one core here)::
         --out experiments/results/paper_scale_validation --jobs 2
 
 Outputs in ``--out``: ``runs/`` (one JSON per network, reused on a rerun with the same
-source), ``table.md`` and ``table.csv``. ``--run-dir DIR`` (with ``--split test``) reads out a network
+source), ``table.md`` and ``table.csv`` (``--tables-only``: from every stored run, for runs made by
+several invocations, e.g. with different ``--threads``). ``--run-dir DIR`` (with ``--split test``) reads out a network
 trained before, e.g. by ``spikedyn train --model diehl-cook --neurons 6400 --epochs 3 --jobs 2 --out DIR``,
 the same way.
 """
@@ -206,8 +207,17 @@ def main(argv=None) -> None:
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--run-dir", type=Path, action="append", default=[],
                    help="also read out a network trained before (spikedyn train --out DIR; test split only)")
+    p.add_argument("--tables-only", action="store_true",
+                   help="write the tables from every stored run of --split in --out/runs, computing nothing")
     add_executor_options(p)
     args = p.parse_args(argv)
+    if args.tables_only:
+        stored = [json.loads(f.read_text()) for f in sorted((args.out / "runs").glob("*.json"))]
+        stored = [r for r in stored if r.get("task", {}).get("split") == args.split]
+        if not stored:
+            p.error(f"--tables-only: no stored run of the {args.split} split in {args.out / 'runs'}")
+        print(summarise(stored, args.out, args.split))
+        return
     if args.run_dir and args.split != "test":
         p.error("--run-dir reads out a network trained on the standard protocol: use it with --split test")
     if args.neurons is None:

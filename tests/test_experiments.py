@@ -87,6 +87,9 @@ def test_paper_scale_counts_the_neurons_firing_at_rest_on_validation(tmp_path, n
     assert at_rest["accuracy_without_firing_at_rest"] == pytest.approx((labels[50_000:] == 9).mean())
     table = (tmp_path / "scale" / "table.md").read_text()
     assert below in table and "validation images" in table
+    (tmp_path / "scale" / "table.md").unlink()
+    scale.main(["--tables-only", "--out", str(tmp_path / "scale")])  # the same table from the stored runs
+    assert (tmp_path / "scale" / "table.md").read_text() == table
 
 
 @pytest.mark.mnist
