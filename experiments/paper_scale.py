@@ -158,9 +158,13 @@ def summarise(results: list[dict], out: Path, split: str) -> str:
             row[f"{key}_mean"], row[f"{key}_sd"] = mean_sd(r[key] for r in rs)
         for kind in READOUTS[1:]:
             row[f"{kind}_mean"], row[f"{kind}_sd"] = mean_sd(r["readout_accuracy"][kind] for r in rs)
-        for key in ("winners", "lowest_threshold_1pct_spike_share"):  # absent from runs stored before they were
-            row[f"{key}_mean"], row[f"{key}_sd"] = mean_sd(r.get(key, float("nan")) for r in rs)
-        row["lowest_above_rest_mv"] = min(r.get("threshold_above_rest_mv", {}).get("p0", float("nan")) for r in rs)
+        # absent from runs stored before these columns existed: over the runs that have them
+        for key in ("winners", "lowest_threshold_1pct_spike_share"):
+            have = [r[key] for r in rs if key in r]
+            row[f"{key}_mean"], row[f"{key}_sd"] = mean_sd(have) if have else (float("nan"), float("nan"))
+        have = [r["threshold_above_rest_mv"]["p0"] for r in rs if "threshold_above_rest_mv" in r]
+        row["lowest_above_rest_mv"] = min(have) if have else float("nan")
+        row["seeds_with_spike_columns"] = len(have)
         row["per_seed"] = " ".join(f"{r['accuracy']:.3f}" for r in sorted(rs, key=lambda r: r["task"]["seed"]))
         rows.append(row)
     with open(out / "table.csv", "w", newline="") as f:
@@ -168,13 +172,20 @@ def summarise(results: list[dict], out: Path, split: str) -> str:
         writer.writeheader()
         writer.writerows(rows)
     scored = "all 10,000 test images" if split == "test" else "the validation images 50,000-59,999"
-    pm = lambda r, k, f=".3f": f"{r[k + '_mean']:{f}} ± {r[k + '_sd']:{f}}"  # noqa: E731
+    def pm(r, k, f=".3f"):
+        m = r[k + "_mean"]
+        return "-" if m != m else f"{m:{f}} ± {r[k + '_sd']:{f}}"  # "-": runs stored before the column existed
+
+    def one(x, f):
+        return "-" if x != x else f"{x:{f}}"
+
     lines = [f"Accuracy on {scored} (mean ± sd over seeds; neurons named from the training images learned "
-             "from, learning off) and where the test spikes go at the end of training: the lowest threshold "
+             "from, learning off) and where the spikes on those images go at the end of training: the lowest threshold "
              "above the resting potential (mV, over seeds), the share of the spikes fired by the 1 % of neurons "
              "with the lowest thresholds, the number of distinct neurons that answer an image most, and the "
              "neurons whose threshold lies below rest (`Network.firing_at_rest`: their number, their share of "
-             "the spikes, and the paper's readout with them unnamed). Source: "
+             "the spikes, and the paper's readout with them unnamed); \"-\": runs stored before those columns existed "
+             "(the others are over the seeds that have them). Source: "
              + ", ".join(sorted({str(r.get('source_hash')) for r in results})) + ".", "",
              "| model | neurons | passes | variant | paper's readout | per seed | profile | logistic | "
              "lowest threshold above rest | spikes, 1 % lowest thresholds | distinct winners | firing at rest "
@@ -184,8 +195,8 @@ def summarise(results: list[dict], out: Path, split: str) -> str:
         paper = "-" if r["paper"] is None else f"{r['paper']:.3f}"
         lines.append(f"| `{r['model']}` | {r['neurons']} | {r['epochs']} | {r['variant']} | **{pm(r, 'accuracy')}** "
                      f"| {r['per_seed']} | {pm(r, 'profile')} | {pm(r, 'logistic')} | "
-                     f"{r['lowest_above_rest_mv']:.1f} | {pm(r, 'lowest_threshold_1pct_spike_share', '.2f')} | "
-                     f"{r['winners_mean']:.0f} | {r['firing_at_rest_mean']:.0f} "
+                     f"{one(r['lowest_above_rest_mv'], '.1f')} | {pm(r, 'lowest_threshold_1pct_spike_share', '.2f')} | "
+                     f"{one(r['winners_mean'], '.0f')} | {r['firing_at_rest_mean']:.0f} "
                      f"({r['firing_at_rest_spike_share_mean']:.2f}) | {pm(r, 'accuracy_without_firing_at_rest')} | "
                      f"{paper} | {r['train_seconds_mean'] / 60:.0f} |")
     text = "\n".join(lines) + "\n"
