@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import json
 import sys
 import time
@@ -139,29 +140,46 @@ def saved(task: dict) -> dict:
     named = net.respond(x[:learned], stream=STREAM_ASSIGN, n_jobs=task["threads"], progress=False)
     counts = net.respond(xs, stream=STREAM_TEST, n_jobs=task["threads"], progress=False)
     return {**diagnose(net, named, y[:learned], counts, ys), "eval_seconds": time.perf_counter() - start,
-            "train_seconds": meta.get("training", {}).get("wall_seconds", float("nan")),
+            "train_seconds": meta.get("training", {}).get("wall_seconds"),  # None: not recorded
             "trained_by": {k: meta.get(k) for k in ("spikedyn_version", "source_hash")},
             "config": net.config.to_dict()}
+
+
+def overrides(config: dict) -> str:
+    """The fields of a saved network's config that differ from the package defaults at its model and size."""
+    defaults = NetworkConfig(model=config["model"], n_neurons=config["n_neurons"]).to_dict()
+    diff = [f"{section}.{k}={v}" for section, fields in config.items() if isinstance(fields, dict)
+            for k, v in fields.items() if defaults.get(section, {}).get(k, v) != v]
+    return " ".join(diff) or DEFAULTS
 
 
 def summarise(results: list[dict], out: Path, split: str) -> str:
     groups: dict[tuple, list[dict]] = {}
     for r in results:
         t = r["task"]
-        groups.setdefault((t["model"], t["neurons"], t["epochs"], t["variant"]), []).append(r)
+        variant = t["variant"]
+        if "trained_by" in r:  # a network trained before: its settings and the code that trained it
+            variant = (f"{overrides(r['config'])} (trained before, by spikedyn {r['trained_by']['spikedyn_version']}, "
+                       f"source {r['trained_by']['source_hash']})")
+        groups.setdefault((t["model"], t["neurons"], t["epochs"], variant), []).append(r)
     rows = []
     for (model, n, epochs, variant), rs in sorted(groups.items()):
         row = {"model": model, "neurons": n, "epochs": epochs, "variant": variant, "seeds": len(rs),
                "paper": PAPER.get(n) if split == "test" else None}
-        for key in ("accuracy", "accuracy_without_firing_at_rest", "firing_at_rest", "firing_at_rest_spike_share",
-                    "train_seconds"):
+        for key in ("accuracy", "accuracy_without_firing_at_rest", "firing_at_rest", "firing_at_rest_spike_share"):
             row[f"{key}_mean"], row[f"{key}_sd"] = mean_sd(r[key] for r in rs)
+        times = [r["train_seconds"] for r in rs if r.get("train_seconds") is not None]
+        row["train_seconds_mean"] = mean_sd(times)[0] if times else float("nan")
         for kind in READOUTS[1:]:
             row[f"{kind}_mean"], row[f"{kind}_sd"] = mean_sd(r["readout_accuracy"][kind] for r in rs)
+        if len(rs) == 1:  # one seed: no spread to show
+            row.update({k: float("nan") for k in row if k.endswith("_sd")})
         # absent from runs stored before these columns existed: over the runs that have them
         for key in ("winners", "lowest_threshold_1pct_spike_share"):
             have = [r[key] for r in rs if key in r]
             row[f"{key}_mean"], row[f"{key}_sd"] = mean_sd(have) if have else (float("nan"), float("nan"))
+            if len(have) == 1:
+                row[f"{key}_sd"] = float("nan")  # one seed: no spread to show
         have = [r["threshold_above_rest_mv"]["p0"] for r in rs if "threshold_above_rest_mv" in r]
         row["lowest_above_rest_mv"] = min(have) if have else float("nan")
         row["seeds_with_spike_columns"] = len(have)
@@ -173,8 +191,10 @@ def summarise(results: list[dict], out: Path, split: str) -> str:
         writer.writerows(rows)
     scored = "all 10,000 test images" if split == "test" else "the validation images 50,000-59,999"
     def pm(r, k, f=".3f"):
-        m = r[k + "_mean"]
-        return "-" if m != m else f"{m:{f}} ± {r[k + '_sd']:{f}}"  # "-": runs stored before the column existed
+        m, sd = r[k + "_mean"], r[k + "_sd"]
+        if m != m:
+            return "-"  # runs stored before the column existed
+        return f"{m:{f}}" if sd != sd else f"{m:{f}} ± {sd:{f}}"  # one seed: the value alone
 
     def one(x, f):
         return "-" if x != x else f"{x:{f}}"
@@ -185,7 +205,9 @@ def summarise(results: list[dict], out: Path, split: str) -> str:
              "with the lowest thresholds, the number of distinct neurons that answer an image most, and the "
              "neurons whose threshold lies below rest (`Network.firing_at_rest`: their number, their share of "
              "the spikes, and the paper's readout with them unnamed); \"-\": runs stored before those columns existed "
-             "(the others are over the seeds that have them). Source: "
+             "(the others are over the seeds that have them); a value without ± comes from one seed. Among equal "
+             "thresholds (many neurons share the floor at x = 0) the 1 % is taken in neuron order. Source of the "
+             "code that trained and read out: "
              + ", ".join(sorted({str(r.get('source_hash')) for r in results})) + ".", "",
              "| model | neurons | passes | variant | paper's readout | per seed | profile | logistic | "
              "lowest threshold above rest | spikes, 1 % lowest thresholds | distinct winners | firing at rest "
@@ -193,12 +215,12 @@ def summarise(results: list[dict], out: Path, split: str) -> str:
              "|---|---:|---:|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         paper = "-" if r["paper"] is None else f"{r['paper']:.3f}"
-        lines.append(f"| `{r['model']}` | {r['neurons']} | {r['epochs']} | {r['variant']} | **{pm(r, 'accuracy')}** "
+        lines.append(f"| `{r['model']}` | {r['neurons']} | {r['epochs']:g} | {r['variant']} | **{pm(r, 'accuracy')}** "
                      f"| {r['per_seed']} | {pm(r, 'profile')} | {pm(r, 'logistic')} | "
                      f"{one(r['lowest_above_rest_mv'], '.1f')} | {pm(r, 'lowest_threshold_1pct_spike_share', '.2f')} | "
                      f"{one(r['winners_mean'], '.0f')} | {r['firing_at_rest_mean']:.0f} "
                      f"({r['firing_at_rest_spike_share_mean']:.2f}) | {pm(r, 'accuracy_without_firing_at_rest')} | "
-                     f"{paper} | {r['train_seconds_mean'] / 60:.0f} |")
+                     f"{paper} | {one(r['train_seconds_mean'] / 60, '.0f')} |")
     text = "\n".join(lines) + "\n"
     (out / "table.md").write_text(text)
     return text
@@ -235,7 +257,8 @@ def main(argv=None) -> None:
         args.neurons = [] if args.run_dir else [1600]
     for v in args.variant or [DEFAULTS]:
         variant_overrides(v)  # a bad override fails here, before any run
-    tasks = [{"id": f"{args.model}-{n}-e{args.epochs}-{v.replace(' ', '_')}-{args.split}-seed{s}",
+    size = "" if args.train_samples == 60_000 else f"-n{args.train_samples}"
+    tasks = [{"id": f"{args.model}-{n}-e{args.epochs}{size}-{v.replace(' ', '_')}-{args.split}-seed{s}",
               "model": args.model, "neurons": n, "epochs": args.epochs, "train_samples": args.train_samples,
               "split": args.split, "variant": v, "seed": s, "threads": args.threads}
              for n in args.neurons for v in (args.variant or [DEFAULTS]) for s in args.seeds]
@@ -248,13 +271,18 @@ def main(argv=None) -> None:
             meta = json.loads((d / "run.json").read_text())
             learned = meta.get("training", {}).get("learned_images", min(meta["samples_seen"], TRAIN_SAMPLES))
             epochs = round(meta["samples_seen"] / max(learned, 1), 2)  # passes over the images it learned from
-            tasks_saved.append({"id": f"saved-{d.name}", "model": meta["config"]["model"],
-                                "neurons": meta["config"]["n_neurons"], "epochs": epochs, "split": "test",
-                                "variant": f"{DEFAULTS} (trained before: {d.name})", "seed": meta["seed"],
-                                "threads": args.threads, "run_dir": str(d.resolve())})
+            where = str(d.resolve())
+            tasks_saved.append({"id": f"saved-{d.name}-{hashlib.sha1(where.encode()).hexdigest()[:8]}",
+                                "model": meta["config"]["model"], "neurons": meta["config"]["n_neurons"],
+                                "epochs": epochs, "split": "test", "variant": f"trained before: {d.name}",
+                                "seed": meta["seed"], "threads": args.threads, "run_dir": where,
+                                # a network trained again in the same directory is read out again
+                                "trained": [meta["samples_seen"], meta.get("source_hash")]})
         saved_results = run_tasks(saved, tasks_saved, args.out, jobs=1, desc="saved networks")
     else:
         saved_results = []
+    if not tasks and not saved_results:
+        p.error("nothing to run: give --neurons (sizes to train) or --run-dir (networks to read out)")
     results = run_tasks(run, tasks, args.out, jobs=args.jobs, desc="networks", executor=args.executor,
                         scheduler=args.scheduler, cost=lambda t: float(t["neurons"] * t["epochs"])) if tasks else []
     print(summarise(results + saved_results, args.out, args.split))

@@ -172,6 +172,18 @@ def untrained_run(tmp_path: Path) -> Path:
     return save_run(tmp_path / "run", Network(NetworkConfig(n_neurons=4), seed=0))
 
 
+def test_evaluate_warns_about_neurons_firing_at_rest(tmp_path: Path, digits_dir: Path, run_cli) -> None:
+    net = Network(NetworkConfig(n_neurons=4), seed=0)
+    net.theta[:] = [20.0, 6.0, 20.0, 3.0]  # thresholds -52, -66, -52 and -69 mV; rest -65 mV
+    run = save_run(tmp_path / "run", net)
+    code, out, err = run_cli("evaluate", run, "--data-dir", digits_dir, "--assign-from", "first", "--assign-samples",
+                             "10", "--test-samples", "10", "--json", tmp_path / "eval.json", "--quiet")
+    assert code == 0, err
+    assert json.loads((tmp_path / "eval.json").read_text())["neurons_firing_at_rest"] == 2
+    assert err.startswith("warning: 2 of 4 neurons have thresholds below the resting potential")
+    assert "Paper scale" in err and out.startswith("accuracy ")
+
+
 def test_plot_confusion_before_evaluate(tmp_path: Path, untrained_run: Path, run_cli) -> None:
     before = entries(untrained_run)
     code, _, err = run_cli("plot", "confusion", untrained_run, "-o", tmp_path / "c.png")

@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
@@ -92,6 +93,24 @@ def test_paper_scale_counts_the_neurons_firing_at_rest_on_validation(tmp_path, n
     assert (tmp_path / "scale" / "table.md").read_text() == table
 
 
+def test_paper_scale_diagnosis_by_hand() -> None:
+    """Neuron 2 fires at rest and answers every image most: it decides the paper's readout until unnamed."""
+    from spikedyn.config import NetworkConfig
+    from spikedyn.simulation.network import Network
+
+    scale = importlib.import_module("paper_scale")
+    net = Network(NetworkConfig(model="diehl-cook", n_neurons=3), seed=0)
+    net.theta[:] = [20.0, 20.0, 5.0]
+    named = np.array([[3, 0, 5], [0, 3, 4], [0, 0, 6]])  # labelled pass: classes 0, 1, 2 -> neurons named 0, 1, 2
+    counts = np.array([[2, 0, 9], [0, 2, 9]])  # a 0 and a 1
+    d = scale.diagnose(net, named, np.array([0, 1, 2]), counts, np.array([0, 1]))
+    assert d["firing_at_rest"] == 1 and d["firing_at_rest_classes"] == [0, 0, 0, 1] + [0] * 7
+    assert d["accuracy"] == 0.0  # class 2's one neuron answers 9 to both
+    assert d["accuracy_without_firing_at_rest"] == 1.0
+    assert d["firing_at_rest_spike_share"] == pytest.approx(18 / 22)
+    assert d["winners"] == 1 and d["threshold_above_rest_mv"]["p0"] == pytest.approx(-2.0)
+
+
 @pytest.mark.mnist
 def test_paper_scale_reads_out_a_network_trained_before(tmp_path, mnist_dir, run_cli) -> None:
     scale = importlib.import_module("paper_scale")
@@ -107,7 +126,11 @@ def test_paper_scale_reads_out_a_network_trained_before(tmp_path, mnist_dir, run
     assert record["trained_by"]["source_hash"] == json.loads((run / "run.json").read_text())["source_hash"]
     assert record["firing_at_rest"] == 0 and 0.0 <= record["accuracy"] <= 1.0
     assert set(record["readout_accuracy"]) == {"proportion", "profile", "logistic"}
-    assert "trained before: run" in (tmp_path / "scale" / "table.md").read_text()
+    table = (tmp_path / "scale" / "table.md").read_text()
+    assert f"defaults (trained before, by spikedyn {record['trained_by']['spikedyn_version']}" in table
+    assert record["task"]["trained"] == [30, record["trained_by"]["source_hash"]]
+    with pytest.raises(SystemExit):  # nothing to train and nothing to read out
+        scale.main(["--neurons", "", "--out", str(tmp_path / "nothing")])
 
 
 @pytest.mark.mnist
