@@ -111,6 +111,15 @@ def diagnose(net: Network, named_counts: np.ndarray, named_labels: np.ndarray, c
     }
 
 
+def read_out(net: Network, named_x, named_y, xs, ys, threads: int) -> dict:
+    """The labelled pass over ``named_x`` and the responses to ``xs`` (learning off), diagnosed; with the
+    seconds they took (``eval_seconds``)."""
+    start = time.perf_counter()
+    named = net.respond(named_x, stream=STREAM_ASSIGN, n_jobs=threads, progress=False)
+    counts = net.respond(xs, stream=STREAM_TEST, n_jobs=threads, progress=False)
+    return {**diagnose(net, named, named_y, counts, ys), "eval_seconds": time.perf_counter() - start}
+
+
 def run(task: dict) -> dict:
     x, y, xs, ys = data(task["split"])
     per_epoch = min(task["train_samples"], x.shape[0])
@@ -122,11 +131,7 @@ def run(task: dict) -> dict:
     for _ in range(task["epochs"]):
         net.train(x[:per_epoch], progress=False, n_jobs=task["threads"])
     train_s = time.perf_counter() - start
-    start = time.perf_counter()
-    named = net.respond(x[:per_epoch], stream=STREAM_ASSIGN, n_jobs=task["threads"], progress=False)
-    counts = net.respond(xs, stream=STREAM_TEST, n_jobs=task["threads"], progress=False)
-    eval_s = time.perf_counter() - start
-    return {**diagnose(net, named, y[:per_epoch], counts, ys), "train_seconds": train_s, "eval_seconds": eval_s,
+    return {**read_out(net, x[:per_epoch], y[:per_epoch], xs, ys, task["threads"]), "train_seconds": train_s,
             "train_samples_per_second": per_epoch * task["epochs"] / train_s, "config": config.to_dict()}
 
 
@@ -136,10 +141,7 @@ def saved(task: dict) -> dict:
     net = Network.load(task["run_dir"])
     meta = json.loads((Path(task["run_dir"]) / "run.json").read_text())
     learned = int(meta.get("training", {}).get("learned_images", min(net.samples_seen, x.shape[0])))
-    start = time.perf_counter()
-    named = net.respond(x[:learned], stream=STREAM_ASSIGN, n_jobs=task["threads"], progress=False)
-    counts = net.respond(xs, stream=STREAM_TEST, n_jobs=task["threads"], progress=False)
-    return {**diagnose(net, named, y[:learned], counts, ys), "eval_seconds": time.perf_counter() - start,
+    return {**read_out(net, x[:learned], y[:learned], xs, ys, task["threads"]),
             "train_seconds": meta.get("training", {}).get("wall_seconds"),  # None: not recorded
             "trained_by": {k: meta.get(k) for k in ("spikedyn_version", "source_hash")},
             "config": net.config.to_dict()}
