@@ -141,14 +141,20 @@ def summarise(results: list[dict], out: Path) -> None:
             curve_rows.append({"model": model, "neurons": n, "overrides": " ".join(f"{k}={v}" for k, v in overrides),
                                "train_samples": point["train_samples"], "test_accuracy_mean": m,
                                "test_accuracy_sd": sd, "seeds": len(accs)})
+    write_curves(curve_rows, out)
+
+
+def write_curves(rows, out: Path, ylabel: str = "test accuracy (mean ± sd over seeds)") -> None:
+    """``curves.csv`` and ``curves.png`` in ``out`` from rows of model, neurons, overrides, train_samples,
+    test_accuracy_mean, test_accuracy_sd and seeds (also used by early_learning.py)."""
     with open(out / "curves.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(curve_rows[0]))
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
-        writer.writerows(curve_rows)
-    _plot_curves(curve_rows, out / "curves.png")
+        writer.writerows(rows)
+    _plot_curves(rows, out / "curves.png", ylabel=ylabel)
 
 
-def _plot_curves(rows, path: Path) -> None:
+def _plot_curves(rows, path: Path, ylabel: str = "test accuracy (mean ± sd over seeds)") -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -168,7 +174,7 @@ def _plot_curves(rows, path: Path) -> None:
         ax.fill_between(xs, m - sd, m + sd, color=line.get_color(), alpha=0.2)
     ax.set_xscale("log")
     ax.set_xlabel("training images seen")
-    ax.set_ylabel("test accuracy (mean ± sd over seeds)")
+    ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
     ax.set_title("learning curves")

@@ -17,6 +17,7 @@ import numpy as np
 
 from spikedyn.cli import EXIT_USAGE
 from spikedyn.config import NetworkConfig
+from spikedyn.core.params import InputParams
 from spikedyn.io.data import MNIST_FILES
 
 # Captured at import, before any fixture clears SPIKEDYN_DATA_DIR for a test.
@@ -81,15 +82,18 @@ def bright_images(seed: int, n_bright: Sequence[int]) -> np.ndarray:
     return out
 
 
-def images_ending_faint(seed: int = 0, n: int = 2) -> np.ndarray:
+def images_ending_faint(seed: int = 0, n: int = 2, *, config: NetworkConfig | None = None) -> np.ndarray:
     """Seeded uint8 images (n, 784): 150 bright random pixels each, but the last image is
-    faint (120 pixels of one intensity in 50-89), so that it needs 2-5 presentations."""
+    faint (120 pixels of one intensity in 50-89), so that it needs 2-5 presentations at the
+    default input rate; for ``config``, the faint intensity is scaled by the default rate over
+    the config's, so that a model with a higher input rate (``lateral-fast``) repeats it too."""
+    scale = 1.0 if config is None else InputParams().rate_hz_per_unit / config.input.rate_hz_per_unit
     rng = np.random.default_rng(seed)
     images = np.zeros((n, 784), np.uint8)
     for k in range(n):
         faint = k == n - 1
         pixels = rng.choice(784, size=120 if faint else 150, replace=False)
-        images[k, pixels] = rng.integers(50, 90) if faint else rng.integers(128, 256, size=pixels.size)
+        images[k, pixels] = round(rng.integers(50, 90) * scale) if faint else rng.integers(128, 256, size=pixels.size)
     return images
 
 

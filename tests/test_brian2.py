@@ -105,7 +105,8 @@ def test_compare_records_finds_the_first_disagreement():
 def test_numpy_target_agrees_on_images_ending_faint(model, learn):
     # (the delayed models have their own agreement test in tests/test_delays.py)
     config = exercised(model, n_neurons=20)
-    s = validation.validate(config, images_ending_faint(), learn=learn, target="numpy", seed=0, progress=False)
+    s = validation.validate(config, images_ending_faint(config=config), learn=learn, target="numpy", seed=0,
+                            progress=False)
     assert s["presentations_spikedyn"] > 2  # the faint image was repeated, on both sides alike
     assert_agree(s, learn=learn)
 

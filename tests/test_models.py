@@ -71,6 +71,51 @@ def test_register_refuses_duplicates_and_misplaced_parts() -> None:
     assert "swapped" not in models.names()
 
 
+def test_a_model_s_own_defaults_start_every_config_built_for_it() -> None:
+    fast = NetworkConfig(model="lateral-fast")
+    assert (fast.input.rate_hz_per_unit, fast.stdp.nu_post) == (0.75, 0.02)
+    plain = NetworkConfig(model="lateral")
+    assert (plain.input.rate_hz_per_unit, plain.stdp.nu_post) == (0.25, 0.01)
+    # everything else is lateral's: the same sections but for the two fields
+    assert fast.replace(input__rate_hz_per_unit=0.25, stdp__nu_post=0.01, model="lateral") == plain
+    # a partial config of the model (a file, --set) starts from its defaults too
+    partial = NetworkConfig.from_dict({"model": "lateral-fast", "stdp": {"nu_pre": 0.0002}})
+    assert (partial.input.rate_hz_per_unit, partial.stdp.nu_post, partial.stdp.nu_pre) == (0.75, 0.02, 0.0002)
+    assert NetworkConfig.from_dict(fast.to_dict()) == fast
+
+
+def test_changing_the_model_keeps_what_was_changed_and_takes_the_new_model_s_defaults() -> None:
+    mine = NetworkConfig(model="lateral", n_neurons=400).replace(stdp__nu_pre=0.0003, timing__present_ms=250.0)
+    fast = mine.replace(model="lateral-fast")
+    assert (fast.n_neurons, fast.stdp.nu_pre, fast.timing.present_ms) == (400, 0.0003, 250.0)
+    assert (fast.input.rate_hz_per_unit, fast.stdp.nu_post) == (0.75, 0.02)
+    # an override given with the model wins over the model's default
+    assert mine.replace(model="lateral-fast", stdp__nu_post=0.01).stdp.nu_post == 0.01
+    # and back: lateral-fast's defaults were not changes
+    back = fast.replace(model="lateral")
+    assert back == mine
+
+
+def test_a_model_with_another_s_parts_is_priced_as_the_computation_its_config_is() -> None:
+    fast, lateral = models.get("lateral-fast"), models.get("lateral")
+    assert fast.reduced(NetworkConfig(model="lateral-fast")) == "lateral-fast"
+    # lateral-fast at lateral's input rate is lateral with a faster STDP; lateral at lateral-fast's settings is it
+    assert fast.reduced(NetworkConfig(model="lateral-fast").replace(input__rate_hz_per_unit=0.25)) == "lateral"
+    same = NetworkConfig(model="lateral").replace(input__rate_hz_per_unit=0.75, stdp__nu_post=0.02)
+    assert lateral.reduced(same) == "lateral-fast"
+    assert lateral.reduced(NetworkConfig(model="lateral")) == "lateral"
+
+
+def test_register_refuses_defaults_of_unknown_sections_or_fields() -> None:
+    lateral = models.get("lateral")
+    parts = (lateral.competition, lateral.plasticity, lateral.threshold, lateral.between)
+    with pytest.raises(ValueError, match="defaults name the section 'nope'"):
+        models.register(models.Model("bad-section", "", *parts, defaults={"nope": {"x": 1}}))
+    with pytest.raises(ValueError, match="defaults of section 'stdp'.*nu_postt"):
+        models.register(models.Model("bad-field", "", *parts, defaults={"stdp": {"nu_postt": 0.1}}))
+    assert not {"bad-section", "bad-field"} & set(models.names())
+
+
 # -- the dispatch mechanism on a toy hook ------------------------------------------------------------
 from typing import NamedTuple  # noqa: E402
 

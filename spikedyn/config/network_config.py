@@ -87,7 +87,7 @@ class NetworkConfig:
         given = {**(part_sections or {}), **sections}
         declared = {}
         for name, cls in classes.items():
-            record = given[name] if name in given else cls()
+            record = given[name] if name in given else _model_default(model, name, cls)
             if name in BASE_SECTIONS:
                 object.__setattr__(self, name, record)
             else:
@@ -105,7 +105,7 @@ class NetworkConfig:
                 return declared[name]
             cls = section_classes().get(name)
             if cls is not None and name not in BASE_SECTIONS:
-                return cls()
+                return _model_default(self.__dict__.get("model"), name, cls)
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def sections(self) -> dict[str, Any]:
@@ -188,6 +188,9 @@ class NetworkConfig:
         0.02
         """
         sections = section_classes()
+        if "model" in overrides and overrides["model"] != self.model:
+            return self._rebased(overrides["model"]).replace(
+                **{key: value for key, value in overrides.items() if key != "model"})
         top: dict[str, Any] = {}
         nested: dict[str, dict[str, Any]] = {}
         for key, value in overrides.items():
@@ -208,6 +211,20 @@ class NetworkConfig:
             check_record(section, sections[section], base)
             top[section] = dataclasses.replace(base, **changes)
         return dataclasses.replace(self, **top)
+
+    def _rebased(self, model: str) -> "NetworkConfig":
+        """This config for ``model``: ``model``'s defaults, with every field this config changed from
+        its own model's defaults (the sizes included) carried over."""
+        own = type(self)(model=self.model)
+        target = type(self)(model=model)
+        changed = {name: getattr(self, name) for name in ("n_neurons", "n_input")}
+        for name in section_classes():
+            mine, base = getattr(self, name), getattr(own, name)
+            if mine == base:
+                continue
+            changed[name] = dataclasses.replace(getattr(target, name), **{
+                f: getattr(mine, f) for f in section_fields(type(mine)) if getattr(mine, f) != getattr(base, f)})
+        return dataclasses.replace(target, **changed)
 
     def with_overrides(self, **changes: Any) -> "NetworkConfig":
         """Return a copy with fields replaced; the same as :meth:`replace`."""
@@ -382,6 +399,17 @@ class NetworkConfig:
 
 _TOP_FIELDS = {f.name: f for f in dataclasses.fields(NetworkConfig)
                if f.name not in BASE_SECTIONS and f.name != "part_sections"}
+
+
+def _model_default(model: Any, section: str, cls: type) -> Any:
+    """The record of ``section`` in a config built for ``model``: the model's own defaults
+    (:attr:`spikedyn.models.Model.defaults`) over the section's; the section's for a name that is
+    not a registered model (the config's validation then names the problem)."""
+    from .. import models
+
+    if not isinstance(model, str) or model not in models.names():
+        return cls()
+    return models.get(model).default_record(section, cls)
 
 
 def _field(section: str | None, name: str) -> dataclasses.Field:

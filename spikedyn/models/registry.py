@@ -14,7 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.params import BASE_SECTIONS, TOP_FIELDS, check_section_class
@@ -24,7 +26,13 @@ from ..errors import ConfigError
 
 @dataclass(frozen=True)
 class Model:
-    """A registered model: a name, a one-line description and its four parts."""
+    """A registered model: a name, a one-line description, its four parts and its defaults.
+
+    ``defaults``: the model's own defaults of fields of any section, ``{"input":
+    {"rate_hz_per_unit": 0.5}}``; every other field keeps its section's default. A config built
+    for the model (``NetworkConfig(model=...)``) starts from them; a model with the parts of
+    another and other defaults is that model's computation at another setting, and is priced
+    as such (:meth:`reduced`)."""
 
     name: str
     description: str
@@ -32,6 +40,17 @@ class Model:
     plasticity: Any
     threshold: Any
     between: Any
+    defaults: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, hash=False, compare=False)
+
+    def default_record(self, section: str, cls: type) -> Any:
+        """The record of section ``section`` (class ``cls``) of a config built for this model."""
+        changes = self.defaults.get(section)
+        return dataclasses.replace(cls(), **changes) if changes else cls()
+
+    def matches_defaults(self, config) -> bool:
+        """Whether every field this model sets a default of has that value in ``config``."""
+        return all(getattr(getattr(config, section), name) == value
+                   for section, changes in self.defaults.items() for name, value in changes.items())
 
     @property
     def parts(self) -> dict[str, Any]:
@@ -40,18 +59,24 @@ class Model:
                 "between": self.between}
 
     def reduced(self, config) -> str:
-        """The registered model whose computation ``config`` reduces to: this model's name, unless
-        its extra mechanisms are off and each part that reduces (``part.reduces_to(config)``, a
-        part name; by default its own) then matches a registered model part for part (``spikedyn``
-        with its four mechanisms off is ``lateral``; ``asp`` without a leak is ``diehl-cook``). The
-        cost model prices a computation, never a name: its statistics are looked up by this."""
+        """The registered model whose computation ``config`` is: the cost model prices a
+        computation, never a name, and looks its statistics up by this.
+
+        Each part names the part it reduces to for ``config`` (``part.reduces_to(config)``; by
+        default its own name): ``spikedyn`` with its four mechanisms off is ``lateral``'s parts,
+        ``asp`` without a leak ``diehl-cook``'s. Among the registered models with those parts,
+        the one whose own defaults (:attr:`defaults`) ``config`` matches, the one with the most
+        of them first (``lateral-fast`` at its defaults is ``lateral-fast``; at ``lateral``'s
+        input rate it is ``lateral`` with a faster STDP, and ``lateral`` at ``lateral-fast``'s
+        settings is ``lateral-fast``); this model's name if none matches.
+        """
         names = {kind: part.reduces_to(config) if hasattr(part, "reduces_to") else part.name
                  for kind, part in self.parts.items()}
-        if all(names[kind] == part.name for kind, part in self.parts.items()):
-            return self.name
-        for model in _REGISTRY.values():
-            if all(model.parts[kind].name == names[kind] for kind in names):
-                return model.name
+        same = [model for model in _REGISTRY.values()
+                if all(model.parts[kind].name == names[kind] for kind in names)]
+        matching = [model for model in same if model.matches_defaults(config)]
+        if matching:
+            return max(matching, key=lambda model: sum(map(len, model.defaults.values()))).name
         return self.name
 
     def kernel_records(self, config, seed: int = 0, neurons: tuple[int, int] | None = None) -> dict[str, Any]:
@@ -96,6 +121,15 @@ def register(model: Model) -> Model:
                                  f"{cls.__name__}, but a registered part declares it as {known[name].__name__}")
             check_section_class(name, cls)
             known[name] = cls
+    for section, changes in model.defaults.items():
+        cls = BASE_SECTIONS.get(section, known.get(section))
+        if cls is None or not isinstance(changes, Mapping):
+            raise ValueError(f"model {model.name!r}: defaults name the section {section!r}; give a mapping of "
+                             f"fields for one of {', '.join([*BASE_SECTIONS, *known])}")
+        try:
+            model.default_record(section, cls)
+        except TypeError as exc:
+            raise ValueError(f"model {model.name!r}: defaults of section {section!r}: {exc}") from None
     _REGISTRY[model.name] = model
     return model
 

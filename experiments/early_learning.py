@@ -1,0 +1,196 @@
+"""Early learning: accuracy after the first 3,000 training images, and after one pass, over seeds.
+
+The protocol of BindsNET 0.3.4's Diehl & Cook example, which the learning issue holds us to:
+a network learns from the first ``--early`` (3,000) training images in order; its neurons
+are named from the last 1,000 of them (images ``--label-from`` = 2,000 to 2,999, once
+each, learning off) and it is scored on the first ``--eval-early`` (1,000) images of the
+evaluation split. With ``--final`` it then learns on to the end of one pass and is scored
+again the way the results table scores it (neurons named from every image learned, the
+whole evaluation split), so a setting that learns fast early is also checked for what it
+costs at the end.
+
+Splits (``spikedyn.io.splits``): ``--split validation`` learns from training images
+0-49,999 and scores on 50,000-59,999 (the test set is never loaded); ``--split test``
+learns from all 60,000 and scores on the test images. Settings are chosen on validation
+only: a ``--grid`` on the test split is refused (that would be a selection on the test
+set); the test split takes one setting (``--set``, repeatable) and gives final numbers.
+
+Examples::
+
+    # selection (validation): which input rate and competition learn fastest
+    python experiments/early_learning.py --split validation --models lateral --neurons 100 \\
+        --grid input.rate_hz_per_unit=0.25,0.5,0.75 --grid lateral.w_lateral=25,40 \\
+        --eval-early 10000 --final --seeds 0,1 --out experiments/results/early_learning_selection
+    # the final numbers (test), 5 seeds, one setting
+    python experiments/early_learning.py --split test --models lateral --neurons 100 \\
+        --seeds 0,1,2,3,4 --final --out experiments/results/early_learning_test
+
+Outputs in ``--out``: ``runs/`` (one JSON per network, reused on a rerun), ``table.csv`` and
+``table.md`` (mean +- sd over seeds, the seeds' values, the protocol stated above the table).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import itertools
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _runner import add_executor_options, int_list, mean_sd, mnist, run_tasks, seeds_group  # noqa: E402
+
+from spikedyn.config import NetworkConfig, parse_set  # noqa: E402
+from spikedyn.io.splits import TRAIN_SAMPLES, selection_split  # noqa: E402
+from spikedyn.simulation.network import Network, warm_up  # noqa: E402
+
+SPLITS = ("validation", "test")
+
+
+def pools(split: str):
+    """``(learn images, eval images, eval labels, train labels)`` of ``split``; the test set is loaded only for ``test``."""
+    x, y = mnist("train")
+    if split == "validation":
+        sel = selection_split(n_train=x.shape[0])
+        return (x[sel.learn.start:sel.learn.stop], y[sel.learn.start:sel.learn.stop],
+                x[sel.validation.start:sel.validation.stop], y[sel.validation.start:sel.validation.stop])
+    xt, yt = mnist("test")
+    return x, y, xt, yt
+
+
+def run(task: dict) -> dict:
+    """One network: learn ``early`` images, name from ``[label_from, early)``, score the first ``eval_early``
+    evaluation images; with ``final``, learn on to the end of the pool and score the whole evaluation split."""
+    x, y, xe, ye = pools(task["split"])
+    config = NetworkConfig(model=task["model"], n_neurons=task["neurons"]).replace(**dict(task["set"]))
+    warm_up(config, learn=True, seed=task["seed"])  # compilation is not training time
+    net = Network(config, seed=task["seed"])
+    early, label_from = task["early"], task["label_from"]
+    start = time.perf_counter()
+    net.train(x[:early], progress=False)
+    train_s = time.perf_counter() - start
+    out = {"early_accuracy": net.assign(x[label_from:early], y[label_from:early], n_jobs=1)
+           .score(xe[:task["eval_early"]], ye[:task["eval_early"]], n_jobs=1)}
+    if task["final"]:
+        curve = []
+        for stop in sorted({c for c in task.get("curve", []) if c < x.shape[0]} | {x.shape[0]}):
+            if stop > net.samples_seen:
+                start = time.perf_counter()
+                net.train(x[net.samples_seen:stop], progress=False)
+                train_s += time.perf_counter() - start
+            curve.append({"train_samples": stop,
+                          "accuracy": net.assign(x[:stop], y[:stop], n_jobs=1).score(xe, ye, n_jobs=1)})
+        out["curve"] = curve
+        out["final_accuracy"] = curve[-1]["accuracy"]
+        out["final_samples"] = int(x.shape[0])
+    return {**out, "train_seconds": train_s, "config": config.to_dict()}
+
+
+def setting_label(pairs) -> str:
+    return " ".join(f"{k.replace('__', '.')}={v}" for k, v in pairs) or "defaults"
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--split", choices=SPLITS, required=True)
+    p.add_argument("--models", default="diehl-cook,lateral")
+    p.add_argument("--neurons", type=int_list, default=[100])
+    p.add_argument("--set", action="append", default=[], type=parse_set, metavar="SECTION.FIELD=VALUE",
+                   help="a fixed override of every network (repeatable)")
+    p.add_argument("--grid", action="append", default=[], metavar="SECTION.FIELD=V1,V2,...",
+                   help="validation only: a swept field (repeatable; the grid is their product)")
+    p.add_argument("--seeds", type=int_list, default=[0, 1, 2, 3, 4])
+    p.add_argument("--early", type=int, default=3000, help="training images learned before the early score")
+    p.add_argument("--label-from", type=int, default=2000, help="the early labelled pass: images LABEL_FROM..EARLY-1")
+    p.add_argument("--eval-early", type=int, default=1000, help="the first K evaluation images give the early score")
+    p.add_argument("--final", action="store_true", help="also learn to the end of one pass and score every image")
+    p.add_argument("--curve", type=int_list, default=[],
+                   help="with --final: also score after these many images (named from the images learned), "
+                        "a learning curve (curves.csv, curves.png)")
+    add_executor_options(p, jobs=2)
+    p.add_argument("--out", type=Path, required=True)
+    args = p.parse_args(argv)
+    if args.grid and args.split == "test":
+        p.error("--grid chooses a setting, which is done on --split validation only; the test split takes one "
+                "setting (--set) and gives final numbers")
+    n_learn = TRAIN_SAMPLES if args.split == "test" else selection_split().learn.stop
+    if not 0 <= args.label_from < args.early <= n_learn:
+        p.error(f"need 0 <= --label-from < --early <= {n_learn} (the {args.split} split's training images)")
+    if any(c < args.early for c in args.curve):
+        p.error(f"--curve checkpoints must be at least --early ({args.early}): the curve follows the early score")
+    if not 0 < args.eval_early <= 10_000:
+        p.error("--eval-early must be in 1..10000 (the evaluation split's images)")
+    axes = []
+    for item in args.grid:
+        name, _, values = item.partition("=")
+        axes.append([parse_set(f"{name}={v}") for v in values.split(",") if v.strip()])
+    combos = [list(args.set) + list(c) for c in itertools.product(*axes)]
+    tasks = [{"id": f"{args.split}-{m}-{n}-{setting_label(combo).replace(' ', '-')}-e{args.early}-l{args.label_from}"
+                    f"-k{args.eval_early}{'-final' if args.final else ''}"
+                    f"{'-curve' + '_'.join(map(str, args.curve)) if args.curve and args.final else ''}-seed{s}",
+              "split": args.split, "model": m, "neurons": n, "seed": s, "set": [list(kv) for kv in combo],
+              "early": args.early, "label_from": args.label_from, "eval_early": args.eval_early, "final": args.final,
+              **({"curve": sorted(args.curve)} if args.curve and args.final else {})}
+             for m in args.models.split(",") for n in args.neurons for combo in combos for s in args.seeds]
+    results = run_tasks(run, tasks, args.out, jobs=args.jobs, desc="networks", executor=args.executor,
+                        scheduler=args.scheduler, group=seeds_group, group_name="settings")
+    write_tables(results, args)
+
+
+def write_tables(results: list[dict], args) -> None:
+    groups: dict[tuple, list[dict]] = {}
+    for r in results:
+        t = r["task"]
+        groups.setdefault((t["model"], t["neurons"], setting_label(t["set"])), []).append(r)
+    rows = []
+    for (model, n, setting), rs in groups.items():
+        row = {"model": model, "neurons": n, "setting": setting, "seeds": len(rs),
+               "early": ";".join(f"{r['early_accuracy']:.4f}" for r in rs)}
+        row["early_mean"], row["early_sd"] = mean_sd(r["early_accuracy"] for r in rs)
+        if args.final:
+            row["final_mean"], row["final_sd"] = mean_sd(r["final_accuracy"] for r in rs)
+        row["train_minutes"] = sum(r["train_seconds"] for r in rs) / len(rs) / 60
+        row["sources"] = ";".join(sorted({r["source_hash"] for r in rs}))
+        rows.append(row)
+    args.out.mkdir(parents=True, exist_ok=True)
+    with open(args.out / "table.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    evaluation = "validation images (training 50,000-59,999)" if args.split == "validation" else "test images"
+    pool = "training images 0-49,999" if args.split == "validation" else "all 60,000 training images"
+    head = (f"Accuracy after {args.early:,} training images (neurons named from images {args.label_from:,}-"
+            f"{args.early - 1:,}, scored on the first {args.eval_early:,} {evaluation})")
+    if args.final:
+        head += f" and after one pass over {pool} (named from every image learned, all {evaluation})"
+    lines = [head + "; mean ± sd over seeds, paper's readout.", "",
+             "| model | neurons | setting | seeds | early | each seed | one pass | train min | source |",
+             "|---|---:|---|---:|---:|---|---:|---:|---|"]
+    for r in rows:
+        final = f"{r['final_mean']:.4f} ± {r['final_sd']:.4f}" if args.final else "-"
+        lines.append(f"| `{r['model']}` | {r['neurons']} | {r['setting']} | {r['seeds']} | "
+                     f"**{r['early_mean']:.4f} ± {r['early_sd']:.4f}** | {r['early'].replace(';', ' ')} | {final} | "
+                     f"{r['train_minutes']:.1f} | {r['sources']} |")
+    (args.out / "table.md").write_text("\n".join(lines) + "\n")
+    print((args.out / "table.md").read_text())
+    if args.final and args.curve:
+        write_curves(groups, args.out, "validation" if args.split == "validation" else "test")
+
+
+def write_curves(groups: dict, out: Path, split: str) -> None:
+    """``curves.csv`` and ``curves.png``: accuracy after each checkpoint, mean ± sd over seeds, per setting."""
+    import results_table
+
+    rows = []
+    for (model, n, setting), rs in groups.items():
+        for i, point in enumerate(rs[0]["curve"]):
+            m, sd = mean_sd(r["curve"][i]["accuracy"] for r in rs)
+            rows.append({"model": model, "neurons": n, "overrides": "" if setting == "defaults" else setting,
+                         "train_samples": point["train_samples"], "test_accuracy_mean": m,
+                         "test_accuracy_sd": sd, "seeds": len(rs)})
+    results_table.write_curves(rows, out, ylabel=f"{split} accuracy (mean ± sd over seeds)")
+
+
+if __name__ == "__main__":
+    main()
