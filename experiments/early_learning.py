@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import csv
 import itertools
+import json
 import sys
 import time
 from pathlib import Path
@@ -63,6 +64,7 @@ def run(task: dict) -> dict:
     """One network: learn ``early`` images, name from ``[label_from, early)``, score the first ``eval_early``
     evaluation images; with ``final``, learn on to the end of the pool and score the whole evaluation split."""
     x, y, xe, ye = pools(task["split"])
+    x, y = x[:task.get("train_samples") or x.shape[0]], y[:task.get("train_samples") or y.shape[0]]
     config = NetworkConfig(model=task["model"], n_neurons=task["neurons"]).replace(**dict(task["set"]))
     warm_up(config, learn=True, seed=task["seed"])  # compilation is not training time
     net = Network(config, seed=task["seed"])
@@ -105,16 +107,37 @@ def main(argv=None) -> None:
     p.add_argument("--label-from", type=int, default=2000, help="the early labelled pass: images LABEL_FROM..EARLY-1")
     p.add_argument("--eval-early", type=int, default=1000, help="the first K evaluation images give the early score")
     p.add_argument("--final", action="store_true", help="also learn to the end of one pass and score every image")
+    p.add_argument("--train-samples", type=int, default=None,
+                   help="with --final: one pass over the first K training images of the split (default: all of them)")
     p.add_argument("--curve", type=int_list, default=[],
                    help="with --final: also score after these many images (named from the images learned), "
                         "a learning curve (curves.csv, curves.png)")
     add_executor_options(p, jobs=2)
     p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--tables-only", action="store_true",
+                   help="compute nothing: write the tables from every stored run of --split in OUT/runs, whatever "
+                        "code produced them (each run keeps its source hash)")
     args = p.parse_args(argv)
+    if args.tables_only:
+        stored = [json.loads(f.read_text()) for f in sorted((args.out / "runs").glob("*.json"))]
+        stored = [r for r in stored if r.get("task", {}).get("split") == args.split]
+        protocols = {tuple(r["task"][k] for k in ("early", "label_from", "eval_early", "final")) for r in stored}
+        if len(protocols) != 1:
+            p.error(f"--tables-only: {args.out / 'runs'} holds {len(protocols)} protocols of the {args.split} split "
+                    "(early, label_from, eval_early, final); one is needed")
+        args.early, args.label_from, args.eval_early, args.final = protocols.pop()
+        args.curve = stored[0]["task"].get("curve", [])
+        args.train_samples = stored[0]["task"].get("train_samples")
+        write_tables(stored, args)
+        return
     if args.grid and args.split == "test":
         p.error("--grid chooses a setting, which is done on --split validation only; the test split takes one "
                 "setting (--set) and gives final numbers")
     n_learn = TRAIN_SAMPLES if args.split == "test" else selection_split().learn.stop
+    if args.train_samples is not None:
+        if not args.early <= args.train_samples <= n_learn:
+            p.error(f"--train-samples must be in --early..{n_learn} (the {args.split} split's training images)")
+        n_learn = args.train_samples
     if not 0 <= args.label_from < args.early <= n_learn:
         p.error(f"need 0 <= --label-from < --early <= {n_learn} (the {args.split} split's training images)")
     if any(c < args.early for c in args.curve):
@@ -128,10 +151,12 @@ def main(argv=None) -> None:
     combos = [list(args.set) + list(c) for c in itertools.product(*axes)]
     tasks = [{"id": f"{args.split}-{m}-{n}-{setting_label(combo).replace(' ', '-')}-e{args.early}-l{args.label_from}"
                     f"-k{args.eval_early}{'-final' if args.final else ''}"
-                    f"{'-curve' + '_'.join(map(str, args.curve)) if args.curve and args.final else ''}-seed{s}",
+                    f"{'-curve' + '_'.join(map(str, args.curve)) if args.curve and args.final else ''}"
+                    f"{f'-n{args.train_samples}' if args.train_samples is not None else ''}-seed{s}",
               "split": args.split, "model": m, "neurons": n, "seed": s, "set": [list(kv) for kv in combo],
               "early": args.early, "label_from": args.label_from, "eval_early": args.eval_early, "final": args.final,
-              **({"curve": sorted(args.curve)} if args.curve and args.final else {})}
+              **({"curve": sorted(args.curve)} if args.curve and args.final else {}),
+              **({"train_samples": args.train_samples} if args.train_samples is not None else {})}
              for m in args.models.split(",") for n in args.neurons for combo in combos for s in args.seeds]
     results = run_tasks(run, tasks, args.out, jobs=args.jobs, desc="networks", executor=args.executor,
                         scheduler=args.scheduler, group=seeds_group, group_name="settings")
@@ -159,7 +184,9 @@ def write_tables(results: list[dict], args) -> None:
         writer.writeheader()
         writer.writerows(rows)
     evaluation = "validation images (training 50,000-59,999)" if args.split == "validation" else "test images"
-    pool = "training images 0-49,999" if args.split == "validation" else "all 60,000 training images"
+    n_pool = getattr(args, "train_samples", None) or (selection_split().learn.stop if args.split == "validation"
+                                                       else TRAIN_SAMPLES)
+    pool = f"training images 0-{n_pool - 1:,}"
     head = (f"Accuracy after {args.early:,} training images (neurons named from images {args.label_from:,}-"
             f"{args.early - 1:,}, scored on the first {args.eval_early:,} {evaluation})")
     if args.final:

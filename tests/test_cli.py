@@ -505,7 +505,17 @@ def test_config_from_args_precedence(tmp_path: Path) -> None:
     args = parsed(*base, "--config", path, "--set", "n_neurons=5", "--neurons", "4", "--model", "diehl-cook")
     assert config_from_args(args, model=args.model, n_neurons=args.neurons) == \
         NetworkConfig(n_neurons=4).replace(stdp__nu_post=0.02)
-    assert entries(tmp_path) == ["c.json"]
+    # a model with its own defaults: the file's fields apply over them, a field the file sets is kept
+    partial = tmp_path / "p.toml"
+    partial.write_text("[input]\nrate_hz_per_unit = 0.25\n")
+    args = parsed(*base, "--config", partial, "--model", "lateral-fast")
+    assert config_from_args(args, model=args.model, n_neurons=args.neurons) == \
+        NetworkConfig(model="lateral-fast").replace(input__rate_hz_per_unit=0.25)
+    args = parsed(*base, "--set", "stdp.nu_pre=0.0002", "--model", "lateral-fast")
+    assert config_from_args(args, model=args.model, n_neurons=args.neurons) == \
+        NetworkConfig(model="lateral-fast").replace(stdp__nu_pre=0.0002)
+    assert NetworkConfig(model="lateral-fast").stdp.nu_post == 0.02
+    assert entries(tmp_path) == ["c.json", "p.toml"]
 
 
 @pytest.mark.parametrize("options, message", [

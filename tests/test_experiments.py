@@ -67,6 +67,42 @@ def test_validation_sweep_never_loads_the_test_split(tmp_path, no_test_split, mn
 
 
 @pytest.mark.mnist
+def test_early_learning_follows_the_protocol_on_validation_without_the_test_split(tmp_path, no_test_split,
+                                                                                  mnist_dir) -> None:
+    early = importlib.import_module("early_learning")
+    out = tmp_path / "early"
+    early.main(["--split", "validation", "--models", "lateral", "--neurons", "4", "--grid",
+                "stdp.nu_post=0.01,0.02", "--seeds", "0", "--early", "30", "--label-from", "20", "--eval-early", "10",
+                "--final", "--train-samples", "60", "--curve", "30", "--jobs", "1", "--out", str(out)])
+    assert no_test_split and set(no_test_split) == {"train"}
+    records = [json.loads(p.read_text()) for p in sorted((out / "runs").glob("*.json"))]
+    assert len(records) == 2
+    for r in records:
+        # the curve's last point is the end of the pass (the first 60 images of the validation split's pool)
+        assert [p["train_samples"] for p in r["curve"]] == [30, 60]
+        assert r["final_accuracy"] == r["curve"][-1]["accuracy"] and r["final_samples"] == 60
+        assert 0 <= r["early_accuracy"] <= 1 and r["early_accuracy"] * 10 == pytest.approx(round(r["early_accuracy"] * 10))
+    table = (out / "table.md").read_text()
+    assert "stdp.nu_post=0.01" in table and "images 20-29" in table and "images 0-59" in table
+    assert (out / "curves.png").is_file()
+    # the tables again from the stored runs, computing nothing
+    (out / "table.md").unlink()
+    early.main(["--split", "validation", "--tables-only", "--out", str(out)])
+    assert (out / "table.md").read_text() == table
+
+
+def test_early_learning_refuses_a_grid_on_the_test_split_and_a_curve_before_the_early_score(
+        tmp_path, no_test_split, capsys) -> None:
+    early = importlib.import_module("early_learning")
+    for argv, words in ((["--split", "test", "--grid", "stdp.nu_post=0.01,0.02"], "--split validation"),
+                        (["--split", "validation", "--final", "--curve", "1000"], "at least --early")):
+        with pytest.raises(SystemExit) as stop:
+            early.main([*argv, "--out", str(tmp_path / "x")])
+        assert stop.value.code == 2 and words in capsys.readouterr().err
+    assert no_test_split == [] and not (tmp_path / "x").exists()
+
+
+@pytest.mark.mnist
 def test_paper_scale_counts_the_neurons_firing_at_rest_on_validation(tmp_path, no_test_split, mnist_dir) -> None:
     scale = importlib.import_module("paper_scale")
     below = "excitatory.theta_init_mv=3 excitatory.theta_plus_mv=0"  # every threshold starts (and stays) below rest

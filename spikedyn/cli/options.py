@@ -238,9 +238,11 @@ def config_from_args(args: argparse.Namespace, **cli_fields: Any) -> NetworkConf
         If the file cannot be read or holds an invalid config, or the overrides make
         an invalid config; the message is one line naming the file or field.
     """
-    config = NetworkConfig() if args.config is None else load_config(args.config)
     overrides = dict(args.set)
     overrides.update({key: value for key, value in cli_fields.items() if value is not None})
+    # The file's fields apply over the defaults of the model the command runs (a model's own
+    # defaults, spikedyn.models.Model.defaults), so that a field the file sets is never lost.
+    config = NetworkConfig() if args.config is None else load_config(args.config, model=overrides.get("model"))
     return config.replace(**overrides)
 
 

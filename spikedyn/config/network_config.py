@@ -264,8 +264,9 @@ class NetworkConfig:
         return cls.from_dict(data, source=source)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], *, source: str = "config") -> "NetworkConfig":
-        """Build a config from (part of) :meth:`to_dict` output; missing fields keep their defaults.
+    def from_dict(cls, data: Mapping[str, Any], *, source: str = "config", model: str | None = None) -> "NetworkConfig":
+        """Build a config from (part of) :meth:`to_dict` output; missing fields keep their defaults
+        (the defaults of the model it names: :attr:`spikedyn.models.Model.defaults`).
 
         Parameters
         ----------
@@ -273,6 +274,9 @@ class NetworkConfig:
             Top-level fields and sections (mappings of field name to value).
         source : str, default "config"
             What ``data`` came from (a file name), to start error messages with.
+        model : str, optional
+            Build the config for this model, whatever ``data`` names: its fields then apply over
+            this model's defaults (the command line's ``--model`` with ``--config FILE``).
 
         Raises
         ------
@@ -299,7 +303,10 @@ class NetworkConfig:
                     if isinstance(value, Mapping) and key not in _TOP_FIELDS:
                         _field(show(key) if not isinstance(key, str) else key, "")  # an unknown section
                     overrides[key] = _from_plain(value, _field(None, key))
-            return cls().replace(**overrides)
+            if model is not None:
+                overrides["model"] = model
+            start = overrides.pop("model", cls.model)
+            return cls().replace(model=start).replace(**overrides)
         except ConfigError as exc:
             raise ConfigError(f"{source}: {exc}") from None
 
@@ -308,7 +315,7 @@ class NetworkConfig:
         return json.dumps(self.to_dict(), indent=2) + "\n"
 
     @classmethod
-    def from_json(cls, text: str, *, source: str = "JSON config") -> "NetworkConfig":
+    def from_json(cls, text: str, *, source: str = "JSON config", model: str | None = None) -> "NetworkConfig":
         """Parse JSON text (a full or partial config) into a config.
 
         Parameters
@@ -331,7 +338,7 @@ class NetworkConfig:
             ) from None
         except (ValueError, RecursionError) as exc:  # an integer of more than 4,300 digits, deep nesting
             raise ConfigError(f"{source}: invalid JSON ({one_line(exc)}); fix the value") from None
-        return cls.from_dict(data, source=source)
+        return cls.from_dict(data, source=source, model=model)
 
     def to_toml(self) -> str:
         """The config as TOML text: top-level fields, then one table per section."""
@@ -344,7 +351,7 @@ class NetworkConfig:
         return "\n".join(lines) + "\n"
 
     @classmethod
-    def from_toml(cls, text: str, *, source: str = "TOML config") -> "NetworkConfig":
+    def from_toml(cls, text: str, *, source: str = "TOML config", model: str | None = None) -> "NetworkConfig":
         """Parse TOML text (a full or partial config) into a config.
 
         Parameters
@@ -368,7 +375,7 @@ class NetworkConfig:
             raise ConfigError(f"{source}: invalid TOML: {one_line(exc)}; fix the syntax") from None
         except (ValueError, RecursionError) as exc:  # an integer of more than 4,300 digits, deep nesting
             raise ConfigError(f"{source}: invalid TOML ({one_line(exc)}); fix the value") from None
-        return cls.from_dict(data, source=source)
+        return cls.from_dict(data, source=source, model=model)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> "NetworkConfig":
@@ -478,10 +485,12 @@ def _format_of(path: Path) -> str:
     return fmt
 
 
-def load_config(path: str | os.PathLike[str]) -> NetworkConfig:
+def load_config(path: str | os.PathLike[str], *, model: str | None = None) -> NetworkConfig:
     """Read a config file, TOML (``.toml``) or JSON (``.json``) by its suffix.
 
-    The file may hold only some sections and fields; the others keep their defaults.
+    The file may hold only some sections and fields; the others keep their defaults (those of
+    the model it names, or of ``model`` if given: the file's fields then apply over that
+    model's defaults, whatever model the file names).
 
     Parameters
     ----------
@@ -512,7 +521,7 @@ def load_config(path: str | os.PathLike[str]) -> NetworkConfig:
             f"cannot read config file {path} ({exc.strerror or exc}); check the path and its permissions"
         ) from None
     parse = NetworkConfig.from_toml if fmt == "toml" else NetworkConfig.from_json
-    return parse(text, source=str(path))
+    return parse(text, source=str(path), model=model)
 
 
 
