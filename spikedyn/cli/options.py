@@ -50,8 +50,9 @@ __all__ = [
 
 #: How --config, --set and a subcommand's own options combine; shown in --help.
 CONFIG_PRECEDENCE = (
-    "The network config is the defaults, overridden by --config FILE, then by each --set "
-    "(left to right), then by options such as --model and --neurons when they are given."
+    "The network config is the defaults (the model's own, for a model that has them), overridden by "
+    "--config FILE, then by each --set (left to right), then by options such as --model and --neurons "
+    "when they are given."
 )
 
 
