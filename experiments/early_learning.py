@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import itertools
 import json
 import sys
@@ -43,6 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _runner import add_executor_options, int_list, mean_sd, mnist, run_tasks, seeds_group  # noqa: E402
 
 from spikedyn.config import NetworkConfig, parse_set  # noqa: E402
+from spikedyn.core.stats import paired_margin  # noqa: E402
 from spikedyn.io.splits import TRAIN_SAMPLES, selection_split  # noqa: E402
 from spikedyn.simulation.network import Network, warm_up  # noqa: E402
 
@@ -93,6 +95,15 @@ def setting_label(pairs) -> str:
     return " ".join(f"{k.replace('__', '.')}={v}" for k, v in pairs) or "defaults"
 
 
+def setting_slug(pairs) -> str:
+    """The setting in a run's file name: its label, or for a long one (a file name has at most 255
+    bytes) its first words and a hash of the whole label."""
+    label = setting_label(pairs).replace(" ", "-")
+    if len(label) <= 120:
+        return label
+    return f"{label[:80]}-{hashlib.sha1(label.encode()).hexdigest()[:12]}"
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--split", choices=SPLITS, required=True)
@@ -107,6 +118,9 @@ def main(argv=None) -> None:
     p.add_argument("--label-from", type=int, default=2000, help="the early labelled pass: images LABEL_FROM..EARLY-1")
     p.add_argument("--eval-early", type=int, default=1000, help="the first K evaluation images give the early score")
     p.add_argument("--final", action="store_true", help="also learn to the end of one pass and score every image")
+    p.add_argument("--baseline", default=None, metavar="MODEL",
+                   help="also write margins.md: each setting minus MODEL at its defaults, paired by seed, with "
+                        "the 95%% confidence interval of the margin")
     p.add_argument("--train-samples", type=int, default=None,
                    help="with --final: one pass over the first K training images of the split (default: all of them)")
     p.add_argument("--curve", type=int_list, default=[],
@@ -149,7 +163,7 @@ def main(argv=None) -> None:
         name, _, values = item.partition("=")
         axes.append([parse_set(f"{name}={v}") for v in values.split(",") if v.strip()])
     combos = [list(args.set) + list(c) for c in itertools.product(*axes)]
-    tasks = [{"id": f"{args.split}-{m}-{n}-{setting_label(combo).replace(' ', '-')}-e{args.early}-l{args.label_from}"
+    tasks = [{"id": f"{args.split}-{m}-{n}-{setting_slug(combo)}-e{args.early}-l{args.label_from}"
                     f"-k{args.eval_early}{'-final' if args.final else ''}"
                     f"{'-curve' + '_'.join(map(str, args.curve)) if args.curve and args.final else ''}"
                     f"{f'-n{args.train_samples}' if args.train_samples is not None else ''}-seed{s}",
@@ -203,6 +217,28 @@ def write_tables(results: list[dict], args) -> None:
     print((args.out / "table.md").read_text())
     if args.final and args.curve:
         write_curves(groups, args.out, "validation" if args.split == "validation" else "test")
+    if getattr(args, "baseline", None):
+        write_margins(groups, args)
+
+
+def write_margins(groups: dict, args) -> None:
+    """``margins.md``: every setting minus the baseline model at its defaults (same size), paired by seed."""
+    def by_seed(rs, key):
+        return {r["task"]["seed"]: r[key] for r in rs}
+
+    keys = ["early_accuracy", *(["final_accuracy"] if args.final else [])]
+    lines = [f"Margins against `{args.baseline}` at its defaults, same size and seeds (points; mean "
+             "[95 % confidence interval], Student's t over the paired differences).", "",
+             "| model | neurons | setting | seeds | early | one pass |", "|---|---:|---|---:|---:|---:|"]
+    for (model, n, setting), rs in groups.items():
+        base = groups.get((args.baseline, n, "defaults"))
+        if base is None or (model, setting) == (args.baseline, "defaults"):
+            continue
+        margins = [paired_margin(by_seed(rs, k), by_seed(base, k)) for k in keys]
+        cells = [m.format() for m in margins] + ["-"] * (2 - len(margins))
+        lines.append(f"| `{model}` | {n} | {setting} | {margins[0].n} | " + " | ".join(cells) + " |")
+    (args.out / "margins.md").write_text("\n".join(lines) + "\n")
+    print((args.out / "margins.md").read_text())
 
 
 def write_curves(groups: dict, out: Path, split: str) -> None:

@@ -89,6 +89,24 @@ def test_early_learning_follows_the_protocol_on_validation_without_the_test_spli
     (out / "table.md").unlink()
     early.main(["--split", "validation", "--tables-only", "--out", str(out)])
     assert (out / "table.md").read_text() == table
+    # margins against a baseline, paired by seed; a long setting is shortened in the file name
+    pair = tmp_path / "pair"
+    long = ["--set", "stdp.nu_pre=0.0001", "--set", "stdp.tau_pre_ms=20", "--set", "stdp.tau_post1_ms=20",
+            "--set", "stdp.tau_post2_ms=40", "--set", "stdp.w_init_low=0.003"]
+    early.main(["--split", "validation", "--models", "lateral,lateral-fast", "--neurons", "4", "--seeds", "0,1",
+                "--early", "30", "--label-from", "20", "--eval-early", "10", "--baseline", "lateral", "--jobs", "1",
+                "--out", str(pair)])
+    early.main(["--split", "validation", "--models", "lateral-fast", "--neurons", "4", "--seeds", "0", *long,
+                "--early", "30", "--label-from", "20", "--eval-early", "10", "--jobs", "1", "--out", str(pair / "long")])
+    assert all(len(p.name) < 255 for p in (pair / "long" / "runs").iterdir())
+    early_of = {}
+    for path in (pair / "runs").glob("*.json"):
+        record = json.loads(path.read_text())
+        early_of[record["task"]["model"], record["task"]["seed"]] = record["early_accuracy"]
+    margin = np.mean([early_of["lateral-fast", s] - early_of["lateral", s] for s in (0, 1)]) * 100
+    row = [line for line in (pair / "margins.md").read_text().splitlines() if line.startswith("| `lateral-fast`")]
+    assert len(row) == 1 and row[0].split(" | ")[3] == "2"  # two seeds paired
+    assert float(row[0].split(" | ")[4].split(" [")[0]) == pytest.approx(margin, abs=0.051)
 
 
 def test_early_learning_refuses_a_grid_on_the_test_split_and_a_curve_before_the_early_score(
