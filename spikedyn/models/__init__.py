@@ -17,9 +17,10 @@ metaplastic    direct-lateral        stdp-          metaplastic- normalise
                                      metaplastic    threshold
 =============  ====================  =============  ===========  ===========
 
-and the variants ``lateral-no-depression`` (plasticity ``stdp-potentiation-only``,
-the example of docs/model.md), ``diehl-cook-delays`` and ``lateral-delays``
-(plasticity ``stdp-delayed``: the original's random input delays).
+and the variants ``lateral-fast`` (``lateral``'s parts with its own defaults: three times
+the input rate and twice ``nu_post``, for early learning), ``lateral-no-depression``
+(plasticity ``stdp-potentiation-only``, the example of docs/model.md), ``diehl-cook-delays``
+and ``lateral-delays`` (plasticity ``stdp-delayed``: the original's random input delays).
 
 Part families, one module each, each owning its parameter section (a frozen
 dataclass), its kernel records, its hook implementations and its Brian2 twin:
