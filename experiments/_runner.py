@@ -31,6 +31,20 @@ def mnist(split: str):
     return _DATA[split]
 
 
+def grid_combos(items: list[str]) -> list[list[tuple]]:
+    """Every combination of ``--grid SECTION.FIELD=V1,V2,...`` items, each a list of parsed
+    ``(key, value)`` overrides (one empty combination without items); a bad value fails here."""
+    import itertools
+
+    from spikedyn.config import parse_set
+
+    axes = []
+    for item in items:
+        name, _, values = item.partition("=")
+        axes.append([parse_set(f"{name}={v}") for v in values.split(",") if v.strip()])
+    return [list(c) for c in itertools.product(*axes)]
+
+
 def add_executor_options(ap: argparse.ArgumentParser, *, jobs: int | None = 1) -> None:
     """``--executor local|dask``, ``--jobs J`` and ``--scheduler ADDRESS``."""
     ap.add_argument("--executor", choices=executors.EXECUTORS, default="local",

@@ -34,14 +34,14 @@ from __future__ import annotations
 import argparse
 import csv
 import hashlib
-import itertools
 import json
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _runner import add_executor_options, int_list, mean_sd, mnist, run_tasks, seeds_group  # noqa: E402
+from _data import split_data  # noqa: E402
+from _runner import add_executor_options, grid_combos, int_list, mean_sd, run_tasks, seeds_group  # noqa: E402
 
 from spikedyn.config import NetworkConfig, parse_set  # noqa: E402
 from spikedyn.core.stats import paired_margin  # noqa: E402
@@ -51,22 +51,12 @@ from spikedyn.simulation.network import Network, warm_up  # noqa: E402
 SPLITS = ("validation", "test")
 
 
-def pools(split: str):
-    """``(learn images, eval images, eval labels, train labels)`` of ``split``; the test set is loaded only for ``test``."""
-    x, y = mnist("train")
-    if split == "validation":
-        sel = selection_split(n_train=x.shape[0])
-        return (x[sel.learn.start:sel.learn.stop], y[sel.learn.start:sel.learn.stop],
-                x[sel.validation.start:sel.validation.stop], y[sel.validation.start:sel.validation.stop])
-    xt, yt = mnist("test")
-    return x, y, xt, yt
-
-
 def run(task: dict) -> dict:
     """One network: learn ``early`` images, name from ``[label_from, early)``, score the first ``eval_early``
     evaluation images; with ``final``, learn on to the end of the pool and score the whole evaluation split."""
-    x, y, xe, ye = pools(task["split"])
-    x, y = x[:task.get("train_samples") or x.shape[0]], y[:task.get("train_samples") or y.shape[0]]
+    x, y, xe, ye = split_data(task["split"])
+    n = task.get("train_samples") or x.shape[0]
+    x, y = x[:n], y[:n]
     config = NetworkConfig(model=task["model"], n_neurons=task["neurons"]).replace(**dict(task["set"]))
     warm_up(config, learn=True, seed=task["seed"])  # compilation is not training time
     net = Network(config, seed=task["seed"])
@@ -158,11 +148,7 @@ def main(argv=None) -> None:
         p.error(f"--curve checkpoints must be at least --early ({args.early}): the curve follows the early score")
     if not 0 < args.eval_early <= 10_000:
         p.error("--eval-early must be in 1..10000 (the evaluation split's images)")
-    axes = []
-    for item in args.grid:
-        name, _, values = item.partition("=")
-        axes.append([parse_set(f"{name}={v}") for v in values.split(",") if v.strip()])
-    combos = [list(args.set) + list(c) for c in itertools.product(*axes)]
+    combos = [list(args.set) + combo for combo in grid_combos(args.grid)]
     tasks = [{"id": f"{args.split}-{m}-{n}-{setting_slug(combo)}-e{args.early}-l{args.label_from}"
                     f"-k{args.eval_early}{'-final' if args.final else ''}"
                     f"{'-curve' + '_'.join(map(str, args.curve)) if args.curve and args.final else ''}"

@@ -47,12 +47,13 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _runner import add_executor_options, int_list, mean_sd, mnist, run_tasks  # noqa: E402
+from _data import split_data  # noqa: E402
+from _runner import add_executor_options, int_list, mean_sd, run_tasks  # noqa: E402
 
 from spikedyn.config import NetworkConfig, parse_set  # noqa: E402
 from spikedyn.core.encoding import STREAM_ASSIGN, STREAM_TEST  # noqa: E402
 from spikedyn.core.readout import READOUTS, accuracy, assign_labels, fit_readouts, predict  # noqa: E402
-from spikedyn.io.splits import TRAIN_SAMPLES, selection_split  # noqa: E402
+from spikedyn.io.splits import TRAIN_SAMPLES  # noqa: E402
 from spikedyn.simulation.network import Network, warm_up  # noqa: E402
 
 #: Diehl & Cook (2015), test accuracy by number of excitatory neurons.
@@ -63,17 +64,6 @@ DEFAULTS = "defaults"
 def variant_overrides(variant: str) -> dict:
     """The config overrides of a ``--variant``: ``defaults`` or space-separated ``section.field=value``."""
     return {} if variant == DEFAULTS else dict(parse_set(item) for item in variant.split())
-
-
-def data(split: str):
-    """(learn images, learn labels, scored images, scored labels) of ``split``."""
-    x, y = mnist("train")
-    if split == "validation":
-        s = selection_split(n_train=x.shape[0])
-        return x[s.learn.start:s.learn.stop], y[s.learn.start:s.learn.stop], \
-            x[s.validation.start:s.validation.stop], y[s.validation.start:s.validation.stop]
-    xt, yt = mnist("test")
-    return x, y, xt, yt
 
 
 def diagnose(net: Network, named_counts: np.ndarray, named_labels: np.ndarray, counts: np.ndarray,
@@ -121,7 +111,7 @@ def read_out(net: Network, named_x, named_y, xs, ys, threads: int) -> dict:
 
 
 def run(task: dict) -> dict:
-    x, y, xs, ys = data(task["split"])
+    x, y, xs, ys = split_data(task["split"])
     per_epoch = min(task["train_samples"], x.shape[0])
     config = NetworkConfig(model=task["model"], n_neurons=task["neurons"]).replace(
         **variant_overrides(task["variant"]))
@@ -137,7 +127,7 @@ def run(task: dict) -> dict:
 
 def saved(task: dict) -> dict:
     """A network already trained (``spikedyn train --out DIR``), read out as :func:`run` reads its own."""
-    x, y, xs, ys = data("test")
+    x, y, xs, ys = split_data("test")
     net = Network.load(task["run_dir"])
     meta = json.loads((Path(task["run_dir"]) / "run.json").read_text())
     learned = int(meta.get("training", {}).get("learned_images", min(net.samples_seen, x.shape[0])))

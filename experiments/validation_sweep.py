@@ -20,15 +20,14 @@ from __future__ import annotations
 
 import argparse
 import csv
-import itertools
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _runner import add_executor_options, int_list, mean_sd, mnist, run_tasks  # noqa: E402
+from _runner import add_executor_options, grid_combos, int_list, mean_sd, mnist, run_tasks  # noqa: E402
 
-from spikedyn.config import NetworkConfig, parse_set  # noqa: E402
+from spikedyn.config import NetworkConfig  # noqa: E402
 from spikedyn.simulation.network import Network  # noqa: E402
 from spikedyn.io.splits import selection_split  # noqa: E402
 
@@ -62,11 +61,7 @@ def main(argv=None) -> None:
     add_executor_options(p, jobs=2)
     p.add_argument("--out", type=Path, required=True)
     args = p.parse_args(argv)
-    axes = []
-    for item in args.grid:
-        name, _, values = item.partition("=")
-        axes.append([parse_set(f"{name}={v}") for v in values.split(",") if v.strip()])
-    combos = [list(c) for c in itertools.product(*axes)] if axes else [[]]
+    combos = grid_combos(args.grid)
     tasks = []
     for m in args.models.split(","):
         for n in args.neurons:

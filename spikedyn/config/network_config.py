@@ -187,10 +187,10 @@ class NetworkConfig:
         >>> NetworkConfig().replace(n_neurons=400, stdp__nu_post=0.02).stdp.nu_post
         0.02
         """
-        sections = section_classes()
         if "model" in overrides and overrides["model"] != self.model:
             return self._rebased(overrides["model"]).replace(
                 **{key: value for key, value in overrides.items() if key != "model"})
+        sections = section_classes()
         top: dict[str, Any] = {}
         nested: dict[str, dict[str, Any]] = {}
         for key, value in overrides.items():
@@ -305,8 +305,7 @@ class NetworkConfig:
                     overrides[key] = _from_plain(value, _field(None, key))
             if model is not None:
                 overrides["model"] = model
-            start = overrides.pop("model", cls.model)
-            return cls().replace(model=start).replace(**overrides)
+            return cls(model=overrides.pop("model", cls.model)).replace(**overrides)
         except ConfigError as exc:
             raise ConfigError(f"{source}: {exc}") from None
 
