@@ -39,6 +39,8 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _data import split_data  # noqa: E402
 from _runner import add_executor_options, grid_combos, int_list, mean_sd, run_tasks, seeds_group  # noqa: E402
@@ -57,6 +59,9 @@ def run(task: dict) -> dict:
     x, y, xe, ye = split_data(task["split"])
     n = task.get("train_samples") or x.shape[0]
     x, y = x[:n], y[:n]
+    if task.get("order", "file") == "shuffled":  # the pool in an order drawn from the seed
+        order = np.random.default_rng([task["seed"], 11]).permutation(n)
+        x, y = x[order], y[order]
     config = NetworkConfig(model=task["model"], n_neurons=task["neurons"]).replace(**dict(task["set"]))
     warm_up(config, learn=True, seed=task["seed"])  # compilation is not training time
     net = Network(config, seed=task["seed"])
@@ -113,6 +118,9 @@ def main(argv=None) -> None:
                         "the 95%% confidence interval of the margin")
     p.add_argument("--train-samples", type=int, default=None,
                    help="with --final: one pass over the first K training images of the split (default: all of them)")
+    p.add_argument("--order", choices=("file", "shuffled"), default="file",
+                   help="the pool in file order ([DC15]'s, the default) or shuffled, in a permutation drawn from "
+                        "the seed (the early images are then the first of that permutation)")
     p.add_argument("--curve", type=int_list, default=[],
                    help="with --final: also score after these many images (named from the images learned), "
                         "a learning curve (curves.csv, curves.png)")
@@ -152,25 +160,32 @@ def main(argv=None) -> None:
     tasks = [{"id": f"{args.split}-{m}-{n}-{setting_slug(combo)}-e{args.early}-l{args.label_from}"
                     f"-k{args.eval_early}{'-final' if args.final else ''}"
                     f"{'-curve' + '_'.join(map(str, args.curve)) if args.curve and args.final else ''}"
-                    f"{f'-n{args.train_samples}' if args.train_samples is not None else ''}-seed{s}",
+                    f"{f'-n{args.train_samples}' if args.train_samples is not None else ''}"
+                    f"{'-shuffled' if args.order == 'shuffled' else ''}-seed{s}",
               "split": args.split, "model": m, "neurons": n, "seed": s, "set": [list(kv) for kv in combo],
               "early": args.early, "label_from": args.label_from, "eval_early": args.eval_early, "final": args.final,
               **({"curve": sorted(args.curve)} if args.curve and args.final else {}),
-              **({"train_samples": args.train_samples} if args.train_samples is not None else {})}
+              **({"train_samples": args.train_samples} if args.train_samples is not None else {}),
+              **({"order": "shuffled"} if args.order == "shuffled" else {})}
              for m in args.models.split(",") for n in args.neurons for combo in combos for s in args.seeds]
     results = run_tasks(run, tasks, args.out, jobs=args.jobs, desc="networks", executor=args.executor,
                         scheduler=args.scheduler, group=seeds_group, group_name="settings")
     write_tables(results, args)
 
 
+def marked(setting: str, order: str) -> str:
+    """A setting's label in the tables, marked when its pool was shuffled."""
+    return f"{setting} (pool shuffled)" if order == "shuffled" else setting
+
+
 def write_tables(results: list[dict], args) -> None:
     groups: dict[tuple, list[dict]] = {}
     for r in results:
         t = r["task"]
-        groups.setdefault((t["model"], t["neurons"], setting_label(t["set"])), []).append(r)
+        groups.setdefault((t["model"], t["neurons"], setting_label(t["set"]), t.get("order", "file")), []).append(r)
     rows = []
-    for (model, n, setting), rs in groups.items():
-        row = {"model": model, "neurons": n, "setting": setting, "seeds": len(rs),
+    for (model, n, setting, order), rs in groups.items():
+        row = {"model": model, "neurons": n, "setting": setting, "order": order, "seeds": len(rs),
                "early": ";".join(f"{r['early_accuracy']:.4f}" for r in rs)}
         row["early_mean"], row["early_sd"] = mean_sd(r["early_accuracy"] for r in rs)
         if args.final:
@@ -191,12 +206,15 @@ def write_tables(results: list[dict], args) -> None:
             f"{args.early - 1:,}, scored on the first {args.eval_early:,} {evaluation})")
     if args.final:
         head += f" and after one pass over {pool} (named from every image learned, all {evaluation})"
+    if any(r["order"] == "shuffled" for r in rows):
+        head += ("; training images in file order, or, for a setting marked (pool shuffled), in a permutation of "
+                 "the pool drawn from each seed, whose first images are then the early ones")
     lines = [head + "; mean ± sd over seeds, paper's readout.", "",
              "| model | neurons | setting | seeds | early | each seed | one pass | train min | source |",
              "|---|---:|---|---:|---:|---|---:|---:|---|"]
     for r in rows:
         final = f"{r['final_mean']:.4f} ± {r['final_sd']:.4f}" if args.final else "-"
-        lines.append(f"| `{r['model']}` | {r['neurons']} | {r['setting']} | {r['seeds']} | "
+        lines.append(f"| `{r['model']}` | {r['neurons']} | {marked(r['setting'], r['order'])} | {r['seeds']} | "
                      f"**{r['early_mean']:.4f} ± {r['early_sd']:.4f}** | {r['early'].replace(';', ' ')} | {final} | "
                      f"{r['train_minutes']:.1f} | {r['sources']} |")
     (args.out / "table.md").write_text("\n".join(lines) + "\n")
@@ -216,13 +234,13 @@ def write_margins(groups: dict, args) -> None:
     lines = [f"Margins against `{args.baseline}` at its defaults, same size and seeds (points; mean "
              "[95 % confidence interval], Student's t over the paired differences).", "",
              "| model | neurons | setting | seeds | early | one pass |", "|---|---:|---|---:|---:|---:|"]
-    for (model, n, setting), rs in groups.items():
-        base = groups.get((args.baseline, n, "defaults"))
+    for (model, n, setting, order), rs in groups.items():
+        base = groups.get((args.baseline, n, "defaults", order))  # the baseline in the same order
         if base is None or (model, setting) == (args.baseline, "defaults"):
             continue
         margins = [paired_margin(by_seed(rs, k), by_seed(base, k)) for k in keys]
         cells = [m.format() for m in margins] + ["-"] * (2 - len(margins))
-        lines.append(f"| `{model}` | {n} | {setting} | {margins[0].n} | " + " | ".join(cells) + " |")
+        lines.append(f"| `{model}` | {n} | {marked(setting, order)} | {margins[0].n} | " + " | ".join(cells) + " |")
     (args.out / "margins.md").write_text("\n".join(lines) + "\n")
     print((args.out / "margins.md").read_text())
 
@@ -232,10 +250,11 @@ def write_curves(groups: dict, out: Path, split: str) -> None:
     import results_table
 
     rows = []
-    for (model, n, setting), rs in groups.items():
+    for (model, n, setting, order), rs in groups.items():
         for i, point in enumerate(rs[0]["curve"]):
             m, sd = mean_sd(r["curve"][i]["accuracy"] for r in rs)
-            rows.append({"model": model, "neurons": n, "overrides": "" if setting == "defaults" else setting,
+            overrides = "" if setting == "defaults" else setting
+            rows.append({"model": model, "neurons": n, "overrides": marked(overrides, order).strip(),
                          "train_samples": point["train_samples"], "test_accuracy_mean": m,
                          "test_accuracy_sd": sd, "seeds": len(rs)})
     results_table.write_curves(rows, out, ylabel=f"{split} accuracy (mean ± sd over seeds)")

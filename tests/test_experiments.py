@@ -107,6 +107,21 @@ def test_early_learning_follows_the_protocol_on_validation_without_the_test_spli
     row = [line for line in (pair / "margins.md").read_text().splitlines() if line.startswith("| `lateral-fast`")]
     assert len(row) == 1 and row[0].split(" | ")[3] == "2"  # two seeds paired
     assert float(row[0].split(" | ")[4].split(" [")[0]) == pytest.approx(margin, abs=0.051)
+    # the pool shuffled by the seed: the early images are the permutation's first ones (checked by hand)
+    early.main(["--split", "validation", "--models", "lateral", "--neurons", "4", "--seeds", "0", "--early", "30",
+                "--label-from", "20", "--eval-early", "10", "--train-samples", "60", "--order", "shuffled",
+                "--jobs", "1", "--out", str(tmp_path / "shuffled")])
+    (record,) = [json.loads(p.read_text()) for p in (tmp_path / "shuffled" / "runs").iterdir()]
+    from spikedyn.config import NetworkConfig
+    from spikedyn.simulation.network import Network
+
+    x, y, xe, ye = importlib.import_module("_data").split_data("validation")
+    order = np.random.default_rng([0, 11]).permutation(60)
+    x, y = x[:60][order], y[:60][order]
+    net = Network(NetworkConfig(model="lateral", n_neurons=4), seed=0)
+    net.train(x[:30], progress=False)
+    assert net.assign(x[20:30], y[20:30], n_jobs=1).score(xe[:10], ye[:10], n_jobs=1) == record["early_accuracy"]
+    assert "(pool shuffled)" in (tmp_path / "shuffled" / "table.md").read_text()
 
 
 def test_early_learning_refuses_a_grid_on_the_test_split_and_a_curve_before_the_early_score(
@@ -118,6 +133,100 @@ def test_early_learning_refuses_a_grid_on_the_test_split_and_a_curve_before_the_
             early.main([*argv, "--out", str(tmp_path / "x")])
         assert stop.value.code == 2 and words in capsys.readouterr().err
     assert no_test_split == [] and not (tmp_path / "x").exists()
+
+
+@pytest.mark.mnist
+def test_evaluation_blocks_scores_each_block_on_validation_without_the_test_split(tmp_path, no_test_split,
+                                                                                mnist_dir) -> None:
+    blocks = importlib.import_module("evaluation_blocks")
+    out = tmp_path / "blocks"
+    blocks.main(["--split", "validation", "--models", "lateral", "--neurons", "4", "--seeds", "0",
+                 "--checkpoints", "20", "--train-samples", "40", "--block", "4000", "--jobs", "1", "--out", str(out)])
+    assert no_test_split and set(no_test_split) == {"train"}
+    (record,) = [json.loads(p.read_text()) for p in (out / "runs").glob("*.json")]
+    assert [p["train_samples"] for p in record["points"]] == [20, 40]  # the checkpoint, then the end of the pass
+    for point in record["points"]:
+        # 10,000 validation images in blocks of 4,000: the last block is short, and the blocks weigh by size
+        assert [(b["lo"], b["hi"]) for b in point["blocks"]] == [(0, 4000), (4000, 8000), (8000, 10000)]
+        weighted = sum(b["accuracy"] * (b["hi"] - b["lo"]) for b in point["blocks"]) / 10_000
+        assert weighted == pytest.approx(point["accuracy"], abs=1e-12)
+        assert all(0 <= b["silent"] <= 1 and b["spikes_per_image"] >= 0 for b in point["blocks"])
+    table = (out / "table_validation.md").read_text()
+    assert "| ink |" in table and "8000-9999" in table and record["source_hash"] in table
+    (out / "table_validation.md").unlink()
+    blocks.main(["--split", "validation", "--tables-only", "--block", "4000", "--out", str(out)])
+    assert (out / "table_validation.md").read_text() == table
+
+
+@pytest.mark.mnist
+def test_block_effect_learns_each_block_last_on_training_images_only(tmp_path, no_test_split, mnist_dir) -> None:
+    from spikedyn.config import NetworkConfig
+    from spikedyn.simulation.network import Network
+
+    effect = importlib.import_module("block_effect")
+    out = tmp_path / "effect"
+    effect.main(["--neurons", "4", "--train-samples", "300", "--block", "100", "--seeds", "0", "--jobs", "1",
+                 "--out", str(out)])
+    assert no_test_split and set(no_test_split) == {"train"}
+    runs = {tuple(r["task"]["last"]): r for r in (json.loads(p.read_text()) for p in (out / "runs").iterdir())}
+    assert set(runs) == {(100, 200), (200, 300)}  # block 0 is held out
+    # by hand: learning block 2 alone, then block 1, scored on block 0 each time
+    x, y = importlib.import_module("_runner").mnist("train")
+    net = Network(NetworkConfig(model="lateral", n_neurons=4), seed=0)
+    net.train(x[200:300], progress=False)
+    assert net.assign(x[200:300], y[200:300], n_jobs=1).score(x[:100], y[:100], n_jobs=1) == runs[100, 200]["before"]
+    net.train(x[100:200], progress=False)
+    learned = np.r_[200:300, 100:200]
+    assert net.assign(x[learned], y[learned], n_jobs=1).score(x[:100], y[:100], n_jobs=1) == runs[100, 200]["after"]
+    # block 2 shuffled: the same network before it, another after it; both orders in one table
+    effect.main(["--neurons", "4", "--train-samples", "300", "--block", "100", "--seeds", "0", "--jobs", "1",
+                 "--last", "2", "--order", "shuffled", "--out", str(out)])
+    (shuffled,) = [json.loads(p.read_text()) for p in (out / "runs").glob("*shuffled*")]
+    assert shuffled["before"] == runs[200, 300]["before"] and shuffled["task"]["last"] == [200, 300]
+    table = (out / "table.md").read_text()
+    assert "| `lateral` | 4 | 100-199 |" in table and "| file | 1 |" in table and "| shuffled | 1 |" in table
+    assert "training images 0-99" in table
+    (out / "table.md").unlink()
+    effect.main(["--tables-only", "--out", str(out)])
+    assert (out / "table.md").read_text() == table
+
+
+def test_block_effect_refuses_too_few_blocks(tmp_path, capsys) -> None:
+    effect = importlib.import_module("block_effect")
+    with pytest.raises(SystemExit) as stop:
+        effect.main(["--train-samples", "300", "--block", "150", "--out", str(tmp_path / "x")])
+    assert stop.value.code == 2 and "at least 3 are needed" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
+
+
+def test_evaluation_blocks_summary_by_hand() -> None:
+    blocks = importlib.import_module("evaluation_blocks")
+    counts = np.array([[2, 0], [0, 0], [1, 1], [0, 3], [5, 0]])
+    labels = np.array([0, 1, 1, 1, 0])
+    predictions = np.array([0, 0, 1, 0, 0])
+    summary = blocks.block_summary(counts, predictions, labels, 2)
+    assert [(b["lo"], b["hi"]) for b in summary] == [(0, 2), (2, 4), (4, 5)]
+    assert [b["accuracy"] for b in summary] == [0.5, 0.5, 1.0]
+    assert [b["spikes_per_image"] for b in summary] == [1.0, 2.5, 5.0]
+    assert [b["silent"] for b in summary] == [0.5, 0.0, 0.0]
+    images = np.zeros((3, 784), np.uint8)
+    images[0, :10] = 1
+    images[2, :4] = 255
+    assert blocks.ink_per_block(images, 2) == [5.0, 4.0]
+
+
+def test_local_similarity_sees_runs_of_alike_images() -> None:
+    effect = importlib.import_module("block_effect")
+    rng = np.random.default_rng(1)
+    prototypes = rng.integers(0, 256, (50, 784))
+    labels = np.repeat(np.arange(10), 5)[rng.permutation(50)]
+    # each image a copy of its writer's prototype: in runs of 4 (one writer writes 4 in a row), or shuffled
+    writers = np.repeat(np.arange(500) % 50, 4)
+    images = np.clip(prototypes[writers] + rng.integers(-3, 4, (2000, 784)), 0, 255).astype(np.uint8)
+    in_runs = effect.local_similarity(images, labels[writers], samples=500)
+    order = rng.permutation(2000)
+    shuffled = effect.local_similarity(images[order], labels[writers][order], samples=500)
+    assert in_runs < 0.5 < shuffled  # runs: the nearest alike image is the writer's own, just before
 
 
 @pytest.mark.mnist
