@@ -74,7 +74,8 @@ def local_similarity(images: np.ndarray, labels: np.ndarray, lag: int = 20, samp
         before = np.arange(i - lag, i)[labels[i - lag:i] == labels[i]]
         if before.size == 0:
             continue
-        others = rng.choice(np.flatnonzero(labels == labels[i]), before.size)
+        same = np.flatnonzero(labels == labels[i])
+        others = rng.choice(same[same != i], before.size)  # never the image itself
         near.append(((x[before] - x[i]) ** 2).sum(axis=1).min())
         rand.append(((x[others] - x[i]) ** 2).sum(axis=1).min())
     return float(np.mean(near) / np.mean(rand)) if near else float("nan")
@@ -145,11 +146,16 @@ def main(argv=None) -> None:
     args = p.parse_args(argv)
     if args.tables_only:
         results = stored(args.out)
-        if not results:
-            p.error(f"--tables-only: no stored run in {args.out / 'runs'}")
+        partitions = {json.dumps([r["task"]["blocks"], r["task"]["held_out"]]) for r in results}
+        if len(partitions) != 1:
+            p.error(f"--tables-only: {args.out / 'runs'} holds runs of {len(partitions)} partitions (blocks and "
+                    "held-out block); one is needed: keep one per --out")
         write_tables(results, args.out)
         return
-    n_images = mnist("train")[0].shape[0] if args.train_samples is None else args.train_samples
+    n_train = mnist("train")[0].shape[0]
+    if args.train_samples is not None and not 0 < args.train_samples <= n_train:
+        p.error(f"--train-samples must be in 1..{n_train} (the training images)")
+    n_images = n_train if args.train_samples is None else args.train_samples
     if not 0 < args.block < n_images:
         p.error(f"--block must be in 1..{n_images - 1}: at least two blocks are needed")
     blocks = block_ranges(n_images, args.block)

@@ -86,20 +86,28 @@ def ink_per_block(images: np.ndarray, block: int) -> list[float]:
     return [float(ink[lo:hi].mean()) for lo, hi in blocks_of(images.shape[0], block)]
 
 
-def write_tables(results: list[dict], split: str, block: int, out: Path) -> None:
+def write_tables(results: list[dict], split: str, out: Path) -> None:
+    """The tables of ``results``, runs of one split and one block size (``ValueError`` otherwise): one row
+    group per model, size, setting and protocol (checkpoints, pool), so runs of different protocols never
+    share a mean."""
+    blocks = {r["task"]["block"] for r in results}
+    if len(blocks) != 1 or {r["task"]["split"] for r in results} != {split}:
+        raise ValueError(f"the runs mix block sizes {sorted(blocks)} or splits; keep one of each per --out")
+    block = blocks.pop()
     groups: dict[tuple, list[dict]] = {}
     for r in results:
-        groups.setdefault((r["task"]["model"], r["task"]["neurons"], " ".join(r["task"]["set"]) or "defaults"),
-                          []).append(r)
+        t = r["task"]
+        groups.setdefault((t["model"], t["neurons"], " ".join(t["set"]) or "defaults", tuple(t["checkpoints"]),
+                           t.get("train_samples")), []).append(r)
     _, _, xe, _ = split_data(split)
     ink = ink_per_block(xe, block)
     rows = []
-    for (model, n, setting), rs in groups.items():
+    for g, ((model, n, setting, _, _), rs) in enumerate(groups.items()):
         for i, point in enumerate(rs[0]["points"]):
             for b, blk in enumerate(point["blocks"]):
                 def mean(key, i=i, b=b):
                     return float(np.mean([r["points"][i]["blocks"][b][key] for r in rs]))
-                rows.append({"model": model, "neurons": n, "setting": setting, "seeds": len(rs),
+                rows.append({"group": g, "model": model, "neurons": n, "setting": setting, "seeds": len(rs),
                              "train_samples": point["train_samples"],
                              "all": float(np.mean([r["points"][i]["accuracy"] for r in rs])),
                              "mean_theta_mv": float(np.mean([r["points"][i]["mean_theta_mv"] for r in rs])),
@@ -121,9 +129,9 @@ def write_tables(results: list[dict], split: str, block: int, out: Path) -> None
              + " | ".join(block_names) + " |",
              "|---|---:|---|---:|---:|---:|---:|" + "---:|" * len(ink),
              "| ink | | | | | | | " + " | ".join(f"{v:.0f}" for v in ink) + " |"]
-    for key in dict.fromkeys((r["model"], r["neurons"], r["setting"], r["seeds"], r["train_samples"]) for r in rows):
-        sel = [r for r in rows if (r["model"], r["neurons"], r["setting"], r["seeds"], r["train_samples"]) == key]
-        model, n, setting, seeds, stop = key
+    for key in dict.fromkeys((r["group"], r["train_samples"]) for r in rows):
+        sel = [r for r in rows if (r["group"], r["train_samples"]) == key]
+        model, n, setting, seeds, stop = (sel[0][k] for k in ("model", "neurons", "setting", "seeds", "train_samples"))
         lines.append(f"| `{model}` | {n} | {setting} | {seeds} | {stop:,} | {sel[0]['mean_theta_mv']:.1f} | "
                      f"**{sel[0]['all']:.3f}** | " + " | ".join(f"{r['accuracy']:.3f}" for r in sel) + " |")
         lines.append("| spikes/image | | | | | | | " + " | ".join(f"{r['spikes_per_image']:.1f}" for r in sel) + " |")
@@ -154,12 +162,17 @@ def main(argv=None) -> None:
         p.error("--block must be in 1..10000 (the evaluation split's images)")
     if args.train_samples is not None and args.train_samples < 1:
         p.error("--train-samples must be at least 1")
+    if any(c < 1 for c in args.checkpoints):
+        p.error("--checkpoints must be positive numbers of images")
     if args.tables_only:
         results = [json.loads(f.read_text()) for f in sorted((args.out / "runs").glob("*.json"))]
         results = [r for r in results if r.get("task", {}).get("split") == args.split]
         if not results:
             p.error(f"--tables-only: no stored run of the {args.split} split in {args.out / 'runs'}")
-        write_tables(results, args.split, args.block, args.out)
+        try:
+            write_tables(results, args.split, args.out)
+        except ValueError as e:
+            p.error(f"--tables-only: {e}")
         return
     tasks = [{"id": f"{args.split}-{m}-{n}-{'_'.join(args.set) or 'defaults'}"
                     f"-c{'_'.join(map(str, sorted(args.checkpoints)))}-b{args.block}"
@@ -170,7 +183,7 @@ def main(argv=None) -> None:
              for m in args.models.split(",") for n in args.neurons for s in args.seeds]
     results = run_tasks(run, tasks, args.out, jobs=args.jobs, desc="networks", executor=args.executor,
                         scheduler=args.scheduler, group=seeds_group, group_name="settings")
-    write_tables(results, args.split, args.block, args.out)
+    write_tables(results, args.split, args.out)
 
 
 if __name__ == "__main__":

@@ -151,6 +151,16 @@ def test_evaluation_blocks_scores_each_block_on_validation_without_the_test_spli
         weighted = sum(b["accuracy"] * (b["hi"] - b["lo"]) for b in point["blocks"]) / 10_000
         assert weighted == pytest.approx(point["accuracy"], abs=1e-12)
         assert all(0 <= b["silent"] <= 1 and b["spikes_per_image"] >= 0 for b in point["blocks"])
+    # the checkpoint's network by hand: learn 20 images, name from them, answer the validation images
+    from spikedyn.config import NetworkConfig
+    from spikedyn.simulation.network import Network
+
+    x, y, xe, ye = importlib.import_module("_data").split_data("validation")
+    net = Network(NetworkConfig(model="lateral", n_neurons=4), seed=0)
+    net.train(x[:20], progress=False)
+    predictions = net.assign(x[:20], y[:20], n_jobs=1).predict(xe, n_jobs=1)
+    assert [b["accuracy"] for b in record["points"][0]["blocks"]] == [
+        np.mean(predictions[lo:hi] == ye[lo:hi]) for lo, hi in ((0, 4000), (4000, 8000), (8000, 10000))]
     table = (out / "table_validation.md").read_text()
     assert "| ink |" in table and "8000-9999" in table and record["source_hash"] in table
     (out / "table_validation.md").unlink()
@@ -183,6 +193,10 @@ def test_block_effect_learns_each_block_last_on_training_images_only(tmp_path, n
                  "--last", "2", "--order", "shuffled", "--out", str(out)])
     (shuffled,) = [json.loads(p.read_text()) for p in (out / "runs").glob("*shuffled*")]
     assert shuffled["before"] == runs[200, 300]["before"] and shuffled["task"]["last"] == [200, 300]
+    net = Network(NetworkConfig(model="lateral", n_neurons=4), seed=0)
+    learned = np.r_[100:200, 200 + np.random.default_rng([0, 7]).permutation(100)]
+    net.train(x[learned], progress=False)
+    assert net.assign(x[learned], y[learned], n_jobs=1).score(x[:100], y[:100], n_jobs=1) == shuffled["after"]
     table = (out / "table.md").read_text()
     assert "| `lateral` | 4 | 100-199 |" in table and "| file | 1 |" in table and "| shuffled | 1 |" in table
     assert "training images 0-99" in table
@@ -191,12 +205,24 @@ def test_block_effect_learns_each_block_last_on_training_images_only(tmp_path, n
     assert (out / "table.md").read_text() == table
 
 
-def test_block_effect_refuses_too_few_blocks(tmp_path, capsys) -> None:
+@pytest.mark.mnist
+def test_block_effect_refuses_too_few_blocks_and_mixed_partitions(tmp_path, capsys, mnist_dir) -> None:
     effect = importlib.import_module("block_effect")
-    with pytest.raises(SystemExit) as stop:
-        effect.main(["--train-samples", "300", "--block", "150", "--out", str(tmp_path / "x")])
-    assert stop.value.code == 2 and "at least 3 are needed" in capsys.readouterr().err
+    for argv, words in ((["--train-samples", "300", "--block", "150"], "at least 3 are needed"),
+                        (["--train-samples", "70000"], "--train-samples must be in 1..60000")):
+        with pytest.raises(SystemExit) as stop:
+            effect.main([*argv, "--out", str(tmp_path / "x")])
+        assert stop.value.code == 2 and words in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+    # two partitions in one --out: the tables refuse to mix them
+    runs = tmp_path / "mixed" / "runs"
+    runs.mkdir(parents=True)
+    for k, held in enumerate(([0, 100], [100, 200])):
+        task = {"blocks": [[0, 100], [100, 200], [200, 300]], "held_out": held}
+        (runs / f"r{k}.json").write_text(json.dumps({"task": task}))
+    with pytest.raises(SystemExit) as stop:
+        effect.main(["--tables-only", "--out", str(tmp_path / "mixed")])
+    assert stop.value.code == 2 and "2 partitions" in capsys.readouterr().err
 
 
 def test_evaluation_blocks_summary_by_hand() -> None:
