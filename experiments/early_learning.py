@@ -254,7 +254,9 @@ def write_curves(groups: dict, out: Path, split: str) -> None:
         for i, point in enumerate(rs[0]["curve"]):
             m, sd = mean_sd(r["curve"][i]["accuracy"] for r in rs)
             overrides = "" if setting == "defaults" else setting
-            rows.append({"model": model, "neurons": n, "overrides": marked(overrides, order).strip(),
+            if order == "shuffled":
+                overrides = f"{overrides}, pool shuffled" if overrides else "pool shuffled"
+            rows.append({"model": model, "neurons": n, "overrides": overrides,
                          "train_samples": point["train_samples"], "test_accuracy_mean": m,
                          "test_accuracy_sd": sd, "seeds": len(rs)})
     results_table.write_curves(rows, out, ylabel=f"{split} accuracy (mean ± sd over seeds)")
