@@ -12,6 +12,8 @@ there unchanged.
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import sys
 from pathlib import Path
 from typing import Any, Callable
@@ -99,6 +101,30 @@ def seeds_group(task: dict) -> str:
 def continual_cost(task: dict, samples_per_task: int, n_tasks: int = 10) -> float:
     """Synapse visits of a continual task's training, a rough measure of its duration (longest first)."""
     return float(task["neurons"] * samples_per_task * n_tasks * (2 if task.get("iid") else 1))
+
+
+def stored_runs(out_dir: Path) -> list[dict]:
+    """Every result stored in ``OUT/runs`` (whatever code produced it: each keeps its source hash), by file name."""
+    return [json.loads(p.read_text()) for p in sorted((Path(out_dir) / "runs").glob("*.json"))]
+
+
+def blocks_of(n: int, size: int) -> list[tuple[int, int]]:
+    """``[(lo, hi), ...]``: consecutive blocks of ``size`` indices covering ``range(n)`` (the last may be short)."""
+    return [(lo, min(lo + size, n)) for lo in range(0, n, size)]
+
+
+def setting_label(pairs) -> str:
+    """A setting's label, ``SECTION.FIELD=VALUE ...`` from parsed ``(key, value)`` overrides (``defaults`` if none)."""
+    return " ".join(f"{k.replace('__', '.')}={v}" for k, v in pairs) or "defaults"
+
+
+def setting_slug(pairs) -> str:
+    """The setting in a run's file name: its label, or for a long one (a file name has at most 255
+    bytes) its first words and a hash of the whole label."""
+    label = setting_label(pairs).replace(" ", "-")
+    if len(label) <= 120:
+        return label
+    return f"{label[:80]}-{hashlib.sha1(label.encode()).hexdigest()[:12]}"
 
 
 def int_list(text: str) -> list[int]:

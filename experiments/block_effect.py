@@ -30,16 +30,11 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _runner import add_executor_options, int_list, mean_sd, mnist, run_tasks  # noqa: E402
+from _runner import add_executor_options, blocks_of, int_list, mean_sd, mnist, run_tasks, stored_runs  # noqa: E402
 
 from spikedyn.config import NetworkConfig  # noqa: E402
 from spikedyn.core.stats import paired_margin  # noqa: E402
 from spikedyn.simulation.network import Network, warm_up  # noqa: E402
-
-
-def block_ranges(n_images: int, block: int) -> list[tuple[int, int]]:
-    """The blocks of ``block`` training images in file order (the last may be short)."""
-    return [(lo, min(lo + block, n_images)) for lo in range(0, n_images, block)]
 
 
 def run(task: dict) -> dict:
@@ -79,11 +74,6 @@ def local_similarity(images: np.ndarray, labels: np.ndarray, lag: int = 20, samp
         near.append(((x[before] - x[i]) ** 2).sum(axis=1).min())
         rand.append(((x[others] - x[i]) ** 2).sum(axis=1).min())
     return float(np.mean(near) / np.mean(rand)) if near else float("nan")
-
-
-def stored(out: Path) -> list[dict]:
-    """Every run stored in ``out/runs``."""
-    return [json.loads(f.read_text()) for f in sorted((out / "runs").glob("*.json"))]
 
 
 def write_tables(results: list[dict], out: Path) -> None:
@@ -145,7 +135,7 @@ def main(argv=None) -> None:
     p.add_argument("--tables-only", action="store_true", help="compute nothing: the tables from the stored runs")
     args = p.parse_args(argv)
     if args.tables_only:
-        results = stored(args.out)
+        results = stored_runs(args.out)
         partitions = {json.dumps([r["task"]["blocks"], r["task"]["held_out"]]) for r in results}
         if len(partitions) != 1:
             p.error(f"--tables-only: {args.out / 'runs'} holds runs of {len(partitions)} partitions (blocks and "
@@ -158,7 +148,7 @@ def main(argv=None) -> None:
     n_images = n_train if args.train_samples is None else args.train_samples
     if not 0 < args.block < n_images:
         p.error(f"--block must be in 1..{n_images - 1}: at least two blocks are needed")
-    blocks = block_ranges(n_images, args.block)
+    blocks = blocks_of(n_images, args.block)
     if len(blocks) < 3:
         p.error(f"{n_images} images in blocks of {args.block} make {len(blocks)} blocks; at least 3 are needed "
                 "(one held out, one learned last, one before it): use a smaller --block")
@@ -177,7 +167,7 @@ def main(argv=None) -> None:
     run_tasks(run, tasks, args.out, jobs=args.jobs, desc="networks", executor=args.executor,
               scheduler=args.scheduler)
     # the table holds every stored run with this held-out block (both orders, earlier invocations too)
-    write_tables([r for r in stored(args.out) if r["task"]["held_out"] == list(held)
+    write_tables([r for r in stored_runs(args.out) if r["task"]["held_out"] == list(held)
                   and r["task"]["blocks"] == [list(b) for b in blocks]], args.out)
 
 

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _runner import int_list, run_tasks  # noqa: E402
+from _runner import int_list, run_tasks, stored_runs  # noqa: E402
 
 from spikedyn._version import provenance  # noqa: E402
 from spikedyn.io.files import atomic_path  # noqa: E402
@@ -132,9 +132,7 @@ def main(argv=None) -> list[dict]:
               "args": {}}
              for hidden, training, seed in itertools.product(archs, args.trainings.split(","), args.seeds)]
     if args.report_only:
-        import json
-
-        results = [json.loads(p.read_text()) for p in sorted((args.out / "runs").glob("*.json"))]
+        results = stored_runs(args.out)
     else:
         results = run_tasks(worker, tasks, args.out, jobs=args.jobs, desc="DQNs")
     with atomic_path(args.out / "agreement.md") as tmp:

@@ -33,8 +33,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import hashlib
-import json
 import sys
 import time
 from pathlib import Path
@@ -43,7 +41,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _data import split_data  # noqa: E402
-from _runner import add_executor_options, grid_combos, int_list, mean_sd, run_tasks, seeds_group  # noqa: E402
+from _runner import (add_executor_options, grid_combos, int_list, mean_sd, run_tasks, seeds_group,  # noqa: E402
+                     setting_label, setting_slug, stored_runs)
 
 from spikedyn.config import NetworkConfig, parse_set  # noqa: E402
 from spikedyn.core.stats import paired_margin  # noqa: E402
@@ -86,19 +85,6 @@ def run(task: dict) -> dict:
     return {**out, "train_seconds": train_s, "config": config.to_dict()}
 
 
-def setting_label(pairs) -> str:
-    return " ".join(f"{k.replace('__', '.')}={v}" for k, v in pairs) or "defaults"
-
-
-def setting_slug(pairs) -> str:
-    """The setting in a run's file name: its label, or for a long one (a file name has at most 255
-    bytes) its first words and a hash of the whole label."""
-    label = setting_label(pairs).replace(" ", "-")
-    if len(label) <= 120:
-        return label
-    return f"{label[:80]}-{hashlib.sha1(label.encode()).hexdigest()[:12]}"
-
-
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--split", choices=SPLITS, required=True)
@@ -131,7 +117,7 @@ def main(argv=None) -> None:
                         "code produced them (each run keeps its source hash)")
     args = p.parse_args(argv)
     if args.tables_only:
-        stored = [json.loads(f.read_text()) for f in sorted((args.out / "runs").glob("*.json"))]
+        stored = stored_runs(args.out)
         stored = [r for r in stored if r.get("task", {}).get("split") == args.split]
         protocols = {tuple(r["task"][k] for k in ("early", "label_from", "eval_early", "final")) for r in stored}
         if len(protocols) != 1:

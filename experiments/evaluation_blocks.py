@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import sys
 from pathlib import Path
 
@@ -36,19 +35,15 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _data import split_data  # noqa: E402
-from _runner import add_executor_options, int_list, run_tasks, seeds_group  # noqa: E402
+from _runner import (add_executor_options, blocks_of, int_list, run_tasks, seeds_group, setting_slug,  # noqa: E402
+                     stored_runs, task_config)
 
-from spikedyn.config import NetworkConfig, parse_set  # noqa: E402
+from spikedyn.config import parse_set  # noqa: E402
 from spikedyn.core.encoding import STREAM_TEST  # noqa: E402
 from spikedyn.core.readout import predict  # noqa: E402
 from spikedyn.simulation.network import Network, warm_up  # noqa: E402
 
 SPLITS = ("validation", "test")
-
-
-def blocks_of(n: int, block: int) -> list[tuple[int, int]]:
-    """``[(lo, hi), ...]``: consecutive blocks of ``block`` indices covering ``range(n)`` (the last may be short)."""
-    return [(lo, min(lo + block, n)) for lo in range(0, n, block)]
 
 
 def block_summary(counts: np.ndarray, predictions: np.ndarray, labels: np.ndarray, block: int) -> list[dict]:
@@ -64,8 +59,7 @@ def run(task: dict) -> dict:
     x, y, xe, ye = split_data(task["split"])
     n = task.get("train_samples") or x.shape[0]
     x, y = x[:n], y[:n]
-    config = NetworkConfig(model=task["model"], n_neurons=task["neurons"]).replace(
-        **dict(parse_set(item) for item in task["set"]))
+    config = task_config(task)
     warm_up(config, learn=True, seed=task["seed"])
     net = Network(config, seed=task["seed"])
     points = []
@@ -156,8 +150,7 @@ def main(argv=None) -> None:
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--tables-only", action="store_true", help="compute nothing: tables from the stored runs")
     args = p.parse_args(argv)
-    for item in args.set:
-        parse_set(item)  # a bad override fails here, before any run
+    pairs = [parse_set(item) for item in args.set]  # a bad override fails here, before any run
     if not 0 < args.block <= 10_000:
         p.error("--block must be in 1..10000 (the evaluation split's images)")
     if args.train_samples is not None and args.train_samples < 1:
@@ -165,8 +158,7 @@ def main(argv=None) -> None:
     if any(c < 1 for c in args.checkpoints):
         p.error("--checkpoints must be positive numbers of images")
     if args.tables_only:
-        results = [json.loads(f.read_text()) for f in sorted((args.out / "runs").glob("*.json"))]
-        results = [r for r in results if r.get("task", {}).get("split") == args.split]
+        results = [r for r in stored_runs(args.out) if r.get("task", {}).get("split") == args.split]
         if not results:
             p.error(f"--tables-only: no stored run of the {args.split} split in {args.out / 'runs'}")
         try:
@@ -174,7 +166,7 @@ def main(argv=None) -> None:
         except ValueError as e:
             p.error(f"--tables-only: {e}")
         return
-    tasks = [{"id": f"{args.split}-{m}-{n}-{'_'.join(args.set) or 'defaults'}"
+    tasks = [{"id": f"{args.split}-{m}-{n}-{setting_slug(pairs)}"
                     f"-c{'_'.join(map(str, sorted(args.checkpoints)))}-b{args.block}"
                     f"{f'-n{args.train_samples}' if args.train_samples is not None else ''}-seed{s}",
               "split": args.split, "model": m, "neurons": n, "seed": s, "set": list(args.set),

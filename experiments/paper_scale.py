@@ -48,7 +48,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _data import split_data  # noqa: E402
-from _runner import add_executor_options, int_list, mean_sd, run_tasks  # noqa: E402
+from _runner import add_executor_options, int_list, mean_sd, run_tasks, stored_runs  # noqa: E402
 
 from spikedyn.config import NetworkConfig, parse_set  # noqa: E402
 from spikedyn.core.encoding import STREAM_ASSIGN, STREAM_TEST  # noqa: E402
@@ -237,7 +237,7 @@ def main(argv=None) -> None:
     add_executor_options(p)
     args = p.parse_args(argv)
     if args.tables_only:
-        stored = [json.loads(f.read_text()) for f in sorted((args.out / "runs").glob("*.json"))]
+        stored = stored_runs(args.out)
         stored = [r for r in stored if r.get("task", {}).get("split") == args.split]
         if not stored:
             p.error(f"--tables-only: no stored run of the {args.split} split in {args.out / 'runs'}")

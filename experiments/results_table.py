@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import sys
 import time
 from pathlib import Path
@@ -32,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _runner import add_executor_options, int_list, mean_sd, mnist, run_tasks  # noqa: E402
+from _runner import add_executor_options, int_list, mean_sd, mnist, run_tasks, stored_runs  # noqa: E402
 
 from spikedyn.config import NetworkConfig, parse_set  # noqa: E402
 from spikedyn.core.encoding import STREAM_TEST  # noqa: E402
@@ -208,7 +207,7 @@ def main(argv=None) -> None:
               executor=args.executor, scheduler=args.scheduler)
     # The tables cover every network stored in OUT, so that runs of different sizes and
     # epochs (e.g. 1600 neurons with more epochs) made by separate commands share them.
-    results = [json.loads(p.read_text()) for p in sorted((args.out / "runs").glob("*.json"))]
+    results = stored_runs(args.out)
     summarise(results, args.out)
     print((args.out / "table.md").read_text())
 
