@@ -12,7 +12,7 @@ from naive import NEVER as NAIVE_NEVER
 from naive import lif_params_naive, lif_step_naive
 
 from spikedyn.config import ExcitatoryParams, NetworkConfig
-from spikedyn.core.neurons import NEVER, LifParams, lif_params, lif_step
+from spikedyn.core.neurons import NEVER, LifParams, _newest_spike, lif_params, lif_step
 from spikedyn.core.numerics import FLUSH_BELOW
 from spikedyn.simulation.state import kernel_params
 
@@ -124,6 +124,48 @@ def test_lif_step_matches_naive_property(record, seed, n, with_theta, adapt) -> 
     t = int(rng.integers(0, 1000))
     state = random_state(rng, n, t, with_theta)
     assert_same_step(p, *state, t, adapt)
+
+
+def quiet_state(rng: np.random.Generator, p: LifParams, n: int, t: int, with_theta: bool, margin: int):
+    """A random state whose newest spike is ``gate + margin`` steps before ``t`` (margin >= 0: a
+    quiet step, no neuron refractory or locked out; -1: one neuron just inside its gate)."""
+    v, ge, gi, theta, _ = random_state(rng, n, t, with_theta)
+    gate = max(p.refractory_steps, p.lockout_steps)
+    last_spike = np.where(rng.random(n) < 0.4, NEVER, t - gate - margin - rng.integers(0, 40, n))
+    last_spike[rng.integers(n)] = t - gate - margin  # the newest spike, exactly at the edge
+    return v, ge, gi, theta, last_spike.astype(np.int64)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(record=lif_records, seed=st.integers(0, 2**32 - 1), n=st.integers(1, 40), with_theta=st.booleans(),
+       adapt=st.booleans(), margin=st.integers(-1, 3))
+def test_quiet_and_gated_steps_match_naive(record, seed, n, with_theta, adapt, margin) -> None:
+    """A quiet step (no spike in the last max(refractory, lockout) steps) skips the per-neuron gate
+    tests (spikedyn.core.neurons._lif_integrate): the same bits as the naive step, on both sides of
+    the edge."""
+    p = LifParams(**record)
+    rng = np.random.default_rng(seed)
+    t = int(rng.integers(100, 1000))
+    state = quiet_state(rng, p, n, t, with_theta, margin)
+    assert (t - _newest_spike(state[4]) >= max(p.refractory_steps, p.lockout_steps)) == (margin >= 0)
+    assert_same_step(p, *state, t, adapt)
+
+
+def test_quiet_step_analytic() -> None:
+    """Quiet: every neuron integrates (none held) and may fire; the newest spike sets the edge."""
+    p = params(refractory_steps=10, lockout_steps=0, dt_over_tau_theta=0.0)
+    v = np.array([-20.0, -20.0])
+    for newest, expected in ((90, [0, 1]), (91, [0])):  # t = 100, gate 10
+        spikes, (v1, *_) = lif_step(p, v, [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [50, newest], 100)
+        assert spikes.tolist() == expected
+        assert v1[0] == -20.0 + p.dt_over_tau_m * (p.v_rest + 20.0)  # integrated
+        assert v1[1] == (v1[0] if newest == 90 else -20.0)  # held while refractory
+
+
+def test_newest_spike_is_the_maximum() -> None:
+    assert _newest_spike(np.array([NEVER, 5, -3, 17, 2], np.int64)) == 17
+    assert _newest_spike(np.full(3, NEVER, np.int64)) == NEVER
+    assert _newest_spike(np.zeros(0, np.int64)) == NEVER
 
 
 def test_lif_step_does_not_modify_its_arguments() -> None:

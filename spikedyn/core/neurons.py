@@ -70,8 +70,9 @@ def _decayed(g, dt_over_tau):
 
 
 @numba.njit(cache=True, inline="always")
-def _integrated(p, vj, gej, gij, since):
-    """One Euler step of one neuron; returns the new ``(v, ge, gi)`` (v held while refractory).
+def _stepped(p, vj, gej, gij, not_refractory):
+    """One Euler step of one neuron; returns the new ``(v, ge, gi)``. ``not_refractory`` is 1.0
+    or 0.0 (v held).
 
     Written on values, not arrays: passing arrays to an inlined helper makes Numba
     keep reference counts inside the caller's loop, which stops LLVM from
@@ -81,9 +82,26 @@ def _integrated(p, vj, gej, gij, since):
     # As Brian2 writes it, ``v + dv * int(not_refractory)``. The factor is a select,
     # not a bool-to-float conversion, and the store is unconditional: both keep the
     # loop in branch-free SIMD code (a conditional store compiles to a slow masked one).
-    not_refractory = 1.0 if since >= p.refractory_steps else 0.0
+    # A literal 1.0 folds away (``dv * 1.0`` is ``dv``, exactly).
     vj = min(max(vj + dv * not_refractory, p.e_inh), p.e_exc)
     return vj, _decayed(gej, p.dt_over_tau_ge), _decayed(gij, p.dt_over_tau_gi)
+
+
+@numba.njit(cache=True, inline="always")
+def _integrated(p, vj, gej, gij, since):
+    """:func:`_stepped` for a neuron whose last spike was ``since`` steps ago."""
+    return _stepped(p, vj, gej, gij, 1.0 if since >= p.refractory_steps else 0.0)
+
+
+@numba.njit(cache=True)
+def _newest_spike(last_spike):
+    """The step of the population's latest spike (``NEVER`` if none): a population is *quiet*
+    in step ``t`` when ``t - newest >= max(refractory_steps, lockout_steps)``, i.e. no neuron is
+    refractory or locked out (see :func:`_lif_integrate`)."""
+    newest = NEVER
+    for j in range(last_spike.shape[0]):
+        newest = max(newest, last_spike[j])
+    return newest
 
 
 # The kernels below are small on purpose, with plain ``for`` loops and no branch
@@ -93,9 +111,25 @@ def _integrated(p, vj, gej, gij, since):
 
 
 @numba.njit(cache=True, inline="always")
-def _lif_integrate(p, theta_rate, v, ge, gi, theta, last_spike, t):
+def _lif_integrate(p, theta_rate, v, ge, gi, theta, last_spike, t, quiet):
     """The update of :func:`_lif_step` with theta decaying by ``theta_rate`` (``dt/tau_theta``)
-    per step (learning); returns the number of spikes."""
+    per step (learning); returns the number of spikes.
+
+    ``quiet``: no neuron fired in the last ``max(refractory_steps, lockout_steps)`` steps (see
+    :func:`_newest_spike`), so none is refractory or locked out and the loop need not read
+    ``last_spike``: the same result, bit for bit, with less work (most steps are quiet: a
+    400-neuron network fires about 13 times in 700 steps). Inlined into the time loop, which
+    keeps no reference counts with the branch (tests/test_codegen.py checks the loop; each of
+    the two kernels is a plain loop on its own).
+    """
+    if quiet:
+        return _lif_integrate_quiet(p, theta_rate, v, ge, gi, theta)
+    return _lif_integrate_gated(p, theta_rate, v, ge, gi, theta, last_spike, t)
+
+
+@numba.njit(cache=True, inline="always")
+def _lif_integrate_gated(p, theta_rate, v, ge, gi, theta, last_spike, t):
+    """:func:`_lif_integrate` in any step: each neuron's refractory period and lock-out tested."""
     gate_steps = max(p.refractory_steps, p.lockout_steps)
     n_fired = 0
     # Branch-free SIMD code with plain stores (a conditional store would compile
@@ -112,6 +146,21 @@ def _lif_integrate(p, theta_rate, v, ge, gi, theta, last_spike, t):
     return n_fired
 
 
+@numba.njit(cache=True, inline="always")
+def _lif_integrate_quiet(p, theta_rate, v, ge, gi, theta):
+    """:func:`_lif_integrate` in a quiet step (no neuron refractory or locked out)."""
+    n_fired = 0
+    for j in range(v.shape[0]):
+        vj, gej, gij = _stepped(p, v[j], ge[j], gi[j], 1.0)
+        v[j] = vj
+        ge[j] = gej
+        gi[j] = gij
+        th = theta[j] - theta_rate * theta[j]
+        theta[j] = th
+        n_fired += vj > p.v_thresh + th
+    return n_fired
+
+
 @numba.njit(cache=True)
 def _lif_integrate_frozen(p, v, ge, gi, theta, last_spike, t):
     """The update of :func:`_lif_step` with theta frozen (read only); returns the number of spikes."""
@@ -124,6 +173,19 @@ def _lif_integrate_frozen(p, v, ge, gi, theta, last_spike, t):
         ge[j] = gej
         gi[j] = gij
         n_fired += (vj > p.v_thresh + theta[j]) & (since >= gate_steps)
+    return n_fired
+
+
+@numba.njit(cache=True)
+def _lif_integrate_frozen_quiet(p, v, ge, gi, theta):
+    """:func:`_lif_integrate_frozen` in a quiet step (see :func:`_lif_integrate`)."""
+    n_fired = 0
+    for j in range(v.shape[0]):
+        vj, gej, gij = _stepped(p, v[j], ge[j], gi[j], 1.0)
+        v[j] = vj
+        ge[j] = gej
+        gi[j] = gij
+        n_fired += vj > p.v_thresh + theta[j]
     return n_fired
 
 
@@ -162,8 +224,11 @@ def _lif_step(p, v, ge, gi, theta, last_spike, t, adapt_theta, spikes):
     int
         Number of spiking neurons.
     """
+    quiet = t - _newest_spike(last_spike) >= max(p.refractory_steps, p.lockout_steps)
     if adapt_theta:
-        n_fired = _lif_integrate(p, p.dt_over_tau_theta, v, ge, gi, theta, last_spike, t)
+        n_fired = _lif_integrate(p, p.dt_over_tau_theta, v, ge, gi, theta, last_spike, t, quiet)
+    elif quiet:
+        n_fired = _lif_integrate_frozen_quiet(p, v, ge, gi, theta)
     else:
         n_fired = _lif_integrate_frozen(p, v, ge, gi, theta, last_spike, t)
     return _lif_spikes(p, v, theta, last_spike, t, spikes) if n_fired > 0 else 0

@@ -10,7 +10,7 @@ how ``theta`` evolves during learning (it is frozen during inference).
 
 Hooks::
 
-    threshold_integrate(rec, p, v, ge, gi, theta, last_spike, t) -> number of neurons above threshold
+    threshold_integrate(rec, p, v, ge, gi, theta, last_spike, t, quiet) -> number of neurons above threshold
     threshold_on_spikes(rec, theta, spikes, n_spikes)
 
 ``threshold_integrate`` advances the excitatory population ``p`` (a
@@ -29,8 +29,9 @@ from ..core.neurons import _lif_integrate
 from ..core.parts import implements, kernel_hook
 
 threshold_integrate = kernel_hook(
-    "threshold_integrate", "rec, p, v, ge, gi, theta, last_spike, t",
-    "One learning step of the excitatory population, theta included; returns the number above threshold.")
+    "threshold_integrate", "rec, p, v, ge, gi, theta, last_spike, t, quiet",
+    "One learning step of the excitatory population, theta included; returns the number above threshold "
+    "(``quiet``: no neuron is refractory or locked out in step ``t``).")
 threshold_on_spikes = kernel_hook(
     "threshold_on_spikes", "rec, theta, spikes, n_spikes", "The threshold's reaction to the spikes of a step.")
 
@@ -50,8 +51,8 @@ class HomeostaticRecord(NamedTuple):
 
 
 @implements(threshold_integrate, HomeostaticRecord)
-def _homeostatic_integrate(rec, p, v, ge, gi, theta, last_spike, t):
-    return _lif_integrate(p, rec.dt_over_tau_theta, v, ge, gi, theta, last_spike, t)
+def _homeostatic_integrate(rec, p, v, ge, gi, theta, last_spike, t, quiet):
+    return _lif_integrate(p, rec.dt_over_tau_theta, v, ge, gi, theta, last_spike, t, quiet)
 
 
 @implements(threshold_on_spikes, HomeostaticRecord)
