@@ -187,11 +187,14 @@ def _run_steps(kp, st, buf, w, theta, n_steps, with_input, learn, counts, rec, o
         ops[C_DEPRESSION_VISITS] += n_visits
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _depression_visits(pixels, lo, hi, row_over, n_recent, n_neurons):
     """Synapses the event-driven depression visits for the input spikes ``pixels[lo:hi]``: the
     recent neurons' (``n_recent``), or the whole row where the normalisation left a weight
-    above ``w_max`` (see :func:`spikedyn.models.stdp._depress_inputs`). One read per spike."""
+    above ``w_max`` (see :func:`spikedyn.models.stdp._depress_inputs`). One read per spike.
+
+    Inlined: a call to it inside the time loop, even one never taken (no row over ``w_max``),
+    made training with the counters on 15-22 % slower at N = 400 (measured side by side)."""
     visits = 0
     for e in range(lo, hi):
         visits += n_neurons if row_over[pixels[e]] else n_recent
