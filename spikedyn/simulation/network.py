@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 
 from .. import models
 from ..config import NetworkConfig
-from ..core.barrier import MAX_THREADS
+from ..core.barrier import MAX_THREADS, new_words, one_thread
 from ..core.encoding import STREAM_ASSIGN, STREAM_TEST, STREAM_TRAIN
 from ..core.params import check_seed
 from ..core.quantise import FLOAT64, SITE_INITIAL, _quantise_all
@@ -301,6 +301,8 @@ class Network:
                               mean_spikes_per_sample=spikes / done if done else 0.0, spikes=spikes)
 
         blocks = BlockTrainer(self, threads) if threads > 1 else None
+        words = new_words()  # one thread: a barrier of one (core.barrier.one_thread), the loop of any thread count
+        alone = one_thread(words, self.config.n_input)
         with tqdm(total=progress_start + n, initial=progress_start, desc=desc, unit="sample", disable=not progress,
                   smoothing=0.1) as bar, ThreadPoolExecutor(max_workers=1) as runner, _closing(blocks):
             while done < n:
@@ -310,7 +312,7 @@ class Network:
                         self._counters["train"], interrupt.STOP, bad)
                 if blocks is None:  # even one thread runs off the main thread, which can then take a signal
                     futures = [runner.submit(_train_batch, self._kp, self._state, self._buffers, self.weights,
-                                             self.theta, *args, None)]
+                                             self.theta, *args, alone)]
                 else:
                     futures = blocks.submit(*args)
                 try:
