@@ -16,6 +16,7 @@ from helpers import assert_states_equal, bright_images
 from naive import KERNEL_STATE_NAMES, NaiveResult, poisson_rasters, simulate_naive
 
 from spikedyn.config import ExcitatoryParams, InputParams, NetworkConfig, StdpParams, TimingParams
+from spikedyn.core.barrier import new_words, one_thread
 from spikedyn.core.encoding import STREAM_ASSIGN, STREAM_TEST, STREAM_TRAIN
 from spikedyn.cost.operations import new_counters
 from spikedyn.errors import ConfigError, SpikedynError
@@ -145,9 +146,10 @@ def test_train_kernel_counts_and_attempts_match_naive(name: str) -> None:
     counts = np.full((n, n_neurons), -1, np.int32)
     attempts = np.zeros(n, np.int32)
     buf = _new_buffers(net._kp, case.config.n_input, n_neurons)
+    words = new_words()  # as Network.train calls it on one thread: a barrier of one
     _train_batch(net._kp, net._state, buf, net.weights, net.theta, case.images,
                  np.uint64(case.seed), np.uint64(0), counts, attempts, new_counters(), interrupt.STOP,
-                 np.full(1, -1, np.int64), None)
+                 np.full(1, -1, np.int64), one_thread(words, case.config.n_input))
     np.testing.assert_array_equal(counts, naive.counts)
     np.testing.assert_array_equal(attempts, naive.attempts)
     assert np.array_equal(net.weights, naive.weights)
