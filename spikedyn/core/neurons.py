@@ -104,6 +104,13 @@ def _newest_spike(last_spike):
     return newest
 
 
+@numba.njit(cache=True, inline="always")
+def _quiet(p, t, newest):
+    """Whether step ``t`` is quiet for a population whose latest spike was in step ``newest``
+    (:func:`_newest_spike`): no neuron is refractory or locked out (see :func:`_lif_integrate`)."""
+    return t - newest >= max(p.refractory_steps, p.lockout_steps)
+
+
 # The kernels below are small on purpose, with plain ``for`` loops and no branch
 # around a loop: for such functions Numba's reference-count pruning removes the
 # atomic reference counting of the array arguments, which otherwise costs 2 atomic
@@ -224,7 +231,7 @@ def _lif_step(p, v, ge, gi, theta, last_spike, t, adapt_theta, spikes):
     int
         Number of spiking neurons.
     """
-    quiet = t - _newest_spike(last_spike) >= max(p.refractory_steps, p.lockout_steps)
+    quiet = _quiet(p, t, _newest_spike(last_spike))
     if adapt_theta:
         n_fired = _lif_integrate(p, p.dt_over_tau_theta, v, ge, gi, theta, last_spike, t, quiet)
     elif quiet:

@@ -47,7 +47,8 @@ import numpy as np
 
 from ..core.barrier import _aborted, _arrive, _share_rows, _sum_over_threads, _wait
 from ..core.encoding import STREAM_TRAIN, _poisson_events, _presentation_seed
-from ..core.neurons import _lif_integrate_frozen, _lif_integrate_frozen_quiet, _lif_spikes, _newest_spike, _reset
+from ..core.neurons import (_lif_integrate_frozen, _lif_integrate_frozen_quiet, _lif_spikes, _newest_spike, _quiet,
+                            _reset)
 from ..core.quantise import SITE_AFTER, SITE_BEFORE, SITE_COLUMNS, SITE_ROWS, round_all, round_columns, round_rows
 from ..core.traces import after_presentation, before_presentation, on_post, on_pre, transmit
 from ..cost.operations import (C_COMPETITION_SPIKES, C_COMPETITION_UPDATES, C_DEPRESSION_VISITS, C_EXC_SPIKES,
@@ -94,9 +95,8 @@ def _run_steps(kp, st, buf, w, theta, n_steps, with_input, learn, counts, rec, o
     if with_input:
         input_t0[0] = t0
     post1_now[:] = 0.0  # only the recent neurons' entries are ever refreshed
-    # A step is quiet when no excitatory neuron fired in the last gate_steps steps: none is
-    # refractory or locked out, and the integration skips those tests (the same bits).
-    gate_steps = max(exc.refractory_steps, exc.lockout_steps)
+    # A step is quiet when no excitatory neuron is refractory or locked out (neurons._quiet): the
+    # integration then skips those tests (the same bits).
     newest = _newest_spike(last_spike)
     n_input_spikes = n_exc_spikes = n_comp_spikes = n_comp_updates = n_visits = 0
     any_row_over = False  # row_over changes only between presentations
@@ -108,7 +108,7 @@ def _run_steps(kp, st, buf, w, theta, n_steps, with_input, learn, counts, rec, o
     for s in range(n_steps):
         t = t0 + s
         # groups + thresholds
-        quiet = t - newest >= gate_steps
+        quiet = _quiet(exc, t, newest)
         if learn:
             n_e = threshold_integrate(thr, exc, v, ge, gi, theta, last_spike, t, quiet)
         elif quiet:
