@@ -585,6 +585,20 @@ class NaiveMetaplasticStdp(NaiveStdp):
             st.significance[1] = 1.0 / (1.0 + f) - 1.0
 
 
+class NaiveRecallStdp(NaiveStdp):
+    """``stdp-recall`` (spikedyn.models.recall's docstring): Diehl & Cook's STDP; after the n-th training
+    presentation ``m = (1 - a) m + a theta`` with ``a = 1 / (1 + phi (n - 1))``. State rows: m, n."""
+
+    def significance_shape(self, config):
+        return (2, config.n_neurons)
+
+    def after_presentation(self, sim, counts):
+        sig, phi = sim.st.significance, sim.c.recall.window_fraction
+        sig[1] = sig[1] + 1.0
+        a = 1.0 / (1.0 + phi * (sig[1] - 1.0))
+        sig[0] = (1.0 - a) * sig[0] + a * sim.theta
+
+
 # -- threshold ----------------------------------------------------------------------------
 class NaiveHomeostatic:
     """``homeostatic``: theta decays with tau_theta (in the neuron step) and rises by theta_plus per spike."""
@@ -615,6 +629,7 @@ NAIVE_PARTS = {
     "stdp-spikedyn": NaiveSpikeDynStdp,
     "stdp-asp": NaiveAsp,
     "stdp-metaplastic": NaiveMetaplasticStdp,
+    "stdp-recall": NaiveRecallStdp,
     "homeostatic": NaiveHomeostatic,
     "spikedyn-threshold": NaiveHomeostatic,  # the same rule; its time constant comes through lif_params_naive
     "metaplastic-threshold": NaiveHomeostatic,  # likewise

@@ -78,7 +78,7 @@ def test_models_newer_than_the_fixture_train_bit_identically_on_any_number_of_th
 
 
 def test_new_cases_are_only_models_registered_after_the_fixture() -> None:
-    assert NEW_CASES == {"metaplastic", "lateral-fast"}
+    assert NEW_CASES == {"metaplastic", "lateral-fast", "lateral-fast-recall"}
     net = _fixtures.train(*metaplastic_cases()["metaplastic-acting"])
     # the mechanisms acted: neurons committed (rate 0.1), and fatigue was accumulated
     assert (net._state.plasticity.rate == 0.1).any() and (net._state.plasticity.significance[0] > 0).any()

@@ -18,7 +18,9 @@ metaplastic    direct-lateral        stdp-          metaplastic- normalise
 =============  ====================  =============  ===========  ===========
 
 and the variants ``lateral-fast`` (``lateral``'s parts with its own defaults: three times
-the input rate and twice ``nu_post``, for early learning), ``lateral-no-depression``
+the input rate and twice ``nu_post``, for early learning), ``lateral-fast-recall``
+(``lateral-fast`` with plasticity ``stdp-recall``: Diehl & Cook's learning, and thresholds of
+inference recalled from a running average of the training thresholds), ``lateral-no-depression``
 (plasticity ``stdp-potentiation-only``, the example of docs/model.md), ``diehl-cook-delays``
 and ``lateral-delays`` (plasticity ``stdp-delayed``: the original's random input delays).
 
@@ -39,6 +41,7 @@ module                parts                                                     
                       STDP: commitment, threshold hold, fatigue, novelty gate)
 ``delays``            ``stdp-delayed`` (random input delays)                         ``delays``
 ``no_depression``     ``stdp-potentiation-only``                                     (none)
+``recall``            ``stdp-recall`` (recall at the slow threshold)                 ``recall``
 ====================  =============================================================  ==============
 
 ``NetworkConfig(model=...)`` and its sections, the CLI's ``--model`` choices, the
@@ -55,6 +58,7 @@ from .competition import DirectLateral, InhibitoryLayer
 from .delays import DelayedStdp
 from .metaplastic import MetaplasticStdp, MetaplasticThreshold
 from .no_depression import PotentiationOnly
+from .recall import RecallStdp
 from .registry import Model, declared_sections, get, names, register, registered, unregister
 from .spikedyn import SpikeDynStdp, SpikeDynThreshold
 from .stdp import DiehlCookStdp, Normalisation
@@ -77,6 +81,10 @@ register(Model("metaplastic", "lateral with consolidating STDP: neurons commit a
 register(Model("lateral-fast", "lateral learning fast: three times the input rate (191 Hz) and twice the postsynaptic "
                                "learning rate, chosen on the validation split for accuracy after 3,000 images",
                DirectLateral(), DiehlCookStdp(), Homeostatic(), Normalisation(),
+               defaults={"input": {"rate_hz_per_unit": 0.75}, "stdp": {"nu_post": 0.02}}))
+register(Model("lateral-fast-recall", "lateral-fast answering with the running average of each neuron's training "
+                                      "thresholds (recall at the slow threshold) when learning is off",
+               DirectLateral(), RecallStdp(), Homeostatic(), Normalisation(),
                defaults={"input": {"rate_hz_per_unit": 0.75}, "stdp": {"nu_post": 0.02}}))
 register(Model("lateral-no-depression", "lateral, STDP without depression",
                DirectLateral(), PotentiationOnly(), Homeostatic(), Normalisation()))

@@ -304,6 +304,17 @@ def without_adaptation(record_type: type) -> type:
 without_adaptation(StdpRecord)
 
 
+def with_diehl_cook_pathways(record_type: type) -> type:
+    """Register Diehl & Cook's pathways (``on_pre``, ``transmit``, ``on_post``, no per-synapse history)
+    for ``record_type``, a record with ``nu_pre``, ``nu_post`` and ``w_max``: a rule that learns as Diehl
+    & Cook and adds a step of its own after each presentation. Returns it (a class decorator)."""
+    implements(on_pre, record_type)(_stdp_on_pre)
+    implements(transmit, record_type)(_stdp_transmit)
+    implements(on_post, record_type)(_stdp_on_post)
+    implements(synapse_history, record_type)(_stdp_synapse_history)
+    return record_type
+
+
 class DiehlCookStdp:
     """Part: trace-based STDP of Diehl & Cook (2015); ``config.stdp``."""
 
@@ -321,9 +332,11 @@ class DiehlCookStdp:
         ``scans_weights``: whether every weight is read after each training presentation
         (decay, leak); ``significance_per_spike``: per-synapse state entries updated per
         excitatory spike; ``per_synapse_traces``: whether the presynaptic trace is kept per
-        synapse (delays) rather than per input. With ``stdp.nu_pre = 0`` the rule depresses nothing."""
+        synapse (delays) rather than per input; ``threshold_averages``: per-neuron updates of a
+        running average of the thresholds after each training presentation (:mod:`spikedyn.models.recall`).
+        With ``stdp.nu_pre = 0`` the rule depresses nothing."""
         return {"depression": "event-driven" if config.stdp.nu_pre > 0 else "none", "scans_weights": False,
-                "significance_per_spike": 0, "per_synapse_traces": False}
+                "significance_per_spike": 0, "per_synapse_traces": False, "threshold_averages": 0}
 
     def record(self, config) -> StdpRecord:
         s = config.stdp
