@@ -49,12 +49,22 @@ def run(task: dict) -> dict:
     config = NetworkConfig(model=task["model"], n_neurons=task["neurons"])
     warm_up(config, learn=True, seed=task["seed"])
     net = Network(config, seed=task["seed"])
-    scores = []
+    scores, states = [], []
     for learned in (first, np.concatenate([first, tail])):
         net.train(x[learned[net.samples_seen:]], progress=False)
         net.assign(x[learned], y[learned], n_jobs=1)
         scores.append(net.score(x[held[0]:held[1]], y[held[0]:held[1]], n_jobs=1))
-    return {"before": scores[0], "after": scores[1], "config": config.to_dict()}
+        states.append((net.weights.copy(), net.test_thresholds().copy()))  # the thresholds it answers with
+    out = {"before": scores[0], "after": scores[1], "config": config.to_dict()}
+    if task.get("split_state"):  # which learned quantity carries the change: each with the other's old value
+        (w_before, theta_before), (w_after, theta_after) = states
+        for key, (w, theta) in {"after_thresholds_before": (w_after, theta_before),
+                                "before_thresholds_after": (w_before, theta_after)}.items():
+            mixed = Network(config, seed=task["seed"])
+            mixed.weights[...], mixed.theta[...] = w, theta
+            mixed.assign(x[learned], y[learned], n_jobs=1)
+            out[key] = mixed.score(x[held[0]:held[1]], y[held[0]:held[1]], n_jobs=1)
+    return out
 
 
 def local_similarity(images: np.ndarray, labels: np.ndarray, lag: int = 20, samples: int = 2000) -> float:
@@ -76,11 +86,45 @@ def local_similarity(images: np.ndarray, labels: np.ndarray, lag: int = 20, samp
     return float(np.mean(near) / np.mean(rand)) if near else float("nan")
 
 
-def write_tables(results: list[dict], out: Path) -> None:
+def write_state_table(results: list[dict], out: Path) -> None:
+    """``table_state.md``: for the runs with ``--split-state``, the accuracy after block B with the
+    thresholds of before it and the reverse, each change paired by seed with the run's ``before``."""
     groups: dict[tuple, list[dict]] = {}
     for r in results:
+        if "after_thresholds_before" in r:
+            t = r["task"]
+            groups.setdefault((t["model"], t["neurons"], tuple(t["last"]), t.get("order", "file")), []).append(r)
+    if not groups:
+        return
+    held = results[0]["task"]["held_out"]
+    lines = [f"What carries the change of learning block B last: accuracy on training images {held[0]:,}-"
+             f"{held[1] - 1:,} (held out; paper's readout, neurons named from every image learned) before and after "
+             "block B, and of the weights after it with the thresholds the network answered with before it (and the "
+             "reverse); mean ± sd over seeds, changes from before in points (mean [95 % confidence interval], paired "
+             "by seed). The test set is not used. Sources: "
+             f"{', '.join(sorted({r['source_hash'] for rs in groups.values() for r in rs}))}.", "",
+             "| model | neurons | block B (learned last) | its order | seeds | before | after | weights after, "
+             "thresholds before | weights before, thresholds after | change: all | change: weights only | "
+             "change: thresholds only |", "|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for (model, n, last, order), rs in sorted(groups.items()):
+        keys = ("before", "after", "after_thresholds_before", "before_thresholds_after")
+        by_seed = {key: {r["task"]["seed"]: r[key] for r in rs} for key in keys}
+        cells = [f"{m:.4f} ± {sd:.4f}" for m, sd in (mean_sd(by_seed[k].values()) for k in keys)]
+        changes = [paired_margin(by_seed[k], by_seed["before"]).format() for k in keys[1:]]
+        lines.append(f"| `{model}` | {n} | {last[0]}-{last[1] - 1} | {order} | {len(rs)} | " + " | ".join(cells)
+                     + " | " + " | ".join(changes) + " |")
+    (out / "table_state.md").write_text("\n".join(lines) + "\n")
+    print((out / "table_state.md").read_text())
+
+
+def write_tables(results: list[dict], out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    write_state_table(results, out)
+    groups: dict[tuple, dict[int, dict]] = {}
+    for r in results:  # a run with --split-state has the same before and after as the plain one: one per seed
         t = r["task"]
-        groups.setdefault((t["model"], t["neurons"], tuple(t["last"]), t.get("order", "file")), []).append(r)
+        groups.setdefault((t["model"], t["neurons"], tuple(t["last"]), t.get("order", "file")), {})[t["seed"]] = r
+    groups = {key: list(by_seed.values()) for key, by_seed in groups.items()}
     x, y = mnist("train")
     similarity = {last: local_similarity(x[last[0]:last[1]], y[last[0]:last[1]]) for _, _, last, _ in groups}
     rows = []
@@ -130,6 +174,9 @@ def main(argv=None) -> None:
     p.add_argument("--order", default="file", choices=("file", "shuffled"),
                    help="block B in file order, or shuffled (a permutation drawn from the seed): whether its "
                         "order or its images matter")
+    p.add_argument("--split-state", action="store_true",
+                   help="also score the weights after block B with the thresholds of before it, and the reverse "
+                        "(which learned quantity carries the change; table_state.md)")
     add_executor_options(p, jobs=2)
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--tables-only", action="store_true", help="compute nothing: the tables from the stored runs")
@@ -159,9 +206,11 @@ def main(argv=None) -> None:
     if any(not 0 <= b < len(blocks) or b == args.eval_block for b in last):
         p.error(f"--last must name blocks in 0..{len(blocks) - 1} other than the held-out one ({args.eval_block})")
     suffix = "-shuffled" if args.order == "shuffled" else ""
-    tasks = [{"id": f"{m}-{n}-of{n_images}-held{held[0]}_{held[1]}-last{lo}_{hi}{suffix}-seed{s}",
+    split = "-split" if args.split_state else ""
+    tasks = [{"id": f"{m}-{n}-of{n_images}-held{held[0]}_{held[1]}-last{lo}_{hi}{suffix}{split}-seed{s}",
               "model": m, "neurons": n, "seed": s, "blocks": [list(b) for b in blocks], "held_out": list(held),
-              "last": [lo, hi], **({"order": "shuffled"} if suffix else {})}
+              "last": [lo, hi], **({"order": "shuffled"} if suffix else {}),
+              **({"split_state": True} if split else {})}
              for m in args.models.split(",") for n in args.neurons
              for (lo, hi) in (blocks[b] for b in sorted(set(last))) for s in args.seeds]
     run_tasks(run, tasks, args.out, jobs=args.jobs, desc="networks", executor=args.executor,

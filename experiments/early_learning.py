@@ -101,7 +101,7 @@ def main(argv=None) -> None:
     p.add_argument("--final", action="store_true", help="also learn to the end of one pass and score every image")
     p.add_argument("--baseline", default=None, metavar="MODEL",
                    help="also write margins.md: each setting minus MODEL at its defaults, paired by seed, with "
-                        "the 95%% confidence interval of the margin")
+                        "the 95%% confidence interval of the margin (several: MODEL,MODEL, one table each)")
     p.add_argument("--train-samples", type=int, default=None,
                    help="with --final: one pass over the first K training images of the split (default: all of them)")
     p.add_argument("--order", choices=("file", "shuffled"), default="file",
@@ -212,21 +212,26 @@ def write_tables(results: list[dict], args) -> None:
 
 
 def write_margins(groups: dict, args) -> None:
-    """``margins.md``: every setting minus the baseline model at its defaults (same size), paired by seed."""
+    """``margins.md``: every setting minus each baseline model at its defaults (same size), paired by seed;
+    one table per baseline (``--baseline A,B``)."""
     def by_seed(rs, key):
         return {r["task"]["seed"]: r[key] for r in rs}
 
     keys = ["early_accuracy", *(["final_accuracy"] if args.final else [])]
-    lines = [f"Margins against `{args.baseline}` at its defaults, same size and seeds (points; mean "
-             "[95 % confidence interval], Student's t over the paired differences).", "",
-             "| model | neurons | setting | seeds | early | one pass |", "|---|---:|---|---:|---:|---:|"]
-    for (model, n, setting, order), rs in groups.items():
-        base = groups.get((args.baseline, n, "defaults", order))  # the baseline in the same order
-        if base is None or (model, setting) == (args.baseline, "defaults"):
-            continue
-        margins = [paired_margin(by_seed(rs, k), by_seed(base, k)) for k in keys]
-        cells = [m.format() for m in margins] + ["-"] * (2 - len(margins))
-        lines.append(f"| `{model}` | {n} | {marked(setting, order)} | {margins[0].n} | " + " | ".join(cells) + " |")
+    lines = []
+    for baseline in args.baseline.split(","):
+        lines += [*([""] if lines else []),
+                  f"Margins against `{baseline}` at its defaults, same size and seeds (points; mean "
+                  "[95 % confidence interval], Student's t over the paired differences).", "",
+                  "| model | neurons | setting | seeds | early | one pass |", "|---|---:|---|---:|---:|---:|"]
+        for (model, n, setting, order), rs in groups.items():
+            base = groups.get((baseline, n, "defaults", order))  # the baseline in the same order
+            if base is None or (model, setting) == (baseline, "defaults"):
+                continue
+            margins = [paired_margin(by_seed(rs, k), by_seed(base, k)) for k in keys]
+            cells = [m.format() for m in margins] + ["-"] * (2 - len(margins))
+            lines.append(f"| `{model}` | {n} | {marked(setting, order)} | {margins[0].n} | " + " | ".join(cells)
+                         + " |")
     (args.out / "margins.md").write_text("\n".join(lines) + "\n")
     print((args.out / "margins.md").read_text())
 

@@ -107,6 +107,15 @@ def test_early_learning_follows_the_protocol_on_validation_without_the_test_spli
     row = [line for line in (pair / "margins.md").read_text().splitlines() if line.startswith("| `lateral-fast`")]
     assert len(row) == 1 and row[0].split(" | ")[3] == "2"  # two seeds paired
     assert float(row[0].split(" | ")[4].split(" [")[0]) == pytest.approx(margin, abs=0.051)
+    # two baselines: one table each, the first unchanged
+    first = (pair / "margins.md").read_text()
+    early.main(["--split", "validation", "--tables-only", "--baseline", "lateral,lateral-fast", "--early", "30",
+                "--label-from", "20", "--eval-early", "10", "--out", str(pair)])
+    both = (pair / "margins.md").read_text()
+    assert both.startswith(first) and "Margins against `lateral-fast`" in both
+    row = [line for line in both.split("Margins against `lateral-fast`")[1].splitlines() if line.startswith("| `")]
+    assert len(row) == 1 and row[0].startswith("| `lateral` | 4 |")
+    assert float(row[0].split(" | ")[4].split(" [")[0]) == pytest.approx(-margin, abs=0.051)
     # the pool shuffled by the seed: the early images are the permutation's first ones (checked by hand)
     early.main(["--split", "validation", "--models", "lateral", "--neurons", "4", "--seeds", "0", "--early", "30",
                 "--label-from", "20", "--eval-early", "10", "--train-samples", "60", "--order", "shuffled",
@@ -203,6 +212,24 @@ def test_block_effect_learns_each_block_last_on_training_images_only(tmp_path, n
     (out / "table.md").unlink()
     effect.main(["--tables-only", "--out", str(out)])
     assert (out / "table.md").read_text() == table
+    # --split-state: the same before and after, and each learned quantity with the other's old value
+    effect.main(["--neurons", "4", "--train-samples", "300", "--block", "100", "--seeds", "0", "--jobs", "1",
+                 "--last", "1", "--split-state", "--out", str(out)])
+    (split,) = [json.loads(p.read_text()) for p in (out / "runs").glob("*-split-*")]
+    assert (split["before"], split["after"]) == (runs[100, 200]["before"], runs[100, 200]["after"])
+    before = Network(NetworkConfig(model="lateral", n_neurons=4), seed=0)
+    before.train(x[200:300], progress=False)
+    after = Network(NetworkConfig(model="lateral", n_neurons=4), seed=0)
+    after.train(x[np.r_[200:300, 100:200]], progress=False)
+    learned = np.r_[200:300, 100:200]
+    for key, (w, theta) in {"after_thresholds_before": (after.weights, before.theta),
+                            "before_thresholds_after": (before.weights, after.theta)}.items():
+        mixed = Network(NetworkConfig(model="lateral", n_neurons=4), seed=0)
+        mixed.weights[...], mixed.theta[...] = w, theta
+        assert mixed.assign(x[learned], y[learned], n_jobs=1).score(x[:100], y[:100], n_jobs=1) == split[key], key
+    assert (out / "table.md").read_text() == table  # one run per seed and cell: the table is unchanged
+    state = (out / "table_state.md").read_text()
+    assert "| `lateral` | 4 | 100-199 | file | 1 |" in state and split["source_hash"] in state
 
 
 @pytest.mark.mnist
