@@ -211,10 +211,12 @@ def _blocks_in_loops(function_ir: str) -> dict[str, str]:
     return {b: text for b, text in blocks.items() if reaches(b, b)}
 
 
-#: Every model with the counters on and as one block of a threaded network (the parts' counting and
-#: barrier code compiled in); the loop's other two variants (counters off, one thread) for `lateral`
-#: and for the default continual model. Each case is a fresh, uncached compile of the time loop.
-LOOP_CASES = sorted({(m, True, True) for m in models.names()}
+#: Every composition of parts with the counters on and as one block of a threaded network (the parts'
+#: counting and barrier code compiled in; a model with another's parts and other defaults, such as
+#: `lateral-fast`, compiles the same loop); the loop's other two variants (counters off, one thread) for
+#: `lateral` and for the default continual model. Each case is a fresh, uncached compile of the time loop.
+COMPOSITIONS = {tuple(part.name for part in models.get(m).parts.values()): m for m in reversed(models.names())}
+LOOP_CASES = sorted({(m, True, True) for m in COMPOSITIONS.values()}
                     | {(m, c, t) for m in ("lateral", "metaplastic") for c, t in ((False, False), (True, False))})
 
 
