@@ -134,7 +134,7 @@ def test_a_registered_part_brings_its_section_to_the_config() -> None:
         with pytest.raises(ConfigError, match="leak.floor must be a number"):
             NetworkConfig.from_dict({"model": "lateral-leak", "leak": {"floor": "high"}})
         with pytest.raises(ConfigError, match=r"unknown config section 'lek'; sections are excitatory, inhibitory, "
-                                              r"lateral, stdp, input, timing, spikedyn, asp, metaplastic, delays, leak, precision"):
+                                              r"lateral, stdp, input, timing, spikedyn, asp, metaplastic, recall, delays, leak, precision"):
             parse_set("lek.floor=0.1")
         # the cost model: what the part stores and does, priced before anything is trained
         assert cost.footprint_bytes(config) == cost.footprint_bytes(config.replace(model="lateral"))
