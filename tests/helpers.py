@@ -242,3 +242,16 @@ EXERCISE = {"asp": {"asp__leak_rate": 0.001},
 def exercised(model: str, **fields) -> NetworkConfig:
     """``NetworkConfig(model=model, **fields)`` with :data:`EXERCISE`'s overrides of the model."""
     return NetworkConfig(model=model, **fields).replace(**EXERCISE.get(model, {}))
+
+
+def one_model_per_composition() -> list[str]:
+    """The registered models, one per composition of parts (the first registered): a model with
+    another's parts and other defaults (``lateral-fast``) is that model's code at other settings,
+    so a test of the code (compiled loops, the Brian2 twin's equations) needs one of them."""
+    from spikedyn import models
+
+    first: dict[tuple, str] = {}
+    for name in models.names():
+        first.setdefault(tuple(part.name for part in models.get(name).parts.values()), name)
+    return list(first.values())
+

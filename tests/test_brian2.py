@@ -14,7 +14,8 @@ import json
 import numpy as np
 import pytest
 
-from helpers import assert_usage_error, entries, exercised, images_ending_faint, write_mnist_dir
+from helpers import (assert_usage_error, entries, exercised, images_ending_faint, one_model_per_composition,
+                     write_mnist_dir)
 
 from spikedyn import models
 from spikedyn.config import NetworkConfig
@@ -100,10 +101,12 @@ def test_compare_records_finds_the_first_disagreement():
 
 
 # -- spikedyn against Brian2 ------------------------------------------------------------------------
-@pytest.mark.parametrize("model", [m for m in models.names() if models.get(m).plasticity.name != "stdp-delayed"])
+@pytest.mark.parametrize("model", [m for m in one_model_per_composition()
+                                   if models.get(m).plasticity.name != "stdp-delayed"])
 @pytest.mark.parametrize("learn", [False, True])
 def test_numpy_target_agrees_on_images_ending_faint(model, learn):
-    # (the delayed models have their own agreement test in tests/test_delays.py)
+    # (the delayed models have their own agreement test in tests/test_delays.py; every model, its
+    # defaults included, against the standalone target: experiments/brian2_validation.py)
     config = exercised(model, n_neurons=20)
     s = validation.validate(config, images_ending_faint(config=config), learn=learn, target="numpy", seed=0,
                             progress=False)
@@ -122,7 +125,7 @@ def test_agrees_when_euler_overshoots_and_the_membrane_is_clipped(learn):
 
 
 @pytest.mark.mnist
-@pytest.mark.parametrize("model", models.names())
+@pytest.mark.parametrize("model", one_model_per_composition())
 def test_numpy_target_agrees_on_mnist_training(model, mnist_dir):
     from spikedyn.io.data import load_split
 

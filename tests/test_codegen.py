@@ -23,8 +23,8 @@ import re
 import numba
 import numpy as np
 import pytest
+from helpers import one_model_per_composition
 
-from spikedyn import models
 from spikedyn.config import NetworkConfig, StdpParams
 from spikedyn.core import neurons, traces
 from spikedyn.models import asp, competition, delays, metaplastic, no_depression, stdp, threshold
@@ -215,8 +215,7 @@ def _blocks_in_loops(function_ir: str) -> dict[str, str]:
 #: counting and barrier code compiled in; a model with another's parts and other defaults, such as
 #: `lateral-fast`, compiles the same loop); the loop's other two variants (counters off, one thread) for
 #: `lateral` and for the default continual model. Each case is a fresh, uncached compile of the time loop.
-COMPOSITIONS = {tuple(part.name for part in models.get(m).parts.values()): m for m in reversed(models.names())}
-LOOP_CASES = sorted({(m, True, True) for m in COMPOSITIONS.values()}
+LOOP_CASES = sorted({(m, True, True) for m in one_model_per_composition()}
                     | {(m, c, t) for m in ("lateral", "metaplastic") for c, t in ((False, False), (True, False))})
 
 

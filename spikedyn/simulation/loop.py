@@ -278,12 +278,13 @@ def _present(kp, st, buf, w, theta, image, seed, stream, index, learn, counts, r
 
 
 @numba.njit(cache=True)
-def _present_learning(kp, st, buf, w, theta, image, seed, first_index, k, counts, rec, ops):
+def _present_learning(kp, st, buf, w, theta, image, seed, first_index, k, counts, rec, ops, sync):
     """:func:`_present` with learning on, called exactly as :func:`_train_batch` calls it on one
-    thread (the training stream, index ``first_index + k``, a literal ``True``), so a recorded
-    training run shares that compiled loop instead of compiling one of its own."""
+    thread (the training stream, index ``first_index + k``, a literal ``True``, ``sync`` the barrier
+    of one thread, :func:`spikedyn.core.barrier.one_thread`), so a recorded training run shares that
+    compiled loop (from Numba's cache too) instead of compiling one of its own."""
     return _present(kp, st, buf, w, theta, image, seed, STREAM_TRAIN, first_index + k, True, counts, rec, ops,
-                    None)
+                    sync)
 
 
 @numba.njit(cache=True)

@@ -547,13 +547,14 @@ class Network:
         v_mv: list[np.ndarray] = []
         threshold_mv: list[np.ndarray] = []
         ops = self._counters["train" if learn else "inference"]
+        alone = one_thread(new_words(), n_in) if learn else None  # as train on one thread: the same compiled loop
         for k in tqdm(range(images.shape[0]), desc=desc, unit="sample", disable=not progress):
             rec.n_spikes[0] = 0
             rec.n_steps[0] = 0
             t0 = int(st.clock[0])
             if learn:
                 attempts = _present_learning(kp, st, buf, self.weights, theta, images[k], np.uint64(self.seed),
-                                             np.uint64(first_index), k, counts[k], rec, ops)
+                                             np.uint64(first_index), k, counts[k], rec, ops, alone)
             else:
                 attempts = _present_frozen(kp, st, buf, self.weights, theta, images[k], np.uint64(self.seed),
                                            np.uint64(stream), np.uint64(first_index), k, counts[k], rec, ops)
