@@ -122,7 +122,7 @@ def after_presentation_numpy(config, theta: np.ndarray, average: np.ndarray, cou
 def recall_thresholds(theta: np.ndarray, average: np.ndarray, count: np.ndarray) -> np.ndarray:
     """The thresholds a network answers with when learning is off: the average ``m`` where the count
     ``n > 0`` (after a training presentation), ``theta`` before any (a new array either way)."""
-    return np.where(count > 0.0, average, theta).astype(np.float64)
+    return np.where(count > 0.0, average, theta)
 
 
 class RecallStdp(DiehlCookStdp):

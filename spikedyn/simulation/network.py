@@ -547,7 +547,9 @@ class Network:
         v_mv: list[np.ndarray] = []
         threshold_mv: list[np.ndarray] = []
         ops = self._counters["train" if learn else "inference"]
-        alone = one_thread(new_words(), n_in) if learn else None  # as train on one thread: the same compiled loop
+        # as train on one thread: the same compiled loop; the barrier's words stay referenced while it runs
+        words = new_words() if learn else None
+        alone = one_thread(words, n_in) if learn else None
         for k in tqdm(range(images.shape[0]), desc=desc, unit="sample", disable=not progress):
             rec.n_spikes[0] = 0
             rec.n_steps[0] = 0
