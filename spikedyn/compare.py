@@ -440,7 +440,7 @@ def _margins_md(groups: Sequence[Group], label: str, paper: Mapping[tuple[str, s
             continue
         keys = MARGIN_METRICS[kind]
         with_paper = bool(paper) and any((r["a"], r["b"], r["neurons"]) in paper for r in mine)
-        parts += [f"Margins `a - b` in points (percentage points of accuracy): mean of the seed-paired differences "
+        parts += ["Margins `a - b` in points (percentage points of accuracy): mean of the seed-paired differences "
                   "[95 % t-interval]; an interval containing 0 is within noise.", "",
                   f"| {label} a - b | neurons | seeds | " + " | ".join(names[k] for k in keys)
                   + (" | paper |" if with_paper else " |"),

@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import canonical_state_arrays
 from spikedyn import models
 from spikedyn.errors import ConfigError
 from spikedyn.io import interrupt

@@ -24,9 +24,7 @@ import pytest
 import spikedyn
 from spikedyn import _compat, cli
 from spikedyn.io.data import load_mnist
-from spikedyn.io.runs import load_run, read_meta
-from spikedyn.search.driver import run_search
-from spikedyn.search.space import SearchSpec
+from spikedyn.io.runs import load_run
 from spikedyn.simulation.network import Network
 
 from helpers import canonical_state_arrays

@@ -34,11 +34,14 @@ import json
 import math
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from ..errors import ConfigError, key_name, one_line, show
 from ..io.files import read_text_file
 from .operations import PHASES, TALLY
+
+if TYPE_CHECKING:  # for the annotations only
+    from ..config import NetworkConfig
 
 #: The calibrated activity statistics shipped with spikedyn (written by experiments/cost_model.py --calibrate).
 ACTIVITY_FILE = Path(__file__).resolve().parent / "activity_statistics.json"

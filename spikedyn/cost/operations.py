@@ -43,12 +43,15 @@ operations (every input times every weight, every step); activation sparsity is
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..core.traces import UPDATE_KINDS
 from ..errors import ConfigError
+
+if TYPE_CHECKING:  # for the annotations only
+    from ..config import NetworkConfig
 
 #: The kernels' primitive counters, in the order of their counter array.
 COUNTERS = (

@@ -291,10 +291,10 @@ def _metadata(config: NetworkConfig, seed: int, assignments, approximation: Appr
         "input_retry_rate_hz_per_unit": float(inp.retry_rate_hz_per_unit),
         "input_min_spikes": int(inp.min_spikes),
         "input_max_presentations": int(inp.max_presentations),
-        "input_protocol": (f"when the output population fires fewer than input_min_spikes spikes, the image is "
-                           f"shown again from rest with the rate raised by pixel * input_retry_rate_hz_per_unit "
-                           f"Hz, at most input_max_presentations times; the last presentation's counts are the "
-                           f"response"),
+        "input_protocol": ("when the output population fires fewer than input_min_spikes spikes, the image is "
+                           "shown again from rest with the rate raised by pixel * input_retry_rate_hz_per_unit "
+                           "Hz, at most input_max_presentations times; the last presentation's counts are the "
+                           "response"),
         "readout": ("class = argmax over classes c of the mean spike count of the output neurons with "
                     "assignments == c (0 for a class without neurons; ties: highest class)"),
         "exc_scale": float(approximation.exc_scale),

@@ -80,7 +80,6 @@ def surrogate_derivative(x, shape: str, scale: float):
 def spike_function(shape: str, scale: float):
     """Heaviside ``H(x) = [x >= 0]`` forward, ``g(x)`` backward (a ``jax.custom_jvp``)."""
     import jax
-    import jax.numpy as jnp
 
     @jax.custom_jvp
     def spike(x):
