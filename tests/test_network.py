@@ -26,7 +26,7 @@ from spikedyn.models.metaplastic import MetaplasticParams
 from spikedyn.models.spikedyn import SpikeDynParams
 from spikedyn.simulation.loop import _train_batch
 from spikedyn.simulation.network import Network
-from spikedyn.simulation.state import _new_buffers, state_arrays
+from spikedyn.simulation.state import _new_buffers, _recorder, state_arrays
 
 
 class Case(NamedTuple):
@@ -149,7 +149,7 @@ def test_train_kernel_counts_and_attempts_match_naive(name: str) -> None:
     words = new_words()  # as Network.train calls it on one thread: a barrier of one
     _train_batch(net._kp, net._state, buf, net.weights, net.theta, case.images,
                  np.uint64(case.seed), np.uint64(0), counts, attempts, new_counters(), interrupt.STOP,
-                 np.full(1, -1, np.int64), one_thread(words, case.config.n_input))
+                 np.full(1, -1, np.int64), one_thread(words, case.config.n_input), _recorder(0, 0, 0, 0))
     np.testing.assert_array_equal(counts, naive.counts)
     np.testing.assert_array_equal(attempts, naive.attempts)
     assert np.array_equal(net.weights, naive.weights)

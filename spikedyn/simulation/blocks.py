@@ -46,7 +46,7 @@ from ..core.traces import Traces
 from ..cost.operations import C_INPUT_SPIKES, C_PRESENTATIONS, C_SAMPLES, C_STEPS, new_counters
 from ..models.competition import Population
 from .loop import _train_batch
-from .state import Excitatory, State, _canonical_lists, _new_buffers, kernel_params
+from .state import Excitatory, State, _canonical_lists, _new_buffers, _recorder, kernel_params
 
 #: Counters that every block counts alike (the network's steps, input spikes, presentations
 #: and samples): taken from block 0; every other counter is summed over the blocks.
@@ -247,7 +247,7 @@ class BlockTrainer:
         try:
             _put(self.network, block)
             done = _train_batch(block.kp, block.state, block.buffers, block.weights, block.theta, images, seed,
-                                first_index, counts, attempts, ops, stop, bad, block.sync)
+                                first_index, counts, attempts, ops, stop, bad, block.sync, _recorder(0, 0, 0, 0))
             _take(self.network, block)  # each thread its own neurons' slices: in parallel
             return done
         except BaseException:

@@ -55,7 +55,7 @@ from ..cost.operations import (C_COMPETITION_SPIKES, C_COMPETITION_UPDATES, C_DE
                                C_INPUT_SPIKES, C_PRESENTATIONS, C_SAMPLES, C_STEPS)
 from ..models.competition import compete, inhibit
 from ..models.threshold import threshold_integrate, threshold_on_spikes
-from .state import _new_buffers, _new_state, _record_state, _recorder, _rest_state
+from .state import _new_buffers, _new_state, _record_state, _rest_state
 
 
 @numba.njit(cache=True)
@@ -226,6 +226,16 @@ def _flag_recent_columns(st, buf):
 
 
 @numba.njit(cache=True)
+def _variable(flag):
+    """``flag`` as a run-time boolean. Numba types a literal ``True`` or ``False`` passed to a
+    compiled function as a constant and compiles the callee once for each; passed through this,
+    the presentation and the rest after it share one compiled time loop (:func:`_run_steps`, the
+    largest compilation of a model) instead of two. (Returning ``flag`` itself would keep its
+    literal type; a comparison's result is a plain boolean.)"""
+    return flag == True  # noqa: E712
+
+
+@numba.njit(cache=True, inline="always")
 def _present(kp, st, buf, w, theta, image, seed, stream, index, learn, counts, rec, ops, sync):
     """Present one image until it drives ``min_spikes`` spikes (or attempts run out).
 
@@ -259,9 +269,9 @@ def _present(kp, st, buf, w, theta, image, seed, stream, index, learn, counts, r
         _poisson_events(image, rate, kp.dt_ms, kp.present_steps, sd,
                         buf.step_ptr, buf.pixels, buf.scratch_steps, buf.scratch_pixels)
         counts[:] = 0
-        _run_steps(kp, st, buf, w, theta, kp.present_steps, True, learn, counts, rec, ops, sync)
+        _run_steps(kp, st, buf, w, theta, kp.present_steps, _variable(True), learn, counts, rec, ops, sync)
         if learn:
-            _run_steps(kp, st, buf, w, theta, kp.rest_steps, False, True, counts, rec, ops, sync)
+            _run_steps(kp, st, buf, w, theta, kp.rest_steps, _variable(False), learn, counts, rec, ops, sync)
             tr = st.plasticity
             after_presentation(kp.plasticity, w, theta, counts, tr.activity, tr.rate, tr.significance, tr.updates)
             round_all(kp.quantise, w, st.clock[0], SITE_AFTER)
@@ -275,23 +285,6 @@ def _present(kp, st, buf, w, theta, image, seed, stream, index, learn, counts, r
             n_spikes = _sum_over_threads(sync, n_spikes)
         if n_spikes >= kp.min_spikes or attempt >= kp.max_presentations:
             return attempt
-
-
-@numba.njit(cache=True)
-def _present_learning(kp, st, buf, w, theta, image, seed, first_index, k, counts, rec, ops, sync):
-    """:func:`_present` with learning on, called exactly as :func:`_train_batch` calls it on one
-    thread (the training stream, index ``first_index + k``, a literal ``True``, ``sync`` the barrier
-    of one thread, :func:`spikedyn.core.barrier.one_thread`), so a recorded training run shares that
-    compiled loop (from Numba's cache too) instead of compiling one of its own."""
-    return _present(kp, st, buf, w, theta, image, seed, STREAM_TRAIN, first_index + k, True, counts, rec, ops,
-                    sync)
-
-
-@numba.njit(cache=True)
-def _present_frozen(kp, st, buf, w, theta, image, seed, stream, first_index, k, counts, rec, ops):
-    """:func:`_present` with learning off, called exactly as :func:`_infer_batch` calls it (index
-    ``first_index + k``, a literal ``False``): a recorded response shares its compiled loop."""
-    return _present(kp, st, buf, w, theta, image, seed, stream, first_index + k, False, counts, rec, ops, None)
 
 
 @numba.njit(cache=True)
@@ -310,9 +303,9 @@ def _state_finite(exc, theta):
             and _first_nonfinite(theta) < 0)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _present_batch(kp, st, buf, w, theta, images, seed, stream, first_index, learn, counts_out, attempts_out, ops,
-                   stop, bad, sync):
+                   stop, bad, sync, rec):
     """Present ``images`` (uint8, (K, n_input)) one after the other through :func:`_present`:
     sample k uses index ``first_index + k`` of ``stream``; its spike counts go to
     ``counts_out[k]`` and its number of presentations to ``attempts_out[k]``.
@@ -321,9 +314,17 @@ def _present_batch(kp, st, buf, w, theta, images, seed, stream, first_index, lea
     it is set; after each sample checks that the neurons' state and thresholds are
     finite, and if not sets ``bad[0] = k`` and returns. With ``sync`` both decisions are
     the threads': thread 0's reading of ``stop`` (or an aborted barrier) and every
-    block's check. Returns the samples done.
+    block's check. ``rec`` (:class:`~spikedyn.simulation.state.Recorder`) receives what
+    :func:`_present` records: a recorder of length 0 (``_recorder(0, 0, 0, 0)``) records
+    nothing; a recorded run passes one sample at a time with a recorder of its size, so that it
+    runs this very compiled loop. Returns the samples done.
+
+    Inlined (as :func:`_present` is into it) into :func:`_train_batch` and :func:`_infer_batch`:
+    Numba links and optimises a callee's code again in every compiled caller, so each level of
+    compiled calls above the time loop costs about as much as the loop's own optimisation; two
+    levels (the batch kernel, the time loop) instead of four cut a model's compilation by about
+    a third (``docs/speed.md``).
     """
-    no_rec = _recorder(0, 0, 0, 0)
     buf.sums_known[0] = False  # the weights may have been changed since the last batch
     done = 0
     for k in range(images.shape[0]):
@@ -334,7 +335,7 @@ def _present_batch(kp, st, buf, w, theta, images, seed, stream, first_index, lea
         if stopped:
             break
         attempts_out[k] = _present(kp, st, buf, w, theta, images[k], seed, stream, first_index + k, learn,
-                                   counts_out[k], no_rec, ops, sync)
+                                   counts_out[k], rec, ops, sync)
         done = k + 1
         finite = _state_finite(st.exc, theta)
         if sync is not None:
@@ -348,7 +349,8 @@ def _present_batch(kp, st, buf, w, theta, images, seed, stream, first_index, lea
 
 
 @numba.njit(cache=True, nogil=True)
-def _train_batch(kp, st, buf, w, theta, images, seed, first_index, counts_out, attempts_out, ops, stop, bad, sync):
+def _train_batch(kp, st, buf, w, theta, images, seed, first_index, counts_out, attempts_out, ops, stop, bad, sync,
+                 rec):
     """Train on ``images`` (uint8, (K, n_input)) in order; weights, thresholds and state in place.
 
     Sample k uses training-stream index ``first_index + k``. Writes each sample's
@@ -357,24 +359,27 @@ def _train_batch(kp, st, buf, w, theta, images, seed, first_index, counts_out, a
     Stops early on ``stop`` or a non-finite state (:func:`_present_batch`); returns the
     samples done. ``sync``: None, or this thread's :class:`~spikedyn.core.barrier.Sync`
     when the network is one block of a network on several threads (then ``w``,
-    ``theta``, the state and the counts are the block's).
+    ``theta``, the state and the counts are the block's). ``rec``: the recorder
+    (:func:`_present_batch`; of length 0 unless the run is recorded).
     """
     return _present_batch(kp, st, buf, w, theta, images, seed, STREAM_TRAIN, first_index, True, counts_out,
-                          attempts_out, ops, stop, bad, sync)
+                          attempts_out, ops, stop, bad, sync, rec)
 
 
 @numba.njit(cache=True, nogil=True)
-def _infer_batch(kp, w, theta, images, seed, stream, first_index, counts_out, ops, stop, bad):
+def _infer_batch(kp, w, theta, images, seed, stream, first_index, counts_out, attempts_out, ops, stop, bad, rec):
     """Responses of the frozen network to ``images`` (uint8, (K, n_input)).
 
     Each sample starts from rest, so the result depends only on the sample and its
     stream index: batches can run on several threads at once (the GIL is released).
-    Writes spike counts to ``counts_out`` (int32, (K, N)); adds to the operation
-    counters ``ops`` (one array per thread). Stops early on ``stop`` or a non-finite
-    state (:func:`_present_batch`); returns the samples done.
+    Writes spike counts to ``counts_out`` (int32, (K, N)) and each sample's number of
+    presentations to ``attempts_out`` (int32, (K,)); adds to the operation counters ``ops``
+    (one array per thread). Stops early on ``stop`` or a non-finite
+    state (:func:`_present_batch`); returns the samples done. ``rec``: the recorder
+    (:func:`_present_batch`; of length 0 unless the run is recorded).
     """
     n_input, n_neurons = w.shape
     return _present_batch(kp, _new_state(kp, n_input, n_neurons), _new_buffers(kp, n_input, n_neurons), w, theta,
-                          images, seed, stream, first_index, False, counts_out,
-                          np.empty(images.shape[0], np.int32), ops, stop, bad, None)
+                          images, seed, stream, first_index, False, counts_out, attempts_out, ops, stop, bad, None,
+                          rec)
 

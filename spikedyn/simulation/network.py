@@ -35,13 +35,13 @@ from ..core.params import check_seed
 from ..core.quantise import FLOAT64, SITE_INITIAL, _quantise_all
 from ..core.readout import PAPER_READOUT, READOUTS, accuracy, assign_labels, fit_readout, predict
 from ..core.traces import UPDATE_KINDS
-from ..cost.operations import C_SAMPLES, PHASES, derive, new_counters, tally_dict
+from ..cost.operations import PHASES, derive, new_counters, tally_dict
 from ..errors import ConfigError, NumericalError
 from ..io import interrupt
 from ..io.interrupt import Interrupted
 from ..io.runs import load_run, save_run
 from .blocks import BlockTrainer
-from .loop import _infer_batch, _present_frozen, _present_learning, _train_batch
+from .loop import _infer_batch, _train_batch
 from .state import (Buffers, Excitatory, _canonical_lists, _new_buffers, _new_state, _recorder, kernel_params,
                     state_arrays)
 
@@ -141,7 +141,8 @@ def warm_up(config: NetworkConfig, *, learn: bool, seed: int = 0, record: bool =
 
     Runs one blank image through a throwaway network, so that later timings measure
     simulation only. ``learn`` selects the training kernels, else the inference ones;
-    ``record`` the recording path (``respond(record=...)`` and its training twin);
+    ``record`` through the recording path (``respond(record=...)`` and its training twin: the same
+    compiled kernels, one sample per call);
     ``n_jobs`` > 1 the kernels of training on several threads (:meth:`Network.train`).
     """
     start = time.perf_counter()
@@ -312,7 +313,7 @@ class Network:
                         self._counters["train"], interrupt.STOP, bad)
                 if blocks is None:  # even one thread runs off the main thread, which can then take a signal
                     futures = [runner.submit(_train_batch, self._kp, self._state, self._buffers, self.weights,
-                                             self.theta, *args, alone)]
+                                             self.theta, *args, alone, _recorder(0, 0, 0, 0))]
                 else:
                     futures = blocks.submit(*args)
                 try:
@@ -483,7 +484,8 @@ class Network:
             ops = new_counters(self.count_operations)  # one per batch: threads never share one
             flag = np.full(1, -1, np.int64)
             k = _infer_batch(self._kp, self.weights, theta, images[lo:hi], np.uint64(self.seed),
-                             np.uint64(stream), np.uint64(first_index + lo), out[lo:hi], ops, interrupt.STOP, flag)
+                             np.uint64(stream), np.uint64(first_index + lo), out[lo:hi], np.empty(hi - lo, np.int32),
+                             ops, interrupt.STOP, flag, _recorder(0, 0, 0, 0))
             with lock:
                 if ops is not None:
                     self._counters["inference"] += ops
@@ -513,12 +515,13 @@ class Network:
 
     def _run_recorded(self, images, *, learn: bool, stream: int, first_index: int, voltages: bool = False,
                       progress: bool = False, desc: str = "record") -> Response:
-        """Run ``images`` sample by sample through :func:`_present` with recording on.
+        """Run ``images`` sample by sample, recording, through the batch kernels of :meth:`train`
+        and :meth:`respond` (one sample per call, with a recorder of its size).
 
         ``learn=True`` is :meth:`train` (training stream, indices from
         :attr:`samples_seen`, state, weights and thresholds updated in place);
         ``learn=False`` is :meth:`respond` (each presentation from rest, nothing
-        changed). Same kernels, same results, plus the recordings.
+        changed). Same compiled kernels, same results, plus the recordings.
         """
         kp, c = self._kp, self.config
         n, n_in = c.n_neurons, c.n_input
@@ -530,12 +533,9 @@ class Network:
             if self._buffers is None:
                 self._buffers = _new_buffers(kp, n_in, n)
             buf = self._buffers
-            buf.sums_known[0] = False  # as every batch of train: the weights may have changed since
             stream, first_index = STREAM_TRAIN, self.samples_seen
             theta = self.theta
         else:
-            st = _new_state(kp, n_in, n)
-            buf = _new_buffers(kp, n_in, n)
             theta = self.test_thresholds()
         period = kp.present_steps + (kp.rest_steps if learn else 0)
         gate = max(1, kp.exc.refractory_steps, kp.exc.lockout_steps)
@@ -550,16 +550,20 @@ class Network:
         # as train on one thread: the same compiled loop; the barrier's words stay referenced while it runs
         words = new_words() if learn else None
         alone = one_thread(words, n_in) if learn else None
+        never = np.zeros_like(interrupt.STOP)  # a recorded run is not stopped midway (as before the batch kernels)
+        bad = np.full(1, -1, np.int64)
         for k in tqdm(range(images.shape[0]), desc=desc, unit="sample", disable=not progress):
             rec.n_spikes[0] = 0
             rec.n_steps[0] = 0
-            t0 = int(st.clock[0])
+            index = np.uint64(first_index + k)
             if learn:
-                attempts = _present_learning(kp, st, buf, self.weights, theta, images[k], np.uint64(self.seed),
-                                             np.uint64(first_index), k, counts[k], rec, ops, alone)
+                t0 = int(st.clock[0])
+                _train_batch(kp, st, buf, self.weights, theta, images[k:k + 1], np.uint64(self.seed), index,
+                             counts[k:k + 1], presentations[k:k + 1], ops, never, bad, alone, rec)
             else:
-                attempts = _present_frozen(kp, st, buf, self.weights, theta, images[k], np.uint64(self.seed),
-                                           np.uint64(stream), np.uint64(first_index), k, counts[k], rec, ops)
+                _infer_batch(kp, self.weights, theta, images[k:k + 1], np.uint64(self.seed), np.uint64(stream),
+                             index, counts[k:k + 1], presentations[k:k + 1], ops, never, bad, rec)
+            attempts = int(presentations[k])
             n_rec = int(rec.n_spikes[0])
             if n_rec > capacity:  # cannot happen: no neuron fires faster than its gate allows
                 raise RuntimeError(f"spike record overflow ({n_rec} > {capacity})")
@@ -568,14 +572,11 @@ class Network:
                 attempt, steps = (steps - t0) // period, (steps - t0) % period
             else:  # the clock restarts at every presentation
                 attempt = np.searchsorted(rec.attempt_ends[:attempts], np.arange(n_rec), side="right")
-            presentations[k] = attempts
             for col, values in zip(cols, (np.full(n_rec, k), attempt, steps, rec.spike_neuron[:n_rec])):
                 col.append(np.array(values, np.int64))  # a copy: the recorder is reused
             if voltages:
                 v_mv.append(rec.v[:attempts * period].reshape(attempts, period, n).copy())
                 threshold_mv.append(rec.threshold[:attempts * period].reshape(attempts, period, n).copy())
-        if ops is not None:
-            ops[C_SAMPLES] += images.shape[0]
         if learn:
             _canonical_lists(st)
             self.samples_seen = first_index + images.shape[0]
