@@ -133,6 +133,9 @@ def main(argv=None) -> list[dict]:
              for hidden, training, seed in itertools.product(archs, args.trainings.split(","), args.seeds)]
     if args.report_only:
         results = stored_runs(args.out)
+        if not results:
+            ap.exit(2, f"cartpole_agreement.py: error: --report-only: no stored run in {args.out}; run without "
+                       "--report-only first, or give --out the folder of an earlier run\n")
     else:
         results = run_tasks(worker, tasks, args.out, jobs=args.jobs, desc="DQNs")
     with atomic_path(args.out / "agreement.md") as tmp:

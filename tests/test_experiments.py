@@ -518,3 +518,11 @@ def test_a_comparison_of_two_class_tasks_warms_up_its_workers(tmp_path, mnist_di
                             "--test-per-class", "2", "--no-iid", "--jobs", "2", "--out", str(out)]) == 0
     record = json.loads((out / "runs" / "lateral-6-seed0.json").read_text())
     assert record["summary"]["protocol"]["tasks"] == ["0-1", "2-3"] and len(record["summary"]["accuracy_matrix"]) == 2
+
+
+def test_cartpole_report_only_without_stored_runs_says_so_and_writes_nothing(tmp_path, capsys) -> None:
+    agreement = importlib.import_module("cartpole_agreement")
+    with pytest.raises(SystemExit) as stop:
+        agreement.main(["--report-only", "--out", str(tmp_path / "none")])
+    assert stop.value.code == 2 and "no stored run in" in capsys.readouterr().err
+    assert not (tmp_path / "none").exists()

@@ -235,7 +235,7 @@ def _variable(flag):
     return flag == True  # noqa: E712
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True)
 def _present(kp, st, buf, w, theta, image, seed, stream, index, learn, counts, rec, ops, sync):
     """Present one image until it drives ``min_spikes`` spikes (or attempts run out).
 
@@ -319,11 +319,11 @@ def _present_batch(kp, st, buf, w, theta, images, seed, stream, first_index, lea
     nothing; a recorded run passes one sample at a time with a recorder of its size, so that it
     runs this very compiled loop. Returns the samples done.
 
-    Inlined (as :func:`_present` is into it) into :func:`_train_batch` and :func:`_infer_batch`:
-    Numba links and optimises a callee's code again in every compiled caller, so each level of
-    compiled calls above the time loop costs about as much as the loop's own optimisation; two
-    levels (the batch kernel, the time loop) instead of four cut a model's compilation by about
-    a third (``docs/speed.md``).
+    Inlined into :func:`_train_batch` and :func:`_infer_batch`: Numba links and optimises a
+    callee's code again in every compiled caller, so each level of compiled calls above the time
+    loop costs a good part of the loop's own optimisation (``docs/speed.md``). (:func:`_present`
+    inlined too, one level fewer, made training at 400 neurons 6-12 % slower, two pairs side by
+    side: it stays a call.)
     """
     buf.sums_known[0] = False  # the weights may have been changed since the last batch
     done = 0
