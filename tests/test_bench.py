@@ -21,14 +21,15 @@ ROW_KEYS = {"model", "backend", "neurons", "mode", "samples", "samples_per_secon
 def test_bench_numba_and_brian2_numpy_json(tmp_path, run_cli):
     data_dir = write_mnist_dir(tmp_path / "data", images_ending_faint(n=3))
     out = tmp_path / "bench.json"
-    code, table, err = run_cli("bench", "--model", "diehl-cook,lateral", "--neurons", "8", "--samples", "3",
+    # one model: the rows and pairs below are per model (a second model only doubled the subprocesses)
+    code, table, err = run_cli("bench", "--model", "lateral", "--neurons", "8", "--samples", "3",
                                "--brian2-samples", "2", "--backends", "numba,brian2-numpy", "--jobs", "2",
                                "--data-dir", data_dir, "--json", out, "--quiet")
     assert code == 0, err
     s = json.loads(out.read_text())
     results = s["results"]
-    # numba: train with 1 and with 2 threads, infer with 2 and with 1; brian2-numpy: train and infer; two models.
-    assert len(results) == 2 * (4 + 2)
+    # numba: train with 1 and with 2 threads, infer with 2 and with 1; brian2-numpy: train and infer.
+    assert len(results) == 4 + 2 and {r["model"] for r in results} == {"lateral"}
     for r in results:
         assert ROW_KEYS <= r.keys()
         assert r["samples_per_second"] > 0 and r["compile_seconds"] >= 0 and r["peak_rss_mb"] > 0
@@ -41,7 +42,7 @@ def test_bench_numba_and_brian2_numpy_json(tmp_path, run_cli):
     assert numba_train == [1, 2] and s["train_jobs"] == 2
     assert {r["mode"] for r in results} == {"train", "infer"}
     # one speedup per (numba row, brian2 row) of the same model, size and mode
-    assert len(s["speedups"]) == 2 * (2 + 2)
+    assert len(s["speedups"]) == 2 + 2
     for sp in s["speedups"]:
         assert sp["backend"] == "brian2-numpy" and sp["speedup"] > 0
     for key in ("cpu_count", "python", "numpy", "numba", "brian2"):
@@ -86,3 +87,11 @@ def test_bad_plot_name_fails_before_benchmarking(tmp_path, run_cli):
                              "--data-dir", tmp_path / "none")
     assert_usage_error(code, err, f"argument --plot: {tmp_path / 'scaling.svg'} must end in .png")
     assert out == "" and entries(tmp_path) == []
+
+
+def test_bench_takes_several_models_in_one_option() -> None:
+    from spikedyn.cli import build_parser
+
+    for option in ("--model", "--models"):
+        args = build_parser().parse_args(["bench", option, "diehl-cook,lateral", "--json", "b.json"])
+        assert args.model == ["diehl-cook", "lateral"]
