@@ -254,4 +254,3 @@ def one_model_per_composition() -> list[str]:
     for name in models.names():
         first.setdefault(tuple(part.name for part in models.get(name).parts.values()), name)
     return list(first.values())
-

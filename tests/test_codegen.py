@@ -23,8 +23,8 @@ import re
 import numba
 import numpy as np
 import pytest
-from helpers import one_model_per_composition
 
+from helpers import one_model_per_composition
 from spikedyn.config import NetworkConfig, StdpParams
 from spikedyn.core import neurons, traces
 from spikedyn.models import asp, competition, delays, metaplastic, no_depression, stdp, threshold
