@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from numba.core import caching
+import pytest
+from numba.core import caching, config
 
 from spikedyn.core import kernel_cache as _kernel_cache
 from spikedyn.simulation import loop
+
+
+@pytest.fixture
+def package_cache(monkeypatch) -> None:
+    """The cache in the package's own directory, whatever ``NUMBA_CACHE_DIR`` the environment sets."""
+    monkeypatch.setattr(config, "CACHE_DIR", "")
 
 
 def make_package(tmp_path: Path) -> Path:
@@ -18,7 +25,7 @@ def make_package(tmp_path: Path) -> Path:
     return pkg
 
 
-def test_any_source_change_selects_a_new_directory(tmp_path: Path) -> None:
+def test_any_source_change_selects_a_new_directory(tmp_path: Path, package_cache) -> None:
     pkg = make_package(tmp_path)
     before = _kernel_cache.cache_dir(pkg)
     assert _kernel_cache.cache_dir(pkg) == before  # stable for unchanged sources
@@ -29,7 +36,7 @@ def test_any_source_change_selects_a_new_directory(tmp_path: Path) -> None:
     assert after.parent == before.parent == pkg / "__pycache__"
 
 
-def test_old_cache_files_are_never_deleted(tmp_path: Path) -> None:
+def test_old_cache_files_are_never_deleted(tmp_path: Path, package_cache) -> None:
     pkg = make_package(tmp_path)
     old = _kernel_cache.cache_dir(pkg)
     old.mkdir(parents=True)
@@ -54,7 +61,5 @@ def test_spikedyn_kernels_use_the_locator_and_others_do_not() -> None:
 
 
 def test_numba_cache_dir_is_honoured(monkeypatch) -> None:
-    from numba.core import config
-
     monkeypatch.setattr(config, "CACHE_DIR", "/tmp/spikedyn-worker-cache")
     assert _kernel_cache.cache_dir().parent == Path("/tmp/spikedyn-worker-cache/spikedyn")
