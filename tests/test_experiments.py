@@ -526,3 +526,33 @@ def test_cartpole_report_only_without_stored_runs_says_so_and_writes_nothing(tmp
         agreement.main(["--report-only", "--out", str(tmp_path / "none")])
     assert stop.value.code == 2 and "no stored run in" in capsys.readouterr().err
     assert not (tmp_path / "none").exists()
+
+
+@pytest.mark.mnist
+def test_prototype_reference_runs_on_validation_without_the_test_split(tmp_path, no_test_split, mnist_dir) -> None:
+    ref = importlib.import_module("prototype_reference")
+    out = tmp_path / "ref"
+    ref.main(["--neurons", "5", "--seeds", "0,1", "--early", "60", "--label-from", "40", "--eval-early", "30",
+              "--out", str(out)])
+    assert no_test_split and set(no_test_split) == {"train"}
+    records = [json.loads(p.read_text()) for p in sorted((out / "runs").glob("*.json"))]
+    assert len(records) == 2 and all(r["source_hash"] for r in records)
+    for r in records:
+        for kind in ref.KINDS:
+            assert 0 <= r[kind] <= 1 and r[kind] * 30 == pytest.approx(round(r[kind] * 30))
+    table = (out / "table.md").read_text()
+    assert "named from images 40-59" in table and "| 5 | 2 |" in table
+
+
+def test_prototypes_of_separated_clusters_name_and_answer_every_image() -> None:
+    """Prototypes fitted to one image of each of two clusters, each on its own pixels: both methods
+    keep the two (scaled to unit length), name each by its cluster's class and answer every image right."""
+    ref = importlib.import_module("prototype_reference")
+    a, b = np.zeros(8), np.zeros(8)
+    a[:4], b[4:] = 1, 3
+    fitted = ref.unit_rows(np.array([a, b]))
+    x, y = ref.unit_rows(np.array([b, a] * 10)), np.array([1, 0] * 10)
+    for protos in (ref.batch_kmeans(fitted, 2, np.random.default_rng(3), 10),
+                   ref.online_kmeans(fitted, 2, np.random.default_rng(3))):
+        assert np.allclose(sorted(protos.tolist()), sorted(fitted.tolist()))
+        assert ref.nearest_prototype_accuracy(protos, x, y, x, y) == 1.0
