@@ -10,6 +10,12 @@
   modules that run the data loader or the command line use it.
 - ``digits_dir`` is a small synthetic MNIST-format data directory; ``run_cli`` runs the
   ``spikedyn`` command in this process.
+- The kernels are compiled at LLVM level 1 (``NUMBA_OPT=1``, unless the environment sets
+  it; subprocesses inherit it): the suite is mostly compilation, and level 1 compiles a
+  training kernel in about five sixths of the default level's time. The code is slower but
+  computes the same bits (no fast-math anywhere: the tests against stored fixtures, the
+  naive twins and Brian2 pass at either level); the kernels go to a cache directory of
+  their own (``spikedyn.core.kernel_cache``), so a user's runs never load them.
 - Property-based tests (hypothesis) run derandomised by default, so a test run is
   repeatable (``HYPOTHESIS_PROFILE=random`` draws new examples each time).
 
@@ -20,11 +26,18 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-from hypothesis import settings
+os.environ.setdefault("NUMBA_OPT", "1")  # before Numba reads its configuration (see the docstring)
+if "numba" in sys.modules:
+    from numba.core import config as _numba_config
+
+    _numba_config.reload_config()
+
+import pytest  # noqa: E402
+from hypothesis import settings  # noqa: E402
 
 settings.register_profile("derandomized", derandomize=True)
 settings.register_profile("random", derandomize=False)

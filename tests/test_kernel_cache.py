@@ -63,3 +63,11 @@ def test_spikedyn_kernels_use_the_locator_and_others_do_not() -> None:
 def test_numba_cache_dir_is_honoured(monkeypatch) -> None:
     monkeypatch.setattr(config, "CACHE_DIR", "/tmp/spikedyn-worker-cache")
     assert _kernel_cache.cache_dir().parent == Path("/tmp/spikedyn-worker-cache/spikedyn")
+
+
+def test_kernels_compiled_at_another_llvm_level_have_their_own_directory(monkeypatch) -> None:
+    monkeypatch.setattr(config, "OPT", 3)
+    default = _kernel_cache.cache_dir()
+    assert default.name == f"kernels-{_kernel_cache.sources_hash()[:16]}"
+    monkeypatch.setattr(config, "OPT", 1)
+    assert _kernel_cache.cache_dir() == default.with_name(default.name + "-opt1")

@@ -7,7 +7,8 @@ the old neuron update would still be used. spikedyn's kernels call across module
 spikedyn gives Numba a cache locator of its own: every kernel of the package is
 cached in a directory named after the SHA-256 of all the package's sources (every
 ``*.py`` file in every sub-package), ``spikedyn/__pycache__/kernels-<hash>/`` (or below
-``NUMBA_CACHE_DIR`` when that is set, e.g. one per Dask worker). A change to any source selects a new,
+``NUMBA_CACHE_DIR`` when that is set, e.g. one per Dask worker; ``kernels-<hash>-opt1/`` for
+kernels compiled with ``NUMBA_OPT=1``, as the test suite compiles them). A change to any source selects a new,
 empty directory; nothing is ever deleted, so a process still loading the previous
 version's files (a pytest-xdist or Dask worker) is never disturbed. Old directories
 are a few megabytes each and can be removed by hand when no spikedyn process runs.
@@ -41,8 +42,11 @@ def sources_hash(package_dir: Path = PACKAGE_DIR) -> str:
 
 
 def cache_dir(package_dir: Path = PACKAGE_DIR) -> Path:
-    """Directory of this version's cached kernels (may not exist yet)."""
+    """Directory of this version's cached kernels (may not exist yet); kernels compiled at an LLVM
+    level other than Numba's default (``NUMBA_OPT``, 3) are other code and get their own."""
     name = f"kernels-{sources_hash(package_dir)[:16]}"
+    if int(config.OPT) != 3:
+        name += f"-opt{int(config.OPT)}"
     if config.CACHE_DIR:
         return Path(config.CACHE_DIR) / "spikedyn" / name
     return Path(package_dir) / "__pycache__" / name
