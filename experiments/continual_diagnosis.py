@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from spikedyn import __version__
+from spikedyn._version import source_hash
 from spikedyn.config import NetworkConfig
 from spikedyn.config.network_config import parse_set
 from spikedyn.continual import protocol as cp
@@ -158,7 +159,8 @@ def main(argv=None) -> int:
     bwt = {k: float(np.mean([R[k][-1, j] - R[k][j, j] for j in range(n_tasks - 1)])) for k in R}
     result = {"model": args.model, "neurons": n, "seed": args.seed, "tasks": args.tasks,
               "samples_per_task": args.samples_per_task, "split": "validation", "set": args.set,
-              "config": config.to_dict(), "spikedyn_version": __version__, "final_average_accuracy": acc,
+              "config": config.to_dict(), "spikedyn_version": __version__, "source_hash": source_hash(),
+              "final_average_accuracy": acc,
               "bwt": bwt, "accuracy_matrix": {k: [[None if np.isnan(x) else float(x) for x in row] for row in v]
                                               for k, v in R.items()},
               "per_task": per_task, "wall_seconds": time.perf_counter() - start}
