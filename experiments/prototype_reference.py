@@ -14,9 +14,9 @@ measures what k-means itself reaches on the early-learning protocol of
   image by ``1 / n`` (``n`` the images it has won, itself included; MacQueen 1967): the running
   mean, which a neuron with an annealed learning rate would compute.
 
-Both are named as the protocol names a network's neurons (each prototype by the class of the
-labelled images ``[--label-from, --early)`` it is nearest to most often; none: never the
-answer) and answer an image with the class of its nearest named prototype, which is the
+Both are named as the protocol names a network's neurons (each prototype by the class whose
+labelled images ``[--label-from, --early)`` it is nearest to in the largest proportion: its
+highest mean response, a response being 1 for the nearest prototype; none: never the answer) and answer an image with the class of its nearest named prototype, which is the
 readout of a network whose best-matching neuron alone answered (a network's own readouts pool
 several neurons). Scored on the first ``--eval-early`` images of the validation split
 (training images 50,000-59,999); the test set is never loaded: this is a reference for the
@@ -42,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _data import split_data  # noqa: E402
 from _runner import int_list, mean_sd, run_tasks, stored_runs  # noqa: E402
 
+from spikedyn.core.readout import UNASSIGNED, assign_labels  # noqa: E402
 from spikedyn.io.files import atomic_write  # noqa: E402
 
 KINDS = ("batch", "online")
@@ -86,15 +87,14 @@ def online_kmeans(x: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray
 
 
 def nearest_prototype_accuracy(protos: np.ndarray, named_x, named_y, eval_x, eval_y, n_classes: int = 10) -> float:
-    """Name each prototype by the majority class of the labelled images nearest to it; answer each
-    evaluated image with its nearest named prototype's class; the accuracy."""
+    """Name the prototypes as the protocol names neurons (:func:`spikedyn.core.readout.assign_labels`,
+    each labelled image a response of 1 from its nearest prototype); answer each evaluated image with
+    its nearest named prototype's class; the accuracy."""
     nearest = (named_x @ protos.T).argmax(axis=1)
-    names = np.full(protos.shape[0], -1)
-    for j in range(protos.shape[0]):
-        of_j = named_y[nearest == j]
-        if of_j.size:
-            names[j] = np.bincount(of_j, minlength=n_classes).argmax()
-    named = np.flatnonzero(names >= 0)
+    responses = np.zeros((named_x.shape[0], protos.shape[0]), np.int64)
+    responses[np.arange(named_x.shape[0]), nearest] = 1
+    names = assign_labels(responses, named_y, n_classes)
+    named = np.flatnonzero(names != UNASSIGNED)
     answer = names[named[(eval_x @ protos[named].T).argmax(axis=1)]]
     return float(np.mean(answer == eval_y))
 

@@ -535,7 +535,7 @@ def test_prototype_reference_runs_on_validation_without_the_test_split(tmp_path,
     ref.main(["--neurons", "5", "--seeds", "0,1", "--early", "60", "--label-from", "40", "--eval-early", "30",
               "--out", str(out)])
     assert no_test_split and set(no_test_split) == {"train"}
-    records = [json.loads(p.read_text()) for p in sorted((out / "runs").glob("*.json"))]
+    records = importlib.import_module("_runner").stored_runs(out)
     assert len(records) == 2 and all(r["source_hash"] for r in records)
     for r in records:
         for kind in ref.KINDS:
