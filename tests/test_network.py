@@ -457,3 +457,29 @@ def test_network_rejects_bad_images() -> None:
     with pytest.raises(ConfigError, match="n_jobs"):
         net.respond(np.zeros((2, 784), np.uint8), stream=STREAM_TEST, n_jobs=0, progress=False)
     assert net.samples_seen == 0
+
+
+def test_models_that_transmit_alike_share_one_inference_kernel() -> None:
+    """Inference runs only the competition, the transmission and the weight storage
+    (:func:`spikedyn.simulation.state.inference_params`): the models that differ only in what they
+    learn compile one inference kernel; a rule with a transmission of its own keeps its record.
+    (The responses themselves are checked against the naive simulation and Brian2 per model.)"""
+    import numba
+
+    from spikedyn import models
+    from spikedyn.models.stdp import StdpRecord
+    from spikedyn.simulation.state import inference_params, kernel_params
+
+    def infer_type(model: str, **changes) -> str:
+        config = NetworkConfig(model=model, n_neurons=5).replace(**changes)
+        return str(numba.typeof(inference_params(config, kernel_params(config))))
+
+    lateral = infer_type("lateral")
+    for model in ("spikedyn", "metaplastic", "lateral-fast-recall", "lateral-no-depression"):
+        assert infer_type(model) == lateral, model
+    assert infer_type("asp") == infer_type("diehl-cook") != lateral
+    config = NetworkConfig(model="lateral-delays", n_neurons=5)
+    kp = kernel_params(config)
+    assert type(inference_params(config, kp).plasticity) is type(kp.plasticity) is not StdpRecord
+    assert infer_type("metaplastic", precision__weight_bits=8) != lateral  # the storage is the kernel's
+    assert len({infer_type(m) for m in models.names()}) < len(models.names())

@@ -6,7 +6,10 @@ input->excitatory weights and what happens to them between presentations
 (:mod:`spikedyn.models.stdp` and its variants), and the adaptive threshold
 (:mod:`spikedyn.models.threshold`). This module has the one time loop, :func:`_run_steps`,
 that runs any of them: it calls each part's kernel hooks with the part's kernel record,
-and Numba compiles one specialised loop per composition (:mod:`spikedyn.core.parts`).
+and Numba compiles one specialised loop per composition (:mod:`spikedyn.core.parts`); inference,
+which runs only the competition, the transmission and the weight storage, runs the loop of a
+stand-in for the parts it never calls (:func:`spikedyn.simulation.state.inference_params`), so
+models that differ only in what they learn share one compiled inference loop.
 
 Order of operations in one step, as in Brian2's default schedule
 (groups -> thresholds -> synapses -> resets):

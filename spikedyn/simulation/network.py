@@ -42,8 +42,8 @@ from ..io.interrupt import Interrupted
 from ..io.runs import load_run, save_run
 from .blocks import BlockTrainer
 from .loop import _infer_batch, _train_batch
-from .state import (Buffers, Excitatory, _canonical_lists, _new_buffers, _new_state, _recorder, kernel_params,
-                    state_arrays)
+from .state import (Buffers, Excitatory, _canonical_lists, _new_buffers, _new_state, _recorder, inference_params,
+                    kernel_params, state_arrays)
 
 
 @dataclass(frozen=True)
@@ -215,6 +215,7 @@ class Network:
         self.seed = check_seed(seed)
         self.count_operations = count_operations
         self._kp = kernel_params(config, self.seed)
+        self._kp_infer = inference_params(config, self._kp)  # one compiled inference kernel for many models
         self._init_learned_state()
 
     def _init_learned_state(self) -> None:
@@ -483,7 +484,7 @@ class Network:
             hi = min(lo + batch_size, n)
             ops = new_counters(self.count_operations)  # one per batch: threads never share one
             flag = np.full(1, -1, np.int64)
-            k = _infer_batch(self._kp, self.weights, theta, images[lo:hi], np.uint64(self.seed),
+            k = _infer_batch(self._kp_infer, self.weights, theta, images[lo:hi], np.uint64(self.seed),
                              np.uint64(stream), np.uint64(first_index + lo), out[lo:hi], np.empty(hi - lo, np.int32),
                              ops, interrupt.STOP, flag, _recorder(0, 0, 0, 0))
             with lock:
@@ -561,7 +562,7 @@ class Network:
                 _train_batch(kp, st, buf, self.weights, theta, images[k:k + 1], np.uint64(self.seed), index,
                              counts[k:k + 1], presentations[k:k + 1], ops, never, bad, alone, rec)
             else:
-                _infer_batch(kp, self.weights, theta, images[k:k + 1], np.uint64(self.seed), np.uint64(stream),
+                _infer_batch(self._kp_infer, self.weights, theta, images[k:k + 1], np.uint64(self.seed), np.uint64(stream),
                              index, counts[k:k + 1], presentations[k:k + 1], ops, never, bad, rec)
             attempts = int(presentations[k])
             n_rec = int(rec.n_spikes[0])

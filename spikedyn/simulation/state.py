@@ -96,6 +96,36 @@ def kernel_params(config, seed: int = 0, neurons: tuple[int, int] | None = None)
     )
 
 
+#: The model whose learning parts stand in for every model's in inference (:func:`inference_params`).
+INFERENCE_STAND_IN = "diehl-cook"
+
+
+def inference_params(config, kp: KernelParams) -> KernelParams:
+    """``kp`` (:func:`kernel_params` of ``config``) as inference runs it: learning off.
+
+    Inference runs only the competition, the input's transmission and the weight storage; the
+    threshold's dynamics, the step between presentations and the learning rule's pathways are
+    never called (:func:`spikedyn.simulation.loop._present` and ``_run_steps`` run them only when
+    learning). Their records are replaced here by those of :data:`INFERENCE_STAND_IN`'s parts, and
+    so is the rule's when it transmits as Diehl & Cook (its ``transmit`` hook is
+    :func:`spikedyn.models.stdp._stdp_transmit`): every model with the same competition,
+    transmission and weight storage then runs one compiled inference kernel rather than one each
+    (Numba compiles a kernel per combination of record types; in the test suite the inference
+    kernels were half of the compile time). The loop that runs is the same code on the same
+    arrays: the responses are the same, bit for bit (tested). A rule with a transmission of its
+    own (the delays) keeps its record.
+    """
+    from ..core.traces import transmit
+    from ..models.stdp import _stdp_transmit
+
+    parts = models.get(INFERENCE_STAND_IN).parts
+    plasticity = kp.plasticity
+    if transmit.impls.get(type(plasticity)) is _stdp_transmit:
+        plasticity = parts["plasticity"].record(config)
+    return kp._replace(plasticity=plasticity, threshold=parts["threshold"].record(config),
+                       between=parts["between"].record(config))
+
+
 class Excitatory(NamedTuple):
     """State of the excitatory population: ``v, ge, gi`` (float64, (N,)) and ``last_spike``
     (int64, (N,), step of the last spike, for refractoriness). Thresholds are kept
