@@ -62,6 +62,28 @@ def test_inference_counters_equal_the_naive_counts_on_any_thread_count(name: str
     assert t["potentiation_done"] == t["depression_done"] == t["depression_visits"] == 0
 
 
+@pytest.mark.parametrize("model, changes, per_neuron", [
+    ("metaplastic", {}, 3),  # spike count, factor g, threshold hold
+    ("metaplastic", {"metaplastic__fatigue": True}, 5),  # and the fatigue and its gain
+    ("metaplastic", {"metaplastic__consolidate": False, "metaplastic__hold_threshold": False}, 1),
+    ("spikedyn", {}, 3),  # spike count, rate factor, threshold step
+    ("spikedyn", {"spikedyn__adaptive_rate": False}, 2),
+    ("lateral-fast-recall", {}, 2),  # the running average and the count
+])
+def test_per_neuron_state_after_each_presentation_is_priced(model: str, changes: dict, per_neuron: int) -> None:
+    """What a rule updates per neuron after each training presentation (its ``after_presentation``
+    loop) costs a threshold update per entry: the same work is priced whatever the model is called."""
+    config = NetworkConfig(model=model, n_neurons=3, n_input=4, stdp=StdpParams(weight_sum=0.4)).replace(**changes)
+    plain = NetworkConfig(model="lateral", n_neurons=3, n_input=4, stdp=StdpParams(weight_sum=0.4))
+    tally = dict.fromkeys(TALLY, 0)
+    tally.update(samples=2, steps=20, input_spikes=10, excitatory_spikes=4, presentations=3)
+    extra = per_neuron * 3 * 3 / 2  # entries x neurons x presentations per sample
+    for view in ("model", "executed", "dense"):
+        assert (derive(config, tally, "train")["threshold_updates"][view]
+                == derive(plain, tally, "train")["threshold_updates"][view] + extra)
+    assert derive(config, tally, "inference")["threshold_updates"]["model"] == 0
+
+
 def test_counting_off_changes_nothing_and_counts_nothing() -> None:
     case = CASES["asp"]
     on = trained("asp")[0]

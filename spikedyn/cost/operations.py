@@ -144,8 +144,9 @@ def derive(config: NetworkConfig, tally: Mapping[str, float], phase: str) -> dic
         neuron_updates_excitatory   = steps * N
         neuron_updates_competition  = steps * N_pop       (executed: neurons not at rest)
         threshold_updates           = steps * N + exc_spikes           (learning only)
-                                      + a N per presentation for a rule that averages
-                                      the thresholds (``threshold_averages`` = a, stdp-recall)
+                                      + a N per presentation for a rule that updates a per-neuron
+                                      state after each presentation (``neuron_state_updates`` = a:
+                                      stdp-recall 2, stdp-spikedyn and stdp-metaplastic 1-5)
         trace_updates               = input_spikes + 2 exc_spikes      (executed: one per spike)
         trace_reads                 = input_spikes * N + exc_spikes * (n + 1)
                                       (executed: depression_visits + exc_spikes * (n + 1))
@@ -221,7 +222,7 @@ def derive(config: NetworkConfig, tally: Mapping[str, float], phase: str) -> dic
     dense_traces = steps * (n_in + 2 * n) + (steps * n_in * n if profile["per_synapse_traces"] else 0.0)
     dense_sig = steps * n_in * n if profile["significance_per_spike"] else 0.0
     ops.update({
-        "threshold_updates": (steps * n + x_exc + pres * n * profile["threshold_averages"],) * 3,
+        "threshold_updates": (steps * n + x_exc + pres * n * profile["neuron_state_updates"],) * 3,
         "trace_updates": (x_in + 2 * x_exc, x_in + x_exc, dense_traces),
         "trace_reads": (dep_reads + x_exc * (n_in + 1), dep_exec + x_exc * (n_in + 1), dense_learn),
         "weight_updates_potentiation": (pot_done, pot_done, steps * n_in * n),

@@ -114,7 +114,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numba
 import numpy as np
@@ -418,6 +418,16 @@ class MetaplasticStdp(DiehlCookStdp):
         per_neuron = ((p.consolidate or p.hold_threshold or p.recall_at_commit) + p.consolidate
                       + 2 * (p.fatigue or p.novelty) + p.recall_at_commit)
         return {**super().footprint_entries(config), "rule_state": per_neuron * config.n_neurons}
+
+    def operation_profile(self, config) -> dict[str, Any]:
+        """Diehl & Cook's work and, per neuron after each training presentation
+        (:func:`_metaplastic_after_presentation`), the spike count, the factor ``g`` (with the
+        commitment), the threshold's hold (counted for every neuron, as the model view counts) and the
+        fatigue and its gain (with the fatigue). Not counted: the novelty gate's drive, one addition
+        per delivered weight while learning (the gate is off by default)."""
+        p = config.metaplastic
+        return {**super().operation_profile(config),
+                "neuron_state_updates": 1 + int(p.consolidate) + int(p.hold_threshold) + 2 * int(p.fatigue)}
 
     def single_thread_reason(self, config) -> str | None:
         """Why training cannot be split into blocks of neurons (:func:`spikedyn.simulation.network.training_threads`):

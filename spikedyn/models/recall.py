@@ -50,7 +50,7 @@ polynomial-decay form Shamir & Zhang (2013, ICML), here of the thresholds alone.
 State (``Traces.significance``, float64, (2, N)): row 0 ``m``, row 1 ``n`` (the same for every
 neuron; kept per neuron so that a block of neurons trained on its own thread has its own copy).
 Both start at 0. Cost: per neuron and presentation, the average's update and the count's,
-counted as threshold updates (``operation_profile``: ``threshold_averages``), and 2 N entries of
+counted as threshold updates (``operation_profile``: ``neuron_state_updates``), and 2 N entries of
 rule state.
 
 Brian2 twin: the rule's step after each presentation runs from Python on the twin's thresholds
@@ -139,7 +139,7 @@ class RecallStdp(DiehlCookStdp):
     def operation_profile(self, config) -> dict[str, Any]:
         """Diehl & Cook's work, and the average: two multiply-adds per neuron after each training
         presentation, counted with the threshold updates."""
-        return {**super().operation_profile(config), "threshold_averages": 2}
+        return {**super().operation_profile(config), "neuron_state_updates": 2}
 
     def reduces_to(self, config) -> str:
         """``stdp`` when ``window_fraction`` is 0: the network answers with its last thresholds (the

@@ -345,7 +345,11 @@ class SpikeDynStdp(DiehlCookStdp):
         return {**super().footprint_entries(config), "rule_state": entries * config.n_neurons}
 
     def operation_profile(self, config) -> dict[str, Any]:
-        return {**super().operation_profile(config), "scans_weights": bool(config.spikedyn.weight_decay)}
+        """Diehl & Cook's work; after each training presentation the weight scan of the decay (if on)
+        and, per neuron, the spike count and, with them on, the rate factor and the threshold's step."""
+        p = config.spikedyn
+        return {**super().operation_profile(config), "scans_weights": bool(p.weight_decay),
+                "neuron_state_updates": 1 + int(p.adaptive_rate) + int(p.adaptive_threshold)}
 
     def reduces_to(self, config) -> str:
         """``stdp`` when no mechanism acts (:meth:`spikedyn.models.Model.reduced`); a skipping

@@ -332,11 +332,13 @@ class DiehlCookStdp:
         ``scans_weights``: whether every weight is read after each training presentation
         (decay, leak); ``significance_per_spike``: per-synapse state entries updated per
         excitatory spike; ``per_synapse_traces``: whether the presynaptic trace is kept per
-        synapse (delays) rather than per input; ``threshold_averages``: per-neuron updates of a
-        running average of the thresholds after each training presentation (:mod:`spikedyn.models.recall`).
+        synapse (delays) rather than per input; ``neuron_state_updates``: per-neuron entries the rule
+        updates after each training presentation (a running average of the thresholds, a spike
+        count, a learning-rate factor, a threshold's hold, a fatigue), each a read-modify-write of one
+        entry, priced as a threshold update (:func:`spikedyn.cost.operations.derive`).
         With ``stdp.nu_pre = 0`` the rule depresses nothing."""
         return {"depression": "event-driven" if config.stdp.nu_pre > 0 else "none", "scans_weights": False,
-                "significance_per_spike": 0, "per_synapse_traces": False, "threshold_averages": 0}
+                "significance_per_spike": 0, "per_synapse_traces": False, "neuron_state_updates": 0}
 
     def record(self, config) -> StdpRecord:
         s = config.stdp
