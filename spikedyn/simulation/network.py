@@ -303,8 +303,9 @@ class Network:
                               mean_spikes_per_sample=spikes / done if done else 0.0, spikes=spikes)
 
         blocks = BlockTrainer(self, threads) if threads > 1 else None
-        words = new_words()  # one thread: a barrier of one (core.barrier.one_thread), the loop of any thread count
-        alone = one_thread(words, self.config.n_input)
+        # one thread: a barrier of one (core.barrier.one_thread), the loop of any thread count (the blocks have theirs)
+        words = new_words() if blocks is None else None
+        alone = one_thread(words, self.config.n_input) if blocks is None else None
         with tqdm(total=progress_start + n, initial=progress_start, desc=desc, unit="sample", disable=not progress,
                   smoothing=0.1) as bar, ThreadPoolExecutor(max_workers=1) as runner, _closing(blocks):
             while done < n:
