@@ -18,7 +18,10 @@ and after each task records:
   expected drive per input spike that the novelty gate of :mod:`spikedyn.models.metaplastic`
   tests), averaged over the class's images: the best neuron's match among the neurons named
   after the class, and among those named after other classes;
-- the confusion matrix of the mean readout.
+- the confusion matrix of the mean readout and, for its errors, the class of the single most
+  active neuron (``top_neuron_class_of_errors[true][1 + named class]``, column 0: an unnamed
+  neuron): whether an error is one neuron of the wrong class answering best, or the readout's
+  averaging.
 
 Usage::
 
@@ -121,6 +124,9 @@ def main(argv=None) -> int:
         learned = moved > 0.01
         conf = np.zeros((10, 10), int)
         np.add.at(conf, (t_labels, preds["mean"]), 1)
+        wrong = (preds["mean"] != t_labels) & (t_counts.sum(axis=1) > 0)
+        top = np.zeros((10, 11), int)
+        np.add.at(top, (t_labels[wrong], assignments[np.argmax(t_counts[wrong], axis=1)] + 1), 1)
         seen = sorted({c for t in protocol.tasks[:i + 1] for c in t})
         matches = {}
         for c in seen:
@@ -142,6 +148,7 @@ def main(argv=None) -> int:
                                     for c in range(10)],
             "match": matches,
             "confusion_mean_readout": conf.tolist(),
+            "top_neuron_class_of_errors": top.tolist(),
             "accuracy": {k: [float(x) for x in R[k][i, :i + 1]] for k in R},
         }
         if commit is not None:
@@ -149,6 +156,7 @@ def main(argv=None) -> int:
             committed = activity >= commit
             record["committed"] = int(committed.sum())
             record["theta_committed_mean"] = float(theta[committed].mean()) if committed.any() else None
+            record["theta_committed_sd"] = float(theta[committed].std()) if committed.any() else None
             record["theta_plastic_mean"] = float(theta[~committed].mean()) if (~committed).any() else None
         per_task.append(record)
         before = assignments

@@ -556,3 +556,21 @@ def test_prototypes_of_separated_clusters_name_and_answer_every_image() -> None:
                    ref.online_kmeans(fitted, 2, np.random.default_rng(3))):
         assert np.allclose(sorted(protos.tolist()), sorted(fitted.tolist()))
         assert ref.nearest_prototype_accuracy(protos, x, y, x, y) == 1.0
+
+
+@pytest.mark.mnist
+def test_continual_diagnosis_never_loads_the_test_split_and_traces_each_error_to_a_neuron(
+        tmp_path, no_test_split, mnist_dir) -> None:
+    diagnosis = importlib.import_module("continual_diagnosis")
+    out = tmp_path / "diag.json"
+    assert diagnosis.main(["--model", "metaplastic", "--neurons", "6", "--seed", "0", "--tasks", "0,1",
+                           "--samples-per-task", "100", "--set", "metaplastic.commit_spikes=5", "--out", str(out)]) == 0
+    assert set(no_test_split) == {"train"}
+    result = json.loads(out.read_text())
+    assert result["split"] == "validation" and result["source_hash"]
+    for task in result["per_task"]:
+        conf, top = np.array(task["confusion_mean_readout"]), np.array(task["top_neuron_class_of_errors"])
+        assert top.shape == (10, 11)
+        # every error with a spike is traced to one neuron; an image no neuron answers is not
+        assert np.all(top.sum(axis=1) <= conf.sum(axis=1) - np.diag(conf))
+        assert "theta_committed_sd" in task
