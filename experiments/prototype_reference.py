@@ -16,9 +16,10 @@ measures what k-means itself reaches on the early-learning protocol of
 
 Both are named as the protocol names a network's neurons (each prototype by the class whose
 labelled images ``[--label-from, --early)`` it is nearest to in the largest proportion: its
-highest mean response, a response being 1 for the nearest prototype; none: never the answer) and answer an image with the class of its nearest named prototype, which is the
-readout of a network whose best-matching neuron alone answered (a network's own readouts pool
-several neurons). Scored on the first ``--eval-early`` images of the validation split
+highest mean response, a response being 1 for the nearest prototype; none: never the answer)
+and answer an image with the class of its nearest named prototype, which is the readout of a
+network whose best-matching neuron alone answered (a network's own readouts pool several
+neurons). Scored on the first ``--eval-early`` images of the validation split
 (training images 50,000-59,999); the test set is never loaded: this is a reference for the
 selection, not a result.
 

@@ -563,8 +563,8 @@ class Network:
                 _train_batch(kp, st, buf, self.weights, theta, images[k:k + 1], np.uint64(self.seed), index,
                              counts[k:k + 1], presentations[k:k + 1], ops, never, bad, alone, rec)
             else:
-                _infer_batch(self._kp_infer, self.weights, theta, images[k:k + 1], np.uint64(self.seed), np.uint64(stream),
-                             index, counts[k:k + 1], presentations[k:k + 1], ops, never, bad, rec)
+                _infer_batch(self._kp_infer, self.weights, theta, images[k:k + 1], np.uint64(self.seed),
+                             np.uint64(stream), index, counts[k:k + 1], presentations[k:k + 1], ops, never, bad, rec)
             attempts = int(presentations[k])
             n_rec = int(rec.n_spikes[0])
             if n_rec > capacity:  # cannot happen: no neuron fires faster than its gate allows

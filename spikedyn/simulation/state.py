@@ -22,8 +22,9 @@ from .. import models
 from ..core.neurons import NEVER, LifParams, lif_params
 from ..core.quantise import record as quantise_record
 from ..core.traces import (DERIVED_TRACE_FIELDS, Traces, _new_traces, _traces_rest, synapse_history,
-                           synapse_significance, trace_tables)
+                           synapse_significance, trace_tables, transmit)
 from ..models.competition import Population, competition_rest, competition_state
+from ..models.stdp import _stdp_transmit
 
 
 class KernelParams(NamedTuple):
@@ -110,14 +111,11 @@ def inference_params(config, kp: KernelParams) -> KernelParams:
     so is the rule's when it transmits as Diehl & Cook (its ``transmit`` hook is
     :func:`spikedyn.models.stdp._stdp_transmit`): every model with the same competition,
     transmission and weight storage then runs one compiled inference kernel rather than one each
-    (Numba compiles a kernel per combination of record types; in the test suite the inference
-    kernels were half of the compile time). The loop that runs is the same code on the same
-    arrays: the responses are the same, bit for bit (tested). A rule with a transmission of its
-    own (the delays) keeps its record.
+    (Numba compiles a kernel per combination of record types). The loop that runs is the same
+    code on the same arrays, so the responses are the same, bit for bit (checked once for every
+    registered model; the suite tests each model's responses against its naive twin and Brian2).
+    A rule with a transmission of its own (the delays) keeps its record.
     """
-    from ..core.traces import transmit
-    from ..models.stdp import _stdp_transmit
-
     parts = models.get(INFERENCE_STAND_IN).parts
     plasticity = kp.plasticity
     if transmit.impls.get(type(plasticity)) is _stdp_transmit:
