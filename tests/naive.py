@@ -512,8 +512,8 @@ class NaiveMetaplasticStdp(NaiveStdp):
     ``g_j`` (1 while ``a_j < A``, else ``g_c``); while learning, input spikes deliver
     ``w_ij * (1 + drop_j) * (1 + delta if the input is novel and j plastic)``, the novelty
     tested before each step on the drives ``D`` of the presentation so far; after each
-    presentation the hold, the activity, ``g``, the fatigue and the threshold at commitment. State
-    rows: f, drop, D, threshold at commitment."""
+    presentation the decorrelation, the hold, the activity, ``g``, the fatigue and the threshold at
+    commitment. State rows: f, drop, D, threshold at commitment."""
 
     def significance_shape(self, config):
         p = config.metaplastic
@@ -568,6 +568,13 @@ class NaiveMetaplasticStdp(NaiveStdp):
         st, c = sim.st, sim.c
         p = c.metaplastic
         committed = st.activity >= p.commit_spikes
+        if p.decorrelate:  # plastic neurons that fired move away from the co-active committed ones' mean
+            fired = counts > 0
+            with_them, plastic = np.flatnonzero(fired & committed), np.flatnonzero(fired & ~committed)
+            if with_them.size and plastic.size:
+                mean = sum(sim.w[:, j] * counts[j] for j in with_them) / counts[with_them].sum()
+                for j in plastic:
+                    sim.w[:, j] = np.maximum(sim.w[:, j] - p.decorrelation_rate * mean, 0.0)
         if p.hold_threshold:
             sim.theta = np.where(committed, sim.theta - (p.theta_hold * c.excitatory.theta_plus_mv) * counts,
                                  sim.theta)

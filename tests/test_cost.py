@@ -81,7 +81,27 @@ def test_per_neuron_state_after_each_presentation_is_priced(model: str, changes:
     for view in ("model", "executed", "dense"):
         assert (derive(config, tally, "train")["threshold_updates"][view]
                 == derive(plain, tally, "train")["threshold_updates"][view] + extra)
-    assert derive(config, tally, "inference")["threshold_updates"]["model"] == 0
+    gains = model == "metaplastic" and config.metaplastic.recall_gain  # priced at inference (test below)
+    assert derive(config, tally, "inference")["threshold_updates"]["model"] == (20 * 3 / 2 if gains else 0)
+
+
+def test_an_input_gain_at_inference_is_priced_per_neuron_and_step() -> None:
+    """``metaplastic.recall_gain``: each neuron's input times its gain at every inference step, one
+    threshold update's price per neuron and step; nothing else of inference changes."""
+    gained = NetworkConfig(model="metaplastic", n_neurons=3, n_input=4, stdp=StdpParams(weight_sum=0.4))
+    config = gained.replace(metaplastic__recall_gain=False)
+    tally = dict.fromkeys(TALLY, 0)
+    tally.update(samples=2, steps=20, input_spikes=10, excitatory_spikes=4, presentations=3)
+    plain, priced = derive(config, tally, "inference"), derive(gained, tally, "inference")
+    assert priced["threshold_updates"] == dict.fromkeys(("model", "executed", "dense"), 20 * 3 / 2)
+    assert plain["threshold_updates"]["model"] == 0
+    assert {k: v for k, v in priced.items() if k != "threshold_updates"} == {
+        k: v for k, v in plain.items() if k != "threshold_updates"}
+    assert derive(gained, tally, "train") == derive(config, tally, "train")
+    from spikedyn import models
+
+    rule = models.get("metaplastic").plasticity
+    assert rule.footprint_entries(gained)["rule_state"] == rule.footprint_entries(config)["rule_state"] + 3  # a gain each
 
 
 def test_counting_off_changes_nothing_and_counts_nothing() -> None:

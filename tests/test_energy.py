@@ -34,9 +34,9 @@ def _tiny(model: str) -> NetworkConfig:
     ("asp", {"weights": 48, "competition": 36, "neuron_state": 60, "thresholds": 12, "traces": 40,
              "rule_state": 48, "spike_buffers": 2}),
     # lateral's, and per neuron its training spikes, rate factor, fatigue and drive (fatigue on) and its
-    # threshold at commitment (the recall): 5*3 floats
+    # threshold at commitment (the recall) and its gain at recall: 6*3 floats
     ("metaplastic", {"weights": 48, "competition": 24, "neuron_state": 36, "thresholds": 12, "traces": 40,
-                     "rule_state": 60, "spike_buffers": 1}),
+                     "rule_state": 72, "spike_buffers": 1}),
 ])
 def test_footprint_by_hand(model: str, expected: dict) -> None:
     got = footprint_bytes(_tiny(model), weight_bits=32)

@@ -27,7 +27,7 @@ SAME_COMPUTATION = {
     "lateral-no-depression": ({}, "lateral", {"stdp__nu_pre": 0.0}),
     "metaplastic": ({"metaplastic__consolidate": False, "metaplastic__hold_threshold": False,
                      "metaplastic__decay_threshold": True, "metaplastic__tau_theta_ms": 1e7,
-                     "metaplastic__recall_at_commit": False}, "lateral", {}),
+                     "metaplastic__recall_at_commit": False, "metaplastic__recall_gain": False}, "lateral", {}),
 }
 
 

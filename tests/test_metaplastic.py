@@ -17,7 +17,8 @@ from spikedyn import models
 from spikedyn.config import InputParams, NetworkConfig, TimingParams
 from spikedyn.core.encoding import STREAM_TEST, STREAM_TRAIN
 from spikedyn.errors import ConfigError
-from spikedyn.models.metaplastic import MetaplasticParams, after_presentation_numpy, fatigue_keep_of
+from spikedyn.models.metaplastic import (MetaplasticParams, _decorrelate, after_presentation_numpy, decorrelate_numpy,
+                                        fatigue_keep_of, recall_gains)
 from spikedyn.simulation.network import Network
 
 SHORT = TimingParams(present_ms=100.0, rest_ms=50.0)
@@ -27,7 +28,7 @@ ALL_ON = MetaplasticParams(commit_spikes=3.0, theta_hold=0.8, decay_threshold=Tr
                            fatigue=True, fatigue_per_spike=1.0, tau_fatigue_ms=1e3, novelty=True, vigilance=1.3,
                            novelty_boost=0.7, novelty_after_spikes=20)
 OFF = MetaplasticParams(consolidate=False, hold_threshold=False, decay_threshold=True, tau_theta_ms=1e7,
-                        recall_at_commit=False)
+                        recall_at_commit=False, recall_gain=False)
 
 
 def _config(p: MetaplasticParams, model: str = "metaplastic") -> NetworkConfig:
@@ -50,12 +51,15 @@ def test_every_switch_off_is_lateral_bit_for_bit() -> None:
     assert np.array_equal(net.weights, lateral.weights) and np.array_equal(net.theta, lateral.theta)
     assert models.get("metaplastic").reduced(_config(OFF)) == "lateral"
     assert models.get("metaplastic").reduced(_config(MetaplasticParams())) == "metaplastic"
+    assert models.get("metaplastic").reduced(_config(dataclasses.replace(OFF, decorrelate=True))) == "metaplastic"
 
 
-@pytest.mark.parametrize("switch", ["consolidate", "hold_threshold", "fatigue", "novelty", "recall_at_commit"])
+@pytest.mark.parametrize("switch", ["consolidate", "hold_threshold", "fatigue", "novelty", "recall_at_commit",
+                                    "decorrelate"])
 def test_each_mechanism_matches_naive_alone(switch: str) -> None:
     p = dataclasses.replace(OFF, **{switch: True}, commit_spikes=3.0, theta_hold=0.8, fatigue_per_spike=1.0,
-                            tau_fatigue_ms=1e3, vigilance=1.3, novelty_boost=0.7, novelty_after_spikes=20)
+                            tau_fatigue_ms=1e3, vigilance=1.3, novelty_boost=0.7, novelty_after_spikes=20,
+                            decorrelation_rate=0.3)
     config = _config(p)
     net = Network(config, seed=16)
     naive = simulate_naive(config, net.weights, net.theta,
@@ -105,6 +109,38 @@ def test_fatigue_decays_exactly_and_rises_only_for_committed_neurons() -> None:
     np.testing.assert_array_equal(activity, [14.0, 13.0, 0.0])  # neuron 1 committed during it: no fatigue yet
 
 
+def test_decorrelation_moves_coactive_plastic_neurons_away_from_committed_ones() -> None:
+    """Analytic: committed neurons 0 (2 spikes) and 1 (silent), plastic neurons 2 (1 spike) and 3
+    (silent): only neuron 2 changes, by ``eta`` times neuron 0's column (the spike-weighted mean of
+    the co-active committed neurons), clipped at 0; kernel and NumPy twin agree bit for bit."""
+    w = np.array([[0.5, 0.9, 0.4, 0.3], [0.1, 0.2, 0.05, 0.3], [0.0, 0.7, 0.6, 0.3]])
+    counts, activity = np.array([2, 0, 1, 0], np.int32), np.array([9.0, 12.0, 4.0, 1.0])
+    expected = w.copy()
+    expected[:, 2] = [0.4 - 0.2 * 0.5, 0.05 - 0.2 * 0.1, 0.6]
+    out, twin = w.copy(), w.copy()
+    assert _decorrelate(out, counts, activity, 5.0, 0.2) == 3
+    assert decorrelate_numpy(twin, counts, activity >= 5.0, 0.2) == 3
+    np.testing.assert_allclose(out, expected, rtol=1e-15)
+    np.testing.assert_array_equal(out, twin)
+    # a weight the step would push below 0 stops at 0; no co-active committed neuron: nothing moves
+    out = w.copy()
+    _decorrelate(out, counts, activity, 5.0, 1.0)
+    assert out[1, 2] == 0.0
+    silent = w.copy()
+    assert _decorrelate(silent, np.array([0, 0, 3, 1], np.int32), activity, 5.0, 0.2) == 0
+    np.testing.assert_array_equal(silent, w)
+
+
+def test_decorrelation_trains_on_one_thread_only() -> None:
+    from spikedyn.simulation.network import training_threads
+
+    config = _config(dataclasses.replace(OFF, decorrelate=True))
+    assert "decorrelate" in models.get("metaplastic").plasticity.single_thread_reason(config)
+    assert training_threads(config, 1) == 1
+    with pytest.raises(ConfigError, match="metaplastic.decorrelate .* n_jobs=1"):
+        training_threads(config, 4)
+
+
 def test_fatigue_and_novelty_leave_inference_alone() -> None:
     """Test-time excitability is the thresholds' alone: the same weights and test thresholds give the
     same responses whatever the training-time state."""
@@ -146,14 +182,49 @@ def test_recall_answers_with_each_neurons_threshold_at_commitment() -> None:
     assert not np.array_equal(net.theta, recalled)  # the network's own thresholds are untouched
 
 
+def test_recall_gain_brings_committed_columns_to_their_median_l2_norm() -> None:
+    """Analytic: committed neurons 0-2 with column norms 1, 2 and 4 (median 2) get gains (2 / norm)
+    ** gamma; the plastic neuron 3 and the committed all-zero column 4 keep 1; exponent 0, the switch
+    off or no committed neuron: every gain is 1."""
+    w = np.zeros((4, 5))
+    w[0, 0], w[:, 1], w[0, 2], w[:, 3] = 1.0, 1.0, 4.0, 7.0
+    activity = np.array([5.0, 6.0, 9.0, 1.0, 8.0])
+    config = _config(dataclasses.replace(OFF, consolidate=True, commit_spikes=5.0, recall_gain=True,
+                                         recall_gain_exponent=1.0))
+    np.testing.assert_allclose(recall_gains(config, w, activity), [2.0, 1.0, 0.5, 1.0, 1.0], rtol=1e-15)
+    half = config.replace(metaplastic__recall_gain_exponent=0.5)
+    np.testing.assert_allclose(recall_gains(half, w, activity), [2 ** 0.5, 1.0, 0.5 ** 0.5, 1.0, 1.0], rtol=1e-15)
+    assert np.all(recall_gains(config.replace(metaplastic__recall_gain_exponent=0.0), w, activity) == 1.0)
+    assert np.all(recall_gains(config.replace(metaplastic__recall_gain=False), w, activity) == 1.0)
+    assert np.all(recall_gains(config, w, np.zeros(5)) == 1.0)
+
+
+def test_recall_gain_acts_at_inference_only() -> None:
+    """Training is the same with and without the gain; the responses are those of a network whose
+    weights are the gained ones (:meth:`Network.test_weights`); the network's own weights stay."""
+    p = dataclasses.replace(OFF, consolidate=True, commit_spikes=3.0, recall_gain=True, recall_gain_exponent=1.0)
+    net = _trained(p)
+    without = _trained(dataclasses.replace(p, recall_gain=False))
+    assert np.array_equal(net.weights, without.weights) and np.array_equal(net.theta, without.theta)
+    gained = net.test_weights()
+    assert not np.array_equal(gained, net.weights)
+    without.weights[...] = gained
+    np.testing.assert_array_equal(net.respond(IMAGES, stream=STREAM_TEST, n_jobs=1, progress=False),
+                                  without.respond(IMAGES, stream=STREAM_TEST, n_jobs=1, progress=False))
+    recorded = net.respond(IMAGES[:2], stream=STREAM_TEST, progress=False, record="spikes")
+    np.testing.assert_array_equal(recorded.counts, without.respond(IMAGES[:2], stream=STREAM_TEST, n_jobs=1,
+                                                                   progress=False))
+    assert models.get("metaplastic").reduced(_config(dataclasses.replace(OFF, recall_gain=True))) == "metaplastic"
+
+
 def test_brian2_twin_recalls_the_same_thresholds() -> None:
     """Trained by both, then answering with learning off: the twin recalls the same thresholds at
-    commitment and gives the same spikes."""
+    commitment and the same gained weights, and gives the same spikes."""
     pytest.importorskip("brian2")
     from spikedyn.reference.brian2 import Brian2Network
 
     p = dataclasses.replace(OFF, consolidate=True, hold_threshold=True, theta_hold=0.5, commit_spikes=3.0,
-                            recall_at_commit=True)
+                            recall_at_commit=True, recall_gain=True)
     config = _config(p)
     net = Network(config, seed=16)
     twin = Brian2Network(config, net.weights, net.theta, target="numpy", seed=16)
@@ -162,6 +233,8 @@ def test_brian2_twin_recalls_the_same_thresholds() -> None:
     assert (net._state.plasticity.activity >= 3.0).any()
     recalled_v = twin._model.plasticity.brian2_test_thresholds(config, twin._theta_v, twin.rule_state)
     np.testing.assert_allclose(recalled_v * 1e3, net.test_thresholds(), rtol=0, atol=1e-9)
+    gained = twin._model.plasticity.brian2_test_weights(config, twin.weights, twin.rule_state)
+    np.testing.assert_allclose(gained, net.test_weights(), rtol=1e-12, atol=0)
     counts, _ = twin.respond(IMAGES[5:], stream=STREAM_TEST)
     np.testing.assert_array_equal(counts, net.respond(IMAGES[5:], stream=STREAM_TEST, n_jobs=1, progress=False))
 
@@ -197,15 +270,18 @@ def test_brian2_twin_refuses_the_novelty_gate() -> None:
         validation.validate(config, IMAGES[:1], learn=True, target="numpy", seed=0, progress=False)
 
 
-def test_brian2_twin_agrees_with_fatigue() -> None:
+def test_brian2_twin_agrees_with_fatigue_and_decorrelation() -> None:
     pytest.importorskip("brian2")
     from test_brian2 import assert_agree
 
     from spikedyn.reference import validate as validation
 
-    config = _config(dataclasses.replace(ALL_ON, novelty=False))
-    s = validation.validate(config, IMAGES[:4], learn=True, target="numpy", seed=16, progress=False)
+    config = _config(dataclasses.replace(ALL_ON, novelty=False, decorrelate=True, decorrelation_rate=0.3))
+    s = validation.validate(config, IMAGES, learn=True, target="numpy", seed=16, progress=False)
     assert_agree(s, learn=True)
+    net = Network(config, seed=16)
+    net.train(IMAGES, progress=False)
+    assert net.update_counts()["decay"] > 0  # the decorrelation acted in these presentations
 
 
 def test_networks_saved_before_the_recall_load_without_it(tmp_path) -> None:
@@ -216,6 +292,9 @@ def test_networks_saved_before_the_recall_load_without_it(tmp_path) -> None:
     assert NetworkConfig.from_saved(saved).metaplastic.recall_at_commit is False
     assert NetworkConfig.from_dict(saved).metaplastic.recall_at_commit is True
     assert NetworkConfig.from_saved({"model": "metaplastic"}).metaplastic.recall_at_commit is True
+    del saved["metaplastic"]["recall_gain"]  # and 0.8.0's, before the recall gain
+    assert NetworkConfig.from_saved(saved).metaplastic.recall_gain is False
+    assert NetworkConfig.from_saved({"model": "metaplastic"}).metaplastic.recall_gain is True
     # with the fatigue on: 0.4.0 kept its rule state in 3 rows, which the recall's off keeps
     net = Network(NetworkConfig(model="metaplastic", n_neurons=12, timing=SHORT).replace(
         metaplastic__recall_at_commit=False, metaplastic__fatigue=True), seed=3)

@@ -201,12 +201,13 @@ def test_respond_matches_naive(name: str) -> None:
     case = CASES[name]
     net, _, _, _, _ = trained(name)
     weights, theta = net.weights.copy(), net.theta.copy()
-    # inference answers with the rule's test thresholds (metaplastic: the recalled ones, tested
-    # against their definition in tests/test_metaplastic.py; every other rule: theta itself)
-    test_theta = net.test_thresholds().copy()
+    # inference answers with the rule's test thresholds and weights (metaplastic: the recalled
+    # thresholds and the gained weights, tested against their definitions in
+    # tests/test_metaplastic.py; every other rule: theta and the weights themselves)
+    test_theta, test_weights = net.test_thresholds().copy(), net.test_weights().copy()
     state = copy.deepcopy(net._state)
     first = 7
-    naive = simulate_naive(case.config, weights, test_theta,
+    naive = simulate_naive(case.config, test_weights, test_theta,
                            poisson_rasters(case.config, case.images, seed=case.seed, stream=STREAM_TEST,
                                            first_index=first),
                            False, n_samples=len(case.images))
@@ -215,7 +216,7 @@ def test_respond_matches_naive(name: str) -> None:
     np.testing.assert_array_equal(counts, naive.counts)
     assert naive.exc_spikes > 0
     # Frozen: inference changes neither weights, thresholds nor the training state.
-    assert np.array_equal(naive.weights, weights) and np.array_equal(naive.theta, test_theta)
+    assert np.array_equal(naive.weights, test_weights) and np.array_equal(naive.theta, test_theta)
     assert np.array_equal(net.weights, weights) and np.array_equal(net.theta, theta)
     assert_states_equal(net._state, state)
 

@@ -146,7 +146,9 @@ def derive(config: NetworkConfig, tally: Mapping[str, float], phase: str) -> dic
         threshold_updates           = steps * N + exc_spikes           (learning only)
                                       + a N per presentation for a rule that updates a per-neuron
                                       state after each presentation (``neuron_state_updates`` = a:
-                                      stdp-recall 2, stdp-spikedyn and stdp-metaplastic 1-5)
+                                      stdp-recall 2, stdp-spikedyn and stdp-metaplastic 1-5);
+                                      inference: steps * N for a rule whose neurons answer with an
+                                      input gain (``inference_gains``: metaplastic.recall_gain)
         trace_updates               = input_spikes + 2 exc_spikes      (executed: one per spike)
         trace_reads                 = input_spikes * N + exc_spikes * (n + 1)
                                       (executed: depression_visits + exc_spikes * (n + 1))
@@ -204,6 +206,8 @@ def derive(config: NetworkConfig, tally: Mapping[str, float], phase: str) -> dic
                 continue
             ops[name] = zero
         ops["weight_reads"] = (syn_in + syn_comp, syn_in, dense_syn + dense_comp)
+        if profile["inference_gains"]:  # each neuron's input times its gain, every step
+            ops["threshold_updates"] = (steps * n,) * 3
         return {k: dict(zip(VIEWS, ops[k])) for k in OPERATIONS}
 
     pot_done, pot_skip = t["potentiation_done"], t["potentiation_skipped"]

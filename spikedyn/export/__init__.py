@@ -126,7 +126,7 @@ def export_run(run_dir: str | os.PathLike[str], path: str | os.PathLike[str], fo
     approximation = DEFAULT_APPROXIMATION if approximation is None else approximation
     provenance = {"samples_seen": int(network.samples_seen),
                   "labels_from": labels_from or "none: run 'spikedyn evaluate RUN' to name the neurons"}
-    graph = build_graph(network.config, network.weights, network.test_thresholds(), seed=network.seed,
+    graph = build_graph(network.config, network.test_weights(), network.test_thresholds(), seed=network.seed,
                         assignments=assignments,
                         approximation=approximation, provenance=provenance)
     buffer = io.BytesIO()

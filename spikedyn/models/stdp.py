@@ -335,10 +335,13 @@ class DiehlCookStdp:
         synapse (delays) rather than per input; ``neuron_state_updates``: per-neuron entries the rule
         updates after each training presentation (a running average of the thresholds, a spike
         count, a learning-rate factor, a threshold's hold, a fatigue), each a read-modify-write of one
-        entry, priced as a threshold update (:func:`spikedyn.cost.operations.derive`).
+        entry, priced as a threshold update (:func:`spikedyn.cost.operations.derive`);
+        ``inference_gains``: whether each neuron's input is multiplied by a gain of its own at every
+        inference step (:meth:`test_weights` differs from the weights), likewise priced.
         With ``stdp.nu_pre = 0`` the rule depresses nothing."""
         return {"depression": "event-driven" if config.stdp.nu_pre > 0 else "none", "scans_weights": False,
-                "significance_per_spike": 0, "per_synapse_traces": False, "neuron_state_updates": 0}
+                "significance_per_spike": 0, "per_synapse_traces": False, "neuron_state_updates": 0,
+                "inference_gains": False}
 
     def record(self, config) -> StdpRecord:
         s = config.stdp
@@ -352,6 +355,15 @@ class DiehlCookStdp:
     def brian2_test_thresholds(self, config, theta_v: np.ndarray, rule_state) -> np.ndarray:
         """The Brian2 twin's thresholds of inference (volts) from its rule state: ``theta_v`` itself."""
         return theta_v
+
+    def test_weights(self, config, w: np.ndarray, traces) -> np.ndarray:
+        """The weights the network answers with when learning is off, from its weights and the rule's
+        state: ``w`` itself, for this rule."""
+        return w
+
+    def brian2_test_weights(self, config, w: np.ndarray, rule_state) -> np.ndarray:
+        """The Brian2 twin's weights of inference from its rule state: ``w`` itself."""
+        return w
 
     # -- Brian2 twin: per-synapse event-driven traces, as in the Brian2 example ------------
     def brian2_namespace(self, config) -> dict[str, Any]:

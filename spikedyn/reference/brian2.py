@@ -636,7 +636,9 @@ class Brian2Network:
                 raster = self._raster(images[k], stream, first_index + k, attempt)
                 theta_v = self._theta_v if learn else self._model.plasticity.brian2_test_thresholds(
                     c, self._theta_v, self.rule_state)
-                steps, neurons = engine.present(self.weights, theta_v, raster, n_steps, from_rest=not learn,
+                weights = self.weights if learn else self._model.plasticity.brian2_test_weights(
+                    c, self.weights, self.rule_state)
+                steps, neurons = engine.present(weights, theta_v, raster, n_steps, from_rest=not learn,
                                                 neuron_values=self.rule_state)
                 counts[k] = np.bincount(neurons[steps < present], minlength=c.n_neurons)
                 if after is not None:  # the rule's step after a presentation, on the same arrays

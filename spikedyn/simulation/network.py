@@ -429,6 +429,13 @@ class Network:
         return models.get(self.config.model).plasticity.test_thresholds(self.config, self.theta,
                                                                         self._state.plasticity)
 
+    def test_weights(self) -> np.ndarray:
+        """The weights the network answers with when learning is off (:meth:`respond`, :meth:`predict`,
+        the NIR export): :attr:`weights` itself, unless the model's rule scales them from its state
+        (``metaplastic.recall_gain``: each committed neuron's column to a common L2 norm)."""
+        return models.get(self.config.model).plasticity.test_weights(self.config, self.weights,
+                                                                     self._state.plasticity)
+
     def firing_at_rest(self) -> np.ndarray:
         """Which excitatory neurons fire with no input when learning is off (bool, shape (n_neurons,)):
         their threshold under :meth:`test_thresholds` lies below the resting potential
@@ -479,13 +486,13 @@ class Network:
         batch_size = min(batch_size, max(1, -(-n // n_jobs)))  # at least one batch per thread
         bad: list[int] = []
         lock = threading.Lock()
-        theta = self.test_thresholds()
+        theta, weights = self.test_thresholds(), self.test_weights()
 
         def run(lo: int) -> int:
             hi = min(lo + batch_size, n)
             ops = new_counters(self.count_operations)  # one per batch: threads never share one
             flag = np.full(1, -1, np.int64)
-            k = _infer_batch(self._kp_infer, self.weights, theta, images[lo:hi], np.uint64(self.seed),
+            k = _infer_batch(self._kp_infer, weights, theta, images[lo:hi], np.uint64(self.seed),
                              np.uint64(stream), np.uint64(first_index + lo), out[lo:hi], np.empty(hi - lo, np.int32),
                              ops, interrupt.STOP, flag, _recorder(0, 0, 0, 0))
             with lock:
@@ -536,9 +543,9 @@ class Network:
                 self._buffers = _new_buffers(kp, n_in, n)
             buf = self._buffers
             stream, first_index = STREAM_TRAIN, self.samples_seen
-            theta = self.theta
+            theta, weights = self.theta, self.weights
         else:
-            theta = self.test_thresholds()
+            theta, weights = self.test_thresholds(), self.test_weights()
         period = kp.present_steps + (kp.rest_steps if learn else 0)
         gate = max(1, kp.exc.refractory_steps, kp.exc.lockout_steps)
         capacity = kp.max_presentations * n * (-(-period // gate))  # no neuron fires more often
@@ -560,10 +567,10 @@ class Network:
             index = np.uint64(first_index + k)
             if learn:
                 t0 = int(st.clock[0])
-                _train_batch(kp, st, buf, self.weights, theta, images[k:k + 1], np.uint64(self.seed), index,
+                _train_batch(kp, st, buf, weights, theta, images[k:k + 1], np.uint64(self.seed), index,
                              counts[k:k + 1], presentations[k:k + 1], ops, never, bad, alone, rec)
             else:
-                _infer_batch(self._kp_infer, self.weights, theta, images[k:k + 1], np.uint64(self.seed),
+                _infer_batch(self._kp_infer, weights, theta, images[k:k + 1], np.uint64(self.seed),
                              np.uint64(stream), index, counts[k:k + 1], presentations[k:k + 1], ops, never, bad, rec)
             attempts = int(presentations[k])
             n_rec = int(rec.n_spikes[0])
