@@ -493,9 +493,11 @@ def recall_gains(config, w: np.ndarray, activity: np.ndarray) -> np.ndarray:
     other neuron, and for all of them without ``recall_gain`` or before any neuron commits."""
     p = config.metaplastic
     gain = np.ones(w.shape[1])
+    if not p.recall_gain:
+        return gain
     norms = np.sqrt(np.einsum("ij,ij->j", w, w))
     committed = (activity >= p.commit_spikes) & (norms > 0.0)
-    if p.recall_gain and committed.any():
+    if committed.any():
         gain[committed] = (np.median(norms[committed]) / norms[committed]) ** p.recall_gain_exponent
     return gain
 

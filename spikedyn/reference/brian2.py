@@ -628,16 +628,18 @@ class Brian2Network:
         cols: list[list[np.ndarray]] = [[], [], [], []]
         after = getattr(self._model.plasticity, "brian2_after_presentation", None) if learn else None
         model = engine.m
+        # Learning updates these arrays in place; with learning off nothing changes them, so the
+        # rule's test thresholds and weights are derived once for the whole call.
+        theta_v = self._theta_v if learn else self._model.plasticity.brian2_test_thresholds(
+            c, self._theta_v, self.rule_state)
+        weights = self.weights if learn else self._model.plasticity.brian2_test_weights(
+            c, self.weights, self.rule_state)
         for k in tqdm(range(n_samples), desc=desc, unit="sample", disable=not progress, smoothing=0.1):
             attempt = 0
             while True:
                 if learn:
                     self._model.between.brian2_before_presentation(c, self.weights)
                 raster = self._raster(images[k], stream, first_index + k, attempt)
-                theta_v = self._theta_v if learn else self._model.plasticity.brian2_test_thresholds(
-                    c, self._theta_v, self.rule_state)
-                weights = self.weights if learn else self._model.plasticity.brian2_test_weights(
-                    c, self.weights, self.rule_state)
                 steps, neurons = engine.present(weights, theta_v, raster, n_steps, from_rest=not learn,
                                                 neuron_values=self.rule_state)
                 counts[k] = np.bincount(neurons[steps < present], minlength=c.n_neurons)
