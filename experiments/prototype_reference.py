@@ -19,14 +19,18 @@ labelled images ``[--label-from, --early)`` it is nearest to in the largest prop
 highest mean response, a response being 1 for the nearest prototype; none: never the answer)
 and answer an image with the class of its nearest named prototype, which is the readout of a
 network whose best-matching neuron alone answered (a network's own readouts pool several
-neurons). Scored on the first ``--eval-early`` images of the validation split
-(training images 50,000-59,999); the test set is never loaded: this is a reference for the
-selection, not a result.
+neurons). Scored on the first ``--eval-early`` images of the validation split (training images
+50,000-59,999; 10,000 by default), the reference for the selection, where the test set is never
+loaded; or, with ``--split test``, on the first ``--eval-early`` test images (1,000 by default:
+the early-learning protocol's final score), a final number for a fixed method that nothing is
+chosen from. The first 3,000 training images are the same in both splits.
 
-Example (what ``docs/results.md`` quotes)::
+Examples (what ``docs/results.md`` quotes)::
 
-    python experiments/prototype_reference.py --neurons 100 --seeds 0,1,2 \\
+    python experiments/prototype_reference.py --neurons 100,400 --seeds 0,1,2 \\
         --out experiments/results/prototype_reference
+    python experiments/prototype_reference.py --split test --neurons 100 --seeds 0,1,2,3,4 \\
+        --out experiments/results/prototype_reference_test
 
 Outputs in ``--out``: ``runs/`` (one JSON per seed, with the source hash) and ``table.md``.
 """
@@ -47,6 +51,10 @@ from spikedyn.core.readout import UNASSIGNED, assign_labels  # noqa: E402
 from spikedyn.io.files import atomic_write  # noqa: E402
 
 KINDS = ("batch", "online")
+#: Images scored by default: the early-learning protocol's (``experiments/early_learning.py``).
+EVAL_EARLY = {"validation": 10000, "test": 1000}
+#: What each split's scored images are, for the table.
+SCORED = {"validation": "validation images (training 50,000-59,999)", "test": "test images"}
 
 
 def unit_rows(images: np.ndarray) -> np.ndarray:
@@ -102,7 +110,7 @@ def nearest_prototype_accuracy(protos: np.ndarray, named_x, named_y, eval_x, eva
 
 def run(task: dict) -> dict:
     """Both references for one seed."""
-    x, y, xe, ye = split_data("validation")
+    x, y, xe, ye = split_data(task.get("split", "validation"))
     learned = unit_rows(x[:task["early"]])
     named_x, named_y = learned[task["label_from"]:], y[task["label_from"]:task["early"]]
     eval_x, eval_y = unit_rows(xe[:task["eval_early"]]), ye[:task["eval_early"]]
@@ -120,7 +128,7 @@ def write_table(results: list[dict], out: Path) -> None:
     t = tasks[0]
     lines = [f"k-means references on the early-learning protocol: prototypes fitted to the first {t['early']:,} "
              f"training images, named from images {t['label_from']:,}-{t['early'] - 1:,}, the nearest named prototype "
-             f"answering the first {t['eval_early']:,} validation images (training 50,000-59,999); mean ± sd over "
+             f"answering the first {t['eval_early']:,} {SCORED[t.get('split', 'validation')]}; mean ± sd over "
              "seeds.", "",
              "| prototypes | seeds | batch spherical k-means | each seed | online, 1/n steps, one pass | each seed "
              "| source |", "|---:|---:|---:|---|---:|---|---|"]
@@ -142,7 +150,10 @@ def main(argv=None) -> None:
     ap.add_argument("--seeds", type=int_list, default=[0, 1, 2])
     ap.add_argument("--early", type=int, default=3000, help="training images the prototypes learn from")
     ap.add_argument("--label-from", type=int, default=2000, help="first of the labelled images (up to --early)")
-    ap.add_argument("--eval-early", type=int, default=10000, help="validation images scored")
+    ap.add_argument("--split", choices=tuple(EVAL_EARLY), default="validation",
+                    help="'validation' (default; the test set is not loaded) or 'test' (a final reference number)")
+    ap.add_argument("--eval-early", type=int, default=None,
+                    help="images scored (default: 10,000 validation or 1,000 test images, the protocol's)")
     ap.add_argument("--iterations", type=int, default=100, help="at most this many of Lloyd's iterations")
     ap.add_argument("--tables-only", action="store_true", help="write the table from the stored runs")
     ap.add_argument("--out", type=Path, required=True)
@@ -154,8 +165,11 @@ def main(argv=None) -> None:
             ap.error(f"--label-from {args.label_from} must be below --early {args.early}")
         if min(args.neurons) < 1 or max(args.neurons) > args.early:
             ap.error(f"--neurons must be between 1 and --early ({args.early})")
+        eval_early = EVAL_EARLY[args.split] if args.eval_early is None else args.eval_early
+        if eval_early < 1:
+            ap.error(f"--eval-early {eval_early} must be at least 1")
         tasks = [{"id": f"{n}-seed{s}", "neurons": n, "seed": s, "early": args.early, "label_from": args.label_from,
-                  "eval_early": args.eval_early, "iterations": args.iterations}
+                  "eval_early": eval_early, "iterations": args.iterations, "split": args.split}
                  for n in args.neurons for s in args.seeds]
         results = run_tasks(run, tasks, args.out, desc="references")
     if not results:

@@ -544,6 +544,20 @@ def test_prototype_reference_runs_on_validation_without_the_test_split(tmp_path,
     assert "named from images 40-59" in table and "| 5 | 2 |" in table
 
 
+@pytest.mark.mnist
+def test_prototype_reference_on_the_test_protocol_scores_test_images(tmp_path, mnist_dir) -> None:
+    """``--split test`` scores the test images (a reference's final number) and says so in its table; the
+    images learned are the first training images, as on validation."""
+    ref = importlib.import_module("prototype_reference")
+    out = tmp_path / "ref"
+    ref.main(["--split", "test", "--neurons", "5", "--seeds", "0", "--early", "60", "--label-from", "40",
+              "--eval-early", "30", "--out", str(out)])
+    (record,) = importlib.import_module("_runner").stored_runs(out)
+    assert record["task"]["split"] == "test" and record["task"]["eval_early"] == 30
+    assert "answering the first 30 test images" in (out / "table.md").read_text()
+    assert ref.EVAL_EARLY == {"validation": 10000, "test": 1000}
+
+
 def test_prototypes_of_separated_clusters_name_and_answer_every_image() -> None:
     """Prototypes fitted to one image of each of two clusters, each on its own pixels: both methods
     keep the two (scaled to unit length), name each by its cluster's class and answer every image right."""
