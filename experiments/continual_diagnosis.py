@@ -12,7 +12,11 @@ and after each task records:
 - which neurons learned during the task (weights moved by more than 1 % of their sum, L1),
   and the class they were named after before and after the task;
 - the thresholds at test time by class (mean theta, mV) and, for the ``metaplastic`` model,
-  the committed and plastic neurons (``a_j >= commit_spikes``) and their thresholds;
+  the committed and plastic neurons (``a_j >= commit_spikes``) and their thresholds, how many
+  neurons had committed after each 250 training images of the task (``committed_course``), and
+  the *purity* of the committed neurons that answer the task's evaluation images so far: each
+  one's share of its spikes that come from its most frequent class (1: one class only;
+  ``purity`` has the mean, the 10th, 25th and 50th percentiles and the spike-weighted share);
 - the *match* of each test class with the network's neurons: for an image x and neuron j,
   ``m_j(x) = (x . w_j) / (|x|_1 * weight_sum / n_input)`` (1 for uniform weights; it is the
   expected drive per input spike that the novelty gate of :mod:`spikedyn.models.metaplastic`
@@ -46,6 +50,7 @@ from spikedyn.config.network_config import parse_set
 from spikedyn.continual import protocol as cp
 from spikedyn.core.encoding import STREAM_ASSIGN, STREAM_TEST
 from spikedyn.core.readout import assign_labels, predict
+from spikedyn.io.files import atomic_write
 from spikedyn.simulation.network import Network
 
 
@@ -76,6 +81,20 @@ def match(images: np.ndarray, w: np.ndarray, weight_sum: float) -> np.ndarray:
     return (x @ w) / (x.sum(axis=1, keepdims=True) * weight_sum / w.shape[0])
 
 
+def purity(t_counts: np.ndarray, t_labels: np.ndarray, neurons: np.ndarray, n_classes: int = 10) -> dict:
+    """Of the ``neurons`` (bool mask) that fire on the scored images: each one's share of its spikes
+    from its most frequent class; the mean, the 10th/25th/50th percentiles and the spike-weighted share."""
+    by_class = np.stack([t_counts[t_labels == c].sum(axis=0) for c in range(n_classes)], axis=1).astype(float)
+    total = by_class.sum(axis=1)
+    firing = neurons & (total > 0)
+    if not firing.any():
+        return {"neurons": 0, "mean": None, "quantiles_10_25_50": None, "spike_weighted": None}
+    share = by_class[firing].max(axis=1) / total[firing]
+    return {"neurons": int(firing.sum()), "mean": float(share.mean()),
+            "quantiles_10_25_50": [float(q) for q in np.quantile(share, [0.1, 0.25, 0.5])],
+            "spike_weighted": float(by_class[firing].max(axis=1).sum() / total[firing].sum())}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", default="spikedyn")
@@ -103,7 +122,10 @@ def main(argv=None) -> int:
     start = time.perf_counter()
     for i, task in enumerate(protocol.tasks):
         w0 = net.weights.copy()
-        net.train(pools.learn_x[plan.train[i]], progress=False)
+        course = []
+        on_batch = (None if commit is None else
+                    lambda _stats: course.append(int(np.sum(net._state.plasticity.activity >= commit))))
+        net.train(pools.learn_x[plan.train[i]], progress=False, on_batch=on_batch)
         moved = np.abs(net.weights - w0).sum(axis=0) / config.stdp.weight_sum
         a_idx = np.concatenate(plan.assign[:i + 1])
         a_counts = net.respond(pools.learn_x[a_idx], stream=STREAM_ASSIGN, n_jobs=1, progress=False)
@@ -158,6 +180,8 @@ def main(argv=None) -> int:
             record["theta_committed_mean"] = float(theta[committed].mean()) if committed.any() else None
             record["theta_committed_sd"] = float(theta[committed].std()) if committed.any() else None
             record["theta_plastic_mean"] = float(theta[~committed].mean()) if (~committed).any() else None
+            record["committed_course"] = course
+            record["purity"] = purity(t_counts, t_labels, committed)
         per_task.append(record)
         before = assignments
         print(f"task {cp.task_name(task)}: " + ", ".join(f"{k} {np.nanmean(R[k][i, :i + 1]):.3f}" for k in R)
@@ -173,7 +197,8 @@ def main(argv=None) -> int:
                                               for k, v in R.items()},
               "per_task": per_task, "wall_seconds": time.perf_counter() - start}
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1))
+    text = json.dumps(result, indent=1)
+    atomic_write(args.out, lambda f: f.write(text.encode()))
     print("ACC " + ", ".join(f"{k} {v:.3f}" for k, v in acc.items()) + "; BWT "
           + ", ".join(f"{k} {v:+.3f}" for k, v in bwt.items()))
     return 0

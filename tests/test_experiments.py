@@ -572,6 +572,17 @@ def test_prototypes_of_separated_clusters_name_and_answer_every_image() -> None:
         assert ref.nearest_prototype_accuracy(protos, x, y, x, y) == 1.0
 
 
+def test_purity_of_a_pure_and_a_mixed_neuron() -> None:
+    """A neuron firing for one class only has purity 1, one firing equally for two 0.5; a silent or
+    unselected neuron is left out; the spike-weighted share weighs each by its spikes."""
+    diagnosis = importlib.import_module("continual_diagnosis")
+    labels = np.array([0, 0, 1, 1])
+    counts = np.array([[4, 1, 0, 9], [2, 1, 0, 9], [0, 1, 0, 9], [0, 1, 0, 9]])
+    p = diagnosis.purity(counts, labels, np.array([True, True, True, False]))
+    assert p["neurons"] == 2 and p["mean"] == 0.75 and p["spike_weighted"] == (6 + 2) / (6 + 4)
+    assert diagnosis.purity(counts, labels, np.array([False, False, True, False]))["mean"] is None
+
+
 @pytest.mark.mnist
 def test_continual_diagnosis_never_loads_the_test_split_and_traces_each_error_to_a_neuron(
         tmp_path, no_test_split, mnist_dir) -> None:
@@ -587,4 +598,7 @@ def test_continual_diagnosis_never_loads_the_test_split_and_traces_each_error_to
         assert top.shape == (10, 11)
         # every error with a spike is traced to one neuron; an image no neuron answers is not
         assert np.all(top.sum(axis=1) <= conf.sum(axis=1) - np.diag(conf))
+        # one count of committed neurons per batch of 250 training images (100 here), never falling
+        assert len(task["committed_course"]) == 1 and task["committed_course"][-1] == task["committed"]
+        assert task["purity"]["neurons"] == 0 or 0.1 <= task["purity"]["mean"] <= 1
         assert "theta_committed_sd" in task
