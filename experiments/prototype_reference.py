@@ -27,7 +27,7 @@ chosen from. The first 3,000 training images are the same in both splits.
 
 Examples (what ``docs/results.md`` quotes)::
 
-    python experiments/prototype_reference.py --neurons 100,400 --seeds 0,1,2 \\
+    python experiments/prototype_reference.py --neurons 100,400 --seeds 0,1,2,3,4 \\
         --out experiments/results/prototype_reference
     python experiments/prototype_reference.py --split test --neurons 100 --seeds 0,1,2,3,4 \\
         --out experiments/results/prototype_reference_test

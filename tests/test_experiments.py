@@ -546,16 +546,19 @@ def test_prototype_reference_runs_on_validation_without_the_test_split(tmp_path,
 
 @pytest.mark.mnist
 def test_prototype_reference_on_the_test_protocol_scores_test_images(tmp_path, mnist_dir) -> None:
-    """``--split test`` scores the test images (a reference's final number) and says so in its table; the
-    images learned are the first training images, as on validation."""
+    """``--split test`` scores the test images (a reference's final number) and says so in its table: the
+    first ``--eval-early`` of them, by default the early-learning protocol's 1,000."""
     ref = importlib.import_module("prototype_reference")
-    out = tmp_path / "ref"
-    ref.main(["--split", "test", "--neurons", "5", "--seeds", "0", "--early", "60", "--label-from", "40",
-              "--eval-early", "30", "--out", str(out)])
-    (record,) = importlib.import_module("_runner").stored_runs(out)
-    assert record["task"]["split"] == "test" and record["task"]["eval_early"] == 30
-    assert "answering the first 30 test images" in (out / "table.md").read_text()
-    assert ref.EVAL_EARLY == {"validation": 10000, "test": 1000}
+    stored_runs = importlib.import_module("_runner").stored_runs
+    common = ["--split", "test", "--neurons", "5", "--seeds", "0", "--early", "60", "--label-from", "40"]
+    for extra, scored in ((["--eval-early", "30"], 30), ([], 1000)):
+        out = tmp_path / f"ref{scored}"
+        ref.main(common + extra + ["--out", str(out)])
+        (record,) = stored_runs(out)
+        assert record["task"]["split"] == "test" and record["task"]["eval_early"] == scored
+        assert f"answering the first {scored:,} test images" in (out / "table.md").read_text()
+        for kind in ref.KINDS:
+            assert 0 <= record[kind] <= 1 and record[kind] * scored == pytest.approx(round(record[kind] * scored))
 
 
 def test_prototypes_of_separated_clusters_name_and_answer_every_image() -> None:
@@ -598,7 +601,7 @@ def test_continual_diagnosis_never_loads_the_test_split_and_traces_each_error_to
         assert top.shape == (10, 11)
         # every error with a spike is traced to one neuron; an image no neuron answers is not
         assert np.all(top.sum(axis=1) <= conf.sum(axis=1) - np.diag(conf))
-        # one count of committed neurons per batch of 250 training images (100 here), never falling
+        # one count of committed neurons per batch of 250 training images (one batch of 100 here)
         assert len(task["committed_course"]) == 1 and task["committed_course"][-1] == task["committed"]
         assert task["purity"]["neurons"] == 0 or 0.1 <= task["purity"]["mean"] <= 1
         assert "theta_committed_sd" in task
