@@ -25,8 +25,15 @@ Examples::
     python experiments/early_learning.py --split test --models lateral --neurons 100 \\
         --seeds 0,1,2,3,4 --final --out experiments/results/early_learning_test
 
+Every score is taken under the paper's readout (Diehl & Cook's mean response, the one the
+tables and the aims use) and, beside it, under every other readout of
+:data:`spikedyn.core.readout.READOUTS`, all fitted on the same labelled pass and scored on the
+same test spikes (the paper's score is the one an ``assign``/``score`` pair gives, bit for bit).
+
 Outputs in ``--out``: ``runs/`` (one JSON per network, reused on a rerun), ``table.csv`` and
-``table.md`` (mean +- sd over seeds, the seeds' values, the protocol stated above the table).
+``table.md`` (mean +- sd over seeds, the seeds' values, the protocol stated above the table),
+``readouts.md`` (every readout's score and its margin over the paper's, paired by seed; from
+the runs that recorded the readouts).
 """
 
 from __future__ import annotations
@@ -45,11 +52,24 @@ from _runner import (add_executor_options, grid_combos, int_list, mean_sd, run_t
                      setting_label, setting_slug, stored_runs)
 
 from spikedyn.config import NetworkConfig, parse_set  # noqa: E402
+from spikedyn.core.encoding import STREAM_ASSIGN, STREAM_TEST  # noqa: E402
+from spikedyn.core.readout import PAPER_READOUT, READOUTS, accuracy, fit_readouts  # noqa: E402
 from spikedyn.core.stats import paired_margin  # noqa: E402
 from spikedyn.io.splits import TRAIN_SAMPLES, selection_split  # noqa: E402
 from spikedyn.simulation.network import Network, warm_up  # noqa: E402
 
 SPLITS = ("validation", "test")
+
+
+def readout_scores(net: Network, x_label, y_label, x_eval, y_eval) -> dict[str, float]:
+    """Name ``net``'s neurons from a labelled pass over ``x_label`` (learning off) and score ``x_eval`` under
+    every readout, the paper's first: one labelled pass and one test pass for all of them, on the streams
+    ``Network.assign`` and ``Network.score`` use, so the paper's score is theirs bit for bit."""
+    counts = net.respond(x_label, stream=STREAM_ASSIGN, n_jobs=1, progress=False)
+    net.name_from(counts, y_label)
+    test = net.respond(x_eval, stream=STREAM_TEST, n_jobs=1, progress=False)
+    return {kind: float(accuracy(y_eval, readout.predict(test)))
+            for kind, readout in fit_readouts(counts, y_label).items()}
 
 
 def run(task: dict) -> dict:
@@ -68,8 +88,9 @@ def run(task: dict) -> dict:
     start = time.perf_counter()
     net.train(x[:early], progress=False)
     train_s = time.perf_counter() - start
-    out = {"early_accuracy": net.assign(x[label_from:early], y[label_from:early], n_jobs=1)
-           .score(xe[:task["eval_early"]], ye[:task["eval_early"]], n_jobs=1)}
+    scores = readout_scores(net, x[label_from:early], y[label_from:early], xe[:task["eval_early"]],
+                            ye[:task["eval_early"]])
+    out = {"early_accuracy": scores.pop(PAPER_READOUT), "early_readouts": scores}
     if task["final"]:
         curve = []
         for stop in sorted({c for c in task.get("curve", []) if c < x.shape[0]} | {x.shape[0]}):
@@ -77,10 +98,11 @@ def run(task: dict) -> dict:
                 start = time.perf_counter()
                 net.train(x[net.samples_seen:stop], progress=False)
                 train_s += time.perf_counter() - start
-            curve.append({"train_samples": stop,
-                          "accuracy": net.assign(x[:stop], y[:stop], n_jobs=1).score(xe, ye, n_jobs=1)})
+            scores = readout_scores(net, x[:stop], y[:stop], xe, ye)
+            curve.append({"train_samples": stop, "accuracy": scores.pop(PAPER_READOUT), "readouts": scores})
         out["curve"] = curve
         out["final_accuracy"] = curve[-1]["accuracy"]
+        out["final_readouts"] = curve[-1]["readouts"]
         out["final_samples"] = int(x.shape[0])
     return {**out, "train_seconds": train_s, "config": config.to_dict()}
 
@@ -209,6 +231,36 @@ def write_tables(results: list[dict], args) -> None:
         write_curves(groups, args.out, "validation" if args.split == "validation" else "test")
     if getattr(args, "baseline", None):
         write_margins(groups, args)
+    write_readouts(groups, args, head)
+
+
+def write_readouts(groups: dict, args, head: str) -> None:
+    """``readouts.md``: each setting's early (and one-pass) score under every readout, mean ± sd over seeds,
+    and each readout's margin over the paper's, paired by seed; settings whose runs did not all record the
+    readouts (runs of an older version) are left out."""
+    keys = [("early", "early_accuracy", "early_readouts")]
+    if args.final:
+        keys.append(("one pass", "final_accuracy", "final_readouts"))
+    others = [k for k in READOUTS if k != PAPER_READOUT]
+    lines = [head + "; each readout (`spikedyn.core.readout.READOUTS`) fitted on the same labelled pass and "
+             f"scored on the same test spikes, `{PAPER_READOUT}` the paper's; mean ± sd over seeds, and the margin "
+             "of each over the paper's in points, paired by seed [95 % t-interval].", "",
+             "| model | neurons | setting | seeds | score | " + " | ".join(f"`{k}`" for k in READOUTS) + " |",
+             "|---|---:|---|---:|---|" + "---:|" * len(READOUTS)]
+    for (model, n, setting, order), rs in groups.items():
+        if not all(readouts in r for r in rs for _, _, readouts in keys):
+            continue
+        for name, paper, readouts in keys:
+            value = {PAPER_READOUT: {r["task"]["seed"]: r[paper] for r in rs}}
+            value.update({k: {r["task"]["seed"]: r[readouts][k] for r in rs} for k in others})
+            cells = ["{:.4f} ± {:.4f}".format(*mean_sd(value[PAPER_READOUT].values()))]
+            for k in others:
+                m, sd = mean_sd(value[k].values())
+                cells.append(f"{m:.4f} ± {sd:.4f} ({paired_margin(value[k], value[PAPER_READOUT]).format()})")
+            lines.append(f"| `{model}` | {n} | {marked(setting, order)} | {len(rs)} | {name} | " + " | ".join(cells)
+                         + " |")
+    if len(lines) > 4:
+        (args.out / "readouts.md").write_text("\n".join(lines) + "\n")
 
 
 def write_margins(groups: dict, args) -> None:

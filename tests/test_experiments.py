@@ -82,6 +82,17 @@ def test_early_learning_follows_the_protocol_on_validation_without_the_test_spli
         assert [p["train_samples"] for p in r["curve"]] == [30, 60]
         assert r["final_accuracy"] == r["curve"][-1]["accuracy"] and r["final_samples"] == 60
         assert 0 <= r["early_accuracy"] <= 1 and r["early_accuracy"] * 10 == pytest.approx(round(r["early_accuracy"] * 10))
+        # every other readout beside the paper's, on the same 10 (early) and 10,000 (one pass) images
+        for key, n_eval in (("early_readouts", 10), ("final_readouts", 10_000)):
+            assert set(r[key]) == {"proportion", "profile", "logistic"}
+            assert all(v * n_eval == pytest.approx(round(v * n_eval)) for v in r[key].values())
+    readouts = (out / "readouts.md").read_text().splitlines()
+    rows = [line for line in readouts if line.startswith("| `lateral`")]
+    assert len(rows) == 4 and [row.split(" | ")[4] for row in rows] == ["early", "one pass"] * 2
+    first = records[0]  # the table's mean cell of one seed is that run's paper score
+    setting = importlib.import_module("_runner").setting_label(first["task"]["set"])
+    row = [line for line in rows if f" {setting} " in line and "| early |" in line][0]
+    assert row.split(" | ")[5] == f"{first['early_accuracy']:.4f} ± 0.0000"
     table = (out / "table.md").read_text()
     assert "stdp.nu_post=0.01" in table and "images 20-29" in table and "images 0-59" in table
     assert (out / "curves.png").is_file()
