@@ -1,11 +1,13 @@
 """Every registered model against its Brian2 twin, spike for spike: the table of docs/validation.md.
 
 For every model of ``spikedyn.models.names()``, inference and learning, runs what
-``spikedyn validate --model M --neurons 100 --samples K [--learn] --json OUT/M-PROTOCOL.json``
-runs (:func:`spikedyn.reference.validate.validate` on the first K MNIST training images, in
-this process): 100 neurons, Brian2's ``cpp_standalone`` target, the package defaults, seed 0;
-and a model whose defaults leave a mechanism off (:data:`EXERCISE`: ``asp``'s leak) once more
-with it on.
+``spikedyn validate --model M --neurons 100 --samples K [--learn --then-infer M] --json
+OUT/M-PROTOCOL.json`` runs (:func:`spikedyn.reference.validate.validate` on the first K MNIST
+training images, in this process): 100 neurons, Brian2's ``cpp_standalone`` target, the
+package defaults, seed 0; and a model whose defaults leave a mechanism off (:data:`EXERCISE`:
+``asp``'s leak) once more with it on. After learning, both trained networks answer the next
+``--after-samples`` images with learning off (the thresholds and weights a rule answers with:
+the recalls of ``metaplastic`` and ``lateral-fast-recall``), a row of its own.
 Each run's summary (with the source hash of the code that ran) is stored as
 ``<model>-<infer|learn>.json`` in ``--out``, and ``table.md`` there shows them all: spike
 agreement, count agreement, and after learning the largest weight and threshold differences.
@@ -42,31 +44,38 @@ EXERCISE = {"asp": (f"asp.leak_rate={PUBLISHED_LEAK_RATE:g}",),
                             "metaplastic.fatigue_per_spike=0.5", "metaplastic.tau_fatigue_ms=400")}
 #: File suffix -> the protocol's name in the table.
 PROTOCOLS = {"infer": "inference", "learn": "learning"}
+#: ``learn`` -> the protocol's file suffix.
+PROTOCOL_FILES = {False: "infer", True: "learn"}
+#: The row of the inference that follows a learning run (``--after-samples``).
+AFTER = "inference after learning"
 
 
 def run_name(model: str, learn: bool, overrides: tuple[str, ...] = ()) -> str:
     """The JSON file of one run in ``--out``."""
     variant = "".join(f"-{item.replace('=', '_')}" for item in overrides)
-    return f"{model}{variant}-{'learn' if learn else 'infer'}.json"
+    return f"{model}{variant}-{PROTOCOL_FILES[learn]}.json"
 
 
 def run(out: Path, names: list[str], *, neurons: int, samples: int, learn_samples: int, target: str, seed: int,
-        data_dir: Path | None) -> None:
-    """Validate every model of ``names`` in both protocols; write each summary to ``out``."""
+        data_dir: Path | None, after_samples: int = 0, protocols: tuple[str, ...] = ("infer", "learn")) -> None:
+    """Validate every model of ``names`` in ``protocols``; write each summary to ``out``. Learning runs then
+    answer the next ``after_samples`` images with learning off (none if 0)."""
     from spikedyn.config import parse_set
     from spikedyn.io.data import load_samples
     from spikedyn.reference.validate import format_summary, validate
 
-    images, _ = load_samples("train", data_dir, max(samples, learn_samples), progress=False)
+    images, _ = load_samples("train", data_dir, max(samples, learn_samples + after_samples), progress=False)
     variants = [(model, ()) for model in names] + [(m, EXERCISE[m]) for m in names if m in EXERCISE]
-    runs = [(model, overrides, learn) for model, overrides in variants for learn in (False, True)]
+    runs = [(model, overrides, learn) for model, overrides in variants for learn in (False, True)
+            if PROTOCOL_FILES[learn] in protocols]
     with tqdm(runs, desc="brian2 validation", unit="run") as bar:
         for model, overrides, learn in bar:
             bar.set_postfix_str(run_name(model, learn, overrides)[:-5])
             config = NetworkConfig().replace(model=model, n_neurons=neurons)  # as `spikedyn validate` builds it
             config = config.replace(**dict(parse_set(item) for item in overrides))
+            after = images[learn_samples:learn_samples + after_samples] if learn and after_samples else None
             summary = validate(config, images[:learn_samples if learn else samples], learn=learn, target=target,
-                               seed=seed, progress=False)
+                               seed=seed, progress=False, then_infer=after)
             write_json(out / run_name(model, learn, overrides), {**summary, "overrides": list(overrides)})
             tqdm.write(format_summary(summary))
 
@@ -89,20 +98,30 @@ def _fraction(x: float) -> str:
     return "0.999999" if 0.9999995 <= x < 1 else f"{x:.6f}"
 
 
-def _diff(x: float, unit: str = "") -> str:
-    return "0" if x == 0 else f"{x:.1e}{unit}"
+def _diff(x: float | None, unit: str = "") -> str:
+    """A largest difference ("-" where none applies: nothing learns in an inference)."""
+    return "-" if x is None else "0" if x == 0 else f"{x:.1e}{unit}"
 
 
-def _disagreement(s: dict) -> str | None:
-    """A line on a run that is not exact, or None."""
+def _disagreement(s: dict, protocol: str) -> str | None:
+    """A line on a run (or its part ``s``, named ``protocol``) that is not exact, or None."""
     if s["spike_agreement"] == 1 and s["count_agreement"] == 1 and s["presentations_agree"]:
         return None
     d = s["first_disagreement"]
     first = "none" if d is None else (f"sample {d['sample']}, presentation {d['presentation']}, step {d['step']}, "
                                       f"neuron {d['neuron']} ({d['side']})")
-    return (f"- `{s['model']}` {'learning' if s['learn'] else 'inference'}: {s['spikes_only_spikedyn']} spikes only "
+    return (f"- `{s['model']}` {protocol}: {s['spikes_only_spikedyn']} spikes only "
             f"in spikedyn, {s['spikes_only_brian2']} only in Brian2; presentations {s['presentations_spikedyn']} / "
             f"{s['presentations_brian2']}; first disagreement: {first}.")
+
+
+def _parts(s: dict) -> list[tuple[str, dict]]:
+    """A run's rows: its protocol, and the inference after learning when it has one."""
+    parts = [("learning" if s["learn"] else "inference", s)]
+    if s.get("after_learning") is not None:
+        parts.append((AFTER, {**s["after_learning"], "model": s["model"], "max_weight_abs_diff": None,
+                              "max_theta_abs_diff": None}))
+    return parts
 
 
 def table(out_dir: Path) -> str:
@@ -113,6 +132,10 @@ def table(out_dir: Path) -> str:
     protocols = "; ".join(f"{name} on the first {_values(chosen, 'samples')} MNIST training images"
                           for name, chosen in (("inference", [r for r in runs if not r["learn"]]),
                                                ("learning", [r for r in runs if r["learn"]])) if chosen)
+    after = [r["after_learning"] for r in runs if r.get("after_learning") is not None]
+    if after:
+        protocols += (f"; {AFTER} (learning off, the thresholds and weights the rule answers with) on the next "
+                      f"{_values(after, 'samples')} images")
     n_models = len({r["model"] for r in runs})
     lines = [f"`spikedyn validate` of {n_models} model{'s' * (n_models != 1)} against the Brian2 twin: "
              f"{_values(runs, 'neurons')} neurons, Brian2 target `{_values(runs, 'target')}`, package defaults (and the "
@@ -123,13 +146,16 @@ def table(out_dir: Path) -> str:
              "count agreement: the fraction of (sample, neuron) spike counts that are equal.", "",
              "| model | protocol | samples | spike agreement | count agreement | max weight diff | max theta diff |",
              "|---|---|---:|---:|---:|---:|---:|"]
-    for s in runs:
-        name = f"`{s['model']}`" + "".join(f" `{item}`" for item in s.get("overrides", []))
-        lines.append(f"| {name} | {'learning' if s['learn'] else 'inference'} | {s['samples']} | "
-                     f"{_fraction(s['spike_agreement'])} ({s['spikes_spikedyn']}/{s['spikes_brian2']}) | "
-                     f"{_fraction(s['count_agreement'])} | {_diff(s['max_weight_abs_diff'])} | "
-                     f"{_diff(s['max_theta_abs_diff'], ' ' + s['theta_unit'])} |")
-    inexact = [line for line in map(_disagreement, runs) if line is not None]
+    inexact = []
+    for run_ in runs:
+        name = f"`{run_['model']}`" + "".join(f" `{item}`" for item in run_.get("overrides", []))
+        for protocol, s in _parts(run_):
+            lines.append(f"| {name} | {protocol} | {s['samples']} | "
+                         f"{_fraction(s['spike_agreement'])} ({s['spikes_spikedyn']}/{s['spikes_brian2']}) | "
+                         f"{_fraction(s['count_agreement'])} | {_diff(s['max_weight_abs_diff'])} | "
+                         f"{_diff(s['max_theta_abs_diff'], ' ' + run_['theta_unit'])} |")
+            inexact.append(_disagreement(s, protocol))
+    inexact = [line for line in inexact if line is not None]
     lines += [""] + (["Not exact:", ""] + inexact if inexact else ["No spike differs in any run."]) + [""]
     return "\n".join(lines)
 
@@ -143,6 +169,13 @@ def _models(text: str) -> list[str]:
     return names
 
 
+def _protocols(text: str) -> tuple[str, ...]:
+    names = tuple(dict.fromkeys(x.strip() for x in text.split(",") if x.strip()))
+    if not names or any(x not in PROTOCOLS for x in names):
+        raise argparse.ArgumentTypeError(f"unknown protocols {text!r}; choose from {', '.join(PROTOCOLS)}")
+    return names
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--models", type=_models, default=list(models.names()),
@@ -150,6 +183,10 @@ def main(argv=None) -> int:
     p.add_argument("--neurons", type=int, default=100)
     p.add_argument("--samples", type=int, default=50, help="inference: first K training images (default 50)")
     p.add_argument("--learn-samples", type=int, default=50, help="learning: first K training images (default 50)")
+    p.add_argument("--after-samples", type=int, default=20,
+                   help="after learning: the next M training images answered with learning off (default 20; 0: none)")
+    p.add_argument("--protocols", default="infer,learn", type=_protocols,
+                   help="which runs to make: infer, learn or both (default); the table shows every stored run")
     p.add_argument("--target", choices=VALIDATE_TARGETS, default=DEFAULT_TARGET)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data-dir", type=Path, default=None, help="MNIST directory (default: $SPIKEDYN_DATA_DIR)")
@@ -158,7 +195,8 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     if not args.table_only:
         run(args.out, args.models, neurons=args.neurons, samples=args.samples, learn_samples=args.learn_samples,
-            target=args.target, seed=args.seed, data_dir=args.data_dir)
+            target=args.target, seed=args.seed, data_dir=args.data_dir, after_samples=args.after_samples,
+            protocols=args.protocols)
     text = table(args.out)
     with atomic_path(args.out / "table.md") as tmp:
         tmp.write_text(text)

@@ -184,3 +184,37 @@ def test_too_many_samples_is_a_usage_error(tmp_path, run_cli):
     code, out, err = run_cli("validate", "--samples", "5", "--data-dir", data_dir, "--json", tmp_path / "v.json")
     assert_usage_error(code, err, "--samples=5 but the train set has 2 images")
     assert out == "" and entries(tmp_path) == ["data"]
+
+
+@pytest.mark.usefixtures("offline_env")
+def test_validate_after_learning_compares_the_recalled_network(tmp_path, run_cli):
+    """--then-infer: both networks, trained, answer more images with learning off; with metaplastic's
+    budget at 3 spikes neurons commit in the first images, so the recalled thresholds and gains answer."""
+    data_dir = write_mnist_dir(tmp_path / "data", images_ending_faint(n=5))
+    out = tmp_path / "validate.json"
+    code, stdout, err = run_cli("validate", "--model", "metaplastic", "--neurons", "10", "--samples", "3",
+                                "--learn", "--then-infer", "2", "--set", "metaplastic.commit_spikes=3",
+                                "--target", "numpy", "--data-dir", data_dir, "--json", out, "--quiet")
+    assert code == 0, err
+    s = json.loads(out.read_text())
+    assert s["learn"] is True and s["samples"] == 3 and s["spike_agreement"] == 1.0
+    after = s["after_learning"]
+    assert after["samples"] == 2 and after["spikes_spikedyn"] > 0
+    assert after["spike_agreement"] == 1.0 and after["count_agreement"] == 1.0 and after["presentations_agree"]
+    assert "after learning, inference on the next 2 samples: spike agreement 1.000000" in stdout
+    # the same images answered by the network trained alone: its recall is in play (some neuron committed)
+    from spikedyn.config import parse_set
+    from spikedyn.io.data import load_samples
+
+    config = NetworkConfig(model="metaplastic", n_neurons=10).replace(**dict([parse_set("metaplastic.commit_spikes=3")]))
+    net = Network(config, seed=0)
+    images, _ = load_samples("train", data_dir, 5, progress=False)
+    net.train(images[:3], progress=False)
+    assert (net._state.plasticity.activity >= 3).any()
+    assert not np.array_equal(net.test_thresholds(), net.theta)  # recalled at commitment, not as trained
+    code, out_text, err = run_cli("validate", "--then-infer", "2", "--data-dir", data_dir, "--json", tmp_path / "x.json")
+    assert_usage_error(code, err, "--then-infer answers images after learning; add --learn")
+    code, out_text, err = run_cli("validate", "--learn", "--samples", "4", "--then-infer", "2", "--data-dir", data_dir,
+                                  "--json", tmp_path / "x.json")
+    assert_usage_error(code, err, "--samples + --then-infer=6 but the train set has 5 images")
+    assert not (tmp_path / "x.json").exists()

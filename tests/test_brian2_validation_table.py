@@ -106,3 +106,30 @@ def test_a_model_validated_again_with_its_mechanism_on_has_a_row_of_its_own(tmp_
     assert lines[0].startswith("| `asp` | learning |") and "(100/100)" in lines[0]
     assert lines[1].startswith("| `asp` `asp.leak_rate=0.001` | learning |") and "(90/90)" in lines[1]
     assert validation.EXERCISE["asp"] == leak  # the leak asp had by default until 0.2.0
+
+
+def test_the_inference_after_learning_has_a_row_and_its_differences_are_reported(tmp_path: Path) -> None:
+    first = {"sample": 1, "presentation": 0, "step": 9, "neuron": 7, "side": "spikedyn only"}
+    after = {key: value for key, value in summary("metaplastic", False, spikedyn=80, brian2=79, only_spikedyn=1,
+                                                   count_agreement=0.95, first=first).items()
+             if key in ("spike_agreement", "spikes_spikedyn", "spikes_brian2", "spikes_only_spikedyn",
+                        "spikes_only_brian2", "first_disagreement", "count_agreement", "presentations_agree",
+                        "presentations_spikedyn", "presentations_brian2")}
+    store(tmp_path, {**summary("metaplastic", True), "after_learning": {**after, "samples": 7}},
+          summary("metaplastic", False))
+    text = validation.table(tmp_path)
+    assert "inference after learning (learning off, the thresholds and weights the rule answers with) on the " \
+           "next 7 images" in text.splitlines()[0]
+    table = rows(text)
+    assert list(table) == [("metaplastic", "inference"), ("metaplastic", "learning"),
+                           ("metaplastic", "inference after learning")]
+    spikes = 2 * 79 / 159
+    assert table[("metaplastic", "inference after learning")] == ["7", f"{spikes:.6f} (80/79)", "0.950000", "-", "-"]
+    assert ("- `metaplastic` inference after learning: 1 spikes only in spikedyn, 0 only in Brian2; presentations "
+            "60 / 60; first disagreement: sample 1, presentation 0, step 9, neuron 7 (spikedyn only).") in text
+
+
+def test_protocols_choose_the_runs(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit):
+        validation.main(["--protocols", "learn,train", "--out", str(tmp_path)])
+    assert validation._protocols("learn") == ("learn",)

@@ -7,6 +7,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from ..errors import ConfigError
 from ..reference.bench import BACKENDS, MODES
 from ..reference.validate import DEFAULT_TARGET, VALIDATE_TARGETS
 from .options import (TRAIN_JOBS_HELP, add_config_options, add_data_dir, add_model_options, add_progress, add_seed,
@@ -30,6 +31,9 @@ def add_validate_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--samples", type=positive_int, default=50, help="first K training images (default 50)")
     p.add_argument("--learn", action="store_true",
                    help="training protocol (STDP, adaptive thresholds); default: inference protocol")
+    p.add_argument("--then-infer", type=positive_int, default=None, metavar="M",
+                   help="with --learn: the trained networks then answer the next M training images with learning "
+                        "off (the thresholds and weights a rule answers with), compared too")
     p.add_argument("--target", choices=VALIDATE_TARGETS, default=DEFAULT_TARGET,
                    help=f"Brian2 code generation target (default {DEFAULT_TARGET})")
     add_seed(p)
@@ -45,10 +49,14 @@ def cmd_validate(args: argparse.Namespace) -> dict[str, Any]:
     from ..io.data import load_samples
     from ..reference.validate import format_summary, validate
 
+    if args.then_infer is not None and not args.learn:
+        raise ConfigError("--then-infer answers images after learning; add --learn")
     config = config_from_args(args, model=args.model, n_neurons=args.neurons)
-    images, _ = load_samples("train", args.data_dir, args.samples, progress=not args.quiet)
-    summary = validate(config, images, learn=args.learn, target=args.target, seed=args.seed,
-                       progress=not args.quiet)
+    more = args.then_infer or 0
+    images, _ = load_samples("train", args.data_dir, args.samples + more, progress=not args.quiet,
+                             option="--samples + --then-infer" if more else "--samples")
+    summary = validate(config, images[:args.samples], learn=args.learn, target=args.target, seed=args.seed,
+                       progress=not args.quiet, then_infer=images[args.samples:] if more else None)
     print(format_summary(summary))
     return summary
 

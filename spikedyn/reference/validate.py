@@ -5,7 +5,11 @@ Both simulators start from the same initial weights and thresholds (a spikedyn
 the first K MNIST training images: with ``--learn`` the training protocol
 (:meth:`Network.train`), otherwise the inference protocol (:meth:`Network.respond`,
 stream ``STREAM_TEST``). Every excitatory spike is compared by
-``(sample, presentation, step, neuron)``.
+``(sample, presentation, step, neuron)``. With ``--then-infer M`` (after ``--learn``), both
+trained networks then answer the next M training images with learning off, as every readout
+uses them: the thresholds and weights a rule answers with (``Network.test_thresholds``,
+``Network.test_weights``: the recalls of ``metaplastic`` and ``recall``) are compared there,
+under ``after_learning`` in the summary.
 
 spikedyn's spikes are recorded by the very kernels that train and respond
 (:meth:`spikedyn.network.Network.respond` with ``record="spikes"``, and its training
@@ -96,9 +100,12 @@ def compare_records(a, b, *, n_neurons: int, period: int, max_presentations: int
 
 
 def validate(config: NetworkConfig, images: np.ndarray, *, learn: bool, target: str, seed: int = 0,
-             progress: bool = True, directory: str | None = None) -> dict[str, Any]:
+             progress: bool = True, directory: str | None = None, then_infer: np.ndarray | None = None
+             ) -> dict[str, Any]:
     """Run spikedyn and Brian2 on ``images`` from the same initial state and compare.
 
+    ``then_infer`` (with ``learn`` only): images both trained networks then answer with learning
+    off (stream ``STREAM_TEST`` from index 0), compared under ``"after_learning"``.
     Returns the summary written by ``spikedyn validate --json`` (see the module doc).
     """
     from ..simulation.network import Network, warm_up
@@ -106,6 +113,8 @@ def validate(config: NetworkConfig, images: np.ndarray, *, learn: bool, target: 
 
     if target not in VALIDATE_TARGETS:
         raise ConfigError(f"unknown target {target!r}; choose one of {', '.join(VALIDATE_TARGETS)}")
+    if then_infer is not None and not learn:
+        raise ConfigError("then_infer answers images after learning; it needs learn=True (--learn)")
     warm_up(config, learn=learn, seed=seed, record=True)  # so that the wall time is simulation only
     sd = Network(config, seed=seed)
     w0, theta0 = sd.weights.copy(), sd.theta.copy()
@@ -126,10 +135,15 @@ def validate(config: NetworkConfig, images: np.ndarray, *, learn: bool, target: 
             counts_b2, rec_b2 = b2.respond(images, STREAM_TEST, progress=progress)
         wall_b2 = time.perf_counter() - start
         sim_b2 = b2.sim_seconds[mode]
+        after = None
+        if then_infer is not None:
+            counts_a, rec_a = run_spikedyn_recorded(sd, then_infer, learn=False, stream=STREAM_TEST)
+            counts_b, rec_b = b2.respond(then_infer, STREAM_TEST, progress=progress, desc="brian2 after learning")
+            after = {"samples": int(rec_a.presentations.shape[0]),
+                     **_agreement(config, rec_a, rec_b, counts_a, counts_b, learn=False)}
     finally:
         b2.close()
 
-    period = config.timing.present_steps + (config.timing.rest_steps if learn else 0)
     from .._version import provenance
 
     summary: dict[str, Any] = {
@@ -143,13 +157,8 @@ def validate(config: NetworkConfig, images: np.ndarray, *, learn: bool, target: 
         "learn": learn,
         "seed": seed,
     }
-    summary.update(compare_records(rec_sd, rec_b2, n_neurons=config.n_neurons, period=period,
-                                   max_presentations=config.input.max_presentations))
+    summary.update(_agreement(config, rec_sd, rec_b2, counts_sd, counts_b2, learn=learn))
     summary.update({
-        "count_agreement": float(np.mean(counts_sd == counts_b2)),
-        "presentations_agree": bool(np.array_equal(rec_sd.presentations, rec_b2.presentations)),
-        "presentations_spikedyn": int(rec_sd.presentations.sum()),
-        "presentations_brian2": int(rec_b2.presentations.sum()),
         "max_weight_abs_diff": float(np.max(np.abs(sd.weights - b2.weights))) if learn else 0.0,
         "max_theta_abs_diff": float(np.max(np.abs(sd.theta - b2.theta))) if learn else 0.0,
         "theta_unit": "mV",
@@ -158,7 +167,20 @@ def validate(config: NetworkConfig, images: np.ndarray, *, learn: bool, target: 
         "brian2_sim_seconds": sim_b2,
         "brian2_build_seconds": build_s,
     })
+    if after is not None:
+        summary["after_learning"] = after
     return summary
+
+
+def _agreement(config: NetworkConfig, rec_sd, rec_b2, counts_sd, counts_b2, *, learn: bool) -> dict[str, Any]:
+    """Spike, count and presentation agreement of one protocol's two runs."""
+    period = config.timing.present_steps + (config.timing.rest_steps if learn else 0)
+    return {**compare_records(rec_sd, rec_b2, n_neurons=config.n_neurons, period=period,
+                              max_presentations=config.input.max_presentations),
+            "count_agreement": float(np.mean(counts_sd == counts_b2)),
+            "presentations_agree": bool(np.array_equal(rec_sd.presentations, rec_b2.presentations)),
+            "presentations_spikedyn": int(rec_sd.presentations.sum()),
+            "presentations_brian2": int(rec_b2.presentations.sum())}
 
 
 def format_summary(s: dict[str, Any]) -> str:
@@ -172,10 +194,17 @@ def format_summary(s: dict[str, Any]) -> str:
         f"  wall: spikedyn {s['wall_seconds_spikedyn']:.2f} s, Brian2 {s['wall_seconds_brian2']:.2f} s "
         f"(+ {s['brian2_build_seconds']:.1f} s build)",
     ]
-    d = s["first_disagreement"]
-    if d is None:
-        lines.append("  first disagreement: none")
-    else:
-        lines.append(f"  first disagreement: sample {d['sample']}, presentation {d['presentation']}, "
-                     f"step {d['step']}, neuron {d['neuron']} ({d['side']})")
+    lines.append(_first_line(s["first_disagreement"]))
+    a = s.get("after_learning")
+    if a is not None:
+        lines += [f"  after learning, inference on the next {a['samples']} samples: spike agreement "
+                  f"{a['spike_agreement']:.6f} ({a['spikes_spikedyn']} spikedyn / {a['spikes_brian2']} Brian2 spikes), "
+                  f"count agreement {a['count_agreement']:.6f}", "  " + _first_line(a["first_disagreement"])]
     return "\n".join(lines)
+
+
+def _first_line(d: dict[str, Any] | None) -> str:
+    if d is None:
+        return "  first disagreement: none"
+    return (f"  first disagreement: sample {d['sample']}, presentation {d['presentation']}, step {d['step']}, "
+            f"neuron {d['neuron']} ({d['side']})")
