@@ -1,13 +1,14 @@
 """Every registered model against its Brian2 twin, spike for spike: the table of docs/validation.md.
 
 For every model of ``spikedyn.models.names()``, inference and learning, runs what
-``spikedyn validate --model M --neurons 100 --samples K [--learn --then-infer M] --json
+``spikedyn validate --model M --neurons 100 --samples K [--learn --then-infer J] --json
 OUT/M-PROTOCOL.json`` runs (:func:`spikedyn.reference.validate.validate` on the first K MNIST
 training images, in this process): 100 neurons, Brian2's ``cpp_standalone`` target, the
 package defaults, seed 0; and a model whose defaults leave a mechanism off (:data:`EXERCISE`:
 ``asp``'s leak) once more with it on. After learning, both trained networks answer the next
-``--after-samples`` images with learning off (the thresholds and weights a rule answers with:
-the recalls of ``metaplastic`` and ``lateral-fast-recall``), a row of its own.
+``--after-samples`` images with learning off (the rule state each learned, and the spikes each
+produces with what the rule answers with: the recalls of ``metaplastic`` and
+``lateral-fast-recall``), a row of its own.
 Each run's summary (with the source hash of the code that ran) is stored as
 ``<model>-<infer|learn>.json`` in ``--out``, and ``table.md`` there shows them all: spike
 agreement, count agreement, and after learning the largest weight and threshold differences.
@@ -169,7 +170,16 @@ def _models(text: str) -> list[str]:
     return names
 
 
+def _non_negative(text: str) -> int:
+    """``--after-samples``: an integer >= 0."""
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0 (0: no inference after learning), got {value}")
+    return value
+
+
 def _protocols(text: str) -> tuple[str, ...]:
+    """``--protocols``: comma-separated file suffixes of :data:`PROTOCOLS` (infer, learn)."""
     names = tuple(dict.fromkeys(x.strip() for x in text.split(",") if x.strip()))
     if not names or any(x not in PROTOCOLS for x in names):
         raise argparse.ArgumentTypeError(f"unknown protocols {text!r}; choose from {', '.join(PROTOCOLS)}")
@@ -183,7 +193,7 @@ def main(argv=None) -> int:
     p.add_argument("--neurons", type=int, default=100)
     p.add_argument("--samples", type=int, default=50, help="inference: first K training images (default 50)")
     p.add_argument("--learn-samples", type=int, default=50, help="learning: first K training images (default 50)")
-    p.add_argument("--after-samples", type=int, default=20,
+    p.add_argument("--after-samples", type=_non_negative, default=20,
                    help="after learning: the next M training images answered with learning off (default 20; 0: none)")
     p.add_argument("--protocols", default="infer,learn", type=_protocols,
                    help="which runs to make: infer, learn or both (default); the table shows every stored run")

@@ -261,6 +261,7 @@ def write_readouts(groups: dict, args, head: str) -> None:
                          + " |")
     if len(lines) > 4:
         (args.out / "readouts.md").write_text("\n".join(lines) + "\n")
+        print((args.out / "readouts.md").read_text())
 
 
 def write_margins(groups: dict, args) -> None:

@@ -212,6 +212,18 @@ def test_validate_after_learning_compares_the_recalled_network(tmp_path, run_cli
     net.train(images[:3], progress=False)
     assert (net._state.plasticity.activity >= 3).any()
     assert not np.array_equal(net.test_thresholds(), net.theta)  # recalled at commitment, not as trained
+    # and the recall shapes these answers: without it (training unchanged) the same network spikes at other steps
+    off = config.replace(**dict([parse_set("metaplastic.recall_at_commit=false"),
+                                 parse_set("metaplastic.recall_gain=false")]))
+    plain = Network(off, seed=0)
+    plain.train(images[:3], progress=False)
+    assert np.array_equal(plain.weights, net.weights)
+
+    def spikes(network):
+        r = network.respond(images[3:5], stream=STREAM_TEST, n_jobs=1, progress=False, record="spikes").spikes
+        return list(zip(r.sample, r.step, r.neuron))
+
+    assert len(spikes(net)) == after["spikes_spikedyn"] and spikes(net) != spikes(plain)
     code, out_text, err = run_cli("validate", "--then-infer", "2", "--data-dir", data_dir, "--json", tmp_path / "x.json")
     assert_usage_error(code, err, "--then-infer answers images after learning; add --learn")
     code, out_text, err = run_cli("validate", "--learn", "--samples", "4", "--then-infer", "2", "--data-dir", data_dir,

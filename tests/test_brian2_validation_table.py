@@ -129,7 +129,37 @@ def test_the_inference_after_learning_has_a_row_and_its_differences_are_reported
             "60 / 60; first disagreement: sample 1, presentation 0, step 9, neuron 7 (spikedyn only).") in text
 
 
-def test_protocols_choose_the_runs(tmp_path: Path) -> None:
+def test_protocols_choose_the_runs_and_learning_runs_answer_the_next_images(tmp_path: Path, monkeypatch) -> None:
+    """run() with validate recorded instead of run: only the chosen protocol, and after learning the
+    images that follow the learning ones."""
+    import numpy as np
+
+    from spikedyn.io import data
+    from spikedyn.reference import validate as module
+
+    images = np.arange(10 * 784, dtype=np.int64).reshape(10, 784) % 256
+    monkeypatch.setattr(data, "load_samples", lambda split, data_dir, n, progress: (images[:n].astype(np.uint8),
+                                                                                    np.zeros(n, np.uint8)))
+    calls = []
+
+    def fake(config, imgs, *, learn, target, seed, progress, then_infer):
+        calls.append((config.model, learn, imgs.copy(), None if then_infer is None else then_infer.copy()))
+        return summary(config.model, learn)
+
+    monkeypatch.setattr(module, "validate", fake)
+    monkeypatch.setattr(module, "format_summary", lambda s: "")
+    validation.run(tmp_path, ["lateral"], neurons=4, samples=5, learn_samples=3, target="numpy", seed=0,
+                   data_dir=None, after_samples=2, protocols=("learn",))
+    ((model, learn, learned, after),) = calls
+    assert (model, learn) == ("lateral", True)
+    np.testing.assert_array_equal(learned, images[:3])
+    np.testing.assert_array_equal(after, images[3:5])
+    assert [p.name for p in tmp_path.iterdir()] == ["lateral-learn.json"]
+    calls.clear()
+    validation.run(tmp_path, ["lateral"], neurons=4, samples=5, learn_samples=3, target="numpy", seed=0,
+                   data_dir=None, after_samples=0, protocols=("infer", "learn"))
+    assert [(c[1], c[2].shape[0], c[3]) for c in calls] == [(False, 5, None), (True, 3, None)]
     with pytest.raises(SystemExit):
         validation.main(["--protocols", "learn,train", "--out", str(tmp_path)])
-    assert validation._protocols("learn") == ("learn",)
+    with pytest.raises(SystemExit):
+        validation.main(["--after-samples", "-1", "--out", str(tmp_path)])

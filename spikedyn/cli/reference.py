@@ -31,8 +31,8 @@ def add_validate_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--samples", type=positive_int, default=50, help="first K training images (default 50)")
     p.add_argument("--learn", action="store_true",
                    help="training protocol (STDP, adaptive thresholds); default: inference protocol")
-    p.add_argument("--then-infer", type=positive_int, default=None, metavar="M",
-                   help="with --learn: the trained networks then answer the next M training images with learning "
+    p.add_argument("--then-infer", type=positive_int, default=None, metavar="J",
+                   help="with --learn: the trained networks then answer the next J training images with learning "
                         "off (the thresholds and weights a rule answers with), compared too")
     p.add_argument("--target", choices=VALIDATE_TARGETS, default=DEFAULT_TARGET,
                    help=f"Brian2 code generation target (default {DEFAULT_TARGET})")

@@ -5,11 +5,12 @@ Both simulators start from the same initial weights and thresholds (a spikedyn
 the first K MNIST training images: with ``--learn`` the training protocol
 (:meth:`Network.train`), otherwise the inference protocol (:meth:`Network.respond`,
 stream ``STREAM_TEST``). Every excitatory spike is compared by
-``(sample, presentation, step, neuron)``. With ``--then-infer M`` (after ``--learn``), both
-trained networks then answer the next M training images with learning off, as every readout
-uses them: the thresholds and weights a rule answers with (``Network.test_thresholds``,
-``Network.test_weights``: the recalls of ``metaplastic`` and ``recall``) are compared there,
-under ``after_learning`` in the summary.
+``(sample, presentation, step, neuron)``. With ``--then-infer J`` (after ``--learn``), both
+trained networks then answer the next J training images with learning off, as every readout
+uses them (``after_learning`` in the summary): the rule state each simulator learned (spike
+counts, thresholds at commitment, averaged thresholds) and the spikes each produces with the
+thresholds and weights derived from it (``Network.test_thresholds``, ``Network.test_weights``:
+the recalls of ``metaplastic`` and ``recall``; derived by the same functions on both sides).
 
 spikedyn's spikes are recorded by the very kernels that train and respond
 (:meth:`spikedyn.network.Network.respond` with ``record="spikes"``, and its training
@@ -204,6 +205,7 @@ def format_summary(s: dict[str, Any]) -> str:
 
 
 def _first_line(d: dict[str, Any] | None) -> str:
+    """The line of :func:`format_summary` on a first disagreement (``None``: none)."""
     if d is None:
         return "  first disagreement: none"
     return (f"  first disagreement: sample {d['sample']}, presentation {d['presentation']}, step {d['step']}, "
