@@ -616,3 +616,39 @@ def test_continual_diagnosis_never_loads_the_test_split_and_traces_each_error_to
         assert len(task["committed_course"]) == 1 and task["committed_course"][-1] == task["committed"]
         assert task["purity"]["neurons"] == 0 or 0.1 <= task["purity"]["mean"] <= 1
         assert "theta_committed_sd" in task
+
+
+@pytest.mark.mnist
+def test_capacity_budget_screen_is_the_protocol_at_its_extremes(tmp_path, no_test_split, mnist_dir) -> None:
+    """With no extra budget the screen is spikedyn continual's run on validation, bit for bit; with f held
+    at 1 it is the run at commit_spikes = A + E; a budget that follows the free share differs from both.
+    The test split is never loaded."""
+    screen = importlib.import_module("capacity_budget_screen")
+    from spikedyn.config import NetworkConfig, parse_set
+    from spikedyn.continual import DEFAULT_CONTINUAL_SET, Protocol, run
+
+    def screened(name, *extra):
+        out = tmp_path / f"{name}.json"
+        assert screen.main(["--neurons", "8", "--seed", "1", "--tasks", "0,1", "--samples-per-task", "40",
+                            "--assign-per-class", "20", "--set", "metaplastic.commit_spikes=6", *extra, "--out", str(out)]) == 0
+        return json.loads(out.read_text())
+
+    def protocol_run(commit):
+        config = NetworkConfig(model="metaplastic", n_neurons=8).replace(
+            **dict(parse_set(s) for s in (*DEFAULT_CONTINUAL_SET, f"metaplastic.commit_spikes={commit}")))
+        protocol = Protocol(tasks=((0,), (1,)), samples_per_task=40, assign_per_class=20, split="validation")
+        return run(config, seed=1, protocol=protocol, n_jobs=1).accuracy_matrix
+
+    plain = screened("plain", "--extra", "0")
+    np.testing.assert_array_equal(np.array(plain["R"], float), protocol_run(6))
+    assert plain["split"] == "validation" and plain["source_hash"] and plain["base_commit_spikes"] == 6
+    uniform = screened("uniform", "--extra", "4", "--uniform")
+    np.testing.assert_array_equal(np.array(uniform["R"], float), protocol_run(10))
+    assert uniform["per_task"][-1]["mean_extra_of_started"] == 4.0
+    follows = screened("follows", "--extra", "4")
+    extras = follows["per_task"][-1]["mean_extra_of_started"]
+    assert 0 < extras < 4  # later starters get less than the first ones
+    referenced = screened("referenced", "--extra", "4", "--recall", "referenced")
+    # the referenced recall changes no training: the same neurons commit and start
+    assert [t["committed"] for t in referenced["per_task"]] == [t["committed"] for t in follows["per_task"]]
+    assert no_test_split and set(no_test_split) == {"train"}

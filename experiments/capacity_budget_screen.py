@@ -1,0 +1,150 @@
+"""A screen of ``metaplastic`` with a commitment budget that follows the free capacity (not a model).
+
+Each neuron gets its budget once, when it starts to learn (its training spikes first reach
+``--start``, 10), from the share ``f`` of the neurons that have not started by then::
+
+    A_j = A + E f          (A: metaplastic.commit_spikes, E: --extra)
+
+and keeps it, so no neuron that is learning is cut short. It is applied through the spike count,
+without touching the kernels: the network runs with ``commit_spikes = A + E`` (no neuron can
+commit early) and a starting neuron's count is raised by ``E (1 - f)``; with ``--uniform``
+(``f`` held at 1) the run is ``commit_spikes = A + E`` exactly. The check runs after every
+``--every`` training images (``Network.train``'s ``on_batch``), so a neuron's start is seen at
+the end of the batch in which it happens. With ``--recall referenced`` each committed neuron
+answers with the threshold it had at commitment less ``theta_plus E f_j``, the part its extra
+spikes added (thresholds do not decay by default, and each spike of a plastic neuron adds
+``theta_plus``): the recall of a neuron that had the common budget ``A``.
+
+The class-incremental protocol of :mod:`spikedyn.continual` on the validation split only (learn
+from training images 0-49,999, score on 50,000-59,999; the same plan of images as ``spikedyn
+continual --split validation --seed S``); the test set is never loaded. ``docs/continual.md``
+("The commitment budget") has what it showed: the older classes lose through the recall
+thresholds, the referenced recall removes that, and the free share overfills small networks.
+
+Usage::
+
+    python experiments/capacity_budget_screen.py --neurons 400 --seed 0 --extra 100 --recall referenced \\
+        --out experiments/results/capacity_budget_screen/ten-400-e100-referenced-s0.json
+
+Output (JSON, written atomically): the arguments, the accuracy matrix ``R`` (the paper's readout),
+ACC, BWT, per task the committed and started neurons, the neurons no labelled image names and the
+mean extra budget of the started neurons, the source hash and version.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from spikedyn import __version__
+from spikedyn._version import source_hash
+from spikedyn.config import NetworkConfig
+from spikedyn.config.network_config import parse_set
+from spikedyn.continual import DEFAULT_CONTINUAL_SET
+from spikedyn.continual import protocol as cp
+from spikedyn.continual.metrics import summarize
+from spikedyn.io.files import atomic_write
+from spikedyn.simulation.network import Network
+
+RECALLS = ("commit", "referenced")
+
+
+class CapacityBudget:
+    """The per-neuron budgets of one network (the module docstring): call :meth:`update` after every
+    batch of training images; :meth:`referenced` gives the recall thresholds of the common budget."""
+
+    def __init__(self, net: Network, extra: float, start: float, uniform: bool = False):
+        self.net, self.extra, self.start, self.uniform = net, float(extra), float(start), uniform
+        n = net.config.n_neurons
+        self.started = np.zeros(n, bool)
+        self.extra_of = np.zeros(n)  # E f_j of each started neuron
+
+    def spikes(self) -> np.ndarray:
+        """Each neuron's training spikes (its count less the offset a start added)."""
+        activity = self.net._state.plasticity.activity
+        return activity - (self.extra - self.extra_of) * self.started
+
+    def update(self, _stats=None) -> None:
+        new = ~self.started & (self.spikes() >= self.start)
+        if new.any():
+            f = 1.0 if self.uniform else float(np.mean(~self.started))  # the free share before these start
+            self.extra_of[new] = self.extra * f
+            self.net._state.plasticity.activity[new] += self.extra - self.extra_of[new]
+            self.started[new] = True
+
+    def referenced(self, theta_commit: np.ndarray, committed: np.ndarray) -> np.ndarray:
+        """Thresholds at commitment less ``theta_plus E f_j`` for the committed neurons (a new array)."""
+        out = theta_commit.copy()
+        out[committed] -= self.extra_of[committed] * self.net.config.excitatory.theta_plus_mv
+        return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--neurons", type=int, default=400)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--tasks", default="0,1,2,3,4,5,6,7,8,9")
+    ap.add_argument("--samples-per-task", type=int, default=cp.DEFAULT_SAMPLES_PER_TASK)
+    ap.add_argument("--assign-per-class", type=int, default=cp.DEFAULT_ASSIGN_PER_CLASS)
+    ap.add_argument("--extra", type=float, default=100.0, help="E: the budget's extra spikes when every neuron is free")
+    ap.add_argument("--start", type=float, default=10.0, help="training spikes at which a neuron's budget is set")
+    ap.add_argument("--every", type=int, default=10, help="training images between two checks for starts")
+    ap.add_argument("--uniform", action="store_true", help="hold f at 1: commit_spikes = A + E (a check)")
+    ap.add_argument("--recall", choices=RECALLS, default="commit")
+    ap.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
+                    help="after spikedyn continual's default overrides (128 Hz input)")
+    ap.add_argument("--data-dir", default=None)
+    ap.add_argument("--out", type=Path, required=True)
+    args = ap.parse_args(argv)
+    if args.extra < 0 or args.start < 0 or args.every < 1:
+        ap.error("--extra and --start must be >= 0 and --every >= 1")
+    config = NetworkConfig(model="metaplastic", n_neurons=args.neurons).replace(
+        **dict(parse_set(s) for s in (*DEFAULT_CONTINUAL_SET, *args.set)))
+    base = config.metaplastic.commit_spikes
+    config = config.replace(**dict([parse_set(f"metaplastic.commit_spikes={base + args.extra}")]))
+    protocol = cp.Protocol(tasks=cp.parse_tasks(args.tasks), samples_per_task=args.samples_per_task,
+                           assign_per_class=args.assign_per_class, split="validation")
+    pools = cp.load_pools("validation", args.data_dir)
+    plan = cp._plan(pools, protocol, args.seed)
+    net = Network(config, seed=args.seed)
+    budget = CapacityBudget(net, args.extra, args.start, args.uniform)
+    state = net._state.plasticity
+    n_tasks = len(protocol.tasks)
+    R = np.full((n_tasks, n_tasks), np.nan)
+    per_task = []
+    for i in range(n_tasks):
+        net.train(pools.learn_x[plan.train[i]], progress=False, batch_size=args.every, on_batch=budget.update)
+        committed = state.activity >= config.metaplastic.commit_spikes
+        kept = state.significance[3].copy()
+        if args.recall == "referenced":
+            state.significance[3][:] = budget.referenced(kept, committed)
+        try:
+            accs, unnamed, _ = cp._evaluate(net, pools, plan, i + 1, 1)
+        finally:
+            state.significance[3][:] = kept
+        R[i, :i + 1] = accs
+        per_task.append({"task": cp.task_name(protocol.tasks[i]), "accuracy_on_tasks": [float(a) for a in accs],
+                         "committed": int(committed.sum()), "started": int(budget.started.sum()),
+                         "unnamed": int(unnamed),
+                         "mean_extra_of_started": float(budget.extra_of[budget.started].mean())
+                         if budget.started.any() else 0.0})
+        print(f"task {per_task[-1]['task']}: {np.round(accs, 3).tolist()}, committed {per_task[-1]['committed']}, "
+              f"unnamed {unnamed}", flush=True)
+    metrics = summarize(R)
+    out = {"script": "capacity_budget_screen", "args": {k: (str(v) if isinstance(v, Path) else v)
+                                                        for k, v in vars(args).items()},
+           "split": "validation", "base_commit_spikes": base, "R": R.tolist(), "per_task": per_task,
+           "final_average_accuracy": metrics["final_average_accuracy"], "bwt": metrics["bwt"],
+           "spikedyn_version": __version__, "source_hash": source_hash()}
+    text = json.dumps(out, indent=1)
+    atomic_write(args.out, lambda f: f.write(text.encode()))
+    print(f"ACC {metrics['final_average_accuracy']:.4f}, BWT {metrics['bwt']:+.4f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
