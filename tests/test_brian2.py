@@ -226,7 +226,14 @@ def test_validate_after_learning_compares_the_recalled_network(tmp_path, run_cli
     assert len(spikes(net)) == after["spikes_spikedyn"] and spikes(net) != spikes(plain)
     code, out_text, err = run_cli("validate", "--then-infer", "2", "--data-dir", data_dir, "--json", tmp_path / "x.json")
     assert_usage_error(code, err, "--then-infer answers images after learning; add --learn")
+    # the images after the learned ones, and only as many as asked for
+    code, out_text, err = run_cli("validate", "--model", "lateral", "--neurons", "4", "--samples", "2", "--learn",
+                                  "--then-infer", "2", "--target", "numpy", "--data-dir", data_dir, "--json",
+                                  tmp_path / "short.json", "--quiet")
+    assert code == 0, err
+    assert json.loads((tmp_path / "short.json").read_text())["after_learning"]["samples"] == 2
     code, out_text, err = run_cli("validate", "--learn", "--samples", "4", "--then-infer", "2", "--data-dir", data_dir,
                                   "--json", tmp_path / "x.json")
-    assert_usage_error(code, err, "--samples + --then-infer=6 but the train set has 5 images")
+    assert_usage_error(code, err, "--samples 4 and --then-infer 2 need 6 images but the train set has 5; "
+                                   "ask for fewer")
     assert not (tmp_path / "x.json").exists()

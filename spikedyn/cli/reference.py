@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError
+from ..errors import ConfigError, DataError
 from ..reference.bench import BACKENDS, MODES
 from ..reference.validate import DEFAULT_TARGET, VALIDATE_TARGETS
 from .options import (TRAIN_JOBS_HELP, add_config_options, add_data_dir, add_model_options, add_progress, add_seed,
@@ -53,10 +53,12 @@ def cmd_validate(args: argparse.Namespace) -> dict[str, Any]:
         raise ConfigError("--then-infer answers images after learning; add --learn")
     config = config_from_args(args, model=args.model, n_neurons=args.neurons)
     more = args.then_infer or 0
-    images, _ = load_samples("train", args.data_dir, args.samples + more, progress=not args.quiet,
-                             option="--samples + --then-infer" if more else "--samples")
+    images, _ = load_samples("train", args.data_dir, None if more else args.samples, progress=not args.quiet)
+    if args.samples + more > images.shape[0]:
+        raise DataError(f"--samples {args.samples} and --then-infer {more} need {args.samples + more} images but the "
+                        f"train set has {images.shape[0]}; ask for fewer")
     summary = validate(config, images[:args.samples], learn=args.learn, target=args.target, seed=args.seed,
-                       progress=not args.quiet, then_infer=images[args.samples:] if more else None)
+                       progress=not args.quiet, then_infer=images[args.samples:args.samples + more] if more else None)
     print(format_summary(summary))
     return summary
 
