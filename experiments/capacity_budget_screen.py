@@ -26,9 +26,15 @@ Usage::
     python experiments/capacity_budget_screen.py --neurons 400 --seed 0 --extra 100 --recall referenced \\
         --out experiments/results/capacity_budget_screen/ten-400-e100-referenced-s0.json
 
-Output (JSON, written atomically): the arguments, the accuracy matrix ``R`` (the paper's readout),
-ACC, BWT, per task the committed and started neurons, the neurons no labelled image names and the
-mean extra budget of the started neurons, the source hash and version.
+A neuron whose start is seen only after it passed its budget (many spikes within one batch of
+``--every`` images) commits when it is seen, with its threshold of then recorded for the recall
+(``late_commits`` counts them); one seen after it reached ``A + E`` keeps that budget.
+
+Output (JSON, written atomically): the arguments and config, the accuracy matrix (the paper's
+readout; ``null`` above the diagonal), ACC, BWT, per task the committed and started neurons, the
+late commits, the neurons no labelled image names, the mean extra budget of the started neurons
+and the committed neurons' recall thresholds (min, median, max, mV), the wall time, the source
+hash and version.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -61,20 +68,37 @@ class CapacityBudget:
         self.net, self.extra, self.start, self.uniform = net, float(extra), float(start), uniform
         n = net.config.n_neurons
         self.started = np.zeros(n, bool)
-        self.extra_of = np.zeros(n)  # E f_j of each started neuron
+        self.extra_of = np.zeros(n)  # E f_j of each started neuron (its budget less A)
+        self.late_commits = 0  # neurons past their budget when their start was seen (committed then)
 
     def spikes(self) -> np.ndarray:
         """Each neuron's training spikes (its count less the offset a start added)."""
         activity = self.net._state.plasticity.activity
-        return activity - (self.extra - self.extra_of) * self.started
+        offset = np.where(self.started, self.extra - self.extra_of, 0.0)
+        return activity - offset
 
     def update(self, _stats=None) -> None:
+        """After a batch: give the neurons that started in it their budgets. A neuron seen to start
+        after it already reached ``A + E`` (many spikes within one batch) committed at that budget
+        in the kernel, which is its budget here; one whose raised count passes ``A + E`` commits
+        now, with its threshold of now recorded for the recall, as the kernel records it."""
+        state = self.net._state.plasticity
+        commit = self.net.config.metaplastic.commit_spikes  # A + E
         new = ~self.started & (self.spikes() >= self.start)
-        if new.any():
-            f = 1.0 if self.uniform else float(np.mean(~self.started))  # the free share before these start
-            self.extra_of[new] = self.extra * f
-            self.net._state.plasticity.activity[new] += self.extra - self.extra_of[new]
-            self.started[new] = True
+        if not new.any():
+            return
+        f = 1.0 if self.uniform else float(np.mean(~self.started))  # the free share before these start
+        already = new & (state.activity >= commit)
+        fresh = new & ~already
+        self.extra_of[already] = self.extra
+        self.extra_of[fresh] = self.extra * f
+        state.activity[fresh] += self.extra - self.extra_of[fresh]
+        late = fresh & (state.activity >= commit)
+        if late.any():
+            state.significance[3][late] = self.net.theta[late]
+            state.rate[late] = self.net.config.metaplastic.consolidated_rate
+            self.late_commits += int(late.sum())
+        self.started[new] = True
 
     def referenced(self, theta_commit: np.ndarray, committed: np.ndarray) -> np.ndarray:
         """Thresholds at commitment less ``theta_plus E f_j`` for the committed neurons (a new array)."""
@@ -104,12 +128,16 @@ def main(argv=None) -> int:
         ap.error("--extra and --start must be >= 0 and --every >= 1")
     config = NetworkConfig(model="metaplastic", n_neurons=args.neurons).replace(
         **dict(parse_set(s) for s in (*DEFAULT_CONTINUAL_SET, *args.set)))
+    if not (config.metaplastic.consolidate and config.metaplastic.recall_at_commit):
+        ap.error("the screen needs metaplastic.consolidate and metaplastic.recall_at_commit on (it sets the "
+                 "commitment and reads the thresholds at commitment)")
     base = config.metaplastic.commit_spikes
     config = config.replace(**dict([parse_set(f"metaplastic.commit_spikes={base + args.extra}")]))
     protocol = cp.Protocol(tasks=cp.parse_tasks(args.tasks), samples_per_task=args.samples_per_task,
                            assign_per_class=args.assign_per_class, split="validation")
     pools = cp.load_pools("validation", args.data_dir)
     plan = cp._plan(pools, protocol, args.seed)
+    start = time.perf_counter()
     net = Network(config, seed=args.seed)
     budget = CapacityBudget(net, args.extra, args.start, args.uniform)
     state = net._state.plasticity
@@ -127,20 +155,27 @@ def main(argv=None) -> int:
         finally:
             state.significance[3][:] = kept
         R[i, :i + 1] = accs
+        recalled = budget.referenced(kept, committed) if args.recall == "referenced" else kept
         per_task.append({"task": cp.task_name(protocol.tasks[i]), "accuracy_on_tasks": [float(a) for a in accs],
                          "committed": int(committed.sum()), "started": int(budget.started.sum()),
-                         "unnamed": int(unnamed),
+                         "unnamed": int(unnamed), "late_commits": budget.late_commits,
                          "mean_extra_of_started": float(budget.extra_of[budget.started].mean())
-                         if budget.started.any() else 0.0})
+                         if budget.started.any() else 0.0,
+                         "recall_threshold_mv_committed_min_median_max":
+                             [float(q) for q in np.quantile(recalled[committed], [0, 0.5, 1])]
+                             if committed.any() else None})
         print(f"task {per_task[-1]['task']}: {np.round(accs, 3).tolist()}, committed {per_task[-1]['committed']}, "
               f"unnamed {unnamed}", flush=True)
     metrics = summarize(R)
     out = {"script": "capacity_budget_screen", "args": {k: (str(v) if isinstance(v, Path) else v)
                                                         for k, v in vars(args).items()},
-           "split": "validation", "base_commit_spikes": base, "R": R.tolist(), "per_task": per_task,
+           "split": "validation", "config": config.to_dict(), "base_commit_spikes": base,
+           "accuracy_matrix": metrics["accuracy_matrix"], "per_task": per_task,
            "final_average_accuracy": metrics["final_average_accuracy"], "bwt": metrics["bwt"],
-           "spikedyn_version": __version__, "source_hash": source_hash()}
+           "wall_seconds": time.perf_counter() - start, "spikedyn_version": __version__,
+           "source_hash": source_hash()}
     text = json.dumps(out, indent=1)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(args.out, lambda f: f.write(text.encode()))
     print(f"ACC {metrics['final_average_accuracy']:.4f}, BWT {metrics['bwt']:+.4f}")
     return 0

@@ -621,8 +621,8 @@ def test_continual_diagnosis_never_loads_the_test_split_and_traces_each_error_to
 @pytest.mark.mnist
 def test_capacity_budget_screen_is_the_protocol_at_its_extremes(tmp_path, no_test_split, mnist_dir) -> None:
     """With no extra budget the screen is spikedyn continual's run on validation, bit for bit; with f held
-    at 1 it is the run at commit_spikes = A + E; a budget that follows the free share differs from both.
-    The test split is never loaded."""
+    at 1 it is the run at commit_spikes = A + E; a budget that follows the free share trains otherwise, and
+    the referenced recall lowers the recalled thresholds by theta_plus E f_j. The test split is never loaded."""
     screen = importlib.import_module("capacity_budget_screen")
     from spikedyn.config import NetworkConfig, parse_set
     from spikedyn.continual import DEFAULT_CONTINUAL_SET, Protocol, run
@@ -630,8 +630,12 @@ def test_capacity_budget_screen_is_the_protocol_at_its_extremes(tmp_path, no_tes
     def screened(name, *extra):
         out = tmp_path / f"{name}.json"
         assert screen.main(["--neurons", "8", "--seed", "1", "--tasks", "0,1", "--samples-per-task", "40",
-                            "--assign-per-class", "20", "--set", "metaplastic.commit_spikes=6", *extra, "--out", str(out)]) == 0
+                            "--assign-per-class", "20", "--set", "metaplastic.commit_spikes=6", *extra,
+                            "--out", str(out)]) == 0
         return json.loads(out.read_text())
+
+    def matrix(result):
+        return np.array([[np.nan if x is None else x for x in row] for row in result["accuracy_matrix"]])
 
     def protocol_run(commit):
         config = NetworkConfig(model="metaplastic", n_neurons=8).replace(
@@ -640,15 +644,21 @@ def test_capacity_budget_screen_is_the_protocol_at_its_extremes(tmp_path, no_tes
         return run(config, seed=1, protocol=protocol, n_jobs=1).accuracy_matrix
 
     plain = screened("plain", "--extra", "0")
-    np.testing.assert_array_equal(np.array(plain["R"], float), protocol_run(6))
+    np.testing.assert_array_equal(matrix(plain), protocol_run(6))
     assert plain["split"] == "validation" and plain["source_hash"] and plain["base_commit_spikes"] == 6
     uniform = screened("uniform", "--extra", "4", "--uniform")
-    np.testing.assert_array_equal(np.array(uniform["R"], float), protocol_run(10))
+    np.testing.assert_array_equal(matrix(uniform), protocol_run(10))
     assert uniform["per_task"][-1]["mean_extra_of_started"] == 4.0
-    follows = screened("follows", "--extra", "4")
-    extras = follows["per_task"][-1]["mean_extra_of_started"]
-    assert 0 < extras < 4  # later starters get less than the first ones
-    referenced = screened("referenced", "--extra", "4", "--recall", "referenced")
-    # the referenced recall changes no training: the same neurons commit and start
+    # budgets set at a neuron's second spike, checked after every image: between A and A + E
+    exercised = ("--extra", "4", "--start", "2", "--every", "1")
+    fixed = screened("fixed", *exercised, "--uniform")
+    follows = screened("follows", *exercised)
+    assert 0 < follows["per_task"][-1]["mean_extra_of_started"] < 4  # later starters get less than the first
+    assert ([t["committed"] for t in follows["per_task"]] != [t["committed"] for t in fixed["per_task"]]
+            or not np.array_equal(matrix(follows), matrix(fixed), equal_nan=True))
+    referenced = screened("referenced", *exercised, "--recall", "referenced")
+    # the same training (the recall acts at test time only), recalled lower by theta_plus E f_j
     assert [t["committed"] for t in referenced["per_task"]] == [t["committed"] for t in follows["per_task"]]
+    low = [r["per_task"][-1]["recall_threshold_mv_committed_min_median_max"] for r in (referenced, follows)]
+    assert low[0][2] < low[1][2] and low[0][0] < low[1][0]
     assert no_test_split and set(no_test_split) == {"train"}
