@@ -30,7 +30,7 @@ from spikedyn import models
 from spikedyn.config import NetworkConfig
 from spikedyn.io.files import atomic_path, write_json
 from spikedyn.models.asp import PUBLISHED_LEAK_RATE
-from spikedyn.reference.validate import DEFAULT_TARGET, VALIDATE_TARGETS
+from spikedyn.reference.validate import DEFAULT_TARGET, VALIDATE_TARGETS, describe_disagreement
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "experiments" / "results" / "brian2_validation"
@@ -108,17 +108,14 @@ def _disagreement(s: dict, protocol: str) -> str | None:
     """A line on a run (or its part ``s``, named ``protocol``) that is not exact, or None."""
     if s["spike_agreement"] == 1 and s["count_agreement"] == 1 and s["presentations_agree"]:
         return None
-    d = s["first_disagreement"]
-    first = "none" if d is None else (f"sample {d['sample']}, presentation {d['presentation']}, step {d['step']}, "
-                                      f"neuron {d['neuron']} ({d['side']})")
     return (f"- `{s['model']}` {protocol}: {s['spikes_only_spikedyn']} spikes only "
             f"in spikedyn, {s['spikes_only_brian2']} only in Brian2; presentations {s['presentations_spikedyn']} / "
-            f"{s['presentations_brian2']}; first disagreement: {first}.")
+            f"{s['presentations_brian2']}; first disagreement: {describe_disagreement(s['first_disagreement'])}.")
 
 
 def _parts(s: dict) -> list[tuple[str, dict]]:
     """A run's rows: its protocol, and the inference after learning when it has one."""
-    parts = [("learning" if s["learn"] else "inference", s)]
+    parts = [(PROTOCOLS[PROTOCOL_FILES[s["learn"]]], s)]
     if s.get("after_learning") is not None:
         parts.append((AFTER, {**s["after_learning"], "model": s["model"], "max_weight_abs_diff": None,
                               "max_theta_abs_diff": None}))

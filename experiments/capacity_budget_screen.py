@@ -148,14 +148,13 @@ def main(argv=None) -> int:
         net.train(pools.learn_x[plan.train[i]], progress=False, batch_size=args.every, on_batch=budget.update)
         committed = state.activity >= config.metaplastic.commit_spikes
         kept = state.significance[3].copy()
-        if args.recall == "referenced":
-            state.significance[3][:] = budget.referenced(kept, committed)
+        recalled = budget.referenced(kept, committed) if args.recall == "referenced" else kept
+        state.significance[3][:] = recalled
         try:
             accs, unnamed, _ = cp._evaluate(net, pools, plan, i + 1, 1)
         finally:
             state.significance[3][:] = kept
         R[i, :i + 1] = accs
-        recalled = budget.referenced(kept, committed) if args.recall == "referenced" else kept
         per_task.append({"task": cp.task_name(protocol.tasks[i]), "accuracy_on_tasks": [float(a) for a in accs],
                          "committed": int(committed.sum()), "started": int(budget.started.sum()),
                          "unnamed": int(unnamed), "late_commits": budget.late_commits,

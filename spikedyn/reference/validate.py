@@ -204,9 +204,13 @@ def format_summary(s: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def describe_disagreement(d: dict[str, Any] | None) -> str:
+    """A summary's ``first_disagreement`` in words: ``"none"``, or where it is and on which side."""
+    if d is None:
+        return "none"
+    return f"sample {d['sample']}, presentation {d['presentation']}, step {d['step']}, neuron {d['neuron']} ({d['side']})"
+
+
 def _first_line(d: dict[str, Any] | None) -> str:
     """The line of :func:`format_summary` on a first disagreement (``None``: none)."""
-    if d is None:
-        return "  first disagreement: none"
-    return (f"  first disagreement: sample {d['sample']}, presentation {d['presentation']}, step {d['step']}, "
-            f"neuron {d['neuron']} ({d['side']})")
+    return f"  first disagreement: {describe_disagreement(d)}"
