@@ -5,6 +5,10 @@ Each neuron gets its budget once, when it starts to learn (its training spikes f
 
     A_j = A + E f          (A: metaplastic.commit_spikes, E: --extra)
 
+or, with ``--free-scale R``, from their number ``F`` counted against ``R`` neurons,
+``f = min(1, F / R)`` (a network of ``R`` neurons or fewer never gets the whole extra; with ``R``
+the network's size it is the share)
+
 and keeps it, so no neuron that is learning is cut short. It is applied through the spike count,
 without touching the kernels: the network runs with ``commit_spikes = A + E`` (no neuron can
 commit early) and a starting neuron's count is raised by ``E (1 - f)``; with ``--uniform``
@@ -64,8 +68,9 @@ class CapacityBudget:
     """The per-neuron budgets of one network (the module docstring): call :meth:`update` after every
     batch of training images; :meth:`referenced` gives the recall thresholds of the common budget."""
 
-    def __init__(self, net: Network, extra: float, start: float, uniform: bool = False):
+    def __init__(self, net: Network, extra: float, start: float, uniform: bool = False, free_scale: int = 0):
         self.net, self.extra, self.start, self.uniform = net, float(extra), float(start), uniform
+        self.free_scale = int(free_scale)
         n = net.config.n_neurons
         self.started = np.zeros(n, bool)
         self.extra_of = np.zeros(n)  # E f_j of each started neuron (its budget less A)
@@ -87,7 +92,12 @@ class CapacityBudget:
         new = ~self.started & (self.spikes() >= self.start)
         if not new.any():
             return
-        f = 1.0 if self.uniform else float(np.mean(~self.started))  # the free share before these start
+        if self.uniform:
+            f = 1.0
+        elif self.free_scale:  # the free neurons before these start, counted against --free-scale
+            f = min(1.0, float(np.sum(~self.started)) / self.free_scale)
+        else:  # the free share before these start
+            f = float(np.mean(~self.started))
         already = new & (state.activity >= commit)
         fresh = new & ~already
         self.extra_of[already] = self.extra
@@ -118,14 +128,16 @@ def main(argv=None) -> int:
     ap.add_argument("--start", type=float, default=10.0, help="training spikes at which a neuron's budget is set")
     ap.add_argument("--every", type=int, default=10, help="training images between two checks for starts")
     ap.add_argument("--uniform", action="store_true", help="hold f at 1: commit_spikes = A + E (a check)")
+    ap.add_argument("--free-scale", type=int, default=0, metavar="R",
+                    help="f = min(1, free neurons / R) instead of the free share (0: the share)")
     ap.add_argument("--recall", choices=RECALLS, default="commit")
     ap.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
                     help="after spikedyn continual's default overrides (128 Hz input)")
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args(argv)
-    if args.extra < 0 or args.start < 0 or args.every < 1:
-        ap.error("--extra and --start must be >= 0 and --every >= 1")
+    if args.extra < 0 or args.start < 0 or args.every < 1 or args.free_scale < 0:
+        ap.error("--extra, --start and --free-scale must be >= 0 and --every >= 1")
     config = NetworkConfig(model="metaplastic", n_neurons=args.neurons).replace(
         **dict(parse_set(s) for s in (*DEFAULT_CONTINUAL_SET, *args.set)))
     if not (config.metaplastic.consolidate and config.metaplastic.recall_at_commit):
@@ -139,7 +151,7 @@ def main(argv=None) -> int:
     plan = cp._plan(pools, protocol, args.seed)
     start = time.perf_counter()
     net = Network(config, seed=args.seed)
-    budget = CapacityBudget(net, args.extra, args.start, args.uniform)
+    budget = CapacityBudget(net, args.extra, args.start, args.uniform, args.free_scale)
     state = net._state.plasticity
     n_tasks = len(protocol.tasks)
     R = np.full((n_tasks, n_tasks), np.nan)

@@ -517,8 +517,14 @@ class NaiveMetaplasticStdp(NaiveStdp):
 
     def significance_shape(self, config):
         p = config.metaplastic
-        rows = 4 if p.recall_at_commit else 3 if p.fatigue or p.novelty else 0
+        rows = 5 if p.capacity_budget else 4 if p.recall_at_commit else 3 if p.fatigue or p.novelty else 0
         return (rows, config.n_neurons) if rows else (0, 0)
+
+    @staticmethod
+    def commit_at(p):
+        """The count at which a neuron commits: A, or A + E with the capacity budget (whose budget
+        A + E f_j is a head start E (1 - f_j) on the count)."""
+        return p.commit_spikes + (p.budget_extra_spikes if p.capacity_budget else 0.0)
 
     def before_input(self, sim):
         """A training presentation begins: no input spikes delivered yet, drives at 0."""
@@ -534,7 +540,7 @@ class NaiveMetaplasticStdp(NaiveStdp):
         modulated = p.fatigue or p.novelty
         gain = None
         if modulated and inputs.size:
-            plastic = st.activity < p.commit_spikes
+            plastic = st.activity < self.commit_at(p)
             novel = False
             if p.novelty and self.delivered >= p.novelty_after_spikes:
                 drives = st.significance[2][~plastic]
@@ -567,7 +573,8 @@ class NaiveMetaplasticStdp(NaiveStdp):
     def after_presentation(self, sim, counts):
         st, c = sim.st, sim.c
         p = c.metaplastic
-        committed = st.activity >= p.commit_spikes
+        commit = self.commit_at(p)
+        committed = st.activity >= commit
         if p.decorrelate:  # plastic neurons that fired move away from the co-active committed ones' mean
             fired = counts > 0
             with_them, plastic = np.flatnonzero(fired & committed), np.flatnonzero(fired & ~committed)
@@ -579,11 +586,19 @@ class NaiveMetaplasticStdp(NaiveStdp):
             sim.theta = np.where(committed, sim.theta - (p.theta_hold * c.excitatory.theta_plus_mv) * counts,
                                  sim.theta)
         st.activity = st.activity + counts
+        if p.capacity_budget:  # neurons that reach the start get A + E clip((F - R0) / (R1 - R0), 0, 1)
+            budget = st.significance[4]  # F: the neurons not started before them
+            f = np.clip((np.sum(budget == 0.0) - p.budget_reserve_neurons)
+                        / (p.budget_full_neurons - p.budget_reserve_neurons), 0.0, 1.0)
+            starts = (budget == 0.0) & (st.activity >= p.budget_start_spikes)
+            head = p.budget_extra_spikes * (1.0 - f)
+            st.significance[4] = np.where(starts, commit - head, budget)
+            st.activity = np.where(starts, st.activity + head, st.activity)
         if p.recall_at_commit:
-            now = ~committed & (st.activity >= p.commit_spikes)
+            now = ~committed & (st.activity >= commit)
             st.significance[3] = np.where(now, sim.theta, st.significance[3])
         if p.consolidate:
-            st.rate = np.where(st.activity < p.commit_spikes, 1.0, p.consolidated_rate)
+            st.rate = np.where(st.activity < commit, 1.0, p.consolidated_rate)
         if p.fatigue:
             keep = math.exp(-(c.timing.present_ms + c.timing.rest_ms) / p.tau_fatigue_ms)
             f = st.significance[0] * keep

@@ -77,7 +77,7 @@ implements(synapse_significance, LeakyStdpRecord)(_no_significance)
 
 
 @implements(after_presentation, LeakyStdpRecord)
-def _leak_after_presentation(rec, w, theta, counts, activity, rate, significance, updates):
+def _leak_after_presentation(rec, w, theta, counts, activity, rate, significance, updates, sync):
     n_in, n_out = w.shape
     for i in range(n_in):
         for j in range(n_out):

@@ -49,13 +49,19 @@ NEW_CASES = {name for name in CASES if not any(k.startswith(name + "/") for k in
 
 def metaplastic_cases() -> dict:
     """metaplastic (not in 0.2.0) with every mechanism acting within six images: neurons commit after
-    3 spikes, then hold their threshold partly, tire, and learn at a tenth of the rate."""
+    3 spikes, then hold their threshold partly, tire, and learn at a tenth of the rate; and with the
+    capacity budget (budgets of 4 to 10 spikes, by the free neurons of the whole network)."""
     config, seed, images = CASES["metaplastic"]
     acting = config.replace(metaplastic__commit_spikes=3.0, metaplastic__theta_hold=0.9,
                             metaplastic__consolidated_rate=0.1, metaplastic__fatigue=True,
                             metaplastic__fatigue_per_spike=0.5, metaplastic__tau_fatigue_ms=400.0)
+    # the capacity budget counts the free neurons of every block after each presentation
+    budget = acting.replace(n_neurons=40, metaplastic__commit_spikes=4.0, metaplastic__capacity_budget=True,
+                            metaplastic__budget_extra_spikes=6.0, metaplastic__budget_start_spikes=1.0,
+                            metaplastic__budget_reserve_neurons=30.0, metaplastic__budget_full_neurons=40.0)
     return {"metaplastic-acting": (acting, seed, images),
-            "metaplastic-acting-40": (acting.replace(n_neurons=40), seed + 1, images)}
+            "metaplastic-acting-40": (acting.replace(n_neurons=40), seed + 1, images),
+            "metaplastic-budget-40": (budget, seed + 2, images)}
 
 
 @pytest.mark.parametrize("n_jobs", [1, 2, 3])

@@ -17,8 +17,8 @@ from spikedyn import models
 from spikedyn.config import InputParams, NetworkConfig, TimingParams
 from spikedyn.core.encoding import STREAM_TEST, STREAM_TRAIN
 from spikedyn.errors import ConfigError
-from spikedyn.models.metaplastic import (MetaplasticParams, _decorrelate, after_presentation_numpy, decorrelate_numpy,
-                                        fatigue_keep_of, recall_gains)
+from spikedyn.models.metaplastic import (MetaplasticParams, _decorrelate, after_presentation_numpy, budget_head_start,
+                                        decorrelate_numpy, fatigue_keep_of, recall_gains, recall_thresholds)
 from spikedyn.simulation.network import Network
 
 SHORT = TimingParams(present_ms=100.0, rest_ms=50.0)
@@ -42,6 +42,21 @@ def _trained(p: MetaplasticParams, seed: int = 16) -> Network:
     return net
 
 
+def _trained_like_naive(config: NetworkConfig, images: np.ndarray) -> Network:
+    """A network trained on ``images`` (seed 16), asserted equal to the naive reference's bit for bit
+    (weights, thresholds, conductances, potentials, spike counts, rule state)."""
+    net = Network(config, seed=16)
+    naive = simulate_naive(config, net.weights, net.theta,
+                           poisson_rasters(config, images, seed=16, stream=STREAM_TRAIN), True,
+                           n_samples=len(images))
+    net.train(images, progress=False)
+    assert np.array_equal(net.weights, naive.weights) and np.array_equal(net.theta, naive.theta)
+    assert np.array_equal(net._state.exc.ge, naive.state.ge) and np.array_equal(net._state.exc.v, naive.state.v)
+    assert np.array_equal(net._state.plasticity.activity, naive.state.activity)
+    assert np.array_equal(net._state.plasticity.significance, naive.state.significance)
+    return net
+
+
 def test_every_switch_off_is_lateral_bit_for_bit() -> None:
     """No commitment, no hold, Diehl & Cook's threshold decay: the model is ``lateral``."""
     net = _trained(OFF)
@@ -60,15 +75,7 @@ def test_each_mechanism_matches_naive_alone(switch: str) -> None:
     p = dataclasses.replace(OFF, **{switch: True}, commit_spikes=3.0, theta_hold=0.8, fatigue_per_spike=1.0,
                             tau_fatigue_ms=1e3, vigilance=1.3, novelty_boost=0.7, novelty_after_spikes=20,
                             decorrelation_rate=0.3)
-    config = _config(p)
-    net = Network(config, seed=16)
-    naive = simulate_naive(config, net.weights, net.theta,
-                           poisson_rasters(config, IMAGES, seed=16, stream=STREAM_TRAIN), True,
-                           n_samples=len(IMAGES))
-    net.train(IMAGES, progress=False)
-    assert np.array_equal(net.weights, naive.weights) and np.array_equal(net.theta, naive.theta)
-    assert np.array_equal(net._state.exc.ge, naive.state.ge) and np.array_equal(net._state.exc.v, naive.state.v)
-    assert np.array_equal(net._state.plasticity.significance, naive.state.significance)
+    net = _trained_like_naive(_config(p), IMAGES)
     # ... and it acts: the run differs from the one without it (the recall: at test time only)
     plain = _trained(OFF)
     if switch == "recall_at_commit":
@@ -239,6 +246,126 @@ def test_brian2_twin_recalls_the_same_thresholds() -> None:
     np.testing.assert_array_equal(counts, net.respond(IMAGES[5:], stream=STREAM_TEST, n_jobs=1, progress=False))
 
 
+#: The capacity budget acting on 12 neurons within BUDGET_IMAGES: a neuron starts after 3 spikes and
+#: commits after 10 + 40 f of them, f = clip((free - 2) / 10, 0, 1).
+BUDGET = dataclasses.replace(OFF, consolidate=True, hold_threshold=True, theta_hold=0.5, commit_spikes=10.0,
+                             recall_at_commit=True, capacity_budget=True, budget_extra_spikes=40.0,
+                             budget_reserve_neurons=2.0, budget_full_neurons=12.0,
+                             budget_start_spikes=3.0)
+BUDGET_IMAGES = np.concatenate([IMAGES] * 3)
+
+
+def _trained_budget(p: MetaplasticParams, images=BUDGET_IMAGES, **config) -> Network:
+    net = Network(_config(p).replace(**config), seed=16)
+    net.train(images, progress=False)
+    return net
+
+
+def test_capacity_budget_matches_naive() -> None:
+    net = _trained_like_naive(_config(BUDGET), BUDGET_IMAGES)
+    # it acts: some neurons started with less than the whole extra, and the run differs from A + E
+    budget = net._state.plasticity.significance[4]
+    started = budget > 0.0
+    assert started.any() and np.all(budget[started] >= 10.0) and np.all(budget[started] <= 50.0)
+    assert np.any(budget[started] < 50.0)
+    uniform = _trained_budget(dataclasses.replace(BUDGET, capacity_budget=False, commit_spikes=50.0))
+    assert not np.array_equal(net.weights, uniform.weights)
+
+
+def test_capacity_budget_at_its_special_cases() -> None:
+    """Analytic: no extra (E = 0), or a reserve as large as the network (f = 0 for every neuron), is the
+    run without the budget, bit for bit, at the same A (test thresholds included: the referenced recall
+    subtracts nothing); with R0 = 0 and R1 = 1 every neuron that starts finds f = 1 (it is itself
+    free), so every budget is A + E and the
+    run is the one at commit_spikes = A + E without the budget (weights, thresholds, counts; at test
+    time the same thresholds without the referenced recall, and with it theta_plus E less for every
+    committed neuron)."""
+    none = _trained_budget(dataclasses.replace(BUDGET, budget_extra_spikes=0.0))
+    plain = _trained_budget(dataclasses.replace(BUDGET, capacity_budget=False))
+    assert np.array_equal(none.weights, plain.weights) and np.array_equal(none.theta, plain.theta)
+    assert np.array_equal(none.test_thresholds(), plain.test_thresholds())
+    reserved = _trained_budget(dataclasses.replace(BUDGET, budget_reserve_neurons=12.0, budget_full_neurons=20.0))
+    assert np.array_equal(reserved.weights, plain.weights) and np.array_equal(reserved.theta, plain.theta)
+    assert np.array_equal(reserved.test_thresholds(), plain.test_thresholds())
+    assert (plain._state.plasticity.activity >= 10.0).any()  # neurons committed: the cases are not empty
+    whole = dict(budget_reserve_neurons=0.0, budget_full_neurons=1.0)
+    full = _trained_budget(dataclasses.replace(BUDGET, **whole, recall_referenced=False))
+    uniform = _trained_budget(dataclasses.replace(BUDGET, capacity_budget=False, commit_spikes=50.0))
+    assert np.array_equal(full.weights, uniform.weights) and np.array_equal(full.theta, uniform.theta)
+    assert np.array_equal(full._state.plasticity.activity, uniform._state.plasticity.activity)
+    assert np.array_equal(full.test_thresholds(), uniform.test_thresholds())
+    referenced = _trained_budget(dataclasses.replace(BUDGET, **whole))
+    committed = uniform._state.plasticity.activity >= 50.0
+    assert committed.any()
+    drop = referenced.config.excitatory.theta_plus_mv * 40.0
+    np.testing.assert_array_equal(referenced.test_thresholds(),
+                                  uniform.test_thresholds() - np.where(committed, drop, 0.0))
+    p = BUDGET
+    assert budget_head_start(p, 12) == 0.0 and budget_head_start(p, 100) == 0.0
+    assert budget_head_start(p, 7) == 20.0 and budget_head_start(p, 2) == 40.0 and budget_head_start(p, 0) == 40.0
+
+
+def test_capacity_budget_first_starts_get_the_whole_extra_and_later_ones_less() -> None:
+    """Analytic, step by step: after each image, every neuron that reached the start in it has budget
+    A + E min(1, F / R), F the neurons not started before that image, and its count has the head start
+    E - E f on its spikes."""
+    config = _config(BUDGET).replace(input__max_presentations=1)  # one presentation per image
+    net = Network(config, seed=16)
+    spikes = np.zeros(12)
+    for image in BUDGET_IMAGES:
+        before = net._state.plasticity.significance[4].copy()
+        counts_before = net._state.plasticity.activity.copy()
+        net.train(image[None], progress=False)
+        after = net._state.plasticity.significance[4]
+        new = (before == 0.0) & (after > 0.0)
+        f = min(1.0, max(0.0, (np.sum(before == 0.0) - 2.0) / 10.0))
+        spikes = spikes + (net._state.plasticity.activity - counts_before) - np.where(new, 40.0 * (1.0 - f), 0.0)
+        assert np.all(after[new] == 10.0 + 40.0 * f)
+        assert np.all(spikes[new] >= 3.0) and np.all(spikes[(before == 0.0) & ~new] < 3.0)
+    assert np.any((after > 0.0) & (after < 50.0))  # some started after others: less than the whole extra
+    np.testing.assert_allclose(net._state.plasticity.activity, spikes + np.where(after > 0.0, 50.0 - after, 0.0),
+                               rtol=0, atol=1e-9)
+
+
+def test_referenced_recall_removes_the_rise_beyond_the_common_budget() -> None:
+    """A committed neuron answers with its threshold at commitment less theta_plus (A_j - A); without
+    ``recall_referenced`` with the threshold at commitment; training is the same either way."""
+    net = _trained_budget(BUDGET)
+    off = _trained_budget(dataclasses.replace(BUDGET, recall_referenced=False))
+    assert np.array_equal(net.weights, off.weights) and np.array_equal(net.theta, off.theta)
+    tr = net._state.plasticity
+    committed = tr.activity >= 50.0
+    assert committed.any()
+    theta_plus = net.config.excitatory.theta_plus_mv
+    expected = np.where(committed, tr.significance[3] - theta_plus * (tr.significance[4] - 10.0), net.theta)
+    np.testing.assert_array_equal(net.test_thresholds(), expected)
+    np.testing.assert_array_equal(off.test_thresholds(), np.where(committed, tr.significance[3], net.theta))
+    assert np.any(net.test_thresholds() < off.test_thresholds())
+    np.testing.assert_array_equal(recall_thresholds(net.config, net.theta, tr.activity, tr.significance[3],
+                                                    tr.significance[4]), expected)
+
+
+def test_brian2_twin_agrees_with_the_capacity_budget() -> None:
+    """Learning with the budget (the twin's step is :func:`after_presentation_numpy` on the whole
+    population), then answering with learning off (the referenced recall): the twin gives the same
+    budgets, recalled thresholds and spikes."""
+    pytest.importorskip("brian2")
+    from spikedyn.reference.brian2 import Brian2Network
+
+    config = _config(BUDGET)
+    net = Network(config, seed=16)
+    twin = Brian2Network(config, net.weights, net.theta, target="numpy", seed=16)
+    net.train(BUDGET_IMAGES[:20], progress=False)
+    twin.train(BUDGET_IMAGES[:20])
+    np.testing.assert_array_equal(twin.rule_state["budget"], net._state.plasticity.significance[4])
+    assert (net._state.plasticity.activity >= 50.0).any() and np.any(twin.rule_state["budget"] < 50.0)
+    recalled_v = twin._model.plasticity.brian2_test_thresholds(config, twin._theta_v, twin.rule_state)
+    np.testing.assert_allclose(recalled_v * 1e3, net.test_thresholds(), rtol=0, atol=1e-9)
+    counts, _ = twin.respond(BUDGET_IMAGES[20:], stream=STREAM_TEST)
+    np.testing.assert_array_equal(counts, net.respond(BUDGET_IMAGES[20:], stream=STREAM_TEST, n_jobs=1,
+                                                      progress=False))
+
+
 def test_novelty_gate_at_the_extremes() -> None:
     """Vigilance 0: no input is ever novel, so the run is the one without the gate, bit for bit (the
     gains are exactly 1); a huge vigilance makes every input novel once ``S_min`` spikes arrived."""
@@ -257,6 +384,17 @@ def test_section_checks() -> None:
         _config(MetaplasticParams(tau_fatigue_ms=0.0))
     with pytest.raises(ConfigError, match="novelty_after_spikes"):
         _config(MetaplasticParams(novelty=True, novelty_after_spikes=0))
+    with pytest.raises(ConfigError, match="turn metaplastic.consolidate on"):
+        _config(MetaplasticParams(capacity_budget=True, consolidate=False))
+    with pytest.raises(ConfigError, match="budget_start_spikes=200.0 must be below"):
+        _config(MetaplasticParams(capacity_budget=True, budget_start_spikes=200.0))
+    with pytest.raises(ConfigError, match="recall_referenced"):
+        _config(MetaplasticParams(capacity_budget=True, recall_at_commit=False))
+    with pytest.raises(ConfigError, match="budget_full_neurons"):
+        _config(MetaplasticParams(budget_full_neurons=0.0))
+    with pytest.raises(ConfigError, match="budget_reserve_neurons=1600.0 must be below"):
+        _config(MetaplasticParams(budget_reserve_neurons=1600.0))
+    assert _config(MetaplasticParams(recall_at_commit=False))  # the referenced recall needs it only with the budget
     config = NetworkConfig(model="metaplastic").replace(metaplastic__fatigue=True)
     assert NetworkConfig.from_toml(config.to_toml()) == config
 

@@ -19,7 +19,7 @@ unpacked)::
     on_pre(rec, t, learn, w, ge, pixels, lo, hi, step_ptr, input_t0, row_over, <Traces>)
     transmit(rec, t, w, ge, pixels, lo, hi, step_ptr, input_t0)
     on_post(rec, t, w, spikes, n_spikes, <Traces>)
-    after_presentation(rec, w, theta, counts, activity, rate, significance, updates)
+    after_presentation(rec, w, theta, counts, activity, rate, significance, updates, sync)
     synapse_history(rec, n_input, n_neurons)
     synapse_significance(rec, n_input, n_neurons)
     before_presentation(rec, w, col_sum, row_over, col_next, col_dirty, known)
@@ -228,9 +228,10 @@ synapse_significance = kernel_hook(
 on_post = kernel_hook("on_post", "rec, t, w, spikes, n_spikes, row_over, " + _TRACES,
                       "Plasticity on the excitatory spikes spikes[:n_spikes] of step t.")
 after_presentation = kernel_hook(
-    "after_presentation", "rec, w, theta, counts, activity, rate, significance, updates",
+    "after_presentation", "rec, w, theta, counts, activity, rate, significance, updates, sync",
     "The rule's step after each training presentation (and its rest): counts (int32, (N,)) are the "
-    "presentation's spikes.")
+    "presentation's spikes; sync is None on one thread, else this block's Sync (a rule that reads the "
+    "whole population sums over the blocks with core.barrier._sum_over_threads; every block calls it).")
 before_presentation = kernel_hook(
     "before_presentation", "rec, w, col_sum, row_over, col_next, col_dirty, known",
     "What happens to the weights before a training presentation; col_next, col_dirty and known: the column "

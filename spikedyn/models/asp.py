@@ -115,7 +115,7 @@ def _asp_on_post(rec, t, w, spikes, n_spikes, row_over, last_pre, last_post, rec
 
 
 @implements(after_presentation, AspRecord)
-def _asp_after_presentation(rec, w, theta, counts, activity, rate, significance, updates):
+def _asp_after_presentation(rec, w, theta, counts, activity, rate, significance, updates, sync):
     lam = rec.leak_rate
     target = rec.leak_target_w
     n_in, n_out = w.shape

@@ -141,16 +141,55 @@ presentations, as SpikeDyn's rule counts them), ``A`` = ``commit_spikes``; neuro
    gain per neuron (stored), and per inference step one multiplication of each neuron's input
    (priced as a threshold update; the kernels scale a copy of the weights once per call).
 
+8. **Capacity budget: classes spread wider while the network has neurons to spare**
+   (``capacity_budget``, ``budget_extra_spikes`` = ``E``, ``budget_reserve_neurons`` = ``R0``,
+   ``budget_full_neurons`` = ``R1``, ``budget_start_spikes`` = ``s``, ``recall_referenced``): a
+   neuron *starts* after the presentation in which its training spikes reach ``s``; it then gets its
+   own commitment budget from the number ``F`` of the network's neurons that had not started before
+   that presentation, and keeps it::
+
+       A_j = A + E f_j,     f_j = clip((F - R0) / (R1 - R0), 0, 1)
+       neuron j commits once its training spikes reach A_j       (instead of A)
+
+   so with ``R0`` or fewer free neurons every budget is ``A`` (the run without the budget, bit for
+   bit), and with ``R1`` or more it is ``A + E``. It is kept as a head start on the count: the
+   kernels compare ``a_j`` with ``A + E`` everywhere, and a starting neuron's ``a_j`` gains
+   ``E (1 - f_j)``. With ``recall_referenced`` (and ``recall_at_commit``) a committed neuron answers
+   at test time with its threshold at commitment less ``theta_plus (A_j - A)``, the rise its spikes
+   beyond the common budget gave it (thresholds do not decay by default, and each spike of a
+   plastic neuron adds ``theta_plus``), so that neurons of different budgets compete at test time as
+   neurons of the common budget would.
+
+   Rationale (the screens in ``docs/continual.md``, "The commitment budget", validation split): a
+   larger budget spreads each class over more neurons (a plastic neuron's threshold rises with its
+   spikes, so more fresh neurons win before it commits: at 1600 neurons the first class takes about
+   180 neurons at budgets 300-400 against about 30 at 200), which a large network can afford and a
+   small one cannot (at 200 neurons a uniform 250 already leaves no free neuron for the last classes:
+   ACC 0.746 against 0.877). Counting the free neurons lets one rule serve both: a network spends
+   only the neurons beyond a reserve ``R0`` on wider classes. The budgets differ from neuron to
+   neuron, and so would the thresholds they commit with (31-36 mV measured): the referenced recall
+   removes that spread, which otherwise made the early, long-budget neurons the least excitable at
+   test time (ACC 0.840 against 0.885 with it, 400 neurons). The free count is a sum over the whole
+   network after each presentation: on several threads each block counts its own neurons and the
+   counts are summed at a meeting (one integer), so training stays bit-identical for any number of
+   threads. Sources: the recruitment of uncommitted neurons for new inputs while capacity remains
+   (Controlled Forgetting, Allred & Roy 2020; ART's recruitment of uncommitted categories, Carpenter
+   & Grossberg 1987), here made a function of the capacity left; the per-neuron commitment point is
+   metaplasticity's sliding threshold for consolidation (Abraham & Bear 1996). Cost: one budget per
+   neuron (stored); after each training presentation each neuron's budget is read for the free count
+   and, at its start, written (priced as one neuron-state update per neuron).
+
 Dropped from the first version (branch ``learn``, measured on the validation split at 400
 neurons; ``docs/continual.md``): a threshold reset at commitment (ACC 0.36-0.56 against
 0.743 without), a permanent suppression of committed neurons' input while learning (gain
 0.6-0.9: ACC 0.43-0.64) and a downward drift of plastic neurons' thresholds (ACC
 0.15-0.39: a neuron much more excitable than the others wins every input at test time).
 
-Per-neuron state of mechanisms 3-5 (``Traces.significance``, float64, (4, N) with the recall,
-(3, N) without it when fatigue or novelty is on, else (0, 0)): row 0 the fatigue ``f``, row 1
-``1 / (1 + f) - 1`` (0 at rest: the state starts at zero), row 2 the drive ``D`` of the
-current presentation, row 3 the threshold at commitment (mV; 0 while plastic).
+Per-neuron state of mechanisms 3-5 and 8 (``Traces.significance``, float64, (5, N) with the capacity
+budget, (4, N) with the recall, (3, N) without either when fatigue or novelty is on, else (0, 0)):
+row 0 the fatigue ``f``, row 1 ``1 / (1 + f) - 1`` (0 at rest: the state starts at zero), row 2 the
+drive ``D`` of the current presentation, row 3 the threshold at commitment (mV; 0 while plastic),
+row 4 the budget ``A_j`` (0 until the neuron starts).
 
 Brian2 twin: ``g`` and ``fatigue_gain`` are variables of the excitatory neurons set before each
 presentation; the pathways are ``ge_post += w * fatigue_gain_post``, ``w = clip(w - nu_pre
@@ -170,6 +209,7 @@ from typing import Any, NamedTuple
 import numba
 import numpy as np
 
+from ..core.barrier import _sum_over_threads
 from ..core.neurons import _enlist
 from ..core.parts import implements
 from ..core.traces import (_active_traces_now, _mark, _recent_traces_now, _trace, after_presentation, on_post,
@@ -202,7 +242,12 @@ class MetaplasticParams:
       ``decorrelation_rate`` times the spike-weighted mean weights of the committed neurons that
       fired with them (clipped at 0);
     - ``recall_gain``: with learning off, a committed neuron's input is multiplied by
-      ``(L / ||w_j||_2) ** recall_gain_exponent``, ``L`` the committed neurons' median L2 norm.
+      ``(L / ||w_j||_2) ** recall_gain_exponent``, ``L`` the committed neurons' median L2 norm;
+    - ``capacity_budget``: a neuron that reaches ``budget_start_spikes`` training spikes commits after
+      ``commit_spikes + budget_extra_spikes * f`` of them, ``f`` growing from 0 with
+      ``budget_reserve_neurons`` free neurons in the network to 1 with ``budget_full_neurons``;
+      ``recall_referenced``: a committed neuron then answers with its threshold at commitment less
+      ``theta_plus`` per spike of its budget beyond ``commit_spikes``.
 
     Defaults chosen on the validation split at the default continual protocol (400 neurons, 2
     seeds; ``docs/continual.md``): ``commit_spikes`` 200 among 50, 100, 200, 400, the threshold
@@ -235,20 +280,40 @@ class MetaplasticParams:
     decorrelation_rate: float = 0.01
     recall_gain: bool = True
     recall_gain_exponent: float = 1.0
+    capacity_budget: bool = False
+    budget_extra_spikes: float = 200.0
+    budget_reserve_neurons: float = 400.0
+    budget_full_neurons: float = 1600.0
+    budget_start_spikes: float = 10.0
+    recall_referenced: bool = True
 
     #: Fields added since the section's first version, with the value that reproduces files written
     #: before (:meth:`spikedyn.config.NetworkConfig.from_saved`): 0.4.0's networks had no recall,
     #: 0.8.0's no recall gain.
-    ADDED = {"recall_at_commit": False, "recall_gain": False}
-    POSITIVE = ("commit_spikes", "tau_theta_ms", "tau_fatigue_ms")
+    ADDED = {"recall_at_commit": False, "recall_gain": False, "capacity_budget": False}
+    POSITIVE = ("commit_spikes", "tau_theta_ms", "tau_fatigue_ms", "budget_full_neurons")
     NON_NEGATIVE = ("fatigue_per_spike", "vigilance", "novelty_boost", "novelty_after_spikes", "decorrelation_rate",
-                    "recall_gain_exponent")
+                    "recall_gain_exponent", "budget_extra_spikes", "budget_start_spikes", "budget_reserve_neurons")
     FRACTIONS = ("consolidated_rate", "theta_hold")
 
     def check(self, config):
         if self.novelty and self.novelty_after_spikes < 1:
             raise ConfigError(f"metaplastic.novelty_after_spikes={self.novelty_after_spikes!r} must be >= 1 with "
                               "metaplastic.novelty on (the match is a ratio to the input spikes so far)")
+        if self.capacity_budget and not self.consolidate:
+            raise ConfigError("metaplastic.capacity_budget sets when a neuron commits: turn metaplastic.consolidate "
+                              "on, or the budget off")
+        if self.budget_reserve_neurons >= self.budget_full_neurons:
+            raise ConfigError(f"metaplastic.budget_reserve_neurons={self.budget_reserve_neurons!r} must be below "
+                              f"metaplastic.budget_full_neurons={self.budget_full_neurons!r} (the budget grows from "
+                              "the one to the other)")
+        if self.capacity_budget and self.budget_start_spikes >= self.commit_spikes:
+            raise ConfigError(f"metaplastic.budget_start_spikes={self.budget_start_spikes!r} must be below "
+                              f"metaplastic.commit_spikes={self.commit_spikes!r} (a neuron gets its budget before "
+                              "it can commit)")
+        if self.capacity_budget and self.recall_referenced and not self.recall_at_commit:
+            raise ConfigError("metaplastic.recall_referenced corrects the threshold recalled at commitment: turn "
+                              "metaplastic.recall_at_commit on, or metaplastic.recall_referenced off")
 
 
 class MetaplasticRecord(NamedTuple):
@@ -272,6 +337,11 @@ class MetaplasticRecord(NamedTuple):
     recall_at_commit: bool
     decorrelate: bool
     decorrelation_rate: float
+    capacity_budget: bool
+    budget_extra_spikes: float  # E
+    budget_reserve_neurons: float  # R0
+    budget_full_neurons: float  # R1
+    budget_start_spikes: float
 
 
 @numba.njit(cache=True, inline="always")
@@ -405,14 +475,27 @@ def _decorrelate(w, counts, activity, commit_spikes, eta):
 
 
 @implements(after_presentation, MetaplasticRecord)
-def _metaplastic_after_presentation(rec, w, theta, counts, activity, rate, significance, updates):
+def _metaplastic_after_presentation(rec, w, theta, counts, activity, rate, significance, updates, sync):
     if rec.decorrelate:  # before the spike counts join the activity: committed = committed before
         updates[4] += _decorrelate(w, counts, activity, rec.commit_spikes, rec.decorrelation_rate)
+    head = 0.0  # the head start of a neuron that starts in this presentation: E (1 - f)
+    if rec.capacity_budget:  # f from the neurons free before this presentation's starts, in the whole network
+        free = 0
+        for j in range(w.shape[1]):
+            if significance[4, j] == 0.0:
+                free += 1
+        if sync is not None:
+            free = _sum_over_threads(sync, free)
+        f = (free - rec.budget_reserve_neurons) / (rec.budget_full_neurons - rec.budget_reserve_neurons)
+        head = rec.budget_extra_spikes * (1.0 - min(1.0, max(0.0, f)))
     for j in range(w.shape[1]):
         committed_before = activity[j] >= rec.commit_spikes
         if rec.hold_threshold and committed_before:
             theta[j] = theta[j] - rec.theta_release * counts[j]
         activity[j] += counts[j]
+        if rec.capacity_budget and significance[4, j] == 0.0 and activity[j] >= rec.budget_start_spikes:
+            significance[4, j] = rec.commit_spikes - head  # its budget, A + E f
+            activity[j] += head
         if rec.recall_at_commit and not committed_before and activity[j] >= rec.commit_spikes:
             significance[3, j] = theta[j]
         if rec.consolidate:
@@ -430,9 +513,23 @@ implements(synapse_history, MetaplasticRecord)(_stdp_synapse_history)
 
 @implements(synapse_significance, MetaplasticRecord)
 def _metaplastic_state(rec, n_input, n_neurons):
-    # 0.4.0's layout (3 rows with fatigue or novelty) unless the recall adds its row
-    rows = 4 if rec.recall_at_commit else 3 if rec.fatigue or rec.novelty else 0
+    # 0.4.0's layout (3 rows with fatigue or novelty) unless the recall adds its row (and the budget its own)
+    rows = 5 if rec.capacity_budget else 4 if rec.recall_at_commit else 3 if rec.fatigue or rec.novelty else 0
     return np.empty((rows, n_neurons) if rows else (0, 0), np.float64)
+
+
+def commit_count(p) -> float:
+    """The count ``a_j`` at which a neuron commits (``p``: the ``metaplastic`` section): ``commit_spikes``,
+    or with the capacity budget ``commit_spikes + budget_extra_spikes`` (mechanism 8: a neuron's budget
+    ``A + E f_j`` is its head start ``E (1 - f_j)`` on this count)."""
+    return p.commit_spikes + (p.budget_extra_spikes if p.capacity_budget else 0.0)
+
+
+def budget_head_start(p, free: int) -> float:
+    """The head start ``E (1 - f)``, ``f = clip((F - R0) / (R1 - R0), 0, 1)``, of a neuron that starts
+    while ``F`` = ``free`` neurons of the network have not started (mechanism 8; the kernel's arithmetic)."""
+    f = (free - p.budget_reserve_neurons) / (p.budget_full_neurons - p.budget_reserve_neurons)
+    return p.budget_extra_spikes * (1.0 - min(1.0, max(0.0, f)))
 
 
 def fatigue_keep_of(config) -> float:
@@ -444,25 +541,32 @@ def fatigue_keep_of(config) -> float:
 def after_presentation_numpy(config, theta: np.ndarray, counts: np.ndarray, activity: np.ndarray, rate: np.ndarray,
                              fatigue: np.ndarray | None = None, fatigue_gain: np.ndarray | None = None,
                              theta_unit: float = 1.0, theta_commit: np.ndarray | None = None,
-                             w: np.ndarray | None = None) -> None:
+                             w: np.ndarray | None = None, budget: np.ndarray | None = None) -> None:
     """The step after a training presentation with NumPy, in place (the Brian2 twin's): the kernel's
     arithmetic element by element (``theta_unit`` = 1e-3 for volts). ``fatigue`` (f) and
     ``fatigue_gain`` (``1 / (1 + f)``) are updated when the fatigue is on, ``theta_commit`` (the
     threshold at commitment, in ``theta``'s unit) with ``recall_at_commit``, the weights ``w``
-    ((n_input, N)) with ``decorrelate``."""
+    ((n_input, N)) with ``decorrelate``, ``budget`` (each neuron's budget ``A + E f_j``, 0 until it
+    starts) with ``capacity_budget``."""
     p = config.metaplastic
-    committed_before = activity >= p.commit_spikes
+    commit = commit_count(p)
+    committed_before = activity >= commit
     if p.decorrelate and w is not None:
         decorrelate_numpy(w, counts, committed_before, p.decorrelation_rate)
     if p.hold_threshold:
         release = p.theta_hold * config.excitatory.theta_plus_mv * theta_unit
         theta[committed_before] = theta[committed_before] - release * counts[committed_before]
     activity += counts
+    if p.capacity_budget and budget is not None:
+        head = budget_head_start(p, int(np.count_nonzero(budget == 0.0)))
+        starts = (budget == 0.0) & (activity >= p.budget_start_spikes)
+        budget[starts] = commit - head
+        activity[starts] = activity[starts] + head
     if p.recall_at_commit and theta_commit is not None:
-        now = ~committed_before & (activity >= p.commit_spikes)
+        now = ~committed_before & (activity >= commit)
         theta_commit[now] = theta[now]
     if p.consolidate:
-        rate[:] = np.where(activity < p.commit_spikes, 1.0, p.consolidated_rate)
+        rate[:] = np.where(activity < commit, 1.0, p.consolidated_rate)
     if p.fatigue and fatigue is not None:
         f = fatigue * fatigue_keep_of(config)
         f = np.where(committed_before, f + p.fatigue_per_spike * counts, f)
@@ -496,7 +600,7 @@ def recall_gains(config, w: np.ndarray, activity: np.ndarray) -> np.ndarray:
     if not p.recall_gain:
         return gain
     norms = np.sqrt(np.einsum("ij,ij->j", w, w))
-    committed = (activity >= p.commit_spikes) & (norms > 0.0)
+    committed = (activity >= commit_count(p)) & (norms > 0.0)
     if committed.any():
         gain[committed] = (np.median(norms[committed]) / norms[committed]) ** p.recall_gain_exponent
     return gain
@@ -510,14 +614,22 @@ def recall_weights(config, w: np.ndarray, activity: np.ndarray) -> np.ndarray:
     return w * recall_gains(config, w, activity)
 
 
-def recall_thresholds(config, theta: np.ndarray, activity: np.ndarray, theta_commit: np.ndarray) -> np.ndarray:
+def recall_thresholds(config, theta: np.ndarray, activity: np.ndarray, theta_commit: np.ndarray,
+                      budget: np.ndarray | None = None, theta_unit: float = 1.0) -> np.ndarray:
     """The thresholds a network answers with when learning is off: with ``recall_at_commit``, each
-    committed neuron's (``activity >= commit_spikes``) threshold at commitment ``theta_commit``, every
-    other neuron's ``theta``; without, ``theta`` itself (the same array)."""
+    committed neuron's (``activity >= commit_spikes``, :func:`commit_count`) threshold at commitment
+    ``theta_commit``, every other neuron's ``theta``; without, ``theta`` itself (the same array). With
+    the capacity budget and ``recall_referenced``, a committed neuron's recalled threshold less
+    ``theta_plus (budget_j - A)``, the rise its spikes beyond the common budget ``A`` gave it
+    (mechanism 8; ``budget``: each neuron's budget, ``theta_unit`` = 1e-3 for volts)."""
     p = config.metaplastic
     if not p.recall_at_commit:
         return theta
-    return np.where(activity >= p.commit_spikes, theta_commit, theta)
+    recalled = theta_commit
+    if p.capacity_budget and p.recall_referenced and budget is not None:
+        beyond = np.where(budget > 0.0, budget - p.commit_spikes, 0.0)
+        recalled = theta_commit - config.excitatory.theta_plus_mv * theta_unit * beyond
+    return np.where(activity >= commit_count(p), recalled, theta)
 
 
 class MetaplasticThresholdRecord(NamedTuple):
@@ -561,24 +673,26 @@ class MetaplasticStdp(DiehlCookStdp):
     def footprint_entries(self, config) -> dict[str, int]:
         """Each neuron's training spikes (for the commitment, the hold or the recalls), its factor ``g``
         (with the commitment), with fatigue or novelty its fatigue and drive, with the recall its
-        threshold at commitment, and with the recall gain its gain."""
+        threshold at commitment, with the recall gain its gain, and with the capacity budget its budget."""
         p = config.metaplastic
         per_neuron = ((p.consolidate or p.hold_threshold or p.recall_at_commit or p.recall_gain) + p.consolidate
-                      + 2 * (p.fatigue or p.novelty) + p.recall_at_commit + p.recall_gain)
+                      + 2 * (p.fatigue or p.novelty) + p.recall_at_commit + p.recall_gain + p.capacity_budget)
         return {**super().footprint_entries(config), "rule_state": per_neuron * config.n_neurons}
 
     def operation_profile(self, config) -> dict[str, Any]:
         """Diehl & Cook's work and, per neuron after each training presentation
         (:func:`_metaplastic_after_presentation`), the spike count, the factor ``g`` (with the
-        commitment), the threshold's hold (counted for every neuron, as the model view counts) and the
-        fatigue and its gain (with the fatigue); with the recall gain, one multiplication of each
+        commitment), the threshold's hold (counted for every neuron, as the model view counts), the
+        fatigue and its gain (with the fatigue) and the budget (with the capacity budget: each neuron's is
+        read for the count of free neurons and, at its start, written); with the recall gain, one multiplication of each
         neuron's input by its gain per inference step (priced as a threshold update: a per-neuron
         entry read and applied; the kernel scales the weights once per call instead, which is
         cheaper, so this is the dearer of the two ways). Not counted: the novelty gate's drive, one addition
         per delivered weight while learning (the gate is off by default)."""
         p = config.metaplastic
         return {**super().operation_profile(config),
-                "neuron_state_updates": 1 + int(p.consolidate) + int(p.hold_threshold) + 2 * int(p.fatigue),
+                "neuron_state_updates": (1 + int(p.consolidate) + int(p.hold_threshold) + 2 * int(p.fatigue)
+                                         + int(p.capacity_budget)),
                 "inference_gains": bool(p.recall_gain)}
 
     def single_thread_reason(self, config) -> str | None:
@@ -597,27 +711,32 @@ class MetaplasticStdp(DiehlCookStdp):
         """``stdp`` when no mechanism acts on the weights' learning (:meth:`spikedyn.models.Model.reduced`)."""
         p = config.metaplastic
         acts = (p.consolidate or p.hold_threshold or p.fatigue or p.novelty or p.recall_at_commit or p.decorrelate
-                or p.recall_gain)
+                or p.recall_gain or p.capacity_budget)
         return self.name if acts else DiehlCookStdp.name
 
     def record(self, config) -> MetaplasticRecord:
         s, p = config.stdp, config.metaplastic
         return MetaplasticRecord(
             nu_pre=float(s.nu_pre), nu_post=float(s.nu_post), w_max=float(s.w_max),
-            consolidate=bool(p.consolidate), commit_spikes=float(p.commit_spikes),
+            consolidate=bool(p.consolidate), commit_spikes=float(commit_count(p)),
             consolidated_rate=float(p.consolidated_rate), hold_threshold=bool(p.hold_threshold),
             theta_release=float(p.theta_hold * config.excitatory.theta_plus_mv),
             fatigue=bool(p.fatigue), fatigue_per_spike=float(p.fatigue_per_spike),
             fatigue_keep=float(fatigue_keep_of(config)), novelty=bool(p.novelty),
             vigilance_w=float(p.vigilance * s.weight_sum / config.n_input), novelty_gain=1.0 + float(p.novelty_boost),
             novelty_after_spikes=int(p.novelty_after_spikes), recall_at_commit=bool(p.recall_at_commit),
-            decorrelate=bool(p.decorrelate), decorrelation_rate=float(p.decorrelation_rate))
+            decorrelate=bool(p.decorrelate), decorrelation_rate=float(p.decorrelation_rate),
+            capacity_budget=bool(p.capacity_budget), budget_extra_spikes=float(p.budget_extra_spikes),
+            budget_reserve_neurons=float(p.budget_reserve_neurons), budget_full_neurons=float(p.budget_full_neurons),
+            budget_start_spikes=float(p.budget_start_spikes))
 
     def test_thresholds(self, config, theta: np.ndarray, traces) -> np.ndarray:
         """The thresholds of inference (:func:`recall_thresholds`) from the network's rule state."""
-        if not config.metaplastic.recall_at_commit:
+        p = config.metaplastic
+        if not p.recall_at_commit:
             return theta
-        return recall_thresholds(config, theta, traces.activity, traces.significance[3])
+        budget = traces.significance[4] if p.capacity_budget else None
+        return recall_thresholds(config, theta, traces.activity, traces.significance[3], budget)
 
     def test_weights(self, config, w: np.ndarray, traces) -> np.ndarray:
         """The weights of inference (:func:`recall_weights`) from the network's rule state."""
@@ -645,17 +764,18 @@ post2 = 1.
                               "population within a presentation); validate with metaplastic.novelty=false")
         n = config.n_neurons
         return {"activity": np.zeros(n), "g": np.ones(n), "fatigue": np.zeros(n), "fatigue_gain": np.ones(n),
-                "theta_commit": np.zeros(n)}
+                "theta_commit": np.zeros(n), "budget": np.zeros(n)}
 
     def brian2_after_presentation(self, config, w, theta_v, counts, rule_state) -> None:
         """After each training presentation (``theta_v`` in volts)."""
         after_presentation_numpy(config, theta_v, counts, rule_state["activity"], rule_state["g"],
                                  rule_state["fatigue"], rule_state["fatigue_gain"], theta_unit=1e-3,
-                                 theta_commit=rule_state["theta_commit"], w=w)
+                                 theta_commit=rule_state["theta_commit"], w=w, budget=rule_state["budget"])
 
     def brian2_test_thresholds(self, config, theta_v, rule_state) -> np.ndarray:
         """The twin's thresholds of inference (volts), as :meth:`test_thresholds`."""
-        return recall_thresholds(config, theta_v, rule_state["activity"], rule_state["theta_commit"])
+        return recall_thresholds(config, theta_v, rule_state["activity"], rule_state["theta_commit"],
+                                 rule_state["budget"], theta_unit=1e-3)
 
     def brian2_test_weights(self, config, w, rule_state) -> np.ndarray:
         """The twin's weights of inference, as :meth:`test_weights`."""

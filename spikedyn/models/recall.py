@@ -101,7 +101,7 @@ def _recall_state(rec, n_input, n_neurons):
 
 
 @implements(after_presentation, RecallRecord)
-def _recall_after_presentation(rec, w, theta, counts, activity, rate, significance, updates):
+def _recall_after_presentation(rec, w, theta, counts, activity, rate, significance, updates, sync):
     for j in range(w.shape[1]):
         n = significance[1, j] + 1.0
         a = 1.0 / (1.0 + rec.window_fraction * (n - 1.0))

@@ -246,7 +246,7 @@ def _spikedyn_on_post(rec, t, w, spikes, n_spikes, row_over, last_pre, last_post
 
 
 @implements(after_presentation, SpikeDynRecord)
-def _spikedyn_after_presentation(rec, w, theta, counts, activity, rate, significance, updates):
+def _spikedyn_after_presentation(rec, w, theta, counts, activity, rate, significance, updates, sync):
     n_in, n_out = w.shape
     for j in range(n_out):
         activity[j] += counts[j]

@@ -289,7 +289,7 @@ def _no_significance(rec, n_input, n_neurons):
     return np.empty((0, 0), np.float64)
 
 
-def _nothing_after(rec, w, theta, counts, activity, rate, significance, updates):
+def _nothing_after(rec, w, theta, counts, activity, rate, significance, updates, sync):
     pass
 
 

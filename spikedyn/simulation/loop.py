@@ -276,7 +276,7 @@ def _present(kp, st, buf, w, theta, image, seed, stream, index, learn, counts, r
         if learn:
             _run_steps(kp, st, buf, w, theta, kp.rest_steps, _variable(False), learn, counts, rec, ops, sync)
             tr = st.plasticity
-            after_presentation(kp.plasticity, w, theta, counts, tr.activity, tr.rate, tr.significance, tr.updates)
+            after_presentation(kp.plasticity, w, theta, counts, tr.activity, tr.rate, tr.significance, tr.updates, sync)
             round_all(kp.quantise, w, st.clock[0], SITE_AFTER)
         if attempt < rec.attempt_ends.shape[0]:
             rec.attempt_ends[attempt] = rec.n_spikes[0]
