@@ -5,7 +5,7 @@ For every model of ``spikedyn.models.names()``, inference and learning, runs wha
 OUT/M-PROTOCOL.json`` runs (:func:`spikedyn.reference.validate.validate` on the first K MNIST
 training images, in this process): 100 neurons, Brian2's ``cpp_standalone`` target, the
 package defaults, seed 0; and a model whose defaults leave a mechanism off (:data:`EXERCISE`:
-``asp``'s leak) once more with it on. After learning, both trained networks answer the next
+``asp``'s leak, ``metaplastic``'s capacity budget) once more with it on. After learning, both trained networks answer the next
 ``--after-samples`` images with learning off (the rule state each learned, and the spikes each
 produces with what the rule answers with: the recalls of ``metaplastic`` and
 ``lateral-fast-recall``), a row of its own.
@@ -34,15 +34,20 @@ from spikedyn.reference.validate import DEFAULT_TARGET, VALIDATE_TARGETS, descri
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "experiments" / "results" / "brian2_validation"
-#: Models validated a second time with these overrides (``--set`` items): a mechanism their
-#: defaults leave off (``asp`` has no leak by default, which is ``diehl-cook``), or one that does
-#: not act within the run (``metaplastic``'s neurons commit after 200 training spikes, which no
-#: neuron of 100 reaches in 50 images: here after 5, then holding 90 % of the threshold's rise,
-#: learning at a tenth of the rate and tiring; the novelty gate has no Brian2 form).
-EXERCISE = {"asp": (f"asp.leak_rate={PUBLISHED_LEAK_RATE:g}",),
-            "metaplastic": ("metaplastic.commit_spikes=5", "metaplastic.theta_hold=0.9",
-                            "metaplastic.consolidated_rate=0.1", "metaplastic.fatigue=true",
-                            "metaplastic.fatigue_per_spike=0.5", "metaplastic.tau_fatigue_ms=400")}
+#: Models validated again with each of these sets of overrides (``--set`` items): a mechanism
+#: their defaults leave off (``asp`` has no leak by default, which is ``diehl-cook``), or one that
+#: does not act within the run (``metaplastic``'s neurons commit after 200 training spikes, which
+#: no neuron of 100 reaches in 50 images: here after 5, then holding 90 % of the threshold's rise,
+#: learning at a tenth of the rate and tiring; and, second, with the capacity budget, budgets of
+#: 5-15 spikes by the free neurons between 40 and 100, and the referenced recall; the novelty gate
+#: has no Brian2 form).
+EXERCISE = {"asp": ((f"asp.leak_rate={PUBLISHED_LEAK_RATE:g}",),),
+            "metaplastic": (("metaplastic.commit_spikes=5", "metaplastic.theta_hold=0.9",
+                             "metaplastic.consolidated_rate=0.1", "metaplastic.fatigue=true",
+                             "metaplastic.fatigue_per_spike=0.5", "metaplastic.tau_fatigue_ms=400"),
+                            ("metaplastic.commit_spikes=5", "metaplastic.capacity_budget=true",
+                             "metaplastic.budget_extra_spikes=10", "metaplastic.budget_start_spikes=2",
+                             "metaplastic.budget_reserve_neurons=40", "metaplastic.budget_full_neurons=100"))}
 #: File suffix -> the protocol's name in the table.
 PROTOCOLS = {"infer": "inference", "learn": "learning"}
 #: ``learn`` -> the protocol's file suffix.
@@ -66,7 +71,7 @@ def run(out: Path, names: list[str], *, neurons: int, samples: int, learn_sample
     from spikedyn.reference.validate import format_summary, validate
 
     images, _ = load_samples("train", data_dir, max(samples, learn_samples + after_samples), progress=False)
-    variants = [(model, ()) for model in names] + [(m, EXERCISE[m]) for m in names if m in EXERCISE]
+    variants = [(model, ()) for model in names] + [(m, ov) for m in names for ov in EXERCISE.get(m, ())]
     runs = [(model, overrides, learn) for model, overrides in variants for learn in (False, True)
             if PROTOCOL_FILES[learn] in protocols]
     with tqdm(runs, desc="brian2 validation", unit="run") as bar:

@@ -51,6 +51,7 @@ from spikedyn.continual import protocol as cp
 from spikedyn.core.encoding import STREAM_ASSIGN, STREAM_TEST
 from spikedyn.core.readout import assign_labels, predict
 from spikedyn.io.files import atomic_write
+from spikedyn.models.metaplastic import commit_count
 from spikedyn.simulation.network import Network
 
 
@@ -117,8 +118,7 @@ def main(argv=None) -> int:
     R = {k: np.full((n_tasks, n_tasks), np.nan) for k in ("mean", "votes", "class_mean")}
     per_task = []
     before = np.full(n, -1)
-    commit = getattr(getattr(config, "metaplastic", None), "commit_spikes", None) if args.model == "metaplastic" \
-        else None
+    commit = commit_count(config.metaplastic) if args.model == "metaplastic" else None
     start = time.perf_counter()
     for i, task in enumerate(protocol.tasks):
         w0 = net.weights.copy()

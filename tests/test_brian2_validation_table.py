@@ -105,7 +105,7 @@ def test_a_model_validated_again_with_its_mechanism_on_has_a_row_of_its_own(tmp_
     lines = [line for line in validation.table(tmp_path).splitlines() if line.startswith("| `asp`")]
     assert lines[0].startswith("| `asp` | learning |") and "(100/100)" in lines[0]
     assert lines[1].startswith("| `asp` `asp.leak_rate=0.001` | learning |") and "(90/90)" in lines[1]
-    assert validation.EXERCISE["asp"] == leak  # the leak asp had by default until 0.2.0
+    assert validation.EXERCISE["asp"] == (leak,)  # the leak asp had by default until 0.2.0
 
 
 def test_the_inference_after_learning_has_a_row_and_its_differences_are_reported(tmp_path: Path) -> None:
