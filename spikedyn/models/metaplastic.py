@@ -259,6 +259,10 @@ class MetaplasticParams:
     in the last task, and measured on the validation split (``docs/continual.md``). ``recall_gain``
     is on with ``recall_gain_exponent`` 1 among 0 (off), 0.5, 1, 1.5, 2 (0.888 against 0.835 off
     and 0.889 at 1.5 on 2 seeds; 1, the equal-norm case, confirmed on 6: ``docs/continual.md``).
+    ``capacity_budget`` is off here (the model as it was) and on in ``spikedyn continual``'s default
+    (:data:`spikedyn.continual.DEFAULT_CONTINUAL_SET`), with ``budget_extra_spikes`` 200 chosen among
+    0, 100, 200, 300 on the validation split at 1600 neurons (2 seeds); ``budget_reserve_neurons``
+    400 and ``budget_full_neurons`` 1600 are the anchors of ``docs/continual.md``, not a selection.
     """
 
     consolidate: bool = True
