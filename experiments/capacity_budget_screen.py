@@ -132,14 +132,15 @@ def main(argv=None) -> int:
                     help="f = min(1, free neurons / R) instead of the free share (0: the share)")
     ap.add_argument("--recall", choices=RECALLS, default="commit")
     ap.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
-                    help="after spikedyn continual's default overrides (128 Hz input)")
+                    help="after spikedyn continual's default overrides (128 Hz input; the registered capacity "
+                         "budget off: the screen applies its own)")
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args(argv)
     if args.extra < 0 or args.start < 0 or args.every < 1 or args.free_scale < 0:
         ap.error("--extra, --start and --free-scale must be >= 0 and --every >= 1")
     config = NetworkConfig(model="metaplastic", n_neurons=args.neurons).replace(
-        **dict(parse_set(s) for s in (*DEFAULT_CONTINUAL_SET, *args.set)))
+        **dict(parse_set(s) for s in (*DEFAULT_CONTINUAL_SET, "metaplastic.capacity_budget=false", *args.set)))
     if not (config.metaplastic.consolidate and config.metaplastic.recall_at_commit):
         ap.error("the screen needs metaplastic.consolidate and metaplastic.recall_at_commit on (it sets the "
                  "commitment and reads the thresholds at commitment)")

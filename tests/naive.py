@@ -590,7 +590,7 @@ class NaiveMetaplasticStdp(NaiveStdp):
             budget = st.significance[4]  # F: the neurons not started before them
             f = np.clip((np.sum(budget == 0.0) - p.budget_reserve_neurons)
                         / (p.budget_full_neurons - p.budget_reserve_neurons), 0.0, 1.0)
-            starts = (budget == 0.0) & (st.activity >= p.budget_start_spikes)
+            starts = (budget == 0.0) & (st.activity >= min(p.budget_start_spikes, p.commit_spikes))
             head = p.budget_extra_spikes * (1.0 - f)
             st.significance[4] = np.where(starts, commit - head, budget)
             st.activity = np.where(starts, st.activity + head, st.activity)

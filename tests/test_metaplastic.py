@@ -287,6 +287,11 @@ def test_capacity_budget_at_its_special_cases() -> None:
     reserved = _trained_budget(dataclasses.replace(BUDGET, budget_reserve_neurons=12.0, budget_full_neurons=20.0))
     assert np.array_equal(reserved.weights, plain.weights) and np.array_equal(reserved.theta, plain.theta)
     assert np.array_equal(reserved.test_thresholds(), plain.test_thresholds())
+    # ... also when the start is set above the commitment count: a neuron starts no later than it commits
+    late = _trained_budget(dataclasses.replace(BUDGET, budget_reserve_neurons=12.0, budget_full_neurons=20.0,
+                                               budget_start_spikes=25.0))
+    assert np.array_equal(late.weights, plain.weights) and np.array_equal(late.test_thresholds(),
+                                                                          plain.test_thresholds())
     assert (plain._state.plasticity.activity >= 10.0).any()  # neurons committed: the cases are not empty
     whole = dict(budget_reserve_neurons=0.0, budget_full_neurons=1.0)
     full = _trained_budget(dataclasses.replace(BUDGET, **whole, recall_referenced=False))
@@ -386,8 +391,6 @@ def test_section_checks() -> None:
         _config(MetaplasticParams(novelty=True, novelty_after_spikes=0))
     with pytest.raises(ConfigError, match="turn metaplastic.consolidate on"):
         _config(MetaplasticParams(capacity_budget=True, consolidate=False))
-    with pytest.raises(ConfigError, match="budget_start_spikes=200.0 must be below"):
-        _config(MetaplasticParams(capacity_budget=True, budget_start_spikes=200.0))
     with pytest.raises(ConfigError, match="recall_referenced"):
         _config(MetaplasticParams(capacity_budget=True, recall_at_commit=False))
     with pytest.raises(ConfigError, match="budget_full_neurons"):

@@ -144,7 +144,7 @@ presentations, as SpikeDyn's rule counts them), ``A`` = ``commit_spikes``; neuro
 8. **Capacity budget: classes spread wider while the network has neurons to spare**
    (``capacity_budget``, ``budget_extra_spikes`` = ``E``, ``budget_reserve_neurons`` = ``R0``,
    ``budget_full_neurons`` = ``R1``, ``budget_start_spikes`` = ``s``, ``recall_referenced``): a
-   neuron *starts* after the presentation in which its training spikes reach ``s``; it then gets its
+   neuron *starts* after the presentation in which its training spikes reach ``min(s, A)``; it then gets its
    own commitment budget from the number ``F`` of the network's neurons that had not started before
    that presentation, and keeps it::
 
@@ -311,10 +311,6 @@ class MetaplasticParams:
             raise ConfigError(f"metaplastic.budget_reserve_neurons={self.budget_reserve_neurons!r} must be below "
                               f"metaplastic.budget_full_neurons={self.budget_full_neurons!r} (the budget grows from "
                               "the one to the other)")
-        if self.capacity_budget and self.budget_start_spikes >= self.commit_spikes:
-            raise ConfigError(f"metaplastic.budget_start_spikes={self.budget_start_spikes!r} must be below "
-                              f"metaplastic.commit_spikes={self.commit_spikes!r} (a neuron gets its budget before "
-                              "it can commit)")
         if self.capacity_budget and self.recall_referenced and not self.recall_at_commit:
             raise ConfigError("metaplastic.recall_referenced corrects the threshold recalled at commitment: turn "
                               "metaplastic.recall_at_commit on, or metaplastic.recall_referenced off")
@@ -529,6 +525,12 @@ def commit_count(p) -> float:
     return p.commit_spikes + (p.budget_extra_spikes if p.capacity_budget else 0.0)
 
 
+def budget_start_of(p) -> float:
+    """The training spikes at which a neuron starts (mechanism 8): ``budget_start_spikes``, or
+    ``commit_spikes`` if that is fewer (a neuron gets its budget no later than it could commit)."""
+    return min(p.budget_start_spikes, p.commit_spikes)
+
+
 def budget_head_start(p, free: int) -> float:
     """The head start ``E (1 - f)``, ``f = clip((F - R0) / (R1 - R0), 0, 1)``, of a neuron that starts
     while ``F`` = ``free`` neurons of the network have not started (mechanism 8; the kernel's arithmetic)."""
@@ -563,7 +565,7 @@ def after_presentation_numpy(config, theta: np.ndarray, counts: np.ndarray, acti
     activity += counts
     if p.capacity_budget and budget is not None:
         head = budget_head_start(p, int(np.count_nonzero(budget == 0.0)))
-        starts = (budget == 0.0) & (activity >= p.budget_start_spikes)
+        starts = (budget == 0.0) & (activity >= budget_start_of(p))
         budget[starts] = commit - head
         activity[starts] = activity[starts] + head
     if p.recall_at_commit and theta_commit is not None:
@@ -732,7 +734,7 @@ class MetaplasticStdp(DiehlCookStdp):
             decorrelate=bool(p.decorrelate), decorrelation_rate=float(p.decorrelation_rate),
             capacity_budget=bool(p.capacity_budget), budget_extra_spikes=float(p.budget_extra_spikes),
             budget_reserve_neurons=float(p.budget_reserve_neurons), budget_full_neurons=float(p.budget_full_neurons),
-            budget_start_spikes=float(p.budget_start_spikes))
+            budget_start_spikes=float(budget_start_of(p)))
 
     def test_thresholds(self, config, theta: np.ndarray, traces) -> np.ndarray:
         """The thresholds of inference (:func:`recall_thresholds`) from the network's rule state."""
