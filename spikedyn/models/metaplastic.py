@@ -474,6 +474,14 @@ def _decorrelate(w, counts, activity, commit_spikes, eta):
     return n_in * n_p
 
 
+@numba.njit(cache=True)
+def _head_start(extra, reserve, full, free):
+    """The head start ``E (1 - f)``, ``f = clip((F - R0) / (R1 - R0), 0, 1)``, of a neuron that starts while
+    ``F`` = ``free`` neurons of the network have not started (mechanism 8)."""
+    share = (free - reserve) / (full - reserve)
+    return extra * (1.0 - min(1.0, max(0.0, share)))
+
+
 @implements(after_presentation, MetaplasticRecord)
 def _metaplastic_after_presentation(rec, w, theta, counts, activity, rate, significance, updates, sync):
     if rec.decorrelate:  # before the spike counts join the activity: committed = committed before
@@ -486,8 +494,7 @@ def _metaplastic_after_presentation(rec, w, theta, counts, activity, rate, signi
                 free += 1
         if sync is not None:
             free = _sum_over_threads(sync, free)
-        f = (free - rec.budget_reserve_neurons) / (rec.budget_full_neurons - rec.budget_reserve_neurons)
-        head = rec.budget_extra_spikes * (1.0 - min(1.0, max(0.0, f)))
+        head = _head_start(rec.budget_extra_spikes, rec.budget_reserve_neurons, rec.budget_full_neurons, free)
     for j in range(w.shape[1]):
         committed_before = activity[j] >= rec.commit_spikes
         if rec.hold_threshold and committed_before:
@@ -532,10 +539,10 @@ def budget_start_of(p) -> float:
 
 
 def budget_head_start(p, free: int) -> float:
-    """The head start ``E (1 - f)``, ``f = clip((F - R0) / (R1 - R0), 0, 1)``, of a neuron that starts
-    while ``F`` = ``free`` neurons of the network have not started (mechanism 8; the kernel's arithmetic)."""
-    f = (free - p.budget_reserve_neurons) / (p.budget_full_neurons - p.budget_reserve_neurons)
-    return p.budget_extra_spikes * (1.0 - min(1.0, max(0.0, f)))
+    """The head start of a neuron that starts while ``free`` neurons of the network have not started
+    (``p``: the ``metaplastic`` section; :func:`_head_start`, the kernel's own)."""
+    return float(_head_start(float(p.budget_extra_spikes), float(p.budget_reserve_neurons),
+                             float(p.budget_full_neurons), int(free)))
 
 
 def fatigue_keep_of(config) -> float:
@@ -564,8 +571,9 @@ def after_presentation_numpy(config, theta: np.ndarray, counts: np.ndarray, acti
         theta[committed_before] = theta[committed_before] - release * counts[committed_before]
     activity += counts
     if p.capacity_budget and budget is not None:
-        head = budget_head_start(p, int(np.count_nonzero(budget == 0.0)))
-        starts = (budget == 0.0) & (activity >= budget_start_of(p))
+        waiting = budget == 0.0  # not started before this presentation
+        head = budget_head_start(p, int(np.count_nonzero(waiting)))
+        starts = waiting & (activity >= budget_start_of(p))
         budget[starts] = commit - head
         activity[starts] = activity[starts] + head
     if p.recall_at_commit and theta_commit is not None:
