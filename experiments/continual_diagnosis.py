@@ -4,7 +4,11 @@ learned, thresholds at test time, how well the committed neurons' weights match 
 Runs the class-incremental protocol of :mod:`spikedyn.continual` on the validation split (learn
 from training images 0-49,999, score on 50,000-59,999; this script has no test-set option),
 the same images as ``spikedyn continual --split validation --seed S`` (the protocol's plan),
-and after each task records:
+and after each task records the list below. With ``--learn-pool all`` it learns from the images
+that ``spikedyn continual --seed S`` (test split) learns from, drawn from all 60,000 training
+images, so the network is the one that run trains, and scores it on training images that run's
+plan never uses (``--test-per-class`` of each class; the test set is never read): a run that
+failed on the test set can be looked into without choosing anything on it.
 
 - the accuracy matrix row with Diehl & Cook's mean-response readout (``R``; the protocol's),
   and with a vote-count readout and a nearest-class-mean readout of the same responses;
@@ -50,6 +54,7 @@ from spikedyn.config.network_config import parse_set
 from spikedyn.continual import protocol as cp
 from spikedyn.core.encoding import STREAM_ASSIGN, STREAM_TEST
 from spikedyn.core.readout import assign_labels, predict
+from spikedyn.io.data import load_mnist
 from spikedyn.io.files import atomic_write
 from spikedyn.models.metaplastic import commit_count
 from spikedyn.simulation.network import Network
@@ -104,14 +109,30 @@ def main(argv=None) -> int:
     ap.add_argument("--tasks", default="0,1,2,3,4,5,6,7,8,9")
     ap.add_argument("--samples-per-task", type=int, default=cp.DEFAULT_SAMPLES_PER_TASK)
     ap.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE")
+    ap.add_argument("--learn-pool", choices=("validation", "all"), default="validation",
+                    help="'validation': learn from training images 0-49,999 and score on 50,000-59,999 (the "
+                         "validation split); 'all': learn as the test split's run does and score on the training "
+                         "images its plan never uses")
+    ap.add_argument("--test-per-class", type=int, default=None,
+                    help="images scored per class (default all; with --learn-pool all, 500)")
+    ap.add_argument("--save-network", type=Path, default=None,
+                    help="also save the final network to this run directory (Network.load reads it; run.json "
+                         "keeps the last labelled pass's names)")
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args(argv)
     config = NetworkConfig(model=args.model, n_neurons=args.neurons).replace(
         **dict(parse_set(s) for s in args.set))
+    test_per_class = args.test_per_class or (500 if args.learn_pool == "all" else None)
     protocol = cp.Protocol(tasks=cp.parse_tasks(args.tasks), samples_per_task=args.samples_per_task,
-                           split="validation")
-    pools = cp.load_pools("validation", args.data_dir)
+                           split="validation", test_per_class=test_per_class)
+    if args.learn_pool == "validation":
+        pools = cp.load_pools("validation", args.data_dir)
+    else:
+        train_x, train_y = load_mnist("train", args.data_dir)
+        drawn = cp._plan(cp.Pools(train_x, train_y, train_x, train_y), protocol, args.seed).train
+        unused = np.setdiff1d(np.arange(train_y.size), np.concatenate(drawn))
+        pools = cp.Pools(train_x, train_y, train_x[unused], train_y[unused])
     plan = cp._plan(pools, protocol, args.seed)
     net = Network(config, seed=args.seed)
     n, n_tasks = args.neurons, len(protocol.tasks)
@@ -190,12 +211,17 @@ def main(argv=None) -> int:
     acc = {k: float(np.mean(R[k][-1])) for k in R}
     bwt = {k: float(np.mean([R[k][-1, j] - R[k][j, j] for j in range(n_tasks - 1)])) for k in R}
     result = {"model": args.model, "neurons": n, "seed": args.seed, "tasks": args.tasks,
-              "samples_per_task": args.samples_per_task, "split": "validation", "set": args.set,
+              "samples_per_task": args.samples_per_task, "set": args.set,
+              "split": "validation" if args.learn_pool == "validation" else "training images the plan never uses",
+              "learn_pool": args.learn_pool, "test_per_class": test_per_class,
               "config": config.to_dict(), "spikedyn_version": __version__, "source_hash": source_hash(),
               "final_average_accuracy": acc,
               "bwt": bwt, "accuracy_matrix": {k: [[None if np.isnan(x) else float(x) for x in row] for row in v]
                                               for k, v in R.items()},
               "per_task": per_task, "wall_seconds": time.perf_counter() - start}
+    if args.save_network is not None:
+        net.save(args.save_network, overwrite=True, extra={"assignments": before.tolist(), "seed": args.seed,
+                                                           "learn_pool": args.learn_pool, "tasks": args.tasks})
     args.out.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(result, indent=1)
     atomic_write(args.out, lambda f: f.write(text.encode()))

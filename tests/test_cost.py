@@ -81,15 +81,18 @@ def test_per_neuron_state_after_each_presentation_is_priced(model: str, changes:
     for view in ("model", "executed", "dense"):
         assert (derive(config, tally, "train")["threshold_updates"][view]
                 == derive(plain, tally, "train")["threshold_updates"][view] + extra)
-    gains = model == "metaplastic" and config.metaplastic.recall_gain  # priced at inference (test below)
+    gains = model == "metaplastic" and (config.metaplastic.recall_gain or config.metaplastic.recall_committed_only)
     assert derive(config, tally, "inference")["threshold_updates"]["model"] == (20 * 3 / 2 if gains else 0)
 
 
-def test_an_input_gain_at_inference_is_priced_per_neuron_and_step() -> None:
-    """``metaplastic.recall_gain``: each neuron's input times its gain at every inference step, one
-    threshold update's price per neuron and step; nothing else of inference changes."""
-    gained = NetworkConfig(model="metaplastic", n_neurons=3, n_input=4, stdp=StdpParams(weight_sum=0.4))
-    config = gained.replace(metaplastic__recall_gain=False)
+@pytest.mark.parametrize("switch", ["recall_gain", "recall_committed_only"])
+def test_an_input_gain_at_inference_is_priced_per_neuron_and_step(switch) -> None:
+    """``metaplastic.recall_gain`` or ``metaplastic.recall_committed_only``: each neuron's input times
+    its gain at every inference step, one threshold update's price per neuron and step; nothing else
+    of inference changes."""
+    config = NetworkConfig(model="metaplastic", n_neurons=3, n_input=4, stdp=StdpParams(weight_sum=0.4)).replace(
+        metaplastic__recall_gain=False, metaplastic__recall_committed_only=False)
+    gained = config.replace(**{f"metaplastic__{switch}": True})
     tally = dict.fromkeys(TALLY, 0)
     tally.update(samples=2, steps=20, input_spikes=10, excitatory_spikes=4, presentations=3)
     plain, priced = derive(config, tally, "inference"), derive(gained, tally, "inference")

@@ -224,14 +224,49 @@ def test_recall_gain_acts_at_inference_only() -> None:
     assert models.get("metaplastic").reduced(_config(dataclasses.replace(OFF, recall_gain=True))) == "metaplastic"
 
 
-def test_brian2_twin_recalls_the_same_thresholds() -> None:
+def test_recall_by_committed_neurons_only_silences_plastic_neurons_analytic() -> None:
+    """Analytic (mechanism 9): committed neurons 0, 1, 2 and 4 keep their gains (1 without the recall
+    gain, the gains of the case above with it), the plastic neuron 3 gets 0; before any neuron commits
+    every gain is 1."""
+    w = np.zeros((4, 5))
+    w[0, 0], w[:, 1], w[0, 2], w[:, 3] = 1.0, 1.0, 4.0, 7.0
+    activity = np.array([5.0, 6.0, 9.0, 1.0, 8.0])
+    only = _config(dataclasses.replace(OFF, consolidate=True, commit_spikes=5.0, recall_committed_only=True))
+    np.testing.assert_array_equal(recall_gains(only, w, activity), [1.0, 1.0, 1.0, 0.0, 1.0])
+    both = only.replace(metaplastic__recall_gain=True)
+    np.testing.assert_allclose(recall_gains(both, w, activity), [2.0, 1.0, 0.5, 0.0, 1.0], rtol=1e-15)
+    assert np.all(recall_gains(only, w, np.zeros(5)) == 1.0)
+    assert np.all(recall_gains(only.replace(metaplastic__recall_committed_only=False), w, activity) == 1.0)
+
+
+def test_recall_by_committed_neurons_only_acts_at_inference_only() -> None:
+    """Training is the same with and without the switch; with it a plastic neuron never fires when
+    learning is off, and the responses are those of the network whose plastic columns are zero."""
+    p = dataclasses.replace(OFF, consolidate=True, commit_spikes=3.0, recall_at_commit=True)
+    net = _trained(dataclasses.replace(p, recall_committed_only=True))
+    without = _trained(p)
+    assert np.array_equal(net.weights, without.weights) and np.array_equal(net.theta, without.theta)
+    plastic = net._state.plasticity.activity < 3.0
+    assert plastic.any() and (~plastic).any()
+    counts = net.respond(IMAGES, stream=STREAM_TEST, n_jobs=1, progress=False)
+    assert counts[:, plastic].sum() == 0 and counts.sum() > 0
+    assert without.respond(IMAGES, stream=STREAM_TEST, n_jobs=1, progress=False)[:, plastic].sum() > 0
+    without.weights[:, plastic] = 0.0
+    np.testing.assert_array_equal(counts, without.respond(IMAGES, stream=STREAM_TEST, n_jobs=1, progress=False))
+    assert models.get("metaplastic").reduced(_config(dataclasses.replace(OFF, recall_committed_only=True))) \
+        == "metaplastic"
+
+
+@pytest.mark.parametrize("switches", [{"recall_gain": True}, {"recall_gain": True, "recall_committed_only": True}],
+                         ids=["gain", "gain-committed-only"])
+def test_brian2_twin_recalls_the_same_thresholds(switches) -> None:
     """Trained by both, then answering with learning off: the twin recalls the same thresholds at
     commitment and the same gained weights, and gives the same spikes."""
     pytest.importorskip("brian2")
     from spikedyn.reference.brian2 import Brian2Network
 
     p = dataclasses.replace(OFF, consolidate=True, hold_threshold=True, theta_hold=0.5, commit_spikes=3.0,
-                            recall_at_commit=True, recall_gain=True)
+                            recall_at_commit=True, **switches)
     config = _config(p)
     net = Network(config, seed=16)
     twin = Brian2Network(config, net.weights, net.theta, target="numpy", seed=16)
@@ -436,6 +471,8 @@ def test_networks_saved_before_the_recall_load_without_it(tmp_path) -> None:
     del saved["metaplastic"]["recall_gain"]  # and 0.8.0's, before the recall gain
     assert NetworkConfig.from_saved(saved).metaplastic.recall_gain is False
     assert NetworkConfig.from_saved({"model": "metaplastic"}).metaplastic.recall_gain is True
+    del saved["metaplastic"]["recall_committed_only"]  # and 0.8.0's, before the recall by committed neurons only
+    assert NetworkConfig.from_saved(saved).metaplastic.recall_committed_only is False
     # with the fatigue on: 0.4.0 kept its rule state in 3 rows, which the recall's off keeps
     net = Network(NetworkConfig(model="metaplastic", n_neurons=12, timing=SHORT).replace(
         metaplastic__recall_at_commit=False, metaplastic__fatigue=True), seed=3)

@@ -148,7 +148,8 @@ def derive(config: NetworkConfig, tally: Mapping[str, float], phase: str) -> dic
                                       state after each presentation (``neuron_state_updates`` = a:
                                       stdp-recall 2, stdp-spikedyn and stdp-metaplastic 1-5);
                                       inference: steps * N for a rule whose neurons answer with an
-                                      input gain (``inference_gains``: metaplastic.recall_gain)
+                                      input gain (``inference_gains``: metaplastic.recall_gain,
+                                      metaplastic.recall_committed_only)
         trace_updates               = input_spikes + 2 exc_spikes      (executed: one per spike)
         trace_reads                 = input_spikes * N + exc_spikes * (n + 1)
                                       (executed: depression_visits + exc_spikes * (n + 1))

@@ -179,6 +179,27 @@ presentations, as SpikeDyn's rule counts them), ``A`` = ``commit_spikes``; neuro
    neuron (stored); after each training presentation each neuron's budget is read for the free count
    and, at its start, written (priced as one neuron-state update per neuron).
 
+9. **Recall by committed neurons only** (``recall_committed_only``): when learning is off, a plastic
+   neuron does not answer; once any neuron has committed::
+
+       g_j = 0   if a_j < A_j (plastic),    during inference:  ge_j += g_j * w_ij   (training unchanged)
+
+   (with the recall gain, a committed neuron's ``g_j`` is its gain of mechanism 7, else 1; before any
+   neuron commits every neuron answers as it is). Rationale (the diagnosis in ``docs/continual.md``,
+   "A neuron still learning at the end"): a neuron in the middle of its budget has half-learned,
+   blurred weights and, its threshold having risen with fewer spikes than a committed neuron's, a
+   lower one; such a neuron can answer every image at test time. In a 1600-neuron run with the
+   capacity budget one plastic neuron (190 of its 278 spikes, threshold 29.5 mV against the committed
+   neurons' 30.4) fired 14-20 spikes on every image of classes 4, 7, 8 and 9 and, named 9, took the
+   fours, sevens and eights (ACC 0.65; 0.89 with the plastic neurons silent). The readout names
+   neurons by what they answer, so a representation the rule has not kept yet should not be read:
+   what the network recalls is what it has consolidated. Sources: the consolidated trace as the one
+   recalled, the labile one as not yet memory (Benna & Fusi 2016; synaptic tagging and capture, Frey &
+   Morris 1997); ART's distinction between committed categories, which code the inputs, and
+   uncommitted ones (Carpenter & Grossberg 1987). Cost: the gain per neuron and its multiplication per
+   inference step, priced as mechanism 7's (the kernel still delivers every weight: no saving is
+   credited for the silent neurons).
+
 Dropped from the first version (branch ``learn``, measured on the validation split at 400
 neurons; ``docs/continual.md``): a threshold reset at commitment (ACC 0.36-0.56 against
 0.743 without), a permanent suppression of committed neurons' input while learning (gain
@@ -247,7 +268,9 @@ class MetaplasticParams:
       ``commit_spikes + budget_extra_spikes * f`` of them, ``f`` growing from 0 with
       ``budget_reserve_neurons`` free neurons in the network to 1 with ``budget_full_neurons``;
       ``recall_referenced``: a committed neuron then answers with its threshold at commitment less
-      ``theta_plus`` per spike of its budget beyond ``commit_spikes``.
+      ``theta_plus`` per spike of its budget beyond ``commit_spikes``;
+    - ``recall_committed_only``: with learning off, only committed neurons answer (a plastic neuron's
+      input gain is 0), once any neuron has committed.
 
     Defaults chosen on the validation split at the default continual protocol (400 neurons, 2
     seeds; ``docs/continual.md``): ``commit_spikes`` 200 among 50, 100, 200, 400, the threshold
@@ -290,11 +313,13 @@ class MetaplasticParams:
     budget_full_neurons: float = 1600.0
     budget_start_spikes: float = 10.0
     recall_referenced: bool = True
+    recall_committed_only: bool = False
 
     #: Fields added since the section's first version, with the value that reproduces files written
     #: before (:meth:`spikedyn.config.NetworkConfig.from_saved`): 0.4.0's networks had no recall,
     #: 0.8.0's no recall gain.
-    ADDED = {"recall_at_commit": False, "recall_gain": False, "capacity_budget": False}
+    ADDED = {"recall_at_commit": False, "recall_gain": False, "capacity_budget": False,
+             "recall_committed_only": False}
     POSITIVE = ("commit_spikes", "tau_theta_ms", "tau_fatigue_ms", "budget_full_neurons")
     NON_NEGATIVE = ("fatigue_per_spike", "vigilance", "novelty_boost", "novelty_after_spikes", "decorrelation_rate",
                     "recall_gain_exponent", "budget_extra_spikes", "budget_start_spikes", "budget_reserve_neurons")
@@ -605,25 +630,38 @@ def decorrelate_numpy(w: np.ndarray, counts: np.ndarray, committed: np.ndarray, 
 
 
 def recall_gains(config, w: np.ndarray, activity: np.ndarray) -> np.ndarray:
-    """Each neuron's input gain when learning is off (mechanism 7 of the module docstring), shape (N,):
-    ``(L / ||w_j||_2) ** recall_gain_exponent`` for a committed neuron (``activity >= commit_spikes``)
-    with a non-zero column, ``L`` the median L2 norm of the committed neurons' columns; 1 for every
-    other neuron, and for all of them without ``recall_gain`` or before any neuron commits."""
+    """Each neuron's input gain when learning is off (mechanisms 7 and 9 of the module docstring), shape
+    (N,): with ``recall_gain``, ``(L / ||w_j||_2) ** recall_gain_exponent`` for a committed neuron
+    (``activity >= commit_spikes``) with a non-zero column, ``L`` the median L2 norm of the committed
+    neurons' columns; with ``recall_committed_only``, 0 for every plastic neuron; 1 for every other
+    neuron. Before any neuron commits every gain is 1."""
     p = config.metaplastic
     gain = np.ones(w.shape[1])
-    if not p.recall_gain:
+    if not _answers_with_gains(p):
         return gain
-    norms = np.sqrt(np.einsum("ij,ij->j", w, w))
-    committed = (activity >= commit_count(p)) & (norms > 0.0)
-    if committed.any():
-        gain[committed] = (np.median(norms[committed]) / norms[committed]) ** p.recall_gain_exponent
+    committed = activity >= commit_count(p)
+    if not committed.any():
+        return gain
+    if p.recall_gain:
+        norms = np.sqrt(np.einsum("ij,ij->j", w, w))
+        scaled = committed & (norms > 0.0)
+        if scaled.any():
+            gain[scaled] = (np.median(norms[scaled]) / norms[scaled]) ** p.recall_gain_exponent
+    if p.recall_committed_only:
+        gain[~committed] = 0.0
     return gain
+
+
+def _answers_with_gains(p: MetaplasticParams) -> bool:
+    """Whether the network answers with a gain of each neuron's input (mechanisms 7 and 9)."""
+    return bool(p.recall_gain or p.recall_committed_only)
 
 
 def recall_weights(config, w: np.ndarray, activity: np.ndarray) -> np.ndarray:
     """The weights a network answers with when learning is off: ``w`` times each column's
-    :func:`recall_gains` (a new array), or ``w`` itself without ``recall_gain``."""
-    if not config.metaplastic.recall_gain:
+    :func:`recall_gains` (a new array), or ``w`` itself without ``recall_gain`` and
+    ``recall_committed_only``."""
+    if not _answers_with_gains(config.metaplastic):
         return w
     return w * recall_gains(config, w, activity)
 
@@ -687,10 +725,12 @@ class MetaplasticStdp(DiehlCookStdp):
     def footprint_entries(self, config) -> dict[str, int]:
         """Each neuron's training spikes (for the commitment, the hold or the recalls), its factor ``g``
         (with the commitment), with fatigue or novelty its fatigue and drive, with the recall its
-        threshold at commitment, with the recall gain its gain, and with the capacity budget its budget."""
+        threshold at commitment, with the recall gain or the recall by committed neurons only its gain, and
+        with the capacity budget its budget."""
         p = config.metaplastic
-        per_neuron = ((p.consolidate or p.hold_threshold or p.recall_at_commit or p.recall_gain) + p.consolidate
-                      + 2 * (p.fatigue or p.novelty) + p.recall_at_commit + p.recall_gain + p.capacity_budget)
+        gains = _answers_with_gains(p)
+        per_neuron = ((p.consolidate or p.hold_threshold or p.recall_at_commit or gains) + p.consolidate
+                      + 2 * (p.fatigue or p.novelty) + p.recall_at_commit + gains + p.capacity_budget)
         return {**super().footprint_entries(config), "rule_state": per_neuron * config.n_neurons}
 
     def operation_profile(self, config) -> dict[str, Any]:
@@ -698,7 +738,8 @@ class MetaplasticStdp(DiehlCookStdp):
         (:func:`_metaplastic_after_presentation`), the spike count, the factor ``g`` (with the
         commitment), the threshold's hold (counted for every neuron, as the model view counts), the
         fatigue and its gain (with the fatigue) and the budget (with the capacity budget: each neuron's is
-        read for the count of free neurons and, at its start, written); with the recall gain, one multiplication of each
+        read for the count of free neurons and, at its start, written); with the recall gain or the recall
+        by committed neurons only, one multiplication of each
         neuron's input by its gain per inference step (priced as a threshold update: a per-neuron
         entry read and applied; the kernel scales the weights once per call instead, which is
         cheaper, so this is the dearer of the two ways). Not counted: the novelty gate's drive, one addition
@@ -707,7 +748,7 @@ class MetaplasticStdp(DiehlCookStdp):
         return {**super().operation_profile(config),
                 "neuron_state_updates": (1 + int(p.consolidate) + int(p.hold_threshold) + 2 * int(p.fatigue)
                                          + int(p.capacity_budget)),
-                "inference_gains": bool(p.recall_gain)}
+                "inference_gains": _answers_with_gains(p)}
 
     def single_thread_reason(self, config) -> str | None:
         """Why training cannot be split into blocks of neurons (:func:`spikedyn.simulation.network.training_threads`):
@@ -725,7 +766,7 @@ class MetaplasticStdp(DiehlCookStdp):
         """``stdp`` when no mechanism acts on the weights' learning (:meth:`spikedyn.models.Model.reduced`)."""
         p = config.metaplastic
         acts = (p.consolidate or p.hold_threshold or p.fatigue or p.novelty or p.recall_at_commit or p.decorrelate
-                or p.recall_gain or p.capacity_budget)
+                or p.recall_gain or p.capacity_budget or p.recall_committed_only)
         return self.name if acts else DiehlCookStdp.name
 
     def record(self, config) -> MetaplasticRecord:
