@@ -18,10 +18,12 @@ DEFAULT_CONTINUAL_MODEL = "metaplastic"
 #: Overrides that come with the default model (``--set`` items, applied before the user's): the
 #: input rate its selection on the validation split chose, 128 Hz at pixel 255, and the capacity
 #: budget (mechanism 8 of :mod:`spikedyn.models.metaplastic`: networks of up to 400 neurons run as
-#: without it, bit for bit; larger ones spread each class over more neurons; ``docs/continual.md``).
-#: Used only when the model is not given (``--model``, ``--config`` or ``--set model=...``):
+#: without it, bit for bit; larger ones spread each class over more neurons; ``docs/continual.md``), and
+#: the recall by committed neurons only (mechanism 9: a neuron still learning when training stops does
+#: not answer at test time). Used only when the model is not given (``--model``, ``--config`` or ``--set model=...``):
 #: ``--model metaplastic`` is the model at the package defaults.
-DEFAULT_CONTINUAL_SET = ("input.rate_hz_per_unit=0.5", "metaplastic.capacity_budget=true")
+DEFAULT_CONTINUAL_SET = ("input.rate_hz_per_unit=0.5", "metaplastic.capacity_budget=true",
+                         "metaplastic.recall_committed_only=true")
 
 from .outputs import write_outputs
 from .protocol import (DEFAULT_ASSIGN_PER_CLASS, DEFAULT_SAMPLES_PER_TASK, N_CLASSES, SPLITS, ContinualResult, Pools,
