@@ -25,27 +25,29 @@ from pathlib import Path
 from spikedyn.compare import group_runs, run_from_record, write_comparison
 
 
-def _labelled(spec: str) -> tuple[str, Path]:
-    label, sep, path = spec.partition("=")
-    if not sep or not label or not path:
-        raise argparse.ArgumentTypeError(f"--runs takes LABEL=DIR, got {spec!r}")
-    return label, Path(path)
+def _labelled(spec: str) -> tuple[str, list[Path]]:
+    label, sep, paths = spec.partition("=")
+    if not sep or not label or not paths or "" in paths.split(","):
+        raise argparse.ArgumentTypeError(f"--runs takes LABEL=DIR[,DIR...], got {spec!r}")
+    return label, [Path(p) for p in paths.split(",")]
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--runs", type=_labelled, action="append", required=True, metavar="LABEL=DIR",
-                    help="a row: the continual runs (JSON files) in DIR, labelled LABEL (repeatable, two or more)")
+    ap.add_argument("--runs", type=_labelled, action="append", required=True, metavar="LABEL=DIR[,DIR...]",
+                    help="a row: the continual runs (JSON files) in the DIRs, labelled LABEL (repeatable, two or "
+                         "more)")
     ap.add_argument("--note", default="", help="a sentence for the table's caption (what the labels stand for)")
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args(argv)
     if len(args.runs) < 2:
         ap.error("--runs: give two sets or more to pair")
     runs = []
-    for label, directory in args.runs:
-        files = sorted(directory.glob("*.json"))
+    for label, directories in args.runs:
+        files = sorted(f for directory in directories for f in directory.glob("*.json"))
         if not files:
-            ap.error(f"--runs {label}={directory}: no run files there; give a runs/ directory of a comparison")
+            ap.error(f"--runs {label}: no run files in {', '.join(map(str, directories))}; give runs/ directories "
+                     "of a comparison")
         for f in files:
             run = run_from_record(json.loads(f.read_text()), source=str(f), label=label)
             if run is None:

@@ -662,3 +662,22 @@ def test_capacity_budget_screen_is_the_protocol_at_its_extremes(tmp_path, no_tes
     low = [r["per_task"][-1]["recall_threshold_mv_committed_min_median_max"] for r in (referenced, follows)]
     assert low[0][2] < low[1][2] and low[0][0] < low[1][0]
     assert no_test_split and set(no_test_split) == {"train"}
+
+
+def test_paired_runs_pairs_stored_runs_of_one_model_by_seed(tmp_path, capsys) -> None:
+    """``experiments/paired_runs.py`` on stored runs (the validation check of the recall by committed
+    neurons only): one row per label, and the seed-paired margin of the two at one size; a label
+    without runs is a usage error (exit status 2) that writes nothing."""
+    paired = importlib.import_module("paired_runs")
+    results = EXPERIMENTS / "results"
+    with_ = results / "continual_committed_only_validation" / "runs"
+    without = ",".join(str(results / d / "runs") for d in ("continual_capacity_budget_validation",
+                                                           "continual_capacity_budget_validation_seeds"))
+    assert paired.main(["--runs", f"with={with_}", "--runs", f"without={without}", "--out", str(tmp_path / "p")]) == 0
+    table = (tmp_path / "p" / "table.md").read_text()
+    assert "| `with` | 1600 | 5 | 0.904 ± 0.004 |" in table and "| `without` | 1600 | 5 | 0.904 ± 0.004 |" in table
+    assert "| `with` - `without` | 1600 | 5 | +0.0 [+0.0, +0.0] |" in (tmp_path / "p" / "margins.md").read_text()
+    with pytest.raises(SystemExit) as stop:
+        paired.main(["--runs", f"with={with_}", "--runs", f"none={tmp_path / 'empty'}", "--out", str(tmp_path / "q")])
+    assert stop.value.code == 2 and not (tmp_path / "q").exists()
+    assert "no run files" in capsys.readouterr().err
