@@ -39,14 +39,10 @@ presentations, as SpikeDyn's rule counts them), ``A`` = ``commit_spikes``; neuro
        during training presentations:  ge_j += w_ij / (1 + f_j)   per input spike of i
        during inference:               ge_j += w_ij               (fatigue plays no part)
 
-   Rationale (the diagnosis in ``docs/continual.md``): a committed neuron must yield the
-   inputs of a new, similar class to plastic neurons (else that class recruits too few
-   neurons), but yielding through the threshold (a partial hold, ``h < 1``) leaves it less
-   excitable at test time, and the newest class's neurons then take its inputs at recall:
-   recruitment and recall traded against each other through the one threshold. Fatigue
-   makes it yield while learning and recovers at rest, and leaves the test-time threshold
-   alone. Sources: activity-dependent short-term depression of a neuron's input efficacy
-   (Tsodyks & Markram 1997; Abbott et al. 1997), which recovers with a time constant; the
+   Rationale (``docs/continual.md``): a committed neuron must yield the inputs of a new, similar
+   class to plastic neurons, but yielding through the threshold (``h < 1``) leaves it less
+   excitable at test time; fatigue makes it yield while learning only. Sources: short-term
+   depression of input efficacy (Tsodyks & Markram 1997; Abbott et al. 1997); the
    recruitment it serves is Controlled Forgetting's (Allred & Roy 2020).
 
 4. **Novelty-gated recruitment** (``novelty``, ``vigilance`` = ``rho``,
@@ -76,19 +72,14 @@ presentations, as SpikeDyn's rule counts them), ``A`` = ``commit_spikes``; neuro
 
        theta_test_j = theta_j(c_j)  if a_j >= A,   theta_j  otherwise
 
-   Training is unchanged. Rationale (the diagnosis of the failing runs, ``docs/continual.md``):
-   the hold's remainder ``(1 - h) * theta_plus`` per spike makes a committed neuron yield the
-   inputs of later, similar classes while they are learned, which they need to recruit neurons
-   of their own; but a neuron that answered many later images carries that rise to test time,
-   and the neurons of the last class, which no later class made yield, then answer the images
-   of the older classes more than those classes' own neurons do (on the validation split, a
-   run whose class-4 and class-7 neurons had 1-2 mV higher thresholds than the class-9 neurons
-   lost 4s and 7s to 9). Recalling each committed neuron at the excitability it was named at
-   keeps the yielding a training-time matter, as the fatigue (3) was meant to, without
-   attenuating anything while learning. It stores one threshold per neuron. Sources: the
-   separation of a consolidated trace from the labile state that learning uses (Benna & Fusi
-   2016's slow variables; synaptic tagging and capture, Frey & Morris 1997), applied to the
-   neuron's excitability.
+   Training is unchanged. Rationale (``docs/continual.md``): the hold's remainder ``(1 - h) *
+   theta_plus`` per spike makes a committed neuron yield the inputs of later, similar classes while
+   they are learned, but a neuron that answered many later images would carry that rise to test
+   time, and the last class's neurons, which nothing made yield, then take the older classes'
+   images (a validation run lost 4s and 7s to 9 that way). Recalling each committed neuron at the
+   excitability it was named at keeps the yielding a training-time matter. It stores one threshold
+   per neuron. Sources: a consolidated trace apart from the labile state learning uses (Benna &
+   Fusi 2016; synaptic tagging and capture, Frey & Morris 1997), applied to the excitability.
 
 6. **Decorrelation from co-active committed neurons** (``decorrelate``, ``decorrelation_rate``
    = ``eta``): after each training presentation, every plastic neuron that fired moves away from
@@ -100,18 +91,15 @@ presentations, as SpikeDyn's rule counts them), ``A`` = ``commit_spikes``; neuro
 
    The next presentation's normalisation restores each column's sum, so the step moves a plastic
    neuron's weight from the pixels the co-active committed neurons already hold to the pixels
-   that set its input apart. Rationale (the diagnosis in ``docs/continual.md``): the errors of
-   the final network are a later class's neurons matching an older class's images better than
-   that class's own neurons (345 of 983 validation fours read as 9, the most active neuron one
-   named 9): a new class's neurons need to be selective against the older classes whose neurons
-   its images also drive, without those classes' images. Sources: anti-Hebbian decorrelation of
-   co-active units (Foldiak 1990, Biol. Cybern. 64:165), made one-sided here, as Controlled
-   Forgetting divides the labour (Allred & Roy 2020): only plastic neurons move, committed ones
-   keep what they learned. Off by default: it did not raise the accuracy on the validation
-   split (``docs/continual.md``). It reads the whole population's spike counts, so training
-   with it runs on one thread. Cost: the ``len(P) * n_input`` weights written are counted as
-   decay updates (``updates[4]``, a read-modify-write each); the mean's ``len(C) * n_input``
-   weight reads are not priced (as the novelty gate's drive).
+   that set its input apart. Rationale (``docs/continual.md``): a later class's neurons matched an
+   older class's images better than that class's own neurons (345 of 983 validation fours read as
+   9), so a new class's neurons need to be selective against the older classes whose neurons its
+   images also drive. Sources: anti-Hebbian decorrelation of co-active units (Foldiak 1990, Biol.
+   Cybern. 64:165), made one-sided as Controlled Forgetting divides the labour (Allred & Roy 2020):
+   only plastic neurons move, committed ones keep what they learned. Off by default: it did not
+   raise the accuracy on the validation split. It reads the whole population's spike counts, so
+   training with it runs on one thread. Cost: the ``len(P) * n_input`` weights written are counted
+   as decay updates (``updates[4]``); the mean's weight reads are not priced (as the novelty gate's).
 
 7. **Recall gain: committed neurons matched by direction** (``recall_gain``,
    ``recall_gain_exponent`` = ``gamma``): when learning is off, each committed neuron's input is
@@ -124,22 +112,17 @@ presentations, as SpikeDyn's rule counts them), ``A`` = ``commit_spikes``; neuro
 
    With ``gamma = 1`` every committed column has the same L2 norm, and a neuron's drive
    ``g_j w_j . x = L ||x|| cos(w_j, x)`` ranks the neurons by the angle between their weights and
-   the input alone. Rationale (the diagnosis in ``docs/continual.md``): Diehl & Cook's
+   the input alone. Rationale (``docs/continual.md``, "Recall by direction"): Diehl & Cook's
    normalisation fixes each column's *sum* (L1), so a neuron whose weights are concentrated on a
-   few pixels (a 1's stroke, a 9's loop and stem) has a larger L2 norm and answers any input that
-   contains its pixels more strongly than a broader neuron that matches the input better (the
-   class-1 neurons took 132 of the validation eights); with thresholds that no longer decay, the
-   test-time competition is that weight match alone. Learning keeps the L1 normalisation (the
-   columns trained to an L2 norm instead lost: ``docs/continual.md``); only the comparison at
-   recall is made by direction. Plastic neurons keep gain 1: their near-uniform weights have the
-   smallest norms, and raising them makes unlearned neurons answer everything (screened: gains
-   on every neuron scored below gains on committed ones). Sources: Oja's rule, whose weights
-   converge to unit L2 norm (Oja 1982, J. Math. Biol. 15:267), and the L2-normalised weights of
-   the competitive Hebbian networks that match by cosine (Krotov & Hopfield 2019, PNAS 116:7723;
-   SoftHebb, Moraitis et al. 2022); multiplicative synaptic scaling of a neuron's inputs
-   (Turrigiano et al. 1998, Nature 391:892) is the biological form of a per-neuron gain. Cost: one
-   gain per neuron (stored), and per inference step one multiplication of each neuron's input
-   (priced as a threshold update; the kernels scale a copy of the weights once per call).
+   few pixels (a 1's stroke) has a larger L2 norm and answers any input containing them more
+   strongly than a broader neuron that matches it better; learning keeps the L1 normalisation, only
+   the comparison at recall is made by direction. Plastic neurons keep gain 1 (raising their
+   near-uniform columns makes unlearned neurons answer everything; mechanism 9 silences them).
+   Sources: Oja's rule (Oja 1982, J. Math. Biol. 15:267), the cosine match of competitive Hebbian
+   networks (Krotov & Hopfield 2019, PNAS 116:7723; SoftHebb, Moraitis et al. 2022), synaptic
+   scaling as a per-neuron gain (Turrigiano et al. 1998, Nature 391:892). Cost: one gain per
+   neuron (stored), and per inference step one multiplication of each neuron's input (priced as a
+   threshold update; the kernels scale a copy of the weights once per call).
 
 8. **Capacity budget: classes spread wider while the network has neurons to spare**
    (``capacity_budget``, ``budget_extra_spikes`` = ``E``, ``budget_reserve_neurons`` = ``R0``,
@@ -160,24 +143,18 @@ presentations, as SpikeDyn's rule counts them), ``A`` = ``commit_spikes``; neuro
    plastic neuron adds ``theta_plus``), so that neurons of different budgets compete at test time as
    neurons of the common budget would.
 
-   Rationale (the screens in ``docs/continual.md``, "The commitment budget", validation split): a
-   larger budget spreads each class over more neurons (a plastic neuron's threshold rises with its
-   spikes, so more fresh neurons win before it commits: at 1600 neurons the first class takes about
-   180 neurons at budgets 300-400 against about 30 at 200), which a large network can afford and a
-   small one cannot (at 200 neurons a uniform 250 already leaves no free neuron for the last classes:
-   ACC 0.746 against 0.877). Counting the free neurons lets one rule serve both: a network spends
-   only the neurons beyond a reserve ``R0`` on wider classes. The budgets differ from neuron to
-   neuron, and so would the thresholds they commit with (31-36 mV measured): the referenced recall
-   removes that spread, which otherwise made the early, long-budget neurons the least excitable at
-   test time (ACC 0.840 against 0.885 with it, 400 neurons). The free count is a sum over the whole
-   network after each presentation: on several threads each block counts its own neurons and the
-   counts are summed at a meeting (one integer), so training stays bit-identical for any number of
-   threads. Sources: the recruitment of uncommitted neurons for new inputs while capacity remains
-   (Controlled Forgetting, Allred & Roy 2020; ART's recruitment of uncommitted categories, Carpenter
-   & Grossberg 1987), here made a function of the capacity left; the per-neuron commitment point is
-   metaplasticity's sliding threshold for consolidation (Abraham & Bear 1996). Cost: one budget per
-   neuron (stored); after each training presentation each neuron's budget is read for the free count
-   and, at its start, written (priced as one neuron-state update per neuron).
+   Rationale (``docs/continual.md``, "The commitment budget" and "The capacity budget, registered"):
+   a larger budget spreads each class over more neurons (a plastic neuron's threshold rises with its
+   spikes, so more fresh neurons win before it commits), which a large network can afford and a
+   small one cannot (at 200 neurons a uniform 250 leaves no free neuron for the last classes: ACC
+   0.746 against 0.877); counting the free neurons lets one rule serve both. The referenced recall
+   removes the spread of thresholds the different budgets commit with (31-36 mV measured; without
+   it ACC 0.840 against 0.885, 400 neurons). The free count is summed over the blocks of neurons at
+   a meeting of the threads, so training stays bit-identical for any number of threads. Sources:
+   recruitment of uncommitted neurons while capacity remains (Controlled Forgetting, Allred & Roy
+   2020; ART, Carpenter & Grossberg 1987); the sliding threshold for consolidation (Abraham & Bear
+   1996). Cost: one budget per neuron (stored), read after each training presentation and written
+   at its start (one neuron-state update per neuron).
 
 9. **Recall by committed neurons only** (``recall_committed_only``): when learning is off, a plastic
    neuron does not answer; once any neuron has committed::
@@ -185,26 +162,17 @@ presentations, as SpikeDyn's rule counts them), ``A`` = ``commit_spikes``; neuro
        g_j = 0   if a_j < A_j (plastic),    during inference:  ge_j += g_j * w_ij   (training unchanged)
 
    (with the recall gain, a committed neuron's ``g_j`` is its gain of mechanism 7, else 1; before any
-   neuron commits every neuron answers as it is). Rationale (the diagnosis in ``docs/continual.md``,
-   "A neuron still learning at the end"): a neuron in the middle of its budget has half-learned,
-   blurred weights and, its threshold having risen with fewer spikes than a committed neuron's, a
-   lower one; such a neuron can answer every image at test time. In a 1600-neuron run with the
-   capacity budget one plastic neuron (190 of its 278 spikes, threshold 29.5 mV against the committed
-   neurons' 30.4) fired 14-20 spikes on every image of classes 4, 7, 8 and 9 and, named 9, took the
-   fours, sevens and eights (ACC 0.65; 0.89 with the plastic neurons silent). The readout names
-   neurons by what they answer, so a representation the rule has not kept yet should not be read:
-   what the network recalls is what it has consolidated. Sources: the consolidated trace as the one
-   recalled, the labile one as not yet memory (Benna & Fusi 2016; synaptic tagging and capture, Frey &
-   Morris 1997); ART's distinction between committed categories, which code the inputs, and
-   uncommitted ones (Carpenter & Grossberg 1987). Cost: the gain per neuron and its multiplication per
-   inference step, priced as mechanism 7's (the kernel still delivers every weight: no saving is
-   credited for the silent neurons).
+   neuron commits every neuron answers as it is). Rationale (``docs/continual.md``, "A neuron still
+   learning when training stops"): a neuron in the middle of its budget has half-learned weights
+   and a lower threshold than a committed one, and can answer every image at test time: the two
+   1600-neuron runs that collapsed were each one such neuron, named 9, taking the fours, sevens and
+   eights (ACC 0.65 and 0.78; 0.89 and 0.88 with the plastic neurons silent). What the network
+   recalls is what it has consolidated. Sources: the consolidated trace as the one recalled (Benna &
+   Fusi 2016; Frey & Morris 1997); ART's committed and uncommitted categories (Carpenter & Grossberg
+   1987). Cost: mechanism 7's gain (the kernel still delivers every weight: no saving is credited).
 
-Dropped from the first version (branch ``learn``, measured on the validation split at 400
-neurons; ``docs/continual.md``): a threshold reset at commitment (ACC 0.36-0.56 against
-0.743 without), a permanent suppression of committed neurons' input while learning (gain
-0.6-0.9: ACC 0.43-0.64) and a downward drift of plastic neurons' thresholds (ACC
-0.15-0.39: a neuron much more excitable than the others wins every input at test time).
+Dropped from the first version (``docs/continual.md``): a threshold reset at commitment, a permanent
+suppression of committed neurons' input while learning, a downward drift of plastic neurons' thresholds.
 
 Per-neuron state of mechanisms 3-5 and 8 (``Traces.significance``, float64, (5, N) with the capacity
 budget, (4, N) with the recall, (3, N) without either when fatigue or novelty is on, else (0, 0)):
@@ -272,23 +240,15 @@ class MetaplasticParams:
     - ``recall_committed_only``: with learning off, only committed neurons answer (a plastic neuron's
       input gain is 0), once any neuron has committed.
 
-    Defaults chosen on the validation split at the default continual protocol (400 neurons, 2
-    seeds; ``docs/continual.md``): ``commit_spikes`` 200 among 50, 100, 200, 400, the threshold
-    not decaying, and ``theta_hold`` 0.97 among 0.95, 0.97, 0.99, 1 with 128 Hz input (what
-    ``spikedyn continual`` runs by default: :data:`spikedyn.continual.DEFAULT_CONTINUAL_SET`).
-    Fatigue, the novelty gate and the decorrelation are off: none added accuracy on the
-    validation split.
-    ``recall_at_commit`` is on: it was designed after the diagnosis of the runs that collapsed
-    in the last task, and measured on the validation split (``docs/continual.md``). ``recall_gain``
-    is on with ``recall_gain_exponent`` 1 among 0 (off), 0.5, 1, 1.5, 2 (0.888 against 0.835 off
-    and 0.889 at 1.5 on 2 seeds; 1, the equal-norm case, confirmed on 6: ``docs/continual.md``).
-    ``capacity_budget`` is off here (the model as it was) and on in ``spikedyn continual``'s default
-    (:data:`spikedyn.continual.DEFAULT_CONTINUAL_SET`), with ``budget_extra_spikes`` 200 chosen among
-    0, 100, 200, 300 on the validation split at 1600 neurons (2 seeds); ``budget_reserve_neurons``
-    400 and ``budget_full_neurons`` 1600 are the anchors of ``docs/continual.md``, not a selection.
-    ``recall_committed_only`` is off here and on in that default too: it left the validation split's
-    runs as they were (1600 neurons, seeds 0-4) and removed the collapses of the test split's training
-    runs scored on held-out training images (``docs/continual.md``).
+    Defaults chosen on the validation split (``docs/continual.md``): at 400 neurons, 2 seeds,
+    ``commit_spikes`` 200 among 50, 100, 200, 400, the threshold not decaying, ``theta_hold`` 0.97
+    among 0.95, 0.97, 0.99, 1 with 128 Hz input; ``recall_gain_exponent`` 1 among 0 (off), 0.5, 1,
+    1.5, 2. Fatigue, the novelty gate and the decorrelation are off: none added accuracy there.
+    ``recall_at_commit`` is on, designed after the diagnosis of runs that collapsed in the last task.
+    ``capacity_budget`` (``budget_extra_spikes`` 200 among 0, 100, 200, 300 at 1600 neurons; the
+    reserve and full sizes are anchors, not a selection) and ``recall_committed_only`` are off here
+    (the model as it was) and on in ``spikedyn continual``'s default
+    (:data:`spikedyn.continual.DEFAULT_CONTINUAL_SET`).
     """
 
     consolidate: bool = True
