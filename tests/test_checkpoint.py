@@ -155,7 +155,7 @@ def test_ctrl_c_stops_writes_a_checkpoint_and_says_how_to_resume(train_reference
 
 
 # -- continual ----------------------------------------------------------------------------------------
-CONTINUAL = ["continual", "--model", "spikedyn", "--neurons", "100", "--tasks", "0,1,2", "--samples-per-task", "800",
+CONTINUAL = ["continual", "--model", "spikedyn", "--neurons", "100", "--tasks", "0,1,2", "--samples-per-task", "500",
              "--assign-per-class", "50", "--test-per-class", "200", "--quiet"]
 
 
@@ -201,8 +201,8 @@ def test_continual_stopped_midway_resumes_bit_identical(continual_reference, tmp
 
 
 # -- search -------------------------------------------------------------------------------------------
-SEARCH = ["search", "--models", "spikedyn,diehl-cook", "--neurons", "30,100", "--train-samples", "500",
-          "--validation-samples", "200", "--seeds", "0,1", "--jobs", "2", "--quiet"]
+SEARCH = ["search", "--models", "spikedyn,diehl-cook", "--neurons", "30,100", "--train-samples", "250",
+          "--validation-samples", "100", "--seeds", "0,1", "--jobs", "2", "--quiet"]
 
 
 @pytest.fixture(scope="module")
