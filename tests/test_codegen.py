@@ -214,7 +214,8 @@ def _blocks_in_loops(function_ir: str) -> dict[str, str]:
 #: Every composition of parts with the counters on and as one block of a threaded network (the parts'
 #: counting and barrier code compiled in; a model with another's parts and other defaults, such as
 #: `lateral-fast`, compiles the same loop); the loop's other two variants (counters off, one thread) for
-#: the default continual model, whose parts include every hook `lateral`'s have. Each case is a fresh,
+#: the default continual model only (turning the counters or the barrier off removes code, the parts'
+#: included; the loop's own branches for them are the same for every composition). Each case is a fresh,
 #: uncached compile of the time loop.
 LOOP_CASES = sorted({(m, True, True) for m in one_model_per_composition()}
                     | {("metaplastic", c, t) for c, t in ((False, False), (True, False))})
