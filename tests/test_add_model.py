@@ -17,7 +17,6 @@ module, which other spikedyn processes sharing the package's cache could not imp
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import os
 import pickle
@@ -38,6 +37,7 @@ from spikedyn.core.parts import implements
 from spikedyn.core.traces import after_presentation, on_post, on_pre, synapse_history, synapse_significance, transmit
 from spikedyn.errors import ConfigError
 from spikedyn.io.data import load_mnist
+from spikedyn.io.runs import read_meta
 from spikedyn.models.competition import DirectLateral
 from spikedyn.models.stdp import (DiehlCookStdp, Normalisation, _no_significance, _stdp_on_post, _stdp_on_pre,
                                   _stdp_synapse_history, _stdp_transmit)
@@ -224,7 +224,7 @@ def test_a_network_of_the_new_model_trains_saves_loads_and_runs_from_the_cli(tmp
     # The leak changed what was learned: lateral's network, same seed, differs. Read from the saved files, not
     # through Network: a lateral-leak network built in this process would compile kernels for a model defined
     # in tests/ into the package's kernel cache, whose index every later process would then fail to load.
-    assert json.loads((tmp_path / "run" / "run.json").read_text())["config"]["model"] == "lateral-leak"
+    assert read_meta(tmp_path / "run")["config"]["model"] == "lateral-leak"
     x, _ = load_mnist("train", str(digits_dir))
     plain = Network(NetworkConfig(model="lateral", n_neurons=6), seed=1)
     plain.train(x[:6], progress=False)

@@ -18,7 +18,8 @@ from spikedyn.config import InputParams, NetworkConfig, TimingParams
 from spikedyn.core.encoding import STREAM_TEST, STREAM_TRAIN
 from spikedyn.errors import ConfigError
 from spikedyn.models.metaplastic import (MetaplasticParams, _decorrelate, after_presentation_numpy, budget_head_start,
-                                        decorrelate_numpy, fatigue_keep_of, recall_gains, recall_thresholds)
+                                        commit_count, decorrelate_numpy, fatigue_keep_of, recall_gains,
+                                        recall_thresholds)
 from spikedyn.simulation.network import Network
 
 SHORT = TimingParams(present_ms=100.0, rest_ms=50.0)
@@ -399,7 +400,7 @@ def test_brian2_twin_agrees_with_the_capacity_budget() -> None:
     net.train(BUDGET_IMAGES[:8], progress=False)
     twin.train(BUDGET_IMAGES[:8])
     np.testing.assert_array_equal(twin.rule_state["budget"], net._state.plasticity.significance[4])
-    full = p.commit_spikes + p.budget_extra_spikes
+    full = commit_count(p)  # A + E: a neuron at it spent its whole budget
     assert (net._state.plasticity.activity >= full).any() and np.any(twin.rule_state["budget"] < full)
     recalled_v = twin._model.plasticity.brian2_test_thresholds(config, twin._theta_v, twin.rule_state)
     np.testing.assert_allclose(recalled_v * 1e3, net.test_thresholds(), rtol=0, atol=1e-9)
