@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import pickle
+import subprocess
+import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from numba.core import caching, config
 
@@ -71,3 +76,63 @@ def test_kernels_compiled_at_another_llvm_level_have_their_own_directory(monkeyp
     assert default.name == f"kernels-{_kernel_cache.sources_hash()[:16]}"
     monkeypatch.setattr(config, "OPT", 1)
     assert _kernel_cache.cache_dir() == default.with_name(default.name + "-opt1")
+
+
+FOREIGN_RUN = """
+from typing import NamedTuple
+import numpy as np
+import spikedyn
+from spikedyn.simulation.state import _record_state
+
+class Foreign(NamedTuple):  # defined in this script (module __main__), as a model registered from a script
+    a: float
+    b: float
+
+v, out_v, out_threshold = np.zeros(2), np.zeros((1, 2)), np.zeros((1, 2))
+_record_state(v, np.array([1.0, 2.0]), -50.0, out_v, out_threshold, 0)  # the package's own types: cached
+_record_state(v, Foreign(3.0, 4.0), -50.0, out_v, out_threshold, 0)  # a type from outside: compiled, not saved
+assert out_threshold[0].tolist() == [-47.0, -46.0], out_threshold
+"""
+
+CACHED_RUN = """
+import numpy as np
+import spikedyn
+from spikedyn.simulation.state import _record_state
+
+out_threshold = np.zeros((1, 2))
+_record_state(np.zeros(2), np.array([1.0, 2.0]), -50.0, np.zeros((1, 2)), out_threshold, 0)
+assert out_threshold[0].tolist() == [-49.0, -48.0], out_threshold
+print(sum(_record_state.stats.cache_hits.values()), sum(_record_state.stats.cache_misses.values()))
+"""
+
+
+def test_foreign_modules_names_what_a_signature_would_import() -> None:
+    import numba
+    from typing import NamedTuple
+
+    class Local(NamedTuple):
+        a: float
+
+    from spikedyn.simulation.state import Excitatory
+    ours = numba.typeof(Excitatory(np.zeros(1), np.zeros(1), np.zeros(1), np.zeros(1, np.int64)))
+    assert _kernel_cache.foreign_modules((ours, numba.float64, numba.float32[:, :])) == set()
+    assert _kernel_cache.foreign_modules((ours, numba.typeof(Local(1.0)))) == {__name__}
+
+
+def test_a_kernel_specialised_for_a_type_from_outside_the_package_is_not_saved(tmp_path: Path) -> None:
+    """Its index would name a module the next process cannot import, and Numba would then fail to load
+    the kernel's whole index (the package's own specialisations too); the next process loads them."""
+    cache = tmp_path / "cache"  # not the working directory, where its spikedyn/ would shadow the package
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(cache)}
+    subprocess.run([sys.executable, "-c", FOREIGN_RUN], env=env, check=True, cwd=tmp_path)
+    indexes = list(cache.rglob("state._record_state-*.nbi"))
+    assert len(indexes) == 1
+    with open(indexes[0], "rb") as f:
+        pickle.load(f)  # Numba's version
+        _stamp, overloads = pickle.loads(f.read())
+    assert len(overloads) == 1
+    assert all(_kernel_cache.foreign_modules(key[0]) == set() for key in overloads)
+    done = subprocess.run([sys.executable, "-c", CACHED_RUN], env=env, check=True, cwd=tmp_path,
+                          capture_output=True, text=True)
+    hits, misses = map(int, done.stdout.split())
+    assert (hits, misses) == (1, 0)

@@ -16,14 +16,24 @@ are a few megabytes each and can be removed by hand when no spikedyn process run
 The locator is registered before any kernel module is imported
 (:func:`install`, called by ``spikedyn/__init__.py``) and applies only to functions
 defined in this package; every other Numba user in the process keeps Numba's own
-locators. A kernel hook implemented outside the package (a model registered from a
-script or a test) is inlined into the package's cached time loop but is not part of
-the hash: after editing such an implementation, clear the cache directory.
+locators.
+
+A kernel hook implemented outside the package (a model registered from a script or a test) is
+inlined into the package's time loop, but its source is not part of the hash, and the cache's
+index would name its module, which another process (a worker, the next run) may not be able to
+import: Numba then fails to load the whole index of that kernel, for every model. So a kernel
+specialised for a type defined outside the package, Numba, NumPy and the standard library is
+compiled in each process and never saved (:func:`foreign_modules`); the package's own
+specialisations of the same kernel are cached as before.
 """
 
 from __future__ import annotations
 
 import functools
+import io
+import pickle
+import sys
+import types
 from pathlib import Path
 
 from numba.core import caching, config
@@ -79,15 +89,57 @@ class SourceHashLocator(caching._SourceFileBackedLocatorMixin, caching._CacheLoc
         return self
 
 
+#: Top-level modules whose types a cached kernel's signature may name besides the package's own.
+_LIBRARIES = ("numba", "numpy", "llvmlite")
+
+
+class _ModuleCollector(pickle.Pickler):
+    """Pickles into nothing and records the module of every class and function it meets."""
+
+    def __init__(self):
+        super().__init__(io.BytesIO(), protocol=pickle.HIGHEST_PROTOCOL)
+        self.modules: set[str] = set()
+
+    def persistent_id(self, obj):
+        if isinstance(obj, (type, types.FunctionType, types.BuiltinFunctionType)):
+            self.modules.add(str(getattr(obj, "__module__", None)))
+            return "named"  # stored as a reference: found, and nothing to look up
+        return None
+
+
+def foreign_modules(signature) -> set[str]:
+    """The modules, other than this package's, Numba's, NumPy's, llvmlite's and the standard
+    library's, that a kernel signature (a tuple of Numba types) names when pickled: what the
+    cache's index would need to import."""
+    collector = _ModuleCollector()
+    collector.dump(signature)
+    ours = __name__.partition(".")[0]
+    return {m for m in collector.modules
+            if m.partition(".")[0] not in (ours, *_LIBRARIES) and m.partition(".")[0] not in sys.stdlib_module_names}
+
+
+_numba_save_overload = caching.Cache._save_overload
+
+
+def _save_overload(self, sig, data):
+    """Numba's ``Cache._save_overload``, except that a kernel of this package specialised for a type
+    defined elsewhere is not saved (the module docstring says why)."""
+    if isinstance(self._impl.locator, SourceHashLocator) and foreign_modules(sig):
+        return
+    _numba_save_overload(self, sig, data)
+
+
 def install() -> None:
-    """Put :class:`SourceHashLocator` first in Numba's list of cache locators (once)."""
+    """Put :class:`SourceHashLocator` first in Numba's list of cache locators, and keep
+    specialisations for types defined outside the package out of its directories (once)."""
     locators = caching.CacheImpl._locator_classes
     if SourceHashLocator not in locators:
         locators.insert(0, SourceHashLocator)
+    caching.Cache._save_overload = _save_overload
 
 
 def is_installed() -> bool:
-    return SourceHashLocator in caching.CacheImpl._locator_classes
+    return SourceHashLocator in caching.CacheImpl._locator_classes and caching.Cache._save_overload is _save_overload
 
 
 def is_cold(package_dir: Path = PACKAGE_DIR) -> bool:
@@ -97,4 +149,4 @@ def is_cold(package_dir: Path = PACKAGE_DIR) -> bool:
     return not directory.is_dir() or not any(directory.glob("*.nbi"))
 
 
-__all__ = ["SourceHashLocator", "cache_dir", "install", "is_cold", "is_installed", "sources_hash"]
+__all__ = ["SourceHashLocator", "cache_dir", "foreign_modules", "install", "is_cold", "is_installed", "sources_hash"]
