@@ -39,15 +39,20 @@ OUT = ROOT / "experiments" / "results" / "brian2_validation"
 #: does not act within the run (``metaplastic``'s neurons commit after 200 training spikes, which
 #: no neuron of 100 reaches in 50 images: here after 5, then holding 90 % of the threshold's rise,
 #: learning at a tenth of the rate and tiring; and, second, with the capacity budget, budgets of
-#: 5-15 spikes by the free neurons between 40 and 100, and the referenced recall; the novelty gate
-#: has no Brian2 form).
+#: 5-15 spikes by the free neurons between 40 and 100, and the referenced recall; third, the same with
+#: only committed neurons answering after learning, as ``spikedyn continual``'s default recalls; the
+#: novelty gate has no Brian2 form).
 EXERCISE = {"asp": ((f"asp.leak_rate={PUBLISHED_LEAK_RATE:g}",),),
             "metaplastic": (("metaplastic.commit_spikes=5", "metaplastic.theta_hold=0.9",
                              "metaplastic.consolidated_rate=0.1", "metaplastic.fatigue=true",
                              "metaplastic.fatigue_per_spike=0.5", "metaplastic.tau_fatigue_ms=400"),
                             ("metaplastic.commit_spikes=5", "metaplastic.capacity_budget=true",
                              "metaplastic.budget_extra_spikes=10", "metaplastic.budget_start_spikes=2",
-                             "metaplastic.budget_reserve_neurons=40", "metaplastic.budget_full_neurons=100"))}
+                             "metaplastic.budget_reserve_neurons=40", "metaplastic.budget_full_neurons=100"),
+                            ("metaplastic.commit_spikes=5", "metaplastic.capacity_budget=true",
+                             "metaplastic.budget_extra_spikes=10", "metaplastic.budget_start_spikes=2",
+                             "metaplastic.budget_reserve_neurons=40", "metaplastic.budget_full_neurons=100",
+                             "metaplastic.recall_committed_only=true"))}
 #: File suffix -> the protocol's name in the table.
 PROTOCOLS = {"infer": "inference", "learn": "learning"}
 #: ``learn`` -> the protocol's file suffix.

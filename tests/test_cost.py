@@ -402,11 +402,16 @@ def test_stochastic_rounding_is_unbiased_where_nearest_erases_small_steps() -> N
     assert stochastic.mean() == pytest.approx(w.mean(), rel=2e-3)
 
 
+#: Every format, and every write site the time loop rounds (the presynaptic rows and postsynaptic columns of
+#: any rule, the normalisation before a presentation, the rule's step after it: SpikeDyn's weight decay). The
+#: rounding is the loop's, the same for every rule: the cases share two compositions (lateral's and SpikeDyn's),
+#: each compiled once at reduced precision (a precision's record is another type than float64's, whatever
+#: its format), rather than one per model.
 QUANTISED = {
-    "diehl-cook": {"precision__weight_bits": 8},
+    "lateral": {"precision__weight_bits": 8},
     "lateral-strong-stdp": {"precision__weight_bits": 32},
     "spikedyn": {"precision__weight_bits": 4, "precision__rounding": "stochastic"},
-    "asp": {"precision__weight_bits": 16, "precision__rounding": "stochastic"},
+    "lateral-low-w-max": {"precision__weight_bits": 16, "precision__rounding": "stochastic"},
 }
 
 
