@@ -20,6 +20,7 @@ agreement, count agreement, and after learning the largest weight and threshold 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 from pathlib import Path
@@ -61,9 +62,16 @@ PROTOCOL_FILES = {False: "infer", True: "learn"}
 AFTER = "inference after learning"
 
 
+#: Longest variant part of a file name written out in full; a longer one is replaced by a hash of the
+#: overrides (a file name is at most 255 bytes; the overrides are stored in the file either way).
+MAX_VARIANT_CHARS = 210
+
+
 def run_name(model: str, learn: bool, overrides: tuple[str, ...] = ()) -> str:
     """The JSON file of one run in ``--out``."""
     variant = "".join(f"-{item.replace('=', '_')}" for item in overrides)
+    if len(variant) > MAX_VARIANT_CHARS:
+        variant = "-" + hashlib.sha256("\n".join(overrides).encode()).hexdigest()[:12]
     return f"{model}{variant}-{PROTOCOL_FILES[learn]}.json"
 
 

@@ -163,3 +163,17 @@ def test_protocols_choose_the_runs_and_learning_runs_answer_the_next_images(tmp_
         validation.main(["--protocols", "learn,train", "--out", str(tmp_path)])
     with pytest.raises(SystemExit):
         validation.main(["--after-samples", "-1", "--out", str(tmp_path)])
+
+
+def test_every_exercised_variant_has_a_file_name_the_file_system_takes(tmp_path: Path) -> None:
+    """A variant's name is written out in full up to a length, and replaced by a hash of its overrides
+    beyond it (metaplastic's third variant has nine overrides)."""
+    names = {validation.run_name(m, learn, ov) for m, variants in validation.EXERCISE.items() for ov in variants
+             for learn in (False, True)}
+    assert len(names) == 2 * sum(len(v) for v in validation.EXERCISE.values())  # none shared
+    for name in names:
+        assert len(name.encode()) <= 255
+        write_json(tmp_path / name, {})
+    long = tuple(f"metaplastic.field_{k}=1" for k in range(20))
+    assert validation.run_name("metaplastic", True, long) != validation.run_name("metaplastic", True, long[:-1])
+    assert validation.run_name("asp", True, ("asp.leak_rate=0.001",)) == "asp-asp.leak_rate_0.001-learn.json"

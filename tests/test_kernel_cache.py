@@ -78,15 +78,26 @@ def test_kernels_compiled_at_another_llvm_level_have_their_own_directory(monkeyp
     assert _kernel_cache.cache_dir() == default.with_name(default.name + "-opt1")
 
 
-FOREIGN_RUN = """
+FOREIGN_MODULE = """
 from typing import NamedTuple
+
+
+class Foreign(NamedTuple):  # a record type of a model registered from outside the package
+    a: float
+    b: float
+"""
+
+FOREIGN_RUN = """
+import sys
 import numpy as np
 import spikedyn
 from spikedyn.simulation.state import _record_state
+from foreign_records import Foreign
 
-class Foreign(NamedTuple):  # defined in this script (module __main__), as a model registered from a script
-    a: float
-    b: float
+if sys.argv[1] == "unguarded":  # as Numba saves it, without the guard
+    from numba.core import caching
+    from spikedyn.core import kernel_cache
+    caching.Cache._save_overload = kernel_cache._numba_save_overload
 
 v, out_v, out_threshold = np.zeros(2), np.zeros((1, 2)), np.zeros((1, 2))
 _record_state(v, np.array([1.0, 2.0]), -50.0, out_v, out_threshold, 0)  # the package's own types: cached
@@ -106,6 +117,12 @@ print(sum(_record_state.stats.cache_hits.values()), sum(_record_state.stats.cach
 """
 
 
+def _index_overloads(path: Path) -> dict:
+    with open(path, "rb") as f:
+        pickle.load(f)  # Numba's version
+        return pickle.loads(f.read())[1]
+
+
 def test_foreign_modules_names_what_a_signature_would_import() -> None:
     import numba
     from typing import NamedTuple
@@ -117,22 +134,44 @@ def test_foreign_modules_names_what_a_signature_would_import() -> None:
     ours = numba.typeof(Excitatory(np.zeros(1), np.zeros(1), np.zeros(1), np.zeros(1, np.int64)))
     assert _kernel_cache.foreign_modules((ours, numba.float64, numba.float32[:, :])) == set()
     assert _kernel_cache.foreign_modules((ours, numba.typeof(Local(1.0)))) == {__name__}
+    assert _kernel_cache.foreign_modules((numba.typeof(loop._run_steps),)) == set()  # a dispatcher of ours
+    assert _kernel_cache.foreign_modules((numba.types.Omitted(os),)) == set()  # pickled as Numba would
 
 
-def test_a_kernel_specialised_for_a_type_from_outside_the_package_is_not_saved(tmp_path: Path) -> None:
+@pytest.fixture
+def foreign_env(tmp_path: Path) -> tuple[Path, dict, dict]:
+    """The cache directory, and the environments of a process that can import the foreign record's
+    module and of one that cannot (as a later run, a worker)."""
+    (tmp_path / "mods").mkdir()
+    (tmp_path / "mods" / "foreign_records.py").write_text(FOREIGN_MODULE)
+    cache = tmp_path / "cache"  # not the working directory, where its spikedyn/ would shadow the package
+    later = {**os.environ, "NUMBA_CACHE_DIR": str(cache)}
+    return cache, {**later, "PYTHONPATH": os.pathsep.join(filter(None, [str(tmp_path / "mods"),
+                                                                           os.environ.get("PYTHONPATH")]))}, later
+
+
+def test_a_kernel_specialised_for_a_type_from_outside_the_package_is_not_saved(tmp_path: Path, foreign_env) -> None:
     """Its index would name a module the next process cannot import, and Numba would then fail to load
     the kernel's whole index (the package's own specialisations too); the next process loads them."""
-    cache = tmp_path / "cache"  # not the working directory, where its spikedyn/ would shadow the package
-    env = {**os.environ, "NUMBA_CACHE_DIR": str(cache)}
-    subprocess.run([sys.executable, "-c", FOREIGN_RUN], env=env, check=True, cwd=tmp_path)
+    cache, first, later = foreign_env
+    subprocess.run([sys.executable, "-c", FOREIGN_RUN, "guarded"], env=first, check=True, cwd=tmp_path)
     indexes = list(cache.rglob("state._record_state-*.nbi"))
     assert len(indexes) == 1
-    with open(indexes[0], "rb") as f:
-        pickle.load(f)  # Numba's version
-        _stamp, overloads = pickle.loads(f.read())
+    overloads = _index_overloads(indexes[0])
     assert len(overloads) == 1
     assert all(_kernel_cache.foreign_modules(key[0]) == set() for key in overloads)
-    done = subprocess.run([sys.executable, "-c", CACHED_RUN], env=env, check=True, cwd=tmp_path,
+    done = subprocess.run([sys.executable, "-c", CACHED_RUN], env=later, check=True, cwd=tmp_path,
                           capture_output=True, text=True)
-    hits, misses = map(int, done.stdout.split())
-    assert (hits, misses) == (1, 0)
+    assert tuple(map(int, done.stdout.split())) == (1, 0)  # loaded from the cache, not compiled
+
+
+def test_an_index_naming_a_module_that_cannot_be_imported_is_compiled_again_and_rewritten(tmp_path: Path,
+                                                                                          foreign_env) -> None:
+    cache, first, later = foreign_env
+    subprocess.run([sys.executable, "-c", FOREIGN_RUN, "unguarded"], env=first, check=True, cwd=tmp_path)
+    index = next(cache.rglob("state._record_state-*.nbi"))
+    assert b"foreign_records" in index.read_bytes()  # as an unguarded save leaves it
+    done = subprocess.run([sys.executable, "-c", CACHED_RUN], env=later, check=True, cwd=tmp_path,
+                          capture_output=True, text=True)
+    assert tuple(map(int, done.stdout.split())) == (0, 1)  # compiled, instead of failing to import the module
+    assert b"foreign_records" not in index.read_bytes() and len(_index_overloads(index)) == 1

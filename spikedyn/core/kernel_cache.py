@@ -23,8 +23,11 @@ inlined into the package's time loop, but its source is not part of the hash, an
 index would name its module, which another process (a worker, the next run) may not be able to
 import: Numba then fails to load the whole index of that kernel, for every model. So a kernel
 specialised for a type defined outside the package, Numba, NumPy and the standard library is
-compiled in each process and never saved (:func:`foreign_modules`); the package's own
-specialisations of the same kernel are cached as before.
+compiled in each process and never saved (:func:`foreign_modules`; in whatever cache Numba would
+have put it, a read-only installation's fallback included; ``NUMBA_DEBUG_CACHE=1`` prints each save
+skipped); the package's own specialisations of the same kernel are cached as before. An index of the
+package's cache that cannot be loaded all the same (a case the guard missed) is read as empty: its
+kernels are compiled again and the index rewritten.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ import sys
 import types
 from pathlib import Path
 
-from numba.core import caching, config
+from numba.core import caching, config, serialize
 
 from .._version import package_digest
 
@@ -93,53 +96,92 @@ class SourceHashLocator(caching._SourceFileBackedLocatorMixin, caching._CacheLoc
 _LIBRARIES = ("numba", "numpy", "llvmlite")
 
 
-class _ModuleCollector(pickle.Pickler):
-    """Pickles into nothing and records the module of every class and function it meets."""
+class _ModuleCollector(serialize.NumbaPickler):
+    """Pickles into nothing as Numba pickles a cache index (its own reductions included: a dispatcher
+    or a jitclass type is pickled through them) and records the module of every class and function
+    it meets."""
 
     def __init__(self):
         super().__init__(io.BytesIO(), protocol=pickle.HIGHEST_PROTOCOL)
         self.modules: set[str] = set()
 
     def persistent_id(self, obj):
-        if isinstance(obj, (type, types.FunctionType, types.BuiltinFunctionType)):
-            self.modules.add(str(getattr(obj, "__module__", None)))
+        if isinstance(obj, (type, types.FunctionType)) or (
+                isinstance(obj, types.BuiltinFunctionType) and isinstance(getattr(obj, "__self__", None),
+                                                                          (types.ModuleType, type(None)))):
+            self.modules.add(str(obj.__module__))
             return "named"  # stored as a reference: found, and nothing to look up
-        return None
+        return None  # (a bound built-in method is pickled on, into its object)
 
 
 def foreign_modules(signature) -> set[str]:
     """The modules, other than this package's, Numba's, NumPy's, llvmlite's and the standard
     library's, that a kernel signature (a tuple of Numba types) names when pickled: what the
-    cache's index would need to import."""
+    cache's index would need to import. A signature that cannot be pickled names ``"<unpicklable>"``."""
     collector = _ModuleCollector()
-    collector.dump(signature)
+    try:
+        collector.dump(signature)
+    except Exception:  # noqa: BLE001 - whatever the reason, an index could not hold it
+        return {"<unpicklable>"}
     ours = __name__.partition(".")[0]
     return {m for m in collector.modules
             if m.partition(".")[0] not in (ours, *_LIBRARIES) and m.partition(".")[0] not in sys.stdlib_module_names}
 
 
+def _in_package(py_func) -> bool:
+    try:
+        return PACKAGE_DIR in Path(py_func.__code__.co_filename).resolve().parents
+    except (AttributeError, OSError):
+        return False
+
+
 _numba_save_overload = caching.Cache._save_overload
+_numba_load_index = caching.IndexDataCacheFile._load_index
 
 
 def _save_overload(self, sig, data):
     """Numba's ``Cache._save_overload``, except that a kernel of this package specialised for a type
-    defined elsewhere is not saved (the module docstring says why)."""
-    if isinstance(self._impl.locator, SourceHashLocator) and foreign_modules(sig):
-        return
+    defined elsewhere is not saved, wherever its cache lives (the module docstring says why)."""
+    if self._enabled and _in_package(self._py_func):
+        foreign = foreign_modules(sig)
+        if foreign:
+            caching._cache_log("[cache] not saving %s: its signature names %s, outside spikedyn", self._name,
+                               ", ".join(sorted(foreign)))
+            return
     _numba_save_overload(self, sig, data)
+
+
+def _load_index(self):
+    """Numba's ``IndexDataCacheFile._load_index``; an index of this package's cache that cannot be
+    unpickled (one written before the guard above, naming a module this process cannot import) is
+    read as empty, so the kernels are compiled and the index rewritten, instead of failing."""
+    try:
+        return _numba_load_index(self)
+    except (ImportError, AttributeError, pickle.UnpicklingError, EOFError):
+        if not _under_a_package_cache(Path(self._index_path)):
+            raise
+        caching._cache_log("[cache] index %r cannot be loaded: compiled again", self._index_path)
+        return {}
+
+
+def _under_a_package_cache(path: Path) -> bool:
+    return path.parent.name.startswith("kernels-") and (
+        path.parent.parent == PACKAGE_DIR / "__pycache__" or path.parent.parent.name == "spikedyn")
 
 
 def install() -> None:
     """Put :class:`SourceHashLocator` first in Numba's list of cache locators, and keep
-    specialisations for types defined outside the package out of its directories (once)."""
+    specialisations for types defined outside the package out of the caches (once)."""
     locators = caching.CacheImpl._locator_classes
     if SourceHashLocator not in locators:
         locators.insert(0, SourceHashLocator)
     caching.Cache._save_overload = _save_overload
+    caching.IndexDataCacheFile._load_index = _load_index
 
 
 def is_installed() -> bool:
-    return SourceHashLocator in caching.CacheImpl._locator_classes and caching.Cache._save_overload is _save_overload
+    return (SourceHashLocator in caching.CacheImpl._locator_classes and caching.Cache._save_overload is _save_overload
+            and caching.IndexDataCacheFile._load_index is _load_index)
 
 
 def is_cold(package_dir: Path = PACKAGE_DIR) -> bool:
