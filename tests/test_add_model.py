@@ -171,7 +171,7 @@ def test_a_part_declaring_a_taken_or_bad_section_is_refused() -> None:
         assert "bad" not in models.names()
 
 
-# -- the network side (in a subprocess with its own kernel cache) ----------------------------------------
+# -- the network side ------------------------------------------------------------------------------------
 def test_a_network_of_the_new_model_trains_saves_loads_and_runs_from_the_cli(tmp_path: Path, digits_dir: Path):
     x, _ = load_mnist("train", str(digits_dir))
     with models.registered(MODEL):

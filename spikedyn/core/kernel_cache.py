@@ -152,21 +152,17 @@ def _save_overload(self, sig, data):
 
 
 def _load_index(self):
-    """Numba's ``IndexDataCacheFile._load_index``; an index of this package's cache that cannot be
-    unpickled (one written before the guard above, naming a module this process cannot import) is
-    read as empty, so the kernels are compiled and the index rewritten, instead of failing."""
+    """Numba's ``IndexDataCacheFile._load_index``; an index in this version's cache directory
+    (:func:`cache_dir`) that cannot be unpickled (a case the guard above missed: it names a module this
+    process cannot import) is read as empty, so the kernels are compiled and the index rewritten,
+    instead of failing."""
     try:
         return _numba_load_index(self)
     except (ImportError, AttributeError, pickle.UnpicklingError, EOFError):
-        if not _under_a_package_cache(Path(self._index_path)):
+        if Path(self._index_path).parent != cache_dir():
             raise
         caching._cache_log("[cache] index %r cannot be loaded: compiled again", self._index_path)
         return {}
-
-
-def _under_a_package_cache(path: Path) -> bool:
-    return path.parent.name.startswith("kernels-") and (
-        path.parent.parent == PACKAGE_DIR / "__pycache__" or path.parent.parent.name == "spikedyn")
 
 
 def install() -> None:
