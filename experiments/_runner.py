@@ -15,6 +15,7 @@ import argparse
 import hashlib
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -133,3 +134,54 @@ def int_list(text: str) -> list[int]:
 
 def float_list(text: str) -> list[float]:
     return [float(x) for x in text.split(",") if x.strip()]
+
+
+def write_screen_run(script: str, args: argparse.Namespace, config, matrix, per_task: list[dict], started: float,
+                     **extra) -> int:
+    """Store one run of a validation screen (``experiments/*_screen.py``) in ``args.out``, atomically: the
+    arguments and config, the accuracy matrix (``None`` above the diagonal), ACC, BWT, ``per_task``,
+    ``extra``, the wall time since ``started`` (:func:`time.perf_counter`), the source hash and the
+    version; print ACC and BWT. Returns the exit status, 0."""
+    from spikedyn import __version__
+    from spikedyn._version import source_hash
+    from spikedyn.continual.metrics import summarize
+    from spikedyn.io.files import atomic_write
+
+    metrics = summarize(matrix)
+    out = {"script": script, "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+           "split": "validation", "config": config.to_dict(), **extra,
+           "accuracy_matrix": metrics["accuracy_matrix"], "per_task": per_task,
+           "final_average_accuracy": metrics["final_average_accuracy"], "bwt": metrics["bwt"],
+           "wall_seconds": time.perf_counter() - started, "spikedyn_version": __version__,
+           "source_hash": source_hash()}
+    text = json.dumps(out, indent=1)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(args.out, lambda f: f.write(text.encode()))
+    print(f"ACC {metrics['final_average_accuracy']:.4f}, BWT {metrics['bwt']:+.4f}")
+    return 0
+
+
+def add_screen_options(ap: argparse.ArgumentParser, set_help: str) -> None:
+    """The protocol options every validation screen (``experiments/*_screen.py``) takes: network size and
+    seed, tasks, images per task, the labelled pass, ``--set`` overrides (``set_help`` says after what) and
+    the data directory."""
+    from spikedyn.continual import protocol as cp
+
+    ap.add_argument("--neurons", type=int, default=400)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--tasks", default="0,1,2,3,4,5,6,7,8,9")
+    ap.add_argument("--samples-per-task", type=int, default=cp.DEFAULT_SAMPLES_PER_TASK)
+    ap.add_argument("--assign-per-class", type=int, default=cp.DEFAULT_ASSIGN_PER_CLASS)
+    ap.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE", help=set_help)
+    ap.add_argument("--data-dir", default=None)
+
+
+def screen_plan(args: argparse.Namespace):
+    """The protocol of a screen's options (:func:`add_screen_options`) on the validation split, its pools and
+    the plan of images (``spikedyn continual --split validation --seed S``'s): ``(protocol, pools, plan)``."""
+    from spikedyn.continual import protocol as cp
+
+    protocol = cp.Protocol(tasks=cp.parse_tasks(args.tasks), samples_per_task=args.samples_per_task,
+                           assign_per_class=args.assign_per_class, split="validation")
+    pools = cp.load_pools("validation", args.data_dir)
+    return protocol, pools, cp._plan(pools, protocol, args.seed)

@@ -44,21 +44,18 @@ hash and version.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from spikedyn import __version__
-from spikedyn._version import source_hash
+from _runner import add_screen_options, screen_plan, write_screen_run
+
 from spikedyn.config import NetworkConfig
 from spikedyn.config.network_config import parse_set
 from spikedyn.continual import DEFAULT_CONTINUAL_SET
 from spikedyn.continual import protocol as cp
-from spikedyn.continual.metrics import summarize
-from spikedyn.io.files import atomic_write
 from spikedyn.simulation.network import Network
 
 RECALLS = ("commit", "referenced")
@@ -119,11 +116,8 @@ class CapacityBudget:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--neurons", type=int, default=400)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--tasks", default="0,1,2,3,4,5,6,7,8,9")
-    ap.add_argument("--samples-per-task", type=int, default=cp.DEFAULT_SAMPLES_PER_TASK)
-    ap.add_argument("--assign-per-class", type=int, default=cp.DEFAULT_ASSIGN_PER_CLASS)
+    add_screen_options(ap, "after spikedyn continual's default overrides (128 Hz input; the registered capacity "
+                           "budget off: the screen applies its own)")
     ap.add_argument("--extra", type=float, default=100.0, help="E: the budget's extra spikes when every neuron is free")
     ap.add_argument("--start", type=float, default=10.0, help="training spikes at which a neuron's budget is set")
     ap.add_argument("--every", type=int, default=10, help="training images between two checks for starts")
@@ -131,10 +125,6 @@ def main(argv=None) -> int:
     ap.add_argument("--free-scale", type=int, default=0, metavar="R",
                     help="f = min(1, free neurons / R) instead of the free share (0: the share)")
     ap.add_argument("--recall", choices=RECALLS, default="commit")
-    ap.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
-                    help="after spikedyn continual's default overrides (128 Hz input; the registered capacity "
-                         "budget off: the screen applies its own)")
-    ap.add_argument("--data-dir", default=None)
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args(argv)
     if args.extra < 0 or args.start < 0 or args.every < 1 or args.free_scale < 0:
@@ -146,10 +136,7 @@ def main(argv=None) -> int:
                  "commitment and reads the thresholds at commitment)")
     base = config.metaplastic.commit_spikes
     config = config.replace(**dict([parse_set(f"metaplastic.commit_spikes={base + args.extra}")]))
-    protocol = cp.Protocol(tasks=cp.parse_tasks(args.tasks), samples_per_task=args.samples_per_task,
-                           assign_per_class=args.assign_per_class, split="validation")
-    pools = cp.load_pools("validation", args.data_dir)
-    plan = cp._plan(pools, protocol, args.seed)
+    protocol, pools, plan = screen_plan(args)
     start = time.perf_counter()
     net = Network(config, seed=args.seed)
     budget = CapacityBudget(net, args.extra, args.start, args.uniform, args.free_scale)
@@ -178,20 +165,7 @@ def main(argv=None) -> int:
                              if committed.any() else None})
         print(f"task {per_task[-1]['task']}: {np.round(accs, 3).tolist()}, committed {per_task[-1]['committed']}, "
               f"unnamed {unnamed}", flush=True)
-    metrics = summarize(R)
-    out = {"script": "capacity_budget_screen", "args": {k: (str(v) if isinstance(v, Path) else v)
-                                                        for k, v in vars(args).items()},
-           "split": "validation", "config": config.to_dict(), "base_commit_spikes": base,
-           "accuracy_matrix": metrics["accuracy_matrix"], "per_task": per_task,
-           "final_average_accuracy": metrics["final_average_accuracy"], "bwt": metrics["bwt"],
-           "wall_seconds": time.perf_counter() - start, "spikedyn_version": __version__,
-           "source_hash": source_hash()}
-    text = json.dumps(out, indent=1)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(args.out, lambda f: f.write(text.encode()))
-    print(f"ACC {metrics['final_average_accuracy']:.4f}, BWT {metrics['bwt']:+.4f}")
-    return 0
-
+    return write_screen_run("capacity_budget_screen", args, config, R, per_task, start, base_commit_spikes=base)
 
 if __name__ == "__main__":
     sys.exit(main())

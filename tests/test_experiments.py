@@ -618,6 +618,18 @@ def test_continual_diagnosis_never_loads_the_test_split_and_traces_each_error_to
         assert "theta_committed_sd" in task
 
 
+def _screened(screen, out: Path, *extra) -> dict:
+    """A screen's run of 8 neurons on two one-class tasks of 40 validation images, committing at 6 spikes."""
+    assert screen.main(["--neurons", "8", "--seed", "1", "--tasks", "0,1", "--samples-per-task", "40",
+                        "--assign-per-class", "20", "--set", "metaplastic.commit_spikes=6", *extra,
+                        "--out", str(out)]) == 0
+    return json.loads(out.read_text())
+
+
+def _screen_matrix(result: dict) -> np.ndarray:
+    return np.array([[np.nan if x is None else x for x in row] for row in result["accuracy_matrix"]])
+
+
 @pytest.mark.mnist
 def test_capacity_budget_screen_is_the_protocol_at_its_extremes(tmp_path, no_test_split, mnist_dir) -> None:
     """With no extra budget the screen is spikedyn continual's run on validation, bit for bit; with f held
@@ -628,14 +640,9 @@ def test_capacity_budget_screen_is_the_protocol_at_its_extremes(tmp_path, no_tes
     from spikedyn.continual import DEFAULT_CONTINUAL_SET, Protocol, run
 
     def screened(name, *extra):
-        out = tmp_path / f"{name}.json"
-        assert screen.main(["--neurons", "8", "--seed", "1", "--tasks", "0,1", "--samples-per-task", "40",
-                            "--assign-per-class", "20", "--set", "metaplastic.commit_spikes=6", *extra,
-                            "--out", str(out)]) == 0
-        return json.loads(out.read_text())
+        return _screened(screen, tmp_path / f"{name}.json", *extra)
 
-    def matrix(result):
-        return np.array([[np.nan if x is None else x for x in row] for row in result["accuracy_matrix"]])
+    matrix = _screen_matrix
 
     def protocol_run(commit):
         config = NetworkConfig(model="metaplastic", n_neurons=8).replace(
@@ -661,6 +668,40 @@ def test_capacity_budget_screen_is_the_protocol_at_its_extremes(tmp_path, no_tes
     assert [t["committed"] for t in referenced["per_task"]] == [t["committed"] for t in follows["per_task"]]
     low = [r["per_task"][-1]["recall_threshold_mv_committed_min_median_max"] for r in (referenced, follows)]
     assert low[0][2] < low[1][2] and low[0][0] < low[1][0]
+    assert no_test_split and set(no_test_split) == {"train"}
+
+
+@pytest.mark.mnist
+def test_match_extension_screen_is_the_protocol_without_extension(tmp_path, no_test_split, mnist_dir) -> None:
+    """With kappa 0 the screen is spikedyn continual's run on validation, bit for bit; with every neuron
+    below kappa times the median it extends neurons once each, which changes the training; the diagnosis
+    and the table come from the runs. The test split is never loaded."""
+    screen = importlib.import_module("match_extension_screen")
+    from spikedyn.config import NetworkConfig, parse_set
+    from spikedyn.continual import DEFAULT_CONTINUAL_SET, Protocol, run
+
+    def screened(name, *extra):
+        return _screened(screen, tmp_path / "runs" / f"{name}.json", *extra)
+
+    matrix = _screen_matrix
+
+    config = NetworkConfig(model="metaplastic", n_neurons=8).replace(
+        **dict(parse_set(s) for s in (*DEFAULT_CONTINUAL_SET, "metaplastic.commit_spikes=6")))
+    protocol = Protocol(tasks=((0,), (1,)), samples_per_task=40, assign_per_class=20, split="validation")
+    plain = screened("plain", "--kappa", "0", "--diagnose")
+    np.testing.assert_array_equal(matrix(plain), run(config, seed=1, protocol=protocol, n_jobs=1).accuracy_matrix)
+    assert plain["split"] == "validation" and plain["source_hash"] and plain["per_task"][-1]["extended"] == 0
+    diagnosis = plain["diagnosis"]
+    assert diagnosis["mixtures"] + diagnosis["pure"] == len(diagnosis["neurons"]) > 0
+    assert all(0 < n["purity"] <= 1 and -1 <= n["match"] <= 1 for n in diagnosis["neurons"])
+    every = screened("every", "--kappa", "100", "--min-reference", "1", "--extra", "4")
+    extended = every["per_task"][-1]["extended"]
+    assert 0 < extended <= 8
+    assert ([t["committed"] for t in every["per_task"]] != [t["committed"] for t in plain["per_task"]]
+            or not np.array_equal(matrix(every), matrix(plain), equal_nan=True))
+    assert screen.main(["--table", str(tmp_path / "runs")]) == 0
+    text = (tmp_path / "runs" / "table.md").read_text()
+    assert "| 8 | 0 | 100 |" in text and "| 8 | 100 | 4 |" in text and f"| {extended} |" in text
     assert no_test_split and set(no_test_split) == {"train"}
 
 
