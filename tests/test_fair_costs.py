@@ -118,3 +118,29 @@ def test_dense_view_touches_every_synapse_and_neuron_every_step() -> None:
     assert ops["trace_updates"]["dense"] == steps * (n_in + 2 * n)
     infer = derive(config, tally, "inference")
     assert infer["weight_reads"]["dense"] == steps * n_in * n + steps * (n + n * (n - 1))
+
+
+def test_the_novelty_drive_and_the_decorrelation_mean_are_priced() -> None:
+    """The novelty gate's drive is a second synaptic event and weight read per delivered weight while learning,
+    and a comparison per neuron and step; the decorrelation's mean reads up to every weight per presentation.
+    Inference, where neither acts, costs the same."""
+    base = spikedyn.NetworkConfig().replace(model="metaplastic", n_neurons=10, n_input=20, stdp__weight_sum=2.0)
+    tally = {"samples": 2, "steps": 2000, "input_spikes": 30, "excitatory_spikes": 8, "presentations": 2,
+             "depression_visits": 12, "potentiation_done": 40, "depression_done": 12, "decay": 6}
+    steps, n, n_in, presentations, delivered = 1000.0, 10, 20, 1.0, 15.0 * 10
+    plain = derive(base, tally, "train")
+    gate = derive(base.replace(metaplastic__novelty=True), tally, "train")
+    mean = derive(base.replace(metaplastic__decorrelate=True), tally, "train")
+
+    def extra(ops, name, view):
+        return ops[name][view] - plain[name][view]
+
+    for view in ("model", "executed"):
+        assert extra(gate, "synaptic_events_input", view) == extra(gate, "weight_reads", view) == delivered
+        assert extra(gate, "threshold_updates", view) == steps * n
+    assert extra(gate, "synaptic_events_input", "dense") == extra(gate, "weight_reads", "dense") == steps * n_in * n
+    for view in VIEWS:
+        assert extra(mean, "weight_reads", view) == presentations * n_in * n
+        assert all(extra(mean, name, view) == 0 for name in plain if name != "weight_reads")
+    for config in (base.replace(metaplastic__novelty=True), base.replace(metaplastic__decorrelate=True)):
+        assert derive(config, tally, "inference") == derive(base, tally, "inference")

@@ -139,7 +139,8 @@ def derive(config: NetworkConfig, tally: Mapping[str, float], phase: str) -> dic
     increment is computed and compared, the weight is neither read nor written.
     In short (N neurons, n inputs, per sample; ``done``/``skipped`` are the rule's counts)::
 
-        synaptic_events_input       = input_spikes * N
+        synaptic_events_input       = input_spikes * N   (learning: twice, for a rule whose neurons also
+                                      accumulate a drive, ``drive_accumulates``: metaplastic.novelty)
         synaptic_events_competition = exc_spikes * fan_out_exc + competition_spikes * fan_out_own
         neuron_updates_excitatory   = steps * N
         neuron_updates_competition  = steps * N_pop       (executed: neurons not at rest)
@@ -147,6 +148,7 @@ def derive(config: NetworkConfig, tally: Mapping[str, float], phase: str) -> dic
                                       + a N per presentation for a rule that updates a per-neuron
                                       state after each presentation (``neuron_state_updates`` = a:
                                       stdp-recall 2, stdp-spikedyn and stdp-metaplastic 1-5);
+                                      + steps * N for a rule that compares the drives every step
                                       inference: steps * N for a rule whose neurons answer with an
                                       input gain (``inference_gains``: metaplastic.recall_gain,
                                       metaplastic.recall_committed_only)
@@ -156,7 +158,9 @@ def derive(config: NetworkConfig, tally: Mapping[str, float], phase: str) -> dic
         weight_updates_*            = the updates done, per kind; weight_updates_skipped the skipped ones
         weight_reads                = synaptic_events_input + synaptic_events_competition
                                       + weight updates done + 2 n N per normalisation
-                                      + n N per scan after a presentation
+                                      + n N per scan after a presentation (decay, leak) and per
+                                      average over the neurons (``averages_weights``: metaplastic.decorrelate)
+                                      + input_spikes * N for the drive (learning, ``drive_accumulates``)
                                       (executed: no competition weights, which spikedyn stores once)
         weight_writes               = weight updates done + decayed weights + n N per normalisation
 
@@ -218,16 +222,21 @@ def derive(config: NetworkConfig, tally: Mapping[str, float], phase: str) -> dic
     dep_exec = t["depression_visits"] if profile["depression"] == "event-driven" else dep_done + dep_skip
     pres = t["presentations"]
     norm = pres * n_in * n  # the normalisation reads each weight twice (sum, rescale) and writes it once
-    scans = pres * n_in * n if profile["scans_weights"] else 0.0
+    scans = pres * n_in * n * (int(profile["scans_weights"]) + int(profile["averages_weights"]))
     decay = t["decay"]
     done = pot_done + dep_done
+    # a drive accumulated beside the delivery: a second synaptic event (and weight read) per delivered weight,
+    # and the drives compared every step; dense: a second matrix product every step
+    accumulates = bool(profile["drive_accumulates"])
+    drive, dense_drive, compare = (syn_in, dense_syn, steps * n) if accumulates else (0.0, 0.0, 0.0)
     # dense: every synapse's STDP terms every step; per-synapse traces and significance every step
     pathways = 2.0 if depresses else 1.0
     dense_learn = steps * n_in * n * pathways
     dense_traces = steps * (n_in + 2 * n) + (steps * n_in * n if profile["per_synapse_traces"] else 0.0)
     dense_sig = steps * n_in * n if profile["significance_per_spike"] else 0.0
     ops.update({
-        "threshold_updates": (steps * n + x_exc + pres * n * profile["neuron_state_updates"],) * 3,
+        "synaptic_events_input": (syn_in + drive, syn_in + drive, dense_syn + dense_drive),
+        "threshold_updates": (steps * n + x_exc + pres * n * profile["neuron_state_updates"] + compare,) * 3,
         "trace_updates": (x_in + 2 * x_exc, x_in + x_exc, dense_traces),
         "trace_reads": (dep_reads + x_exc * (n_in + 1), dep_exec + x_exc * (n_in + 1), dense_learn),
         "weight_updates_potentiation": (pot_done, pot_done, steps * n_in * n),
@@ -236,8 +245,9 @@ def derive(config: NetworkConfig, tally: Mapping[str, float], phase: str) -> dic
         "weight_updates_decay": (decay, decay, decay),
         "significance_updates": (x_exc * profile["significance_per_spike"],) * 2 + (dense_sig,),
         "normalisation_entries": (norm, norm, norm),
-        "weight_reads": (syn_in + syn_comp + done + 2 * norm + scans, syn_in + done + 2 * norm + scans,
-                         dense_syn + dense_comp + dense_learn + 2 * norm + scans),
+        "weight_reads": (syn_in + drive + syn_comp + done + 2 * norm + scans,
+                         syn_in + drive + done + 2 * norm + scans,
+                         dense_syn + dense_drive + dense_comp + dense_learn + 2 * norm + scans),
         "weight_writes": (done + decay + norm, done + decay + norm, dense_learn + decay + norm),
     })
     return {k: dict(zip(VIEWS, ops[k])) for k in OPERATIONS}

@@ -58,12 +58,11 @@ presentations, as SpikeDyn's rule counts them), ``A`` = ``commit_spikes``; neuro
 
    so an input the committed neurons represent poorly is learned by an uncommitted neuron
    instead of being absorbed by the nearest committed one, and test-time excitability is
-   untouched. ``D`` restarts with each presentation; the test costs one addition per
-   delivered weight (the same loop as the delivery) and a maximum over the neurons per
-   step. Sources: Controlled Forgetting's novelty ("dopaminergic") signal that drives
-   uncommitted neurons when an input is poorly represented (Allred & Roy 2020; there the
-   signal is a neuron driven by the input and inhibited by the excitatory layer; here a
-   match of input and weights), ART's vigilance test (Carpenter & Grossberg 1987).
+   untouched. ``D`` restarts with each presentation; the test costs one addition per delivered
+   weight (a second pass over them) and a maximum over the neurons per step, both priced. Sources:
+   Controlled Forgetting's novelty ("dopaminergic") signal that drives uncommitted neurons when an
+   input is poorly represented (Allred & Roy 2020; there a neuron driven by the input and inhibited
+   by the excitatory layer; here a match of input and weights), ART's vigilance (Carpenter & Grossberg 1987).
 
 5. **Recall at the commitment threshold** (``recall_at_commit``): when learning is off, a
    committed neuron answers with the threshold it had when it committed, ``theta_j(c_j)``
@@ -96,10 +95,9 @@ presentations, as SpikeDyn's rule counts them), ``A`` = ``commit_spikes``; neuro
    9), so a new class's neurons need to be selective against the older classes whose neurons its
    images also drive. Sources: anti-Hebbian decorrelation of co-active units (Foldiak 1990, Biol.
    Cybern. 64:165), made one-sided as Controlled Forgetting divides the labour (Allred & Roy 2020):
-   only plastic neurons move, committed ones keep what they learned. Off by default: it did not
-   raise the accuracy on the validation split. It reads the whole population's spike counts, so
-   training with it runs on one thread. Cost: the ``len(P) * n_input`` weights written are counted
-   as decay updates (``updates[4]``); the mean's weight reads are not priced (as the novelty gate's).
+   only plastic neurons move, committed ones keep what they learned. Off by default (no gain on the
+   validation split); it reads every neuron's spike count, so it trains on one thread. Cost: the
+   ``len(P) * n_input`` weights written as decay updates, the mean's reads as every weight's (a bound).
 
 7. **Recall gain: committed neurons matched by direction** (``recall_gain``,
    ``recall_gain_exponent`` = ``gamma``): when learning is off, each committed neuron's input is
@@ -705,13 +703,15 @@ class MetaplasticStdp(DiehlCookStdp):
         by committed neurons only, one multiplication of each
         neuron's input by its gain per inference step (priced as a threshold update: a per-neuron
         entry read and applied; the kernel scales the weights once per call instead, which is
-        cheaper, so this is the dearer of the two ways). Not counted: the novelty gate's drive, one addition
-        per delivered weight while learning (the gate is off by default)."""
+        cheaper, so this is the dearer of the two ways). ``drive_accumulates``: the novelty gate's drive (a
+        second read and addition of each delivered weight while learning, a maximum per step);
+        ``averages_weights``: the decorrelation's mean, priced as a read of every weight per presentation."""
         p = config.metaplastic
         return {**super().operation_profile(config),
                 "neuron_state_updates": (1 + int(p.consolidate) + int(p.hold_threshold) + 2 * int(p.fatigue)
                                          + int(p.capacity_budget)),
-                "inference_gains": _answers_with_gains(p)}
+                "inference_gains": _answers_with_gains(p), "drive_accumulates": bool(p.novelty),
+                "averages_weights": bool(p.decorrelate)}
 
     def single_thread_reason(self, config) -> str | None:
         """Why training cannot be split into blocks of neurons (:func:`spikedyn.simulation.network.training_threads`):

@@ -337,11 +337,16 @@ class DiehlCookStdp:
         count, a learning-rate factor, a threshold's hold, a fatigue), each a read-modify-write of one
         entry, priced as a threshold update (:func:`spikedyn.cost.operations.derive`);
         ``inference_gains``: whether each neuron's input is multiplied by a gain of its own at every
-        inference step (:meth:`test_weights` differs from the weights), likewise priced.
+        inference step (:meth:`test_weights` differs from the weights), likewise priced;
+        ``drive_accumulates``: whether, while learning, each delivered weight is also added to a
+        per-neuron drive and the neurons' drives are compared every step (a second synaptic event
+        and weight read per delivered weight, a per-neuron entry compared per step);
+        ``averages_weights``: whether the rule reads up to every weight after each training
+        presentation without writing them all (an average over neurons; priced as a scan's reads).
         With ``stdp.nu_pre = 0`` the rule depresses nothing."""
         return {"depression": "event-driven" if config.stdp.nu_pre > 0 else "none", "scans_weights": False,
                 "significance_per_spike": 0, "per_synapse_traces": False, "neuron_state_updates": 0,
-                "inference_gains": False}
+                "inference_gains": False, "drive_accumulates": False, "averages_weights": False}
 
     def record(self, config) -> StdpRecord:
         s = config.stdp
