@@ -78,9 +78,9 @@ class MatchExtension:
     image, with the image and (for the diagnosis only) its label."""
 
     def __init__(self, net: Network, kappa: float, extra: float, hold: float, free_share: float,
-                 min_reference: int = MIN_REFERENCE):
+                 min_reference: int = MIN_REFERENCE, scale_by_budget: bool = False):
         self.net, self.kappa, self.extra, self.hold, self.free_share = net, kappa, extra, hold, free_share
-        self.min_reference = min_reference
+        self.min_reference, self.scale_by_budget = min_reference, scale_by_budget
         n = net.config.n_neurons
         self.commit = commit_count(net.config.metaplastic)
         self.state = net._state.plasticity
@@ -95,7 +95,13 @@ class MatchExtension:
         count = self.state.activity
         w = self.net.weights
         spikes = count - self.count_before
-        free = float(np.mean(self.state.significance[4] == 0.0))  # the share of neurons not started
+        not_started = self.state.significance[4] == 0.0
+        free = float(np.mean(not_started))  # the share of neurons not started
+        extra = self.extra
+        if self.scale_by_budget:  # times the capacity budget's f of the neurons not started (mechanism 8)
+            p = self.net.config.metaplastic
+            f = (np.sum(not_started) - p.budget_reserve_neurons) / (p.budget_full_neurons - p.budget_reserve_neurons)
+            extra = self.extra * min(1.0, max(0.0, float(f)))
         theta_plus = self.net.config.excitatory.theta_plus_mv
         for j in np.nonzero(spikes > 0)[0]:
             if self.count_before[j] >= self.commit:
@@ -111,12 +117,12 @@ class MatchExtension:
             if not self.extended[j]:
                 self.reference.append(match)
                 self.first_commit[j] = index
-            if (self.kappa > 0 and len(self.reference) >= self.min_reference and not self.extended[j]
+            if (self.kappa > 0 and extra > 0 and len(self.reference) >= self.min_reference and not self.extended[j]
                     and free >= self.free_share and match < self.kappa * float(np.median(self.reference))):
-                count[j] -= self.extra
+                count[j] -= extra
                 self.state.rate[j] = 1.0
                 self.state.significance[3, j] = 0.0  # its threshold at commitment, recorded again later
-                self.state.significance[4, j] += self.extra * (1.0 - self.hold)  # the referenced recall's rise
+                self.state.significance[4, j] += extra * (1.0 - self.hold)  # the referenced recall's rise
                 self.extended[j] = True
         self.w_before[...] = w
         self.count_before[...] = count
@@ -149,7 +155,8 @@ def table(directory: Path) -> str:
     for path in sorted(directory.glob("*.json")):
         run = json.loads(path.read_text())
         a = run["args"]
-        key = (a["tasks"], a["neurons"], a["kappa"], a["extra"], a["hold"], a["free_share"], tuple(a.get("set", [])))
+        key = (a["tasks"], a["neurons"], a["kappa"], a["extra"], a["hold"], a["free_share"],
+               bool(a.get("scale_by_budget")), tuple(a.get("set", [])))
         groups.setdefault(key, []).append(run)
     lines = ["Screen of longer budgets for poorly matched neurons (`experiments/match_extension_screen.py`), "
              "validation split (learning from training images 0-49,999, scoring on 50,000-59,999), spikedyn "
@@ -157,12 +164,14 @@ def table(directory: Path) -> str:
              "| tasks | neurons | kappa | extra spikes | hold | free share | seeds | ACC | each seed | BWT | "
              "committed after the last task | extended | source |",
              "|---|---:|---:|---:|---:|---:|---|---:|---|---:|---:|---:|---|"]
+    # extra spikes "100 f": times the capacity budget's share f of the neurons not started (--scale-by-budget)
     for key in sorted(groups):
         runs = sorted(groups[key], key=lambda r: r["args"]["seed"])
         acc = np.array([r["final_average_accuracy"] for r in runs])
         bwt = np.array([r["bwt"] for r in runs])
         tasks = "ten one-class" if key[0] == "0,1,2,3,4,5,6,7,8,9" else key[0]
-        lines.append(f"| {tasks} | {key[1]} | {key[2]:g} | {key[3]:g} | {key[4]:g} | {key[5]:g} | "
+        extra = f"{key[3]:g} f" if key[6] else f"{key[3]:g}"
+        lines.append(f"| {tasks} | {key[1]} | {key[2]:g} | {extra} | {key[4]:g} | {key[5]:g} | "
                      f"{','.join(str(r['args']['seed']) for r in runs)} | **{acc.mean():.3f} ± {acc.std(ddof=1) if acc.size > 1 else 0:.3f}** | "
                      f"{' '.join(f'{v:.3f}' for v in acc)} | {bwt.mean():+.3f} | "
                      f"{np.mean([r['per_task'][-1]['committed'] for r in runs]):.0f} | "
@@ -180,6 +189,9 @@ def main(argv=None) -> int:
                     help="share of theta_plus an extended neuron's spike gives back (0: it rises as a plastic one's)")
     ap.add_argument("--free-share", type=float, default=0.0,
                     help="extend only while at least this share of the network has not started")
+    ap.add_argument("--scale-by-budget", action="store_true",
+                    help="extend by --extra times the capacity budget's f of the neurons not started (mechanism 8: 0 "
+                         "with metaplastic.budget_reserve_neurons or fewer, 1 with budget_full_neurons or more)")
     ap.add_argument("--min-reference", type=int, default=MIN_REFERENCE,
                     help="matches known before the first comparison with their median")
     ap.add_argument("--diagnose", action="store_true", help="also record each neuron's match, movement and purity")
@@ -204,7 +216,8 @@ def main(argv=None) -> int:
     protocol, pools, plan = screen_plan(args)
     start = time.perf_counter()
     net = Network(config, seed=args.seed)
-    rule = MatchExtension(net, args.kappa, args.extra, args.hold, args.free_share, args.min_reference)
+    rule = MatchExtension(net, args.kappa, args.extra, args.hold, args.free_share, args.min_reference,
+                          args.scale_by_budget)
     n_tasks = len(protocol.tasks)
     R = np.full((n_tasks, n_tasks), np.nan)
     per_task = []

@@ -699,9 +699,19 @@ def test_match_extension_screen_is_the_protocol_without_extension(tmp_path, no_t
     assert 0 < extended <= 8
     assert ([t["committed"] for t in every["per_task"]] != [t["committed"] for t in plain["per_task"]]
             or not np.array_equal(matrix(every), matrix(plain), equal_nan=True))
+    # scaled by the capacity budget's f: none free beyond the reserve (400 of 8) extends nothing, and with
+    # the budget's anchors at this size the first neurons get the whole extension
+    none = screened("none", "--kappa", "100", "--min-reference", "1", "--extra", "4", "--scale-by-budget")
+    np.testing.assert_array_equal(matrix(none), matrix(plain))
+    assert none["per_task"][-1]["extended"] == 0
+    scaled = screened("scaled", "--kappa", "100", "--min-reference", "1", "--extra", "4", "--scale-by-budget",
+                      "--set", "metaplastic.budget_reserve_neurons=0", "--set", "metaplastic.budget_full_neurons=8",
+                      "--set", "metaplastic.budget_extra_spikes=0")
+    assert scaled["per_task"][-1]["extended"] > 0
     assert screen.main(["--table", str(tmp_path / "runs")]) == 0
     text = (tmp_path / "runs" / "table.md").read_text()
     assert "| 8 | 0 | 100 |" in text and "| 8 | 100 | 4 |" in text and f"| {extended} |" in text
+    assert "| 8 | 100 | 4 f |" in text
     assert no_test_split and set(no_test_split) == {"train"}
 
 
