@@ -167,5 +167,6 @@ def main(argv=None) -> int:
               f"unnamed {unnamed}", flush=True)
     return write_screen_run("capacity_budget_screen", args, config, R, per_task, start, base_commit_spikes=base)
 
+
 if __name__ == "__main__":
     sys.exit(main())

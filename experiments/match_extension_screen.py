@@ -54,8 +54,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+from scipy.stats import mannwhitneyu
 
-from _runner import add_screen_options, screen_plan, write_screen_run
+from _runner import add_screen_options, mean_sd, screen_plan, write_screen_run
 
 from spikedyn.config import NetworkConfig
 from spikedyn.config.network_config import parse_set
@@ -141,10 +142,9 @@ class MatchExtension:
         out = {"neurons": rows, "mixtures": int(mixture.sum()), "pure": int((~mixture).sum())}
         for key in ("match", "movement"):
             v = np.array([row[key] for row in rows])
-            a, b = v[~mixture], v[mixture]  # P(pure > mixture), ties half
+            a, b = v[~mixture], v[mixture]  # P(pure > mixture), ties half: the Mann-Whitney U over its maximum
             out[f"auroc_pure_above_mixture_{key}"] = (
-                float((np.sum(a[:, None] > b[None, :]) + 0.5 * np.sum(a[:, None] == b[None, :])) / (a.size * b.size))
-                if a.size and b.size else None)
+                float(mannwhitneyu(a, b).statistic / (a.size * b.size)) if a.size and b.size else None)
             out[f"mean_{key}_pure_mixture"] = [float(a.mean()) if a.size else None, float(b.mean()) if b.size else None]
         return out
 
@@ -167,13 +167,13 @@ def table(directory: Path) -> str:
     # extra spikes "100 f": times the capacity budget's share f of the neurons not started (--scale-by-budget)
     for key in sorted(groups):
         runs = sorted(groups[key], key=lambda r: r["args"]["seed"])
-        acc = np.array([r["final_average_accuracy"] for r in runs])
-        bwt = np.array([r["bwt"] for r in runs])
+        acc = [r["final_average_accuracy"] for r in runs]
+        acc_mean, acc_sd = mean_sd(acc)
         tasks = "ten one-class" if key[0] == "0,1,2,3,4,5,6,7,8,9" else key[0]
         extra = f"{key[3]:g} f" if key[6] else f"{key[3]:g}"
         lines.append(f"| {tasks} | {key[1]} | {key[2]:g} | {extra} | {key[4]:g} | {key[5]:g} | "
-                     f"{','.join(str(r['args']['seed']) for r in runs)} | **{acc.mean():.3f} ± {acc.std(ddof=1) if acc.size > 1 else 0:.3f}** | "
-                     f"{' '.join(f'{v:.3f}' for v in acc)} | {bwt.mean():+.3f} | "
+                     f"{','.join(str(r['args']['seed']) for r in runs)} | **{acc_mean:.3f} ± {acc_sd:.3f}** | "
+                     f"{' '.join(f'{v:.3f}' for v in acc)} | {np.mean([r['bwt'] for r in runs]):+.3f} | "
                      f"{np.mean([r['per_task'][-1]['committed'] for r in runs]):.0f} | "
                      f"{np.mean([r['per_task'][-1]['extended'] for r in runs]):.0f} | "
                      f"{','.join(sorted({r['source_hash'] for r in runs}))} |")
