@@ -64,14 +64,16 @@ def metaplastic_cases() -> dict:
             "metaplastic-budget-40": (budget, seed + 2, images)}
 
 
-@pytest.mark.parametrize("n_jobs", [1, 2, 3])
+#: Two threads: the blocks meet at the barrier and every cross-block exchange runs; three or more
+#: threads on this suite's two cores only wait longer (``test_one_neuron_per_thread...`` runs 12 and 500).
+@pytest.mark.parametrize("n_jobs", [1, 2])
 @pytest.mark.parametrize("name", sorted(set(CASES) - NEW_CASES))
 def test_training_on_any_number_of_threads_is_bit_identical_to_one_thread_of_0_2_0(name: str, n_jobs: int) -> None:
     config, seed, images = CASES[name]
     assert_matches_fixture(name, _fixtures.train(config, seed, images, n_jobs=n_jobs))
 
 
-@pytest.mark.parametrize("n_jobs", [2, 3])
+@pytest.mark.parametrize("n_jobs", [2])
 @pytest.mark.parametrize("name, case", sorted({**{n: CASES[n] for n in NEW_CASES}, **metaplastic_cases()}.items()))
 def test_models_newer_than_the_fixture_train_bit_identically_on_any_number_of_threads(name, case, n_jobs) -> None:
     config, seed, images = case
