@@ -149,14 +149,15 @@ def test_a_continual_run_leaves_a_network_the_other_commands_use(run_cli, tmp_pa
     assert net.config.model == DEFAULT_CONTINUAL_MODEL and net.samples_seen == 9 and net.assignments_ is not None
     # the overrides that come with the default model, and only with it
     assert DEFAULT_CONTINUAL_SET == ("input.rate_hz_per_unit=0.5", "metaplastic.capacity_budget=true",
-                                     "metaplastic.recall_committed_only=true")
+                                     "metaplastic.recall_committed_only=true", "lateral.w_lateral=30")
     assert net.config.input.rate_hz_per_unit == 0.5 and net.config.metaplastic.capacity_budget
-    assert net.config.metaplastic.recall_committed_only
+    assert net.config.metaplastic.recall_committed_only and net.config.lateral.w_lateral == 30.0
     code, _, err = run_cli(*CONTINUAL, "--model", "metaplastic", "--data-dir", digits_dir, "--out", tmp_path / "m",
                            "--quiet")
     assert code == 0, err
     plain = Network.load(tmp_path / "m" / "network").config
     assert plain.input.rate_hz_per_unit == 0.25 and not plain.metaplastic.capacity_budget  # the model's defaults
+    assert plain.lateral.w_lateral == 40.0
     code, _, err = run_cli(*CONTINUAL, "--set", "input.rate_hz_per_unit=0.75", "--data-dir", digits_dir, "--out",
                            tmp_path / "s", "--quiet")
     assert code == 0, err

@@ -20,10 +20,12 @@ DEFAULT_CONTINUAL_MODEL = "metaplastic"
 #: budget (mechanism 8 of :mod:`spikedyn.models.metaplastic`: networks of up to 400 neurons run as
 #: without it, bit for bit; larger ones spread each class over more neurons; ``docs/continual.md``), and
 #: the recall by committed neurons only (mechanism 9: a neuron still learning when training stops does
-#: not answer at test time). Used only when the model is not given (``--model``, ``--config`` or ``--set model=...``):
+#: not answer at test time), and the lateral inhibition 30 (40 at the package defaults; 30 led at 200, 400 and
+#: 1600 neurons and on Split-MNIST on the validation split: ``docs/continual.md``, "The lateral inhibition at 1600
+#: neurons"). Used only when the model is not given (``--model``, ``--config`` or ``--set model=...``):
 #: ``--model metaplastic`` is the model at the package defaults.
 DEFAULT_CONTINUAL_SET = ("input.rate_hz_per_unit=0.5", "metaplastic.capacity_budget=true",
-                         "metaplastic.recall_committed_only=true")
+                         "metaplastic.recall_committed_only=true", "lateral.w_lateral=30")
 
 from .outputs import write_outputs
 from .protocol import (DEFAULT_ASSIGN_PER_CLASS, DEFAULT_SAMPLES_PER_TASK, N_CLASSES, SPLITS, ContinualResult, Pools,
