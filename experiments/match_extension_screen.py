@@ -63,7 +63,7 @@ from spikedyn.config.network_config import parse_set
 from spikedyn.continual import DEFAULT_CONTINUAL_SET
 from spikedyn.continual import protocol as cp
 from spikedyn.io.files import atomic_write
-from spikedyn.models.metaplastic import commit_count
+from spikedyn.models.metaplastic import budget_share, commit_count
 from spikedyn.simulation.network import Network
 
 MIN_REFERENCE = 10  # neurons whose match at their budget is known before any is compared with their median
@@ -100,9 +100,7 @@ class MatchExtension:
         free = float(np.mean(not_started))  # the share of neurons not started
         extra = self.extra
         if self.scale_by_budget:  # times the capacity budget's f of the neurons not started (mechanism 8)
-            p = self.net.config.metaplastic
-            f = (np.sum(not_started) - p.budget_reserve_neurons) / (p.budget_full_neurons - p.budget_reserve_neurons)
-            extra = self.extra * min(1.0, max(0.0, float(f)))
+            extra = self.extra * budget_share(self.net.config.metaplastic, int(np.sum(not_started)))
         theta_plus = self.net.config.excitatory.theta_plus_mv
         for j in np.nonzero(spikes > 0)[0]:
             if self.count_before[j] >= self.commit:

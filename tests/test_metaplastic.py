@@ -18,7 +18,7 @@ from spikedyn.config import InputParams, NetworkConfig, TimingParams
 from spikedyn.core.encoding import STREAM_TEST, STREAM_TRAIN
 from spikedyn.errors import ConfigError
 from spikedyn.models.metaplastic import (MetaplasticParams, _decorrelate, after_presentation_numpy, budget_head_start,
-                                        commit_count, decorrelate_numpy, fatigue_keep_of, recall_gains,
+                                        budget_share, commit_count, decorrelate_numpy, fatigue_keep_of, recall_gains,
                                         recall_thresholds)
 from spikedyn.simulation.network import Network
 
@@ -343,6 +343,10 @@ def test_capacity_budget_at_its_special_cases() -> None:
     p = BUDGET
     assert budget_head_start(p, 12) == 0.0 and budget_head_start(p, 100) == 0.0
     assert budget_head_start(p, 7) == 20.0 and budget_head_start(p, 2) == 40.0 and budget_head_start(p, 0) == 40.0
+    # the share f (reserve 2, full 12): 0 up to the reserve, 1 from the full size, linear between; E (1 - f)
+    assert [budget_share(p, free) for free in (0, 2, 7, 12, 100)] == [0.0, 0.0, 0.5, 1.0, 1.0]
+    assert all(budget_head_start(p, free) == p.budget_extra_spikes * (1.0 - budget_share(p, free))
+               for free in range(14))
 
 
 def test_capacity_budget_first_starts_get_the_whole_extra_and_later_ones_less() -> None:

@@ -1,56 +1,48 @@
 """Consolidating STDP: neurons learn at full rate until they commit, then keep what they learned.
 
-The continual-learning rule of the ``metaplastic`` model (section ``metaplastic``,
-:class:`MetaplasticParams`); ``docs/continual.md`` has the diagnosis that led to it, the
-exploration and the ablation. Each mechanism is a switch; with all of them off the model is
-``lateral`` bit for bit (tested). Notation: ``a_j`` neuron j's training spikes so far (of
-presentations, as SpikeDyn's rule counts them), ``A`` = ``commit_spikes``; neuron j is
+The continual-learning rule of the ``metaplastic`` model (section ``metaplastic``, :class:`MetaplasticParams`);
+``docs/continual.md`` has the diagnosis that led to it, the exploration and the ablation. Each mechanism is a
+switch; with all of them off the model is ``lateral`` bit for bit (tested). Notation: ``a_j`` neuron j's training
+spikes so far (of presentations, as SpikeDyn's rule counts them), ``A`` = ``commit_spikes``; neuron j is
 *committed* once ``a_j >= A`` and *plastic* before.
 
-1. **Commitment switch** (``consolidate``, ``commit_spikes`` = ``A``, ``consolidated_rate``
-   = ``g_c``)::
+1. **Commitment switch** (``consolidate``, ``commit_spikes`` = ``A``, ``consolidated_rate`` = ``g_c``)::
 
        g_j = 1 while a_j < A,  g_j = g_c once a_j >= A       (default g_c = 0: frozen)
        presynaptic spike of i:   dw_ij = -nu_pre  * g_j * post1_j
        postsynaptic spike of j:  dw_ij = +nu_post * g_j * pre_i * post2_j
 
-   ``g_j`` is updated after every training presentation. A frozen neuron's synapses are not
-   visited (its increments are exactly zero: no update, :mod:`spikedyn.cost.operations`).
-   Sources: metaplasticity (Abraham & Bear 1996), consolidation switches (Fusi, Drew &
-   Abbott 2005; Benna & Fusi 2016); Controlled Forgetting (Allred & Roy 2020) lowers the
-   plasticity of committed neurons so that only uncommitted ones adapt.
+   ``g_j`` is updated after every training presentation. A frozen neuron's synapses are not visited (its increments
+   are exactly zero: no update, :mod:`spikedyn.cost.operations`). Sources: metaplasticity (Abraham & Bear 1996),
+   consolidation switches (Fusi, Drew & Abbott 2005; Benna & Fusi 2016); Controlled Forgetting (Allred & Roy 2020)
+   lowers the plasticity of committed neurons so that only uncommitted ones adapt.
 
-2. **Threshold hold** (``hold_threshold``, ``theta_hold`` = ``h``): a spike of a neuron
-   committed before the presentation raises its threshold by ``(1 - h) * theta_plus``
-   instead of ``theta_plus`` (the kernel adds ``theta_plus`` at the spike, as Diehl & Cook,
-   and subtracts ``h * theta_plus * n_j`` after the presentation, ``n_j`` the neuron's
-   spikes in it). Plastic neurons keep Diehl & Cook's homeostasis, which spreads a class over
-   several neurons; a committed neuron keeps the threshold it was named at, which is the
-   excitability it answers with at test time (thresholds are frozen in inference).
-   Thresholds decay with ``tau_theta_ms`` if ``decay_threshold`` (the
-   :class:`MetaplasticThreshold` part); by default they do not.
+2. **Threshold hold** (``hold_threshold``, ``theta_hold`` = ``h``): a spike of a neuron committed before the
+   presentation raises its threshold by ``(1 - h) * theta_plus`` instead of ``theta_plus`` (the kernel adds
+   ``theta_plus`` at the spike, as Diehl & Cook, and subtracts ``h * theta_plus * n_j`` after the presentation,
+   ``n_j`` the neuron's spikes in it). Plastic neurons keep Diehl & Cook's homeostasis, which spreads a class over
+   several neurons; a committed neuron keeps the threshold it was named at, which is the excitability it answers
+   with at test time (thresholds are frozen in inference). Thresholds decay with ``tau_theta_ms`` if
+   ``decay_threshold`` (the :class:`MetaplasticThreshold` part); by default they do not.
 
-3. **Training-time fatigue** (``fatigue``, ``fatigue_per_spike`` = ``phi``,
-   ``tau_fatigue_ms`` = ``tau_f``): a committed neuron that keeps winning training inputs
-   tires, and its input is attenuated *while learning only*::
+3. **Training-time fatigue** (``fatigue``, ``fatigue_per_spike`` = ``phi``, ``tau_fatigue_ms`` = ``tau_f``): a
+   committed neuron that keeps winning training inputs tires, and its input is attenuated *while learning only*::
 
        after each presentation (period T = present_ms + rest_ms):
            f_j <- f_j * exp(-T / tau_f) + phi * n_j     (n_j counted only if j was committed)
        during training presentations:  ge_j += w_ij / (1 + f_j)   per input spike of i
        during inference:               ge_j += w_ij               (fatigue plays no part)
 
-   Rationale (``docs/continual.md``): a committed neuron must yield the inputs of a new, similar
-   class to plastic neurons, but yielding through the threshold (``h < 1``) leaves it less
-   excitable at test time; fatigue makes it yield while learning only. Sources: short-term
-   depression of input efficacy (Tsodyks & Markram 1997; Abbott et al. 1997); the
-   recruitment it serves is Controlled Forgetting's (Allred & Roy 2020).
+   Rationale (``docs/continual.md``): a committed neuron must yield the inputs of a new, similar class to plastic
+   neurons, but yielding through the threshold (``h < 1``) leaves it less excitable at test time; fatigue makes it
+   yield while learning only. Sources: short-term depression of input efficacy (Tsodyks & Markram 1997; Abbott et
+   al. 1997); the recruitment it serves is Controlled Forgetting's (Allred & Roy 2020).
 
-4. **Novelty-gated recruitment** (``novelty``, ``vigilance`` = ``rho``,
-   ``novelty_boost`` = ``delta``, ``novelty_after_spikes`` = ``S_min``): while a training
-   input is presented, each neuron's drive ``D_j = sum of w_ij over the presentation's
-   input spikes so far`` (``S`` of them) measures how well its weights match the input
-   (``E[D_j] = rate * T * (x . w_j)``). The input is *novel* while no committed neuron
-   matches it ``rho`` times better than a neuron with uniform weights::
+4. **Novelty-gated recruitment** (``novelty``, ``vigilance`` = ``rho``, ``novelty_boost`` = ``delta``,
+   ``novelty_after_spikes`` = ``S_min``): while a training input is presented, each neuron's drive ``D_j = sum of
+   w_ij over the presentation's input spikes so far`` (``S`` of them) measures how well its weights match the input
+   (``E[D_j] = rate * T * (x . w_j)``). The input is *novel* while no committed neuron matches it ``rho`` times
+   better than a neuron with uniform weights::
 
        novel(t) = S >= S_min  and  max_{j committed} D_j < rho * S * weight_sum / n_input
        during training steps where novel:  ge_j += w_ij * (1 + delta)  for plastic j
@@ -461,11 +453,15 @@ def _decorrelate(w, counts, activity, commit_spikes, eta):
 
 
 @numba.njit(cache=True)
+def _budget_share(reserve, full, free):
+    """``f = clip((F - R0) / (R1 - R0), 0, 1)`` while ``F`` = ``free`` neurons have not started (mechanism 8)."""
+    return min(1.0, max(0.0, (free - reserve) / (full - reserve)))
+
+
+@numba.njit(cache=True)
 def _head_start(extra, reserve, full, free):
-    """The head start ``E (1 - f)``, ``f = clip((F - R0) / (R1 - R0), 0, 1)``, of a neuron that starts while
-    ``F`` = ``free`` neurons of the network have not started (mechanism 8)."""
-    share = (free - reserve) / (full - reserve)
-    return extra * (1.0 - min(1.0, max(0.0, share)))
+    """The head start ``E (1 - f)`` of a neuron that starts while ``free`` neurons have not started."""
+    return extra * (1.0 - _budget_share(reserve, full, free))
 
 
 @implements(after_presentation, MetaplasticRecord)
@@ -524,9 +520,13 @@ def budget_start_of(p) -> float:
     return min(p.budget_start_spikes, p.commit_spikes)
 
 
+def budget_share(p, free: int) -> float:
+    """The capacity budget's share ``f`` while ``free`` neurons have not started (:func:`_budget_share`)."""
+    return float(_budget_share(float(p.budget_reserve_neurons), float(p.budget_full_neurons), int(free)))
+
+
 def budget_head_start(p, free: int) -> float:
-    """The head start of a neuron that starts while ``free`` neurons of the network have not started
-    (``p``: the ``metaplastic`` section; :func:`_head_start`, the kernel's own)."""
+    """The head start of a neuron that starts while ``free`` neurons have not started (:func:`_head_start`)."""
     return float(_head_start(float(p.budget_extra_spikes), float(p.budget_reserve_neurons),
                              float(p.budget_full_neurons), int(free)))
 
