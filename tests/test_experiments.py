@@ -661,7 +661,9 @@ def test_capacity_budget_screen_is_the_protocol_at_its_extremes(tmp_path, no_tes
     assert uniform["per_task"][-1]["mean_extra_of_started"] == 4.0
     # budgets set at a neuron's second spike, checked after every image: between A and A + E (at the package's
     # inhibition, where these 8 neurons commit at different images under the two budgets)
-    exercised = ("--extra", "4", "--start", "2", "--every", "1", "--set", "lateral.w_lateral=40")
+    from spikedyn.models.competition import LateralParams
+    exercised = ("--extra", "4", "--start", "2", "--every", "1",
+                 "--set", f"lateral.w_lateral={LateralParams().w_lateral}")
     fixed = screened("fixed", *exercised, "--uniform")
     follows = screened("follows", *exercised)
     assert 0 < follows["per_task"][-1]["mean_extra_of_started"] < 4  # later starters get less than the first
