@@ -148,9 +148,9 @@ def test_a_continual_run_leaves_a_network_the_other_commands_use(run_cli, tmp_pa
     net = Network.load(out / "network")
     assert net.config.model == DEFAULT_CONTINUAL_MODEL and net.samples_seen == 9 and net.assignments_ is not None
     # the overrides that come with the default model, and only with it
-    assert DEFAULT_CONTINUAL_SET == ("input.rate_hz_per_unit=0.5", "metaplastic.capacity_budget=true",
+    assert DEFAULT_CONTINUAL_SET == ("input.rate_hz_per_unit=0.375", "metaplastic.capacity_budget=true",
                                      "metaplastic.recall_committed_only=true", "lateral.w_lateral=30")
-    assert net.config.input.rate_hz_per_unit == 0.5 and net.config.metaplastic.capacity_budget
+    assert net.config.input.rate_hz_per_unit == 0.375 and net.config.metaplastic.capacity_budget
     assert net.config.metaplastic.recall_committed_only and net.config.lateral.w_lateral == 30.0
     code, _, err = run_cli(*CONTINUAL, "--model", "metaplastic", "--data-dir", digits_dir, "--out", tmp_path / "m",
                            "--quiet")
