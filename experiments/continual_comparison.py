@@ -19,12 +19,19 @@ validation split only; ``--grid`` with ``--split test`` is refused before anythi
 50,000-59,999: that is how the rules' parameters were chosen; without ``--grid``
 the default split is the test set (final numbers only).
 
+``--data-dir DIR`` runs everything on another MNIST-format dataset (Fashion-MNIST:
+``experiments/fashion_mnist.py``): every run records it by content
+(:func:`spikedyn.io.datasets.dataset_id`) in its protocol, the tables name it, and its
+runs are never taken for, or paired with, runs on MNIST.
+
 Usage::
 
     python experiments/continual_comparison.py --out experiments/results/continual --jobs 2
     python experiments/continual_comparison.py --ablation --neurons 400 --out experiments/results/continual_ablation
     python experiments/continual_comparison.py --split validation --grid spikedyn.rate_half_spikes=20,50 \
         --neurons 400 --seeds 0,1 --no-iid --out experiments/results/continual_selection
+    python experiments/continual_comparison.py --models metaplastic --data-dir ~/data/fashion-mnist \
+        --chosen experiments/results/continual_default_rate96/default.json --out experiments/results/continual_fashion
 """
 
 from __future__ import annotations
@@ -45,12 +52,12 @@ MECHANISMS = ("adaptive_rate", "adaptive_threshold", "weight_decay", "skip_spuri
 _POOLS: dict = {}
 
 
-def _pools(split: str):
+def _pools(split: str, data_dir: str | None = None):
     from spikedyn import continual
 
-    if split not in _POOLS:
-        _POOLS[split] = continual.load_pools(split)
-    return _POOLS[split]
+    if (split, data_dir) not in _POOLS:
+        _POOLS[split, data_dir] = continual.load_pools(split, data_dir)
+    return _POOLS[split, data_dir]
 
 
 def ablation_variants() -> dict[str, list[str]]:
@@ -130,7 +137,7 @@ def run_one(task: dict) -> dict:
     protocol = continual.Protocol(tasks=continual.parse_tasks(p["tasks"]), samples_per_task=p["samples_per_task"],
                                   assign_per_class=p["assign_per_class"], test_per_class=p["test_per_class"],
                                   split=p["split"], draw=p.get("draw", "seeded"))
-    pools = _pools(p["split"])
+    pools = _pools(p["split"], task.get("data_dir"))
     result = continual.run(config, seed=task["seed"], protocol=protocol, pools=pools, n_jobs=1, progress=False)
     out = {"summary": result.summary()}
     if task["iid"]:
@@ -183,6 +190,9 @@ def main(argv=None) -> int:
     ap.add_argument("--no-iid", action="store_true", help="skip the i.i.d. references")
     ap.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
                     help="config override for every run (repeatable)")
+    ap.add_argument("--data-dir", type=Path, default=None,
+                    help="an MNIST-format dataset for every run (default: $SPIKEDYN_DATA_DIR, else the cache's MNIST); "
+                         "the runs record it by content and the tables name it")
     ap.add_argument("--tables-only", action="store_true",
                     help="compute nothing: write the tables and figures from the runs stored in OUT/runs for these "
                          "tasks, whatever code produced them (each run keeps its source_hash); a missing run is an "
@@ -203,6 +213,20 @@ def main(argv=None) -> int:
     continual.parse_tasks(args.tasks)
     protocol = {"tasks": args.tasks, "samples_per_task": args.samples_per_task,
                 "assign_per_class": args.assign_per_class, "test_per_class": args.test_per_class, "split": args.split}
+    dataset, where = "MNIST", {}
+    if args.data_dir is not None:  # named by content: part of every run's identity (MNIST's runs carry no name)
+        from spikedyn.errors import SpikedynError
+        from spikedyn.io.data import load_mnist
+        from spikedyn.io.datasets import dataset_id
+
+        try:
+            name = dataset_id(*load_mnist("train", args.data_dir))
+        except SpikedynError as exc:
+            ap.error(f"--data-dir: {exc}")
+        if name != "mnist":
+            protocol["dataset"] = name
+            dataset = f"{args.data_dir.name} (dataset {name})"
+        where = {"data_dir": str(args.data_dir.resolve())}
     if args.ablation:
         variants = {name: ("spikedyn", chosen.get("spikedyn", []) + sets) for name, sets in ablation_variants().items()}
     elif args.grid:
@@ -214,7 +238,7 @@ def main(argv=None) -> int:
         for n in args.neurons:
             for seed in args.seeds:
                 tasks.append({"id": f"{_slug(name)}-{n}-seed{seed}", "model": model, "neurons": n, "seed": seed,
-                              "set": sets + args.set, "protocol": protocol, "iid": not args.no_iid})
+                              "set": sets + args.set, "protocol": protocol, "iid": not args.no_iid, **where})
                 keys.append((name, n))
     if args.tables_only:
         results = stored_runs(tasks, args.out)
@@ -230,8 +254,8 @@ def main(argv=None) -> int:
                                 "samples_per_task": 1, "assign_per_class": 1, "test_per_class": 1, "draw": "first"}),
                             group=seeds_group, group_name="variants")
     what = "SpikeDyn's mechanisms" if args.ablation else "models"
-    note = (f"Class-incremental MNIST ({what}): tasks {args.tasks}, {args.samples_per_task} training images per task, "
-            f"labelled pass over {args.assign_per_class} images per class seen, test on "
+    note = (f"Class-incremental {dataset} ({what}): tasks {args.tasks}, {args.samples_per_task} training images "
+            f"per task, labelled pass over {args.assign_per_class} images per class seen, test on "
             f"{'all' if args.test_per_class is None else args.test_per_class} images per class seen "
             f"({'test set' if args.split == 'test' else 'validation split'}); mean ± sd over seeds "
             f"{','.join(map(str, args.seeds))}"

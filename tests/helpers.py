@@ -19,6 +19,7 @@ from spikedyn.cli import EXIT_USAGE
 from spikedyn.config import NetworkConfig
 from spikedyn.core.params import InputParams
 from spikedyn.io.data import MNIST_FILES
+from spikedyn.io.datasets import idx_bytes
 
 # Captured at import, before any fixture clears SPIKEDYN_DATA_DIR for a test.
 REAL_DATA_DIR = os.environ.get("SPIKEDYN_DATA_DIR")
@@ -29,13 +30,6 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # ----------------------------------------------------------------------------------------
 # MNIST-format (IDX) files
 # ----------------------------------------------------------------------------------------
-def idx_bytes(array: np.ndarray) -> bytes:
-    """Encode ``array`` as an IDX file of unsigned bytes (magic, big-endian sizes, C-order data)."""
-    array = np.ascontiguousarray(array, dtype=np.uint8)
-    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(n.to_bytes(4, "big") for n in array.shape)
-    return header + array.tobytes()
-
-
 def write_bytes(path: Path, content: bytes, *, gz: bool = False, level: int = 9, mtime: int = 0) -> Path:
     """Write ``content`` to ``path``, gzip-compressed if ``gz``."""
     path.write_bytes(gzip.compress(content, compresslevel=level, mtime=mtime) if gz else content)

@@ -634,3 +634,53 @@ def test_load_mnist_real(mnist_dir: Path) -> None:
     assert labels.dtype == np.int64 and set(np.unique(labels)) == set(range(10))
     assert labels[0] == 7  # the first MNIST test image is a 7
     assert images.max() == 255 and images.min() == 0
+
+
+# --------------------------------------------------------------------------- #
+# spikedyn.io.datasets: writing IDX files, naming a dataset by its content
+# --------------------------------------------------------------------------- #
+
+
+def test_idx_bytes_of_a_small_array_byte_by_byte() -> None:
+    from spikedyn.io.datasets import idx_bytes as package_idx_bytes
+
+    content = package_idx_bytes(np.array([[1, 2, 3], [4, 5, 255]]))
+    assert content == bytes([0, 0, 8, 2, 0, 0, 0, 2, 0, 0, 0, 3, 1, 2, 3, 4, 5, 255])
+    with pytest.raises(ValueError, match="0-255"):
+        package_idx_bytes(np.array([1, 256]))
+
+
+@pytest.mark.parametrize("name", ["images-idx3-ubyte", "images-idx3-ubyte.gz"])
+def test_write_idx_round_trips_through_read_idx_the_same_bytes_each_time(tmp_path: Path, name: str) -> None:
+    from spikedyn.io.datasets import write_idx as package_write_idx
+
+    array = np.random.default_rng(3).integers(0, 256, (7, 28, 28), dtype=np.uint8)
+    first = package_write_idx(tmp_path / "a" / name, array)
+    np.testing.assert_array_equal(data.read_idx(first), array)
+    second = package_write_idx(tmp_path / "b" / name, array)
+    assert first.read_bytes() == second.read_bytes()  # gzip without a time stamp
+    assert (first.read_bytes()[:2] == b"\x1f\x8b") == name.endswith(".gz")
+    assert sorted(p.name for p in first.parent.iterdir()) == [name]  # written atomically: no temporary left
+
+
+def test_dataset_id_names_content_not_place(tmp_path: Path) -> None:
+    from spikedyn.io.datasets import dataset_id
+
+    rng = np.random.default_rng(4)
+    images, labels = rng.integers(0, 256, (12, 784), dtype=np.uint8), rng.integers(0, 10, 12)
+    name = dataset_id(images, labels)
+    assert name.startswith("sha256:") and len(name) == len("sha256:") + 16
+    expected = hashlib.sha256(images.tobytes() + labels.astype(np.uint8).tobytes()).hexdigest()[:16]
+    assert name == f"sha256:{expected}" == dataset_id(images.copy(), labels.astype(np.uint8))
+    other = labels.copy()
+    other[0] = (other[0] + 1) % 10
+    assert dataset_id(images, other) != name  # one label changed: another dataset
+
+
+@pytest.mark.mnist
+def test_dataset_id_of_mnist_is_mnist(mnist_dir: Path) -> None:
+    from spikedyn.io.datasets import dataset_id
+
+    images, labels = data.load_mnist("train", mnist_dir)
+    assert dataset_id(images, labels) == "mnist"
+    assert dataset_id(images[:-1], labels[:-1]).startswith("sha256:")

@@ -494,6 +494,32 @@ def test_tables_only_writes_the_tables_of_stored_runs_without_computing(tmp_path
     assert "no stored run of task lateral-4-seed0" in str(stop.value.code)
 
 
+def test_a_comparison_on_another_dataset_names_it_and_never_stands_for_mnist(tmp_path, digits_dir, offline_env,
+                                                                             monkeypatch) -> None:
+    """``--data-dir``: every run learns from that directory (no SPIKEDYN_DATA_DIR here), records the dataset
+    by content in its task and summary, the table names it, and stored runs on it are not found (nor paired)
+    as runs of the same protocol on MNIST."""
+    from spikedyn.compare import run_from_record
+    from spikedyn.io.data import load_mnist
+    from spikedyn.io.datasets import dataset_id
+
+    comparison = importlib.import_module("continual_comparison")
+    monkeypatch.setattr(comparison, "_POOLS", {})
+    out = tmp_path / "other"
+    argv = ["--models", "lateral", "--neurons", "4", "--seeds", "0", "--tasks", "0,1", "--samples-per-task", "2",
+            "--assign-per-class", "1", "--test-per-class", "1", "--no-iid", "--jobs", "1", "--out", str(out)]
+    assert comparison.main([*argv, "--data-dir", str(digits_dir)]) == 0
+    name = dataset_id(*load_mnist("train", digits_dir))
+    record = json.loads((out / "runs" / "lateral-4-seed0.json").read_text())
+    assert name.startswith("sha256:") and record["task"]["protocol"]["dataset"] == name
+    assert record["summary"]["dataset"] == name and record["task"]["data_dir"] == str(digits_dir.resolve())
+    assert f"Class-incremental {digits_dir.name} (dataset {name})" in (out / "table.md").read_text()
+    assert f"dataset {name}" in run_from_record(record).protocol  # never grouped with MNIST's runs
+    with pytest.raises(SystemExit) as stop:  # the same protocol on MNIST is another task
+        comparison.main([*argv, "--tables-only"])
+    assert "no stored run of task lateral-4-seed0" in str(stop.value.code)
+
+
 def test_the_threads_table_pairs_each_run_and_takes_the_median_ratio(tmp_path: Path) -> None:
     """experiments/bench_threads.py: per run, J threads against 1 thread of the same size."""
     bench_threads = importlib.import_module("bench_threads")

@@ -25,7 +25,10 @@ Pools (never choose anything on the test set)
 ``split="test"``: learning pool = the 60,000 training images, evaluation pool = the
 10,000 test images (final numbers only). ``split="validation"``: learning pool = the
 first 50,000 training images, evaluation pool = the last 10,000 training images
-(:func:`spikedyn.io.splits.selection_split`), for selecting parameters.
+(:func:`spikedyn.io.splits.selection_split`), for selecting parameters. :func:`load_pools` names
+the dataset by the content of its training images (:func:`spikedyn.io.datasets.dataset_id`:
+``"mnist"`` or a hash), and the result records that name (``dataset``), so that runs on another
+MNIST-format dataset (``--data-dir``) are never compared with runs on MNIST.
 
 Per task the result also records the training spikes per sample, the
 presentations, the wall time and the weight updates done and skipped (rules that
@@ -148,29 +151,33 @@ class Protocol:
 
 @dataclass
 class Pools:
-    """Images of the learning and evaluation pools (uint8, (n, 784)) and their labels."""
+    """Images of the learning and evaluation pools (uint8, (n, 784)) and their labels, and the name
+    of the dataset they come from (:func:`spikedyn.io.datasets.dataset_id`; None: not named)."""
 
     learn_x: np.ndarray
     learn_y: np.ndarray
     eval_x: np.ndarray
     eval_y: np.ndarray
+    dataset: str | None = None
 
 
 def load_pools(split: str = "test", data_dir=None, *, progress: bool = False) -> Pools:
     """The learning and evaluation pools of ``split`` (see the module docstring)."""
     from ..io.data import load_mnist
+    from ..io.datasets import dataset_id
     from ..io.splits import selection_split
 
     if split not in SPLITS:
         raise ConfigError(f"split must be 'test' or 'validation', got {split!r}")
     train_x, train_y = load_mnist("train", data_dir, progress=progress)
+    dataset = dataset_id(train_x, train_y)
     if split == "test":
         test_x, test_y = load_mnist("test", data_dir, progress=progress)
-        return Pools(train_x, train_y, test_x, test_y)
+        return Pools(train_x, train_y, test_x, test_y, dataset)
     sel = selection_split(train_x.shape[0])
     learn, val = sel.learn, sel.validation
     return Pools(train_x[learn.start:learn.stop], train_y[learn.start:learn.stop],
-                 train_x[val.start:val.stop], train_y[val.start:val.stop])
+                 train_x[val.start:val.stop], train_y[val.start:val.stop], dataset)
 
 
 def _first_of_classes(labels: np.ndarray, classes: Sequence[int], k: int | None, what: str) -> np.ndarray:
@@ -231,6 +238,9 @@ class ContinualResult:
     #: Counted operations, memory and energy per sample (:func:`spikedyn.cost.counted`): training
     #: over all tasks, inference over every labelled pass and test.
     cost: dict[str, Any] | None = None
+    #: The dataset (:attr:`Pools.dataset`: ``"mnist"``, a content hash, or None when the pools were
+    #: given unnamed; None also for a result stored before 0.8.1, all of them on MNIST).
+    dataset: str | None = None
     #: The network after the last task (None only for a result stored by spikedyn < 0.3).
     network: Any = field(default=None, repr=False, compare=False)
 
@@ -257,6 +267,7 @@ class ContinualResult:
             "neurons": self.neurons,
             "seed": self.seed,
             "protocol": self.protocol,
+            "dataset": self.dataset,
             "task_names": [t.task for t in self.tasks],
             **summarize(self.accuracy_matrix),
             "readouts": {kind: {k: v for k, v in summarize(m).items() if k in ("final_average_accuracy", "bwt")}
@@ -465,7 +476,7 @@ def run(config, *, seed: int = 0, protocol: Protocol | None = None, pools: Pools
                              protocol=protocol.to_dict(), config=config.to_dict(), accuracy_matrix=R, tasks=records,
                              weights_per_task=weights, wall_seconds=time.perf_counter() - start,
                              spikedyn_version=__version__, source_hash=source_hash(),
-                             cost=counted(network), network=network)
+                             cost=counted(network), dataset=pools.dataset, network=network)
     record = {f.name: getattr(result, f.name) for f in fields(result)
               if f.name not in ("accuracy_matrix", "weights_per_task", "network")}
     record["tasks"] = [asdict(t) for t in records]

@@ -3,6 +3,7 @@
 =================  ==============================================================================
 ``files``          atomic, durable writes with normal permissions; reading the text files a user names
 ``data``           the IDX reader, MNIST lookup and download with checksums, ``load_mnist``
+``datasets``       writing IDX files; naming a dataset by its content (``dataset_id``)
 ``splits``         which images: the labelled pass and the validation split that selects models
 ``runs``           the run-directory format (a trained network and what produced it)
 ``checkpoint``     checkpoints of long runs and their resumable sessions
