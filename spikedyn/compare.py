@@ -147,7 +147,7 @@ def _show(value: Any) -> str:
 
 def _continual_protocol(p: Mapping[str, Any], dataset: str | None = None) -> str:
     """The protocol's description, by which runs are grouped and paired: runs on a dataset other than
-    MNIST (a summary's ``dataset``; absent from those stored before 0.8.1, all on MNIST) name it."""
+    MNIST (a summary's ``dataset``; absent from the older ones, all on MNIST) name it."""
     tasks = p.get("tasks")
     tasks = ",".join(tasks) if isinstance(tasks, list) else str(tasks)
     test = p.get("test_per_class")
