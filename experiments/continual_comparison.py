@@ -20,9 +20,10 @@ validation split only; ``--grid`` with ``--split test`` is refused before anythi
 the default split is the test set (final numbers only).
 
 ``--data-dir DIR`` runs everything on another MNIST-format dataset (Fashion-MNIST:
-``experiments/fashion_mnist.py``): every run records it by content
-(:func:`spikedyn.io.datasets.dataset_id`) in its protocol, the tables name it, and its
-runs are never taken for, or paired with, runs on MNIST.
+``experiments/fashion_mnist.py``). Whatever the data's route (``--data-dir``,
+``SPIKEDYN_DATA_DIR``), a dataset other than MNIST is recorded by content
+(:func:`spikedyn.io.datasets.dataset_id`) in every run's protocol, the tables name it, and
+its runs are never taken for, or paired with, runs on MNIST.
 
 Usage::
 
@@ -213,20 +214,20 @@ def main(argv=None) -> int:
     continual.parse_tasks(args.tasks)
     protocol = {"tasks": args.tasks, "samples_per_task": args.samples_per_task,
                 "assign_per_class": args.assign_per_class, "test_per_class": args.test_per_class, "split": args.split}
-    dataset, where = "MNIST", {}
-    if args.data_dir is not None:  # named by content: part of every run's identity (MNIST's runs carry no name)
-        from spikedyn.errors import SpikedynError
-        from spikedyn.io.data import load_mnist
-        from spikedyn.io.datasets import dataset_id
+    from spikedyn.errors import SpikedynError
+    from spikedyn.io.data import load_mnist
+    from spikedyn.io.datasets import dataset_id
 
-        try:
-            name = dataset_id(*load_mnist("train", args.data_dir))
-        except SpikedynError as exc:
-            ap.error(f"--data-dir: {exc}")
-        if name != "mnist":
-            protocol["dataset"] = name
-            dataset = f"{args.data_dir.name} (dataset {name})"
-        where = {"data_dir": str(args.data_dir.resolve())}
+    try:  # named by content, whatever the data's route: part of every run's identity (MNIST's runs carry no name)
+        data_name = dataset_id(*load_mnist("train", args.data_dir))
+    except SpikedynError as exc:
+        ap.error(f"--data-dir: {exc}" if args.data_dir is not None else str(exc))
+    dataset = "MNIST"
+    if data_name != "mnist":
+        protocol["dataset"] = data_name
+        dataset = (f"{args.data_dir.resolve().name} (dataset {data_name})" if args.data_dir is not None
+                   else f"dataset {data_name}")
+    where = {} if args.data_dir is None else {"data_dir": str(args.data_dir.resolve())}
     if args.ablation:
         variants = {name: ("spikedyn", chosen.get("spikedyn", []) + sets) for name, sets in ablation_variants().items()}
     elif args.grid:

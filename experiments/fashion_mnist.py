@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import base64
 import hashlib
+import http.client
 import io
 import json
 import sys
@@ -66,7 +67,7 @@ def fetch(url: str, *, timeout_s: float = 60.0) -> bytes:
                 while chunk := response.read(1 << 20):
                     out.write(chunk)
                     bar.update(len(chunk))
-    except OSError as exc:
+    except (OSError, ValueError, http.client.HTTPException) as exc:
         raise FashionError(f"could not download {url} ({exc}); download it yourself and pass --tarball PATH") from exc
     return out.getvalue()
 

@@ -145,16 +145,17 @@ def _show(value: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
-def _continual_protocol(p: Mapping[str, Any], dataset: str | None = None) -> str:
+def _continual_protocol(p: Mapping[str, Any], dataset: str | None = "mnist") -> str:
     """The protocol's description, by which runs are grouped and paired: runs on a dataset other than
-    MNIST (a summary's ``dataset``; absent from the older ones, all on MNIST) name it."""
+    MNIST name it (a summary's ``dataset``; absent from the older ones, all on MNIST; None: pools that
+    were given unnamed, which are grouped apart as ``unnamed``)."""
     tasks = p.get("tasks")
     tasks = ",".join(tasks) if isinstance(tasks, list) else str(tasks)
     test = p.get("test_per_class")
     draw = p.get("draw", "first")
     return (f"tasks {tasks}, {p.get('samples_per_task')} images per task, labelled pass {p.get('assign_per_class')} "
             f"per class, test {'all' if test is None else test} per class, {p.get('split', 'test')} split, "
-            f"{draw} images" + ("" if dataset in (None, "mnist") else f", dataset {dataset}"))
+            f"{draw} images" + ("" if dataset == "mnist" else f", dataset {dataset or 'unnamed'}"))
 
 
 def _chance(task_names: Sequence[str]) -> list[float]:
@@ -183,10 +184,10 @@ def _continual_run(summary: Mapping[str, Any], iid: Mapping[str, Any] | None, mi
         metrics[f"bwt:{kind}"] = m.get("bwt")
     return Run(kind="continual", label=label or str(summary["model"]), model=str(summary["model"]),
                neurons=int(summary["neurons"]), seed=int(summary["seed"]), overrides=overrides_of(config),
-               protocol=_continual_protocol(summary.get("protocol", {}), summary.get("dataset")), metrics=metrics,
-               minutes=minutes, source=source, task_names=names, new=list(summary["new_task_accuracy"]),
-               old=list(summary["old_task_accuracy"]), accuracy_matrix=summary["accuracy_matrix"],
-               chance=_chance(names))
+               protocol=_continual_protocol(summary.get("protocol", {}), summary.get("dataset", "mnist")),
+               metrics=metrics, minutes=minutes, source=source, task_names=names,
+               new=list(summary["new_task_accuracy"]), old=list(summary["old_task_accuracy"]),
+               accuracy_matrix=summary["accuracy_matrix"], chance=_chance(names))
 
 
 def _standard_run(config: Mapping[str, Any], seed: int, accuracy: float, protocol: str, minutes: float | None,

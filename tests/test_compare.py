@@ -85,6 +85,24 @@ def test_runs_of_other_sizes_protocols_or_overrides_are_not_compared(tmp_path) -
     assert margin_rows(groups) == []
 
 
+def test_runs_on_other_datasets_are_not_compared(tmp_path) -> None:
+    """A summary without ``dataset`` (stored before the field) is MNIST's; a named dataset and unnamed
+    pools (``None``) are each grouped apart, and nothing is paired across them."""
+    summaries = {"mnist": continual_summary("spikedyn", 0, 0.7), "old": continual_summary("asp", 0, 0.5),
+                 "fashion": {**continual_summary("asp", 0, 0.4), "dataset": "sha256:0123456789abcdef"},
+                 "unnamed": {**continual_summary("asp", 0, 0.45), "dataset": None}}
+    summaries["mnist"]["dataset"] = "mnist"
+    for name, summary in summaries.items():
+        (tmp_path / f"{name}.json").write_text(json.dumps(summary))
+    groups = group_runs(read_runs([tmp_path]))
+    protocols = sorted(g.protocol for g in groups)
+    assert len(groups) == 4 and sum("dataset" not in p for p in protocols) == 2  # MNIST, named or by default
+    assert any(p.endswith(", dataset sha256:0123456789abcdef") for p in protocols)
+    assert any(p.endswith(", dataset unnamed") for p in protocols)
+    (margin,) = margin_rows(groups)  # the two MNIST runs only
+    assert (margin["a"], margin["b"]) == ("spikedyn", "asp")
+
+
 def test_two_different_results_of_one_run_are_refused(tmp_path) -> None:
     (tmp_path / "a.json").write_text(json.dumps(continual_summary("asp", 0, 0.5)))
     (tmp_path / "b.json").write_text(json.dumps(continual_summary("asp", 0, 0.6)))

@@ -646,8 +646,10 @@ def test_idx_bytes_of_a_small_array_byte_by_byte() -> None:
 
     content = package_idx_bytes(np.array([[1, 2, 3], [4, 5, 255]]))
     assert content == bytes([0, 0, 8, 2, 0, 0, 0, 2, 0, 0, 0, 3, 1, 2, 3, 4, 5, 255])
-    with pytest.raises(ValueError, match="0-255"):
+    with pytest.raises(ValueError, match="holds 0-255, got 256; clip or rescale"):
         package_idx_bytes(np.array([1, 256]))
+    with pytest.raises(ValueError, match="got float64 of shape"):  # not truncated: 0.2 and 1.9 are no bytes
+        package_idx_bytes(np.array([0.2, 1.9]))
 
 
 @pytest.mark.parametrize("name", ["images-idx3-ubyte", "images-idx3-ubyte.gz"])
@@ -663,7 +665,7 @@ def test_write_idx_round_trips_through_read_idx_the_same_bytes_each_time(tmp_pat
     assert sorted(p.name for p in first.parent.iterdir()) == [name]  # written atomically: no temporary left
 
 
-def test_dataset_id_names_content_not_place(tmp_path: Path) -> None:
+def test_dataset_id_is_a_hash_of_the_content() -> None:
     from spikedyn.io.datasets import dataset_id
 
     rng = np.random.default_rng(4)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import assert_png, assert_usage_error, entries
+from helpers import assert_png, assert_usage_error, entries, make_digits_dir
 
 from spikedyn import Network, NetworkConfig
 from spikedyn.cli import EXIT_NOTHING_FITS, build_parser
@@ -114,6 +114,10 @@ def test_a_resumed_continual_run_writes_the_json_it_was_started_with(run_cli, tm
         code, _, err = run_cli(*CONTINUAL, "--data-dir", digits_dir, "--out", out, "--json", j, "--quiet")
     assert code == 130 and f"Resume with: spikedyn continual --resume {out}" in err
     assert entries(out) == ["checkpoint.npz"] and not j.exists()
+    other = make_digits_dir(tmp_path / "other", seed=1)  # another dataset: the run is not continued on it
+    code, _, err = run_cli("continual", "--resume", out, "--data-dir", other)
+    assert code == 2 and "was started on dataset sha256:" in err and "pass the --data-dir" in err
+    assert entries(out) == ["checkpoint.npz"]
     code, _, err = run_cli("continual", "--resume", out, "--data-dir", digits_dir)
     assert code == 0, err
     assert err.splitlines()[0] == (f"spikedyn: resuming the continual run in {out} ({DEFAULT_CONTINUAL_MODEL}, 6 "
@@ -127,6 +131,7 @@ def test_a_resumed_continual_run_writes_the_json_it_was_started_with(run_cli, tm
         return [strip(x) for x in d] if isinstance(d, list) else d
 
     assert strip(json.loads(j.read_text())) == strip(json.loads((tmp_path / "ref.json").read_text()))
+    assert json.loads(j.read_text())["dataset"].startswith("sha256:")  # the synthetic digits, named by content
     for name in ("weights.npy", "theta.npy", "assignments.npy"):
         assert np.array_equal(np.load(out / "network" / name), np.load(ref / "network" / name)), name
 

@@ -14,6 +14,7 @@ from ..config import NetworkConfig, parse_set
 from ..continual import DEFAULT_CONTINUAL_MODEL, DEFAULT_CONTINUAL_SET
 from ..continual.outputs import readouts_line
 from ..continual.protocol import DEFAULT_ASSIGN_PER_CLASS, DEFAULT_SAMPLES_PER_TASK, DRAWS, SPLITS
+from ..errors import ConfigError
 from ..io import interrupt
 from ..io.interrupt import Interrupted
 from .options import (CONFIG_PRECEDENCE, TRAIN_JOBS_HELP, add_config_options, add_data_dir, add_model_options,
@@ -80,7 +81,12 @@ def cmd_continual(args: argparse.Namespace) -> dict[str, Any]:
         protocol = continual.Protocol(tasks=continual.parse_tasks(args.tasks), samples_per_task=args.samples_per_task,
                                       assign_per_class=args.assign_per_class, test_per_class=args.test_per_class,
                                       split=args.split, draw=args.draw)
-        return {"config": config.to_dict(), "seed": args.seed, "protocol": protocol.to_dict(), "iid": not args.no_iid}
+        from ..io.data import load_mnist
+        from ..io.datasets import dataset_id
+
+        dataset = dataset_id(*load_mnist("train", args.data_dir, progress=not args.quiet))
+        return {"config": config.to_dict(), "seed": args.seed, "protocol": protocol.to_dict(), "iid": not args.no_iid,
+                "dataset": dataset}
 
     options, meta, arrays = start_or_resume(args, "continual", new_options)
     with checkpoint.reading(checkpoint.path_of(args.out)):
@@ -88,6 +94,10 @@ def cmd_continual(args: argparse.Namespace) -> dict[str, Any]:
         protocol = continual.Protocol.from_dict(options["protocol"])
         seed, iid_reference = options["seed"], bool(options["iid"])
     pools = continual.load_pools(protocol.split, args.data_dir, progress=not args.quiet)
+    started = options.get("dataset", "mnist")  # checkpoints from before the field were all on MNIST
+    if pools.dataset != started:
+        raise ConfigError(f"{args.out} was started on dataset {started}, but the data found now is {pools.dataset}; "
+                          "pass the --data-dir (or SPIKEDYN_DATA_DIR) it was started with")
     _plan(pools, protocol, seed)  # every class found before anything is compiled or written
     say_resuming(args)
     train_jobs = 1 if args.jobs is None else training_jobs(config, args.jobs)

@@ -132,7 +132,7 @@ def network_training(summary: dict[str, Any]) -> dict[str, Any]:
     its neurons were named (``spikedyn evaluate`` reads ``assigned_by`` for its default)."""
     protocol = summary["protocol"]
     return {"command": "continual", "tasks": summary["task_names"], "protocol": protocol,
-            "train_samples": int(sum(t["train_samples"] for t in summary["tasks"])),
+            "dataset": summary.get("dataset"), "train_samples": int(sum(t["train_samples"] for t in summary["tasks"])),
             "assigned_by": "continual",
             "assignments": f"the labelled pass after the last task: {protocol['assign_per_class']} of the learned "
                            "images per class seen"}

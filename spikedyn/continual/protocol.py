@@ -239,7 +239,8 @@ class ContinualResult:
     #: over all tasks, inference over every labelled pass and test.
     cost: dict[str, Any] | None = None
     #: The dataset (:attr:`Pools.dataset`: ``"mnist"``, a content hash, or None when the pools were
-    #: given unnamed; None also for a result stored before this field, all on MNIST).
+    #: given unnamed, which :mod:`spikedyn.compare` groups apart; results stored before this field have no
+    #: ``dataset`` in their summary and were all on MNIST).
     dataset: str | None = None
     #: The network after the last task (None only for a result stored by spikedyn < 0.3).
     network: Any = field(default=None, repr=False, compare=False)

@@ -35,9 +35,12 @@ def idx_bytes(array: np.ndarray) -> bytes:
     """``array`` as an IDX file of unsigned bytes: the magic number (0, 0, 0x08, ndim), the sizes as
     big-endian uint32, then the data in C order. Values must lie in 0-255."""
     array = np.asarray(array)
-    if array.ndim < 1 or array.size and (array.min() < 0 or array.max() > 255):
-        raise ValueError(f"an IDX file of unsigned bytes holds an array of 0-255 with at least one dimension, "
-                         f"got shape {array.shape}")
+    if array.ndim < 1 or not (np.issubdtype(array.dtype, np.integer) or array.dtype == bool):
+        raise ValueError(f"an IDX file of unsigned bytes holds integers with at least one dimension, got "
+                         f"{array.dtype} of shape {array.shape}; pass the pixel values 0-255 as integers")
+    if array.size and (array.min() < 0 or array.max() > 255):
+        bad = array[(array < 0) | (array > 255)].flat[0]
+        raise ValueError(f"an IDX file of unsigned bytes holds 0-255, got {bad}; clip or rescale the values")
     array = np.ascontiguousarray(array, dtype=np.uint8)
     header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
     return header + array.tobytes()
