@@ -34,14 +34,12 @@ import io
 import json
 import sys
 import tarfile
-import urllib.request
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from spikedyn.errors import SpikedynError
-from spikedyn.io.data import MNIST_FILES
+from spikedyn.io.data import MNIST_FILES, stream_url
 from spikedyn.io.datasets import write_idx
 from spikedyn.io.files import atomic_directory, write_json
 
@@ -59,14 +57,9 @@ class FashionError(Exception):
 
 def fetch(url: str, *, timeout_s: float = 60.0) -> bytes:
     """The tarball at ``url``, with a progress bar."""
+    out = io.BytesIO()
     try:
-        with urllib.request.urlopen(url, timeout=timeout_s) as response:
-            total = int(response.headers.get("Content-Length") or 0) or None
-            out = io.BytesIO()
-            with tqdm(total=total, unit="B", unit_scale=True, desc="fashion-mnist tarball") as bar:
-                while chunk := response.read(1 << 20):
-                    out.write(chunk)
-                    bar.update(len(chunk))
+        stream_url(url, out, desc="fashion-mnist tarball", progress=True, timeout_s=timeout_s)
     except (OSError, ValueError, http.client.HTTPException) as exc:
         raise FashionError(f"could not download {url} ({exc}); download it yourself and pass --tarball PATH") from exc
     return out.getvalue()

@@ -66,6 +66,7 @@ __all__ = [
     "load_split",
     "read_idx",
     "resolve_data_dir",
+    "stream_url",
 ]
 
 #: Split name -> (images file stem, labels file stem). Each file may be stored
@@ -544,7 +545,7 @@ def _fetch_verified(
     tmp_path = Path(tmp.name)
     try:
         with tmp:
-            _stream_url(url, tmp, desc=target.name, progress=progress, timeout_s=timeout_s)
+            stream_url(url, tmp, desc=target.name, progress=progress, timeout_s=timeout_s)
         digest = _sha256_of_gzip(tmp_path)
         if digest != expected_sha256.lower():
             raise _RejectedDownload(
@@ -556,8 +557,9 @@ def _fetch_verified(
         tmp_path.unlink(missing_ok=True)
 
 
-def _stream_url(url: str, out: BinaryIO, *, desc: str, progress: bool, timeout_s: float) -> None:
-    """Copy the body of ``url`` into ``out`` with a byte progress bar."""
+def stream_url(url: str, out: BinaryIO, *, desc: str, progress: bool, timeout_s: float) -> None:
+    """Copy the body of ``url`` into ``out`` with a byte progress bar (the downloader's, and that of
+    scripts that fetch other data: ``experiments/fashion_mnist.py``)."""
     request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})
     with urllib.request.urlopen(request, timeout=timeout_s) as response:
         length = response.headers.get("Content-Length", "")
