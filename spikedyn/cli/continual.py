@@ -70,6 +70,8 @@ def cmd_continual(args: argparse.Namespace) -> dict[str, Any]:
     from ..continual.protocol import _plan
     from ..io import checkpoint
 
+    loaded: dict[str, Any] = {}
+
     def new_options() -> dict[str, Any]:
         model, given = args.model, args
         if model is None and args.config is None and not any(key == "model" for key, _ in args.set):
@@ -81,19 +83,17 @@ def cmd_continual(args: argparse.Namespace) -> dict[str, Any]:
         protocol = continual.Protocol(tasks=continual.parse_tasks(args.tasks), samples_per_task=args.samples_per_task,
                                       assign_per_class=args.assign_per_class, test_per_class=args.test_per_class,
                                       split=args.split, draw=args.draw)
-        from ..io.data import load_mnist
-        from ..io.datasets import dataset_id
-
-        dataset = dataset_id(*load_mnist("train", args.data_dir, progress=not args.quiet))
+        # a new run (or the same command again) learns from these pools: loaded once, they name the dataset
+        loaded["pools"] = continual.load_pools(protocol.split, args.data_dir, progress=not args.quiet)
         return {"config": config.to_dict(), "seed": args.seed, "protocol": protocol.to_dict(), "iid": not args.no_iid,
-                "dataset": dataset}
+                "dataset": loaded["pools"].dataset}
 
     options, meta, arrays = start_or_resume(args, "continual", new_options)
     with checkpoint.reading(checkpoint.path_of(args.out)):
         config = NetworkConfig.from_saved(options["config"])
         protocol = continual.Protocol.from_dict(options["protocol"])
         seed, iid_reference = options["seed"], bool(options["iid"])
-    pools = continual.load_pools(protocol.split, args.data_dir, progress=not args.quiet)
+    pools = loaded.get("pools") or continual.load_pools(protocol.split, args.data_dir, progress=not args.quiet)
     started = options.get("dataset", "mnist")  # checkpoints from before the field were all on MNIST
     if pools.dataset != started:
         raise ConfigError(f"{args.out} was started on dataset {started}, but the data found now is {pools.dataset}; "
