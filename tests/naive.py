@@ -277,18 +277,26 @@ class NaiveResult:
     clipped_without_post1: int = 0
 
 
+def ink_gain_naive(config: NetworkConfig, image) -> float:
+    """The ink normalisation's gain, from its definition: the target mean pixel over the image's,
+    clipped to [1 / max_gain, max_gain]; 1 when off or for a blank image."""
+    m, top = config.input.normalise_mean_pixel, config.input.max_gain
+    mean = np.asarray(image, np.float64).mean()
+    return 1.0 if m == 0 or mean == 0 else float(np.clip(m / mean, 1 / top, top))
+
+
 def poisson_rasters(config: NetworkConfig, images, *, seed: int, stream: int, first_index: int = 0
                     ) -> Callable[[int, int], np.ndarray]:
     """``rasters(k, attempt)``: dense input raster (present_steps, n_input) of sample k.
 
-    Rate ``rate_hz_per_unit + attempt * retry_rate_hz_per_unit`` and seed
-    ``presentation_seed(seed, stream, first_index + k, attempt)``, as documented.
+    Rate ``g * rate_hz_per_unit + attempt * retry_rate_hz_per_unit`` (``g``: :func:`ink_gain_naive`) and
+    seed ``presentation_seed(seed, stream, first_index + k, attempt)``, as documented.
     """
     images = np.asarray(images).reshape(len(images), -1)
     inp, timing = config.input, config.timing
 
     def rasters(k: int, attempt: int) -> np.ndarray:
-        rate = inp.rate_hz_per_unit + attempt * inp.retry_rate_hz_per_unit
+        rate = ink_gain_naive(config, images[k]) * inp.rate_hz_per_unit + attempt * inp.retry_rate_hz_per_unit
         sd = presentation_seed(seed, stream, first_index + k, attempt)
         raster = poisson_raster(images[k], rate, dt_ms=timing.dt_ms, n_steps=timing.present_steps, seed=sd)
         return raster.dense(config.n_input)

@@ -14,8 +14,8 @@ import json
 import numpy as np
 import pytest
 
-from helpers import (assert_usage_error, entries, exercised, images_ending_faint, one_model_per_composition,
-                     write_mnist_dir)
+from helpers import (assert_usage_error, bright_images, entries, exercised, images_ending_faint,
+                     one_model_per_composition, write_mnist_dir)
 
 from spikedyn import models
 from spikedyn.config import NetworkConfig
@@ -121,6 +121,16 @@ def test_agrees_when_euler_overshoots_and_the_membrane_is_clipped(learn):
     config = NetworkConfig(model="lateral", n_neurons=20)
     config = dataclasses.replace(config, lateral=dataclasses.replace(config.lateral, w_lateral=1000.0))
     s = validation.validate(config, images_ending_faint(n=1), learn=learn, target="numpy", progress=False)
+    assert_agree(s, learn=learn)
+
+
+@pytest.mark.parametrize("learn", [False, True])
+def test_agrees_with_ink_normalisation(learn):
+    """Each image's base rate scaled to a target mean pixel (gains 0.25-4 clipped to [0.5, 2] here, a
+    blank image at gain 1): Brian2 is fed the same scaled rasters and agrees spike for spike."""
+    config = exercised("lateral", n_neurons=20).replace(input__normalise_mean_pixel=33.3, input__max_gain=2.0)
+    s = validation.validate(config, bright_images(3, [150, 30, 400, 0]), learn=learn, target="numpy",
+                            progress=False)
     assert_agree(s, learn=learn)
 
 

@@ -155,6 +155,12 @@ def test_every_models_default_config_is_valid(model: str) -> None:
                                          "input.max_presentations=20 saturate the input", "< 1000 / dt_ms = 2000 Hz"]),
     ({"input__max_presentations": 100}, ["input.max_presentations=100 saturate the input"]),
     ({"input__rate_hz_per_unit": 1e-300}, ["input.rate_hz_per_unit=1e-300", "allowed: input.rate_hz_per_unit >= 2e-12"]),
+    # ink normalisation: the gain's bound, and the top rate at the highest gain
+    ({"input__max_gain": 0.5}, ["input.max_gain=0.5 bounds the ink normalisation's gain", "input.max_gain >= 1"]),
+    ({"input__normalise_mean_pixel": -1.0}, ["input.normalise_mean_pixel"]),
+    ({"input__normalise_mean_pixel": 33.3, "input__max_gain": 30.0},
+     ["with input.max_gain=30.0 saturate the input", "255 * (input.max_gain * rate_hz_per_unit", "lower the rates, "
+      "input.max_gain or input.max_presentations"]),
     # durations
     ({"timing__present_ms": 350.3}, ["timing.present_ms=350.3 is not a whole number of dt_ms=0.5 steps",
                                      "e.g. 350 or 350.5"]),
@@ -190,6 +196,9 @@ def test_limits_themselves_are_allowed() -> None:
     DEFAULT.replace(n_neurons=342_000)
     # the top input rate just below one spike per step
     DEFAULT.replace(input__rate_hz_per_unit=7.8, input__max_presentations=1)
+    # ... also at the ink normalisation's highest gain; a gain bound unused while normalisation is off
+    DEFAULT.replace(input__rate_hz_per_unit=1.95, input__max_presentations=1, input__normalise_mean_pixel=33.3)
+    DEFAULT.replace(input__max_gain=20.0)
     with pytest.raises(ConfigError, match="saturate"):
         DEFAULT.replace(input__rate_hz_per_unit=2000 / 255, input__max_presentations=1)
 

@@ -174,6 +174,19 @@ def test_expected_input_spikes_match_the_encoder() -> None:
     assert cost.expected_input_spikes(config, 255.0 * 784) == pytest.approx(255 * 784 * 0.25 * 0.5e-3 * 700)
 
 
+def test_expected_input_spikes_with_ink_normalisation() -> None:
+    """Every image's base rate brought to the target mean pixel m: an image of the mean sum within the
+    gain's bounds drives m * n_input * rate * dt * steps input spikes, whatever its ink; beyond the
+    bounds the gain is clipped."""
+    config = NetworkConfig().replace(input__normalise_mean_pixel=40.0, input__max_gain=2.0)
+    per_unit = 0.25 * 0.5e-3 * 700
+    for pixel_sum in (784 * 25.0, 784 * 40.0, 784 * 70.0):  # gains 1.6, 1, 0.57
+        assert cost.expected_input_spikes(config, pixel_sum) == pytest.approx(784 * 40.0 * per_unit)
+    assert cost.expected_input_spikes(config, 784 * 10.0) == pytest.approx(2 * 784 * 10.0 * per_unit)
+    assert cost.expected_input_spikes(config, 784 * 100.0) == pytest.approx(0.5 * 784 * 100.0 * per_unit)
+    assert cost.expected_input_spikes(config, 0.0) == 0.0
+
+
 @pytest.mark.parametrize("model", ["diehl-cook", "spikedyn", "asp", "lateral-no-depression"])
 def test_activity_round_trips_through_a_predicted_tally(model: str) -> None:
     config = NetworkConfig(model=model, n_neurons=50)

@@ -15,6 +15,7 @@ from spikedyn.core.encoding import (
     STREAM_TEST,
     STREAM_TRAIN,
     SpikeRaster,
+    image_gain,
     poisson_raster,
     presentation_seed,
 )
@@ -317,3 +318,27 @@ def test_rate_scales_counts() -> None:
     for n, p in ((low, p_low), (high, p_high)):
         mean = n_pixels * 700 * p
         assert abs(n - mean) < 5 * np.sqrt(mean)
+
+
+def test_ink_gain_brings_the_mean_pixel_to_the_target_within_its_bounds() -> None:
+    """Analytic cases of g = clip(m / mean(p), 1 / G, G): a uniform image of intensity v has gain m / v."""
+    for v in (20, 40, 80):
+        assert image_gain(np.full(784, v, np.uint8), 40.0, 4.0) == pytest.approx(40.0 / v)
+    assert image_gain(np.full(784, 5, np.uint8), 40.0, 4.0) == 4.0  # 8 clipped to G
+    assert image_gain(np.full(784, 250, np.uint8), 40.0, 4.0) == 0.25  # 0.16 clipped to 1 / G
+    assert image_gain(np.zeros(784, np.uint8), 40.0, 4.0) == 1.0  # blank: nothing to scale
+    assert image_gain(np.full(784, 7, np.uint8), 0.0, 4.0) == 1.0  # off
+    image = np.zeros(784, np.uint8)
+    image[:98] = 255  # mean 31.875, summed in integers: no overflow of uint8
+    assert image_gain(image, 40.0, 4.0) == pytest.approx(40.0 / 31.875)
+    # the expected input spikes of a normalised image are those of the target ink
+    rate, steps = 0.25, 700
+    counts = [poisson_raster(image, rate * image_gain(image, 40.0, 4.0), dt_ms=DT, n_steps=steps, seed=s).pixels.size
+              for s in range(200)]
+    expected = 40.0 * 784 * rate * DT * 1e-3 * steps
+    assert abs(np.mean(counts) - expected) < 4 * np.sqrt(expected / len(counts))
+    for bad in ((-1.0, 4.0), (40.0, 0.5), (float("nan"), 4.0)):
+        with pytest.raises(ConfigError, match="mean_pixel"):
+            image_gain(image, *bad)
+    with pytest.raises(ConfigError, match="uint8"):
+        image_gain(image.astype(np.float64), 40.0, 4.0)

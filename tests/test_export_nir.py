@@ -313,13 +313,18 @@ def test_simulator_matches_a_naive_loop_on_a_recurrent_graph():
     assert sorted(got) == sorted(expected)
 
 
-def test_input_is_spikedyn_raster_and_delays_shift_it(tmp_path):
-    """An identity graph (each input drives its own neuron over threshold) returns the raster, one step late."""
+@pytest.mark.parametrize("ink", [None, (40.0, 2.0)])
+def test_input_is_spikedyn_raster_and_delays_shift_it(tmp_path, ink):
+    """An identity graph (each input drives its own neuron over threshold) returns the raster, one step late;
+    with ink normalisation (``ink``: target mean pixel, max gain) at the rate scaled by the image's gain."""
     n_in, dt = 784, 5e-4
     run, net = _run_dir(tmp_path, "lateral")
     export_run(run, tmp_path / "net.nir")
     meta = dict(nir.read(tmp_path / "net.nir").metadata)
+    assert meta["input_normalise_mean_pixel"] == 0.0  # the run's config: off
     meta["present_s"] = 0.05  # 100 steps
+    if ink is not None:
+        meta["input_normalise_mean_pixel"], meta["input_max_gain"] = ink
 
     def identity_graph(delay_steps):
         nodes = {"input": nir.Input({"input": np.array([n_in])})}
@@ -335,13 +340,15 @@ def test_input_is_spikedyn_raster_and_delays_shift_it(tmp_path):
 
     rng = np.random.default_rng(1)
     images = rng.integers(0, 256, size=(2, n_in), dtype=np.uint8)
+    images[1, 60:] = 0  # mean pixel 10: gain 4, clipped to 2 (the first, mean 127: 0.31, clipped to 0.5)
+    gains = [1.0, 1.0] if ink is None else [float(np.clip(ink[0] / x.mean(), 1 / ink[1], ink[1])) for x in images]
     for delay in (0, 3):
         g = identity_graph(delay)
         compiled = simulate.compile_graph(g)
         counts, presentations = simulate.respond(g, images, stream=STREAM_ASSIGN, first_index=5, retry=False,
                                                  n_jobs=1)
         for k in range(2):
-            raster = poisson_raster(images[k], 0.25, dt_ms=0.5, n_steps=100,
+            raster = poisson_raster(images[k], 0.25 * gains[k], dt_ms=0.5, n_steps=100,
                                     seed=presentation_seed(net.seed, STREAM_ASSIGN, 5 + k, 0))
             dense = raster.dense(n_in)
             out = simulate.run_raster(compiled, raster.step_ptr, raster.pixels, 100)

@@ -78,6 +78,11 @@ def _cases() -> dict[str, Case]:
                                                         tau_fatigue_ms=1e3, novelty=True, vigilance=1.3,
                                                         novelty_boost=0.7, novelty_after_spikes=20)),
             bright_images(10, [150, 40, 220, 120, 200, 180, 160, 210]), 16),
+        # Ink normalisation: images of 10 to 400 lit pixels and a blank one, gains clipped both ways.
+        "lateral-ink-normalised": Case(
+            NetworkConfig(model="lateral", n_neurons=12, timing=short,
+                          input=InputParams(max_presentations=3, normalise_mean_pixel=33.3, max_gain=2.0)),
+            bright_images(17, [150, 40, 400, 10, 0, 200]), 18),
         "lateral-low-w-max": Case(
             NetworkConfig(model="lateral", n_neurons=10, timing=short, input=retry3,
                           stdp=StdpParams(w_max=0.12, w_init_high=0.12)),

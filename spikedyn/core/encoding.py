@@ -134,6 +134,38 @@ def _poisson_events(image, rate_hz_per_unit, dt_ms, n_steps, seed, step_ptr, pix
     return n_events
 
 
+@numba.njit(cache=True)
+def _image_gain(image, mean_pixel, max_gain):
+    """The ink normalisation's gain of ``image`` (uint8): ``mean_pixel / mean(image)`` bounded to
+    ``[1 / max_gain, max_gain]``; 1 with ``mean_pixel`` 0 (off) or a blank image
+    (:class:`spikedyn.core.params.InputParams`)."""
+    if mean_pixel <= 0.0:
+        return 1.0
+    total = 0
+    for i in range(image.shape[0]):
+        total += image[i]
+    if total == 0:
+        return 1.0
+    return min(max(mean_pixel * image.shape[0] / total, 1.0 / max_gain), max_gain)
+
+
+def image_gain(image, mean_pixel: float, max_gain: float) -> float:
+    """The factor of an image's base rate under ink normalisation (``input.normalise_mean_pixel``
+    and ``input.max_gain``; equation in :class:`spikedyn.core.params.InputParams`)::
+
+        g = clip(mean_pixel / mean(image), 1 / max_gain, max_gain),  1 if mean_pixel == 0 or the image is blank
+
+    Raises :class:`ConfigError` for an image that is not uint8 or a bound that is not finite
+    (``mean_pixel >= 0``, ``max_gain >= 1``)."""
+    image = np.asarray(image)
+    if image.dtype != np.uint8:
+        raise ConfigError(f"image must be uint8 (0-255), got dtype {image.dtype}; convert with .astype(np.uint8)")
+    if not (math.isfinite(mean_pixel) and mean_pixel >= 0 and math.isfinite(max_gain) and max_gain >= 1):
+        raise ConfigError(f"mean_pixel={mean_pixel!r} and max_gain={max_gain!r}: need mean_pixel >= 0 "
+                          "and max_gain >= 1, both finite")
+    return float(_image_gain(np.ascontiguousarray(image.reshape(-1)), float(mean_pixel), float(max_gain)))
+
+
 class SpikeRaster(NamedTuple):
     """Input spikes of one presentation, grouped by step.
 

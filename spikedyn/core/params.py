@@ -165,15 +165,34 @@ class InputParams:
     rate is raised by ``p * retry_rate_hz_per_unit`` and the example is shown again,
     at most ``max_presentations`` times in all (the original loops forever, which a
     blank image would make endless).
+
+    **Ink normalisation** (``normalise_mean_pixel`` = ``m``; 0, [DC15]'s input, turns it off): each
+    image's base rate is scaled by a gain that brings its mean pixel ``mean(p)`` to ``m``,
+    bounded by ``max_gain`` = ``G`` either way, so pixel ``p`` fires at::
+
+        g = clip(m / mean(p), 1 / G, G)        (g = 1 when m = 0 or the image is blank)
+        rate(p) = p * (g * rate_hz_per_unit + attempt * retry_rate_hz_per_unit)
+
+    Every image then drives the layer with about the same number of input spikes, whatever its
+    ink. Rationale (``docs/model.md``, "Ink normalisation"): the input's drive sets how many
+    spikes a winner fires, and with them the threshold's homeostasis and every count a rule
+    keeps (a class of a dataset with twice MNIST's ink, Fashion-MNIST, fires 5-10 times the
+    spikes per image). Competitive learning normalises each pattern by its number of active
+    lines for the same reason (Rumelhart & Zipser 1985); [DC15]'s encoder leaves the total to
+    the data.
+    The retry's increment is not scaled: it is [DC15]'s rescue of images that drive too few
+    spikes, at any gain.
     """
 
     rate_hz_per_unit: float = 0.25  # [DC15]: intensity 2 * pixel / 8
     retry_rate_hz_per_unit: float = 0.125  # [DC15]: intensity += 1 -> + pixel / 8
     min_spikes: int = 5  # [DC15]
     max_presentations: int = 20
+    normalise_mean_pixel: float = 0.0  # off: [DC15]
+    max_gain: float = 4.0
 
     POSITIVE = ("rate_hz_per_unit",)
-    NON_NEGATIVE = ("retry_rate_hz_per_unit", "min_spikes")
+    NON_NEGATIVE = ("retry_rate_hz_per_unit", "min_spikes", "normalise_mean_pixel")
 
 
 @dataclass(frozen=True)

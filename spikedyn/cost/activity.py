@@ -10,6 +10,8 @@ network is trained:
 
       input_spikes = pixel_sum * rate_hz_per_unit * dt_ms / 1000 * present_steps * input_spikes_factor
 
+  (with ink normalisation, ``pixel_sum`` scaled by the gain of an image of the mean sum);
+
   where ``input_spikes_factor`` (measured) adds the retries: a retried image is shown
   again at a higher rate, but retried images are dimmer than average, so the factor is
   below the ``1 + (P - 1)(1 + r1 / r0)`` that average images would give (measured: 1.09
@@ -119,8 +121,13 @@ class Activity:
 
 def expected_input_spikes(config, pixel_sum: float) -> float:
     """Expected input spikes of one presentation, at the base rate, of an image whose pixels sum to
-    ``pixel_sum``: ``pixel_sum * rate_hz_per_unit * dt_ms / 1000 * present_steps``."""
-    return pixel_sum * config.input.rate_hz_per_unit * config.timing.dt_ms * 1e-3 * config.timing.present_steps
+    ``pixel_sum``: ``g * pixel_sum * rate_hz_per_unit * dt_ms / 1000 * present_steps``, with ``g`` the
+    ink normalisation's gain of that image (1 when it is off; :class:`spikedyn.core.params.InputParams`)."""
+    i = config.input
+    if i.normalise_mean_pixel > 0 and pixel_sum > 0:
+        gain = min(max(config.n_input * i.normalise_mean_pixel / pixel_sum, 1.0 / i.max_gain), i.max_gain)
+        pixel_sum *= gain
+    return pixel_sum * i.rate_hz_per_unit * config.timing.dt_ms * 1e-3 * config.timing.present_steps
 
 
 def predict_tally(config, activity: Activity, phase: str, *, pixel_sum: float) -> dict[str, float]:

@@ -291,6 +291,11 @@ def _metadata(config: NetworkConfig, seed: int, assignments, approximation: Appr
         "input_retry_rate_hz_per_unit": float(inp.retry_rate_hz_per_unit),
         "input_min_spikes": int(inp.min_spikes),
         "input_max_presentations": int(inp.max_presentations),
+        "input_normalise_mean_pixel": float(inp.normalise_mean_pixel),
+        "input_max_gain": float(inp.max_gain),
+        "input_normalisation": ("with input_normalise_mean_pixel m > 0, an image's base rate is multiplied by "
+                                "g = clip(m / mean pixel, 1 / input_max_gain, input_max_gain) (1 for a blank "
+                                "image); retries add pixel * input_retry_rate_hz_per_unit Hz unscaled"),
         "input_protocol": ("when the output population fires fewer than input_min_spikes spikes, the image is "
                            "shown again from rest with the rate raised by pixel * input_retry_rate_hz_per_unit "
                            "Hz, at most input_max_presentations times; the last presentation's counts are the "

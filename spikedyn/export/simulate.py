@@ -41,7 +41,7 @@ from typing import Any, NamedTuple
 import numba
 import numpy as np
 
-from ..core.encoding import STREAM_TEST, _poisson_events, _presentation_seed
+from ..core.encoding import STREAM_TEST, _image_gain, _poisson_events, _presentation_seed
 from ..errors import ConfigError
 from ..core.neurons import NEVER
 
@@ -384,12 +384,13 @@ def _present(p, step_ptr, pixels, n_steps, v, cur, last_spike, fired, counts, re
 
 @numba.njit(cache=True, nogil=True)
 def _respond_batch(p, images, seed, stream, first_index, rate, retry_rate, min_spikes, max_presentations, n_steps,
-                   dt_ms, out_counts, out_presentations):
+                   dt_ms, mean_pixel, max_gain, out_counts, out_presentations):
     """Responses to ``images`` (uint8, (K, n_input)) with spikedyn's inference input and protocol.
 
     Image k uses index ``first_index + k`` of ``stream``; its last presentation's spike
     counts of the output population go to ``out_counts[k]`` (int32) and its number of
-    presentations to ``out_presentations[k]``.
+    presentations to ``out_presentations[k]``; its base rate is scaled by the ink normalisation's gain
+    (``mean_pixel`` 0: off).
     """
     n_input = images.shape[1]
     m = p.v_leak.shape[0]
@@ -406,10 +407,11 @@ def _respond_batch(p, images, seed, stream, first_index, rate, retry_rate, min_s
     n_rec = np.zeros(1, np.int64)
     for k in range(images.shape[0]):
         attempt = 0
+        gain = _image_gain(images[k], mean_pixel, max_gain)
         while True:
             sd = _presentation_seed(np.uint64(seed), np.uint64(stream), np.uint64(first_index + k),
                                     np.uint64(attempt))
-            _poisson_events(images[k], rate + attempt * retry_rate, dt_ms, n_steps, sd, step_ptr, pixels,
+            _poisson_events(images[k], gain * rate + attempt * retry_rate, dt_ms, n_steps, sd, step_ptr, pixels,
                             scratch_steps, scratch_pixels)
             _present(p, step_ptr, pixels, n_steps, v, cur, last_spike, fired, counts, no_rec, no_rec, n_rec, no_v)
             attempt += 1
@@ -433,6 +435,8 @@ class Protocol(NamedTuple):
     min_spikes: int
     max_presentations: int
     present_steps: int
+    normalise_mean_pixel: float = 0.0
+    max_gain: float = 1.0
 
 
 def protocol_of(graph, compiled: Compiled, *, seed: int | None = None, retry: bool = True) -> Protocol:
@@ -447,7 +451,10 @@ def protocol_of(graph, compiled: Compiled, *, seed: int | None = None, retry: bo
                     retry_rate_hz_per_unit=_meta_float(meta, "input_retry_rate_hz_per_unit"),
                     min_spikes=int(np.asarray(meta["input_min_spikes"])) if retry else 0,
                     max_presentations=int(np.asarray(meta["input_max_presentations"])) if retry else 1,
-                    present_steps=present_steps)
+                    present_steps=present_steps,
+                    # graphs written before ink normalisation have no such keys: off
+                    normalise_mean_pixel=_meta_float(meta, "input_normalise_mean_pixel") or 0.0,
+                    max_gain=_meta_float(meta, "input_max_gain") or 1.0)
 
 
 def respond(graph, images, *, stream: int = STREAM_TEST, first_index: int = 0, refractory: bool = False,
@@ -492,7 +499,7 @@ def respond(graph, images, *, stream: int = STREAM_TEST, first_index: int = 0, r
         _respond_batch(compiled.program, images[lo:hi], np.uint64(proto.seed), np.uint64(stream),
                        np.uint64(first_index + lo), proto.rate_hz_per_unit, proto.retry_rate_hz_per_unit,
                        proto.min_spikes, proto.max_presentations, proto.present_steps, compiled.dt_s * 1e3,
-                       out[lo:hi], presentations[lo:hi])
+                       proto.normalise_mean_pixel, proto.max_gain, out[lo:hi], presentations[lo:hi])
 
     with ThreadPoolExecutor(max_workers=n_jobs) as pool:
         for future in [pool.submit(run, lo) for lo in range(0, n, batch_size)]:

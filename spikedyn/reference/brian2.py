@@ -104,7 +104,7 @@ import numpy as np
 
 from .. import models
 from ..config import NetworkConfig
-from ..core.encoding import STREAM_TRAIN, poisson_raster, presentation_seed
+from ..core.encoding import STREAM_TRAIN, image_gain, poisson_raster, presentation_seed
 from ..errors import ConfigError
 from ..simulation.network import SpikeRecord, default_jobs, make_spike_record
 
@@ -604,7 +604,8 @@ class Brian2Network:
     # -- protocol ---------------------------------------------------------------------------
     def _raster(self, image, stream: int, index: int, attempt: int):
         c = self.config
-        rate = c.input.rate_hz_per_unit + attempt * c.input.retry_rate_hz_per_unit
+        gain = image_gain(image, c.input.normalise_mean_pixel, c.input.max_gain)
+        rate = gain * c.input.rate_hz_per_unit + attempt * c.input.retry_rate_hz_per_unit
         return poisson_raster(image, rate, dt_ms=c.timing.dt_ms, n_steps=c.timing.present_steps,
                               seed=presentation_seed(self.seed, stream, index, attempt))
 

@@ -49,7 +49,7 @@ import numba
 import numpy as np
 
 from ..core.barrier import _aborted, _arrive, _share_rows, _sum_over_threads, _wait
-from ..core.encoding import STREAM_TRAIN, _poisson_events, _presentation_seed
+from ..core.encoding import STREAM_TRAIN, _image_gain, _poisson_events, _presentation_seed
 from ..core.neurons import (_lif_integrate_frozen, _lif_integrate_frozen_quiet, _lif_spikes, _newest_spike, _quiet,
                             _reset)
 from ..core.quantise import SITE_AFTER, SITE_BEFORE, SITE_COLUMNS, SITE_ROWS, round_all, round_columns, round_rows
@@ -254,6 +254,7 @@ def _present(kp, st, buf, w, theta, image, seed, stream, index, learn, counts, r
     Returns the number of presentations.
     """
     attempt = 0
+    gain = _image_gain(image, kp.normalise_mean_pixel, kp.max_gain)
     while True:
         if learn:
             if buf.sums_known[0]:
@@ -267,7 +268,7 @@ def _present(kp, st, buf, w, theta, image, seed, stream, index, learn, counts, r
             round_all(kp.quantise, w, st.clock[0], SITE_BEFORE)
         else:
             _rest_state(kp, st)
-        rate = kp.rate_hz_per_unit + attempt * kp.retry_rate_hz_per_unit
+        rate = gain * kp.rate_hz_per_unit + attempt * kp.retry_rate_hz_per_unit
         sd = _presentation_seed(np.uint64(seed), np.uint64(stream), np.uint64(index), np.uint64(attempt))
         _poisson_events(image, rate, kp.dt_ms, kp.present_steps, sd,
                         buf.step_ptr, buf.pixels, buf.scratch_steps, buf.scratch_pixels)

@@ -53,6 +53,8 @@ class KernelParams(NamedTuple):
     retry_rate_hz_per_unit: float
     min_spikes: int
     max_presentations: int
+    normalise_mean_pixel: float
+    max_gain: float
     known_sums: bool
 
 
@@ -92,6 +94,8 @@ def kernel_params(config, seed: int = 0, neurons: tuple[int, int] | None = None)
         retry_rate_hz_per_unit=config.input.retry_rate_hz_per_unit,
         min_spikes=config.input.min_spikes,
         max_presentations=config.input.max_presentations,
+        normalise_mean_pixel=float(config.input.normalise_mean_pixel),
+        max_gain=float(config.input.max_gain),
         known_sums=(config.precision.weight_bits == 64
                     and not model.parts["plasticity"].operation_profile(config)["scans_weights"]),
     )
