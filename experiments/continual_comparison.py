@@ -38,6 +38,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -143,8 +144,49 @@ def run_one(task: dict) -> dict:
     out = {"summary": result.summary()}
     if task["iid"]:
         out["iid"] = continual.run_iid(config, seed=task["seed"], protocol=protocol, pools=pools, n_jobs=1,
-                                       progress=False)
+                                       progress=False, every_task=task.get("iid_every_task", False))
     return out
+
+
+def write_never_forgets(keys: list[tuple[str, int]], results: list[dict], out: Path, *, note: str) -> str:
+    """``--iid-every-task``: each variant's continual runs beside its i.i.d. networks scored after every task
+    (:func:`spikedyn.continual.run_iid` with ``every_task``), seed-paired, in ``out``; returns the table."""
+    from spikedyn.compare import group_runs, run_from_record, write_comparison
+
+    runs = []
+    for (name, _), result in zip(keys, results):
+        base = {k: v for k, v in result["summary"].items() if k not in ("readouts", "tasks", "cost")}
+        never = {"summary": {**base, **result["iid"]["every_task"]}, "source_hash": result.get("source_hash")}
+        for label, record in ((name, result), (f"{name}, i.i.d.", never)):
+            run = run_from_record(record, source=result["task"]["id"], label=label)
+            runs.append(dataclasses.replace(run, overrides=(), metrics={**run.metrics, "iid": None}))
+    write_comparison(group_runs(runs), out, label="variant", note=note)
+    _write_bwt_beyond(keys, results, out / "bwt.md")
+    return (out / "table.md").read_text() + "\n" + (out / "bwt.md").read_text()
+
+
+def _write_bwt_beyond(keys: list[tuple[str, int]], results: list[dict], path: Path) -> None:
+    """Per variant and size: the continual runs' BWT, their i.i.d. networks' (what the evaluation alone takes)
+    and the seed-paired difference, the BWT beyond the evaluation, with its 95 % t-interval."""
+    from spikedyn.core.stats import mean_sd, paired_margin
+    from spikedyn.io.files import atomic_path
+
+    groups: dict[tuple[str, int], dict[str, dict[int, float]]] = {}
+    for key, result in zip(keys, results):
+        seed, row = result["summary"]["seed"], groups.setdefault(key, {"run": {}, "iid": {}})
+        row["run"][seed], row["iid"][seed] = result["summary"]["bwt"], result["iid"]["every_task"]["bwt"]
+    lines = ["BWT of the continual runs, of their i.i.d. networks scored after every task (a network that forgets "
+             "nothing: what the evaluation alone takes from earlier tasks as classes join), and the BWT beyond the "
+             "evaluation, their seed-paired difference (mean [95 % t-interval]); mean ± sd over seeds.", "",
+             "| variant | neurons | seeds | BWT | BWT of the i.i.d. network | BWT beyond the evaluation |",
+             "|---|---:|---:|---:|---:|---:|"]
+    for (name, n), row in groups.items():
+        m = paired_margin(row["run"], row["iid"])
+        cells = ["{:.3f} ± {:.3f}".format(*mean_sd(list(row[k].values()))) for k in ("run", "iid")]
+        lines.append(f"| `{name}` | {n} | {m.n} | {cells[0]} | {cells[1]} | {m.mean:+.3f} [{m.low:+.3f}, "
+                     f"{m.high:+.3f}] |")
+    with atomic_path(path) as tmp:
+        tmp.write_text("\n".join(lines) + "\n")
 
 
 #: SpikeDyn's published margins over ASP (newest / previous tasks, points), for the margins table.
@@ -189,6 +231,10 @@ def main(argv=None) -> int:
                     help="run each model (and the ablation's spikedyn) at the configuration selected on the "
                          "validation split: the chosen.json of experiments/continual_selection.py")
     ap.add_argument("--no-iid", action="store_true", help="skip the i.i.d. references")
+    ap.add_argument("--iid-every-task", action="store_true",
+                    help="also score each i.i.d. network after every task as the continual run is scored (a "
+                         "network that forgets nothing) and write, in OUT/never_forgets, its table and margins "
+                         "beside the continual runs")
     ap.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
                     help="config override for every run (repeatable)")
     ap.add_argument("--data-dir", type=Path, default=None,
@@ -206,6 +252,8 @@ def main(argv=None) -> int:
                  "(learning from training images 0-49,999, scoring on 50,000-59,999)")
     if args.split is None:
         args.split = "validation" if args.grid else "test"
+    if args.iid_every_task and args.no_iid:
+        ap.error("--iid-every-task scores the i.i.d. references, which --no-iid skips: drop one of them")
     if args.chosen is not None and args.grid:
         ap.error("--chosen and --grid do not go together: a grid selects, --chosen runs what was selected")
     chosen = read_chosen(args.chosen) if args.chosen is not None else {}
@@ -239,7 +287,8 @@ def main(argv=None) -> int:
         for n in args.neurons:
             for seed in args.seeds:
                 tasks.append({"id": f"{_slug(name)}-{n}-seed{seed}", "model": model, "neurons": n, "seed": seed,
-                              "set": sets + args.set, "protocol": protocol, "iid": not args.no_iid, **where})
+                              "set": sets + args.set, "protocol": protocol, "iid": not args.no_iid, **where,
+                              **({"iid_every_task": True} if args.iid_every_task else {})})
                 keys.append((name, n))
     if args.tables_only:
         results = stored_runs(tasks, args.out)
@@ -269,6 +318,10 @@ def main(argv=None) -> int:
     note += f" Source hash of the runs: {', '.join(hashes)}."
     print(write_results(keys, results, args.out, label="variant" if args.ablation or args.grid else "model",
                         note=note, selected=True))  # a variant's label names its configuration
+    if args.iid_every_task:
+        print(write_never_forgets(keys, results, args.out / "never_forgets", note=note.replace(
+            ". Minutes:", "; each beside its i.i.d. network (`, i.i.d.`: the same images shuffled together, "
+            "scored after every task as the continual run is: a network that forgets nothing). Minutes:")))
     return 0
 
 

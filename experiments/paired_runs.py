@@ -36,7 +36,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--runs", type=_labelled, action="append", required=True, metavar="LABEL=DIR[,DIR...]",
                     help="a row: the continual runs (JSON files) in the DIRs, labelled LABEL (repeatable, two or "
-                         "more)")
+                         "more); a DIR may be a pattern of file names in a directory (DIR/*-0.375-*.json)")
     ap.add_argument("--note", default="", help="a sentence for the table's caption (what the labels stand for)")
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args(argv)
@@ -44,7 +44,8 @@ def main(argv=None) -> int:
         ap.error("--runs: give two sets or more to pair")
     runs = []
     for label, directories in args.runs:
-        files = sorted(f for directory in directories for f in directory.glob("*.json"))
+        files = sorted(f for where in directories  # a runs/ directory, or a pattern of its files (DIR/*-1600-*.json)
+                       for f in (where.glob("*.json") if where.is_dir() else where.parent.glob(where.name)))
         if not files:
             ap.error(f"--runs {label}: no run files in {', '.join(map(str, directories))}; give runs/ directories "
                      "of a comparison")

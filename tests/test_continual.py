@@ -184,14 +184,23 @@ def test_a_protocol_stored_before_draw_existed_reads_as_first() -> None:
 
 
 def test_iid_reference_trains_on_the_same_images_shuffled(monkeypatch) -> None:
+    """The i.i.d. reference learns the tasks' images shuffled; with ``every_task`` it is also scored as the
+    continual run is after each task (a network that never forgets), its last row the reference's score, its
+    first exactly 1 (with one class seen, every answer is that class)."""
     seen = _spy_on_training(monkeypatch)
-    out = cl.run_iid(_config(), seed=1, protocol=SMALL, pools=POOLS, progress=False)
+    out = cl.run_iid(_config(), seed=1, protocol=SMALL, pools=POOLS, progress=False, every_task=True)
     (images,) = seen
     expected = np.concatenate([POOLS.learn_x[idx] for idx in _plan(POOLS, SMALL, 1).train])
     assert images.shape == expected.shape and not np.array_equal(images, expected)
     assert sorted(map(bytes, images)) == sorted(map(bytes, expected))
     assert out["train_samples"] == 45 and len(out["accuracy_on_tasks"]) == 3
     assert out["average_accuracy"] >= 0.5  # well above chance (1/3) on these three bar classes
+    every = out["every_task"]
+    matrix = cl_metrics.check_accuracy_matrix(every["accuracy_matrix"])
+    assert matrix[0, 0] == 1.0
+    np.testing.assert_array_equal(matrix[-1], out["accuracy_on_tasks"])
+    assert every["bwt"] == pytest.approx(np.mean([matrix[-1, j] - matrix[j, j] for j in range(2)]))
+    assert every["final_average_accuracy"] == pytest.approx(out["average_accuracy"])
 
 
 def test_write_outputs_is_complete_and_atomic(small_run, tmp_path: Path, monkeypatch) -> None:

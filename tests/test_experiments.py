@@ -521,6 +521,30 @@ def test_a_comparison_on_another_dataset_names_it_and_never_stands_for_mnist(tmp
     assert "no stored run of task lateral-4-seed0" in str(stop.value.code)
 
 
+def test_iid_every_task_puts_a_network_that_never_forgets_beside_each_variant(tmp_path, digits_dir, offline_env,
+                                                                               monkeypatch, capsys) -> None:
+    """``--iid-every-task``: each i.i.d. reference also scored after every task; ``never_forgets/`` tables it
+    beside the continual runs, seed-paired; with ``--no-iid`` it is refused before anything runs."""
+    comparison = importlib.import_module("continual_comparison")
+    monkeypatch.setattr(comparison, "_POOLS", {})
+    out = tmp_path / "nf"
+    argv = ["--models", "lateral", "--neurons", "4", "--seeds", "0,1", "--tasks", "0,1", "--samples-per-task", "2",
+            "--assign-per-class", "1", "--test-per-class", "1", "--jobs", "1", "--data-dir", str(digits_dir),
+            "--iid-every-task", "--out", str(out)]
+    assert comparison.main(argv) == 0
+    record = json.loads((out / "runs" / "lateral-4-seed0.json").read_text())
+    every = record["iid"]["every_task"]
+    assert record["task"]["iid_every_task"] is True and every["accuracy_matrix"][0][1] is None
+    assert every["accuracy_matrix"][1] == record["iid"]["accuracy_on_tasks"]
+    table = (out / "never_forgets" / "table.md").read_text()
+    assert "| `lateral` | 4 | 2 |" in table and "| `lateral, i.i.d.` | 4 | 2 |" in table
+    assert "`lateral` - `lateral, i.i.d.`" in (out / "never_forgets" / "margins.md").read_text()
+    with pytest.raises(SystemExit) as stop:
+        comparison.main([*argv[:-2], "--no-iid", "--out", str(tmp_path / "no")])
+    assert stop.value.code == 2 and not (tmp_path / "no").exists()
+    assert "--no-iid skips" in capsys.readouterr().err
+
+
 def test_the_threads_table_pairs_each_run_and_takes_the_median_ratio(tmp_path: Path) -> None:
     """experiments/bench_threads.py: per run, J threads against 1 thread of the same size."""
     bench_threads = importlib.import_module("bench_threads")
@@ -761,6 +785,10 @@ def test_paired_runs_pairs_stored_runs_of_one_model_by_seed(tmp_path, capsys) ->
     table = (tmp_path / "p" / "table.md").read_text()
     assert "| `with` | 1600 | 5 | 0.904 ± 0.004 |" in table and "| `without` | 1600 | 5 | 0.904 ± 0.004 |" in table
     assert "| `with` - `without` | 1600 | 5 | +0.0 [+0.0, +0.0] |" in (tmp_path / "p" / "margins.md").read_text()
+    # a pattern of file names picks some runs of a directory: two of the five seeds here
+    some = results / "continual_committed_only_validation" / "runs" / "*-seed[01].json"
+    assert paired.main(["--runs", f"two={some}", "--runs", f"without={without}", "--out", str(tmp_path / "s")]) == 0
+    assert "| `two` | 1600 | 2 |" in (tmp_path / "s" / "table.md").read_text()
     with pytest.raises(SystemExit) as stop:
         paired.main(["--runs", f"with={with_}", "--runs", f"none={tmp_path / 'empty'}", "--out", str(tmp_path / "q")])
     assert stop.value.code == 2 and not (tmp_path / "q").exists()

@@ -488,7 +488,7 @@ def run(config, *, seed: int = 0, protocol: Protocol | None = None, pools: Pools
 
 def run_iid(config, *, seed: int = 0, protocol: Protocol | None = None, pools: Pools | None = None,
             data_dir=None, n_jobs: int | None = None, train_jobs: int = 1, progress: bool = False,
-            session=None) -> dict[str, Any]:
+            session=None, every_task: bool = False) -> dict[str, Any]:
     """The i.i.d. reference: the protocol's training images, all tasks shuffled together.
 
     Trains a new network (seed ``seed``) on the union of the tasks' training images
@@ -497,6 +497,14 @@ def run_iid(config, *, seed: int = 0, protocol: Protocol | None = None, pools: P
     (``n_jobs`` and ``train_jobs`` as there).
     Returns ``{"accuracy_on_tasks", "average_accuracy", "train_samples", "wall_seconds"}``.
     ``session`` checkpoints it as stage ``"iid"`` (see :func:`run`).
+
+    ``every_task``: also score the trained network as :func:`run` scores after each task ``i``
+    (neurons named from the classes of tasks 0..i, scored on each of them), which gives the accuracy
+    matrix of a network that has every class from the start and forgets nothing:
+    ``result["every_task"]`` (:func:`spikedyn.continual.metrics.summarize` of it). Its BWT is what
+    the evaluation alone takes from the earlier tasks as later classes join the readout's choices
+    (``docs/continual.md``, "What BWT measures on a harder dataset"); a continual run's BWT below it
+    is forgetting.
     """
     from ..io.checkpoint import Session, TrainProgress, network_point, point_network, reading, train_resumably
     from ..simulation.network import Network
@@ -527,10 +535,20 @@ def run_iid(config, *, seed: int = 0, protocol: Protocol | None = None, pools: P
                               desc="i.i.d. reference", n_jobs=train_jobs)
         session.save("iid", *point(tp, "evaluate"))
     start = time.perf_counter()
-    accs, unassigned, other_readouts = _evaluate(network, pools, plan, len(protocol.tasks), n_jobs)
+    n_tasks = len(protocol.tasks)
+    # with every_task, the prefixes first: the network keeps the names of the last labelled pass, as without
+    rows = [_evaluate(network, pools, plan, n, n_jobs)[0] for n in range(1, n_tasks)] if every_task else []
+    accs, unassigned, other_readouts = _evaluate(network, pools, plan, n_tasks, n_jobs)
     result = {"accuracy_on_tasks": [float(a) for a in accs], "average_accuracy": float(np.mean(accs)),
               "readout_average_accuracy": {k: float(np.mean(v)) for k, v in other_readouts.items()},
-              "train_samples": int(idx.size), "unassigned_neurons": unassigned,
-              "wall_seconds": tp.train_seconds + time.perf_counter() - start}
+              "train_samples": int(idx.size), "unassigned_neurons": unassigned}
+    if every_task:
+        from .metrics import summarize
+
+        matrix = np.full((n_tasks, n_tasks), np.nan)
+        for i, row in enumerate(rows + [accs]):
+            matrix[i, :i + 1] = row
+        result["every_task"] = summarize(matrix)
+    result["wall_seconds"] = tp.train_seconds + time.perf_counter() - start
     session.complete("iid", result)
     return result
