@@ -118,8 +118,10 @@ def test_a_resumed_continual_run_writes_the_json_it_was_started_with(run_cli, tm
     code, _, err = run_cli("continual", "--resume", out, "--data-dir", other)
     assert code == 2 and "was started on dataset sha256:" in err and "pass the --data-dir" in err
     assert entries(out) == ["checkpoint.npz"]
-    code, _, err = run_cli("continual", "--resume", out, "--data-dir", digits_dir)
+    code, stdout, err = run_cli("continual", "--resume", out, "--data-dir", digits_dir)
     assert code == 0, err
+    name = json.loads(j.read_text())["dataset"]
+    assert f"3 tasks of dataset {name} in " in stdout  # the result's line names data other than MNIST
     assert err.splitlines()[0] == (f"spikedyn: resuming the continual run in {out} ({DEFAULT_CONTINUAL_MODEL}, 6 "
                                    "neurons, seed 0), stopped in task 2 of 3 after 0 of its 3 images")
     assert "task 2/3 (class 1)" in err and "task 1/3" not in err  # the bars start where the run stopped

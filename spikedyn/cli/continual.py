@@ -125,7 +125,9 @@ def cmd_continual(args: argparse.Namespace) -> dict[str, Any]:
                                       extra={"command": "continual", "compile_seconds": compile_s,
                                              "out": str(args.out)})
     old = [x for x in summary["old_task_accuracy"] if x is not None]
-    line = (f"{config.model}, {config.n_neurons} neurons, {len(protocol.tasks)} tasks in {result.wall_seconds:.0f} s: "
+    on = "" if result.dataset in (None, "mnist") else f" of dataset {result.dataset}"  # MNIST is not named
+    line = (f"{config.model}, {config.n_neurons} neurons, {len(protocol.tasks)} tasks{on} in "
+            f"{result.wall_seconds:.0f} s: "
             f"final average accuracy {summary['final_average_accuracy']:.3f}, "
             f"mean newest-task {np.mean(summary['new_task_accuracy']):.3f}")
     if old:
