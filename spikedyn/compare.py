@@ -441,20 +441,26 @@ def _margins_md(groups: Sequence[Group], label: str, paper: Mapping[tuple[str, s
         mine = [r for r in rows if r["kind"] == kind]
         if not mine:
             continue
+        # several protocols: each row names its own, with the table's names and legend
+        protocols = protocol_names([g for g in groups if g.kind == kind])
         keys = MARGIN_METRICS[kind]
         with_paper = bool(paper) and any((r["a"], r["b"], r["neurons"]) in paper for r in mine)
         parts += ["Margins `a - b` in points (percentage points of accuracy): mean of the seed-paired differences "
                   "[95 % t-interval]; an interval containing 0 is within noise.", "",
-                  f"| {label} a - b | neurons | seeds | " + " | ".join(names[k] for k in keys)
-                  + (" | paper |" if with_paper else " |"),
-                  "|---|---:|---:|" + "---:|" * len(keys) + ("---|" if with_paper else "")]
+                  f"| {label} a - b | neurons | " + ("protocol | " if protocols else "") + "seeds | "
+                  + " | ".join(names[k] for k in keys) + (" | paper |" if with_paper else " |"),
+                  "|---|---:|" + ("---|" if protocols else "") + "---:|" + "---:|" * len(keys)
+                  + ("---|" if with_paper else "")]
         for r in mine:
-            cells = [f"`{r['a']}` - `{r['b']}`", str(r["neurons"]), str(len(r["seeds"]))]
+            cells = [f"`{r['a']}` - `{r['b']}`", str(r["neurons"])] + ([protocols[r["protocol"]]] if protocols else [])
+            cells.append(str(len(r["seeds"])))
             cells += ["-" if r[k] is None else r[k].format() for k in keys]
             if with_paper:
                 cells.append(paper.get((r["a"], r["b"], r["neurons"]), "-"))
             parts.append("| " + " | ".join(cells) + " |")
         parts.append("")
+        if protocols:
+            parts += [f"{name}: {protocol}" for protocol, name in protocols.items()] + [""]
     return "\n".join(parts)
 
 

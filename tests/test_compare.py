@@ -12,7 +12,7 @@ import pytest
 from helpers import assert_png, assert_usage_error, entries
 
 from spikedyn import NetworkConfig
-from spikedyn.compare import group_runs, margin_rows, read_runs, table_rows
+from spikedyn.compare import group_runs, margin_rows, read_runs, table_rows, write_comparison
 from spikedyn.continual.metrics import summarize
 from spikedyn.core.stats import mean_sd, paired_margin
 
@@ -103,6 +103,30 @@ def test_runs_on_other_datasets_are_not_compared(tmp_path) -> None:
     assert (margin["a"], margin["b"]) == ("spikedyn", "asp")
 
 
+def test_margins_of_several_protocols_name_each_row_s_protocol(tmp_path) -> None:
+    """Margins at one size under two protocols (here two datasets) would read alike: each row names its
+    protocol with the table's short name, and the legend follows, as in table.md."""
+    for seed in (0, 1):
+        for model, level in (("spikedyn", 0.7), ("asp", 0.5)):
+            other = {**continual_summary(model, seed, level - 0.2), "dataset": "sha256:0123456789abcdef"}
+            (tmp_path / f"{model}-{seed}.json").write_text(json.dumps(continual_summary(model, seed, level)))
+            (tmp_path / f"{model}-{seed}-other.json").write_text(json.dumps(other))
+    write_comparison(group_runs(read_runs([tmp_path])), tmp_path / "out")
+    table, margins = ((tmp_path / "out" / name).read_text() for name in ("table.md", "margins.md"))
+    assert "| model a - b | neurons | protocol | seeds |" in margins
+    assert margins.count("| `spikedyn` - `asp` | 20 | P") == 2
+    legend = [line for line in table.splitlines() if line.startswith("P")]
+    assert len(legend) == 2 and all(line in margins.splitlines() for line in legend)
+    # one protocol: no column (every table written before stays as it was)
+    one = tmp_path / "one"
+    one.mkdir()
+    for f in tmp_path.glob("*.json"):
+        if "other" not in f.name:
+            (one / f.name).write_text(f.read_text())
+    write_comparison(group_runs(read_runs([one])), tmp_path / "out1")
+    assert "| model a - b | neurons | seeds |" in (tmp_path / "out1" / "margins.md").read_text()
+
+
 def test_two_different_results_of_one_run_are_refused(tmp_path) -> None:
     (tmp_path / "a.json").write_text(json.dumps(continual_summary("asp", 0, 0.5)))
     (tmp_path / "b.json").write_text(json.dumps(continual_summary("asp", 0, 0.6)))
@@ -169,7 +193,7 @@ def test_overrides_leave_out_the_sections_only_other_models_read() -> None:
 
 
 def test_every_readout_is_tabulated_beside_the_papers_with_its_paired_margin(tmp_path) -> None:
-    from spikedyn.compare import _readouts_md, readout_kinds, write_comparison
+    from spikedyn.compare import _readouts_md, readout_kinds
 
     summaries = []
     for (model, seed), level in LEVELS.items():
