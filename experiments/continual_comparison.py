@@ -181,6 +181,9 @@ def _write_bwt_beyond(keys: list[tuple[str, int]], results: list[dict], path: Pa
              "| variant | neurons | seeds | BWT | BWT of the i.i.d. network | BWT beyond the evaluation |",
              "|---|---:|---:|---:|---:|---:|"]
     for (name, n), row in groups.items():
+        if any(v is None for v in (*row["run"].values(), *row["iid"].values())):  # one task: no BWT
+            lines.append(f"| `{name}` | {n} | {len(row['run'])} | - | - | - |")
+            continue
         m = paired_margin(row["run"], row["iid"])
         cells = ["{:.3f} ± {:.3f}".format(*mean_sd(list(row[k].values()))) for k in ("run", "iid")]
         lines.append(f"| `{name}` | {n} | {m.n} | {cells[0]} | {cells[1]} | {m.mean:+.3f} [{m.low:+.3f}, "

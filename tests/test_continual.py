@@ -189,7 +189,11 @@ def test_iid_reference_trains_on_the_same_images_shuffled(monkeypatch) -> None:
     first exactly 1 (with one class seen, every answer is that class)."""
     seen = _spy_on_training(monkeypatch)
     out = cl.run_iid(_config(), seed=1, protocol=SMALL, pools=POOLS, progress=False, every_task=True)
-    (images,) = seen
+    plain = cl.run_iid(_config(), seed=1, protocol=SMALL, pools=POOLS, progress=False)
+    for key in ("accuracy_on_tasks", "average_accuracy", "readout_average_accuracy", "unassigned_neurons"):
+        assert out[key] == plain[key], key  # scoring the prefixes first leaves the reference's scores as they were
+    images = seen[0]
+    assert np.array_equal(seen[1], images)
     expected = np.concatenate([POOLS.learn_x[idx] for idx in _plan(POOLS, SMALL, 1).train])
     assert images.shape == expected.shape and not np.array_equal(images, expected)
     assert sorted(map(bytes, images)) == sorted(map(bytes, expected))

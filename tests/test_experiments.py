@@ -539,6 +539,9 @@ def test_iid_every_task_puts_a_network_that_never_forgets_beside_each_variant(tm
     table = (out / "never_forgets" / "table.md").read_text()
     assert "| `lateral` | 4 | 2 |" in table and "| `lateral, i.i.d.` | 4 | 2 |" in table
     assert "`lateral` - `lateral, i.i.d.`" in (out / "never_forgets" / "margins.md").read_text()
+    bwt = {json.loads((out / "runs" / f"lateral-4-seed{s}.json").read_text())["iid"]["every_task"]["bwt"]
+           for s in (0, 1)}
+    assert "| `lateral` | 4 | 2 | " in (out / "never_forgets" / "bwt.md").read_text() and None not in bwt
     with pytest.raises(SystemExit) as stop:
         comparison.main([*argv[:-2], "--no-iid", "--out", str(tmp_path / "no")])
     assert stop.value.code == 2 and not (tmp_path / "no").exists()

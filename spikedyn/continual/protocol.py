@@ -495,8 +495,9 @@ def run_iid(config, *, seed: int = 0, protocol: Protocol | None = None, pools: P
     in an order drawn from ``numpy.random.default_rng([seed, 2])``, then names the
     neurons and scores every task exactly as :func:`run` does after the last task
     (``n_jobs`` and ``train_jobs`` as there).
-    Returns ``{"accuracy_on_tasks", "average_accuracy", "train_samples", "wall_seconds"}``.
-    ``session`` checkpoints it as stage ``"iid"`` (see :func:`run`).
+    Returns ``{"accuracy_on_tasks", "average_accuracy", "readout_average_accuracy", "train_samples",
+    "unassigned_neurons", "wall_seconds"}`` (and ``"every_task"``, below; ``wall_seconds`` then includes its
+    scoring). ``session`` checkpoints it as stage ``"iid"`` (see :func:`run`).
 
     ``every_task``: also score the trained network as :func:`run` scores after each task ``i``
     (neurons named from the classes of tasks 0..i, scored on each of them), which gives the accuracy

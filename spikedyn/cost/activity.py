@@ -10,7 +10,9 @@ network is trained:
 
       input_spikes = pixel_sum * rate_hz_per_unit * dt_ms / 1000 * present_steps * input_spikes_factor
 
-  (with ink normalisation, ``pixel_sum`` scaled by the gain of an image of the mean sum);
+  (with ink normalisation, ``pixel_sum`` scaled by the gain of an image of the mean sum: an approximation, since
+  the mean of the images' gains is not the gain of the mean image, which ``input_spikes_factor``, measured on the
+  data, absorbs only when it was measured with the normalisation on);
 
   where ``input_spikes_factor`` (measured) adds the retries: a retried image is shown
   again at a higher rate, but retried images are dimmer than average, so the factor is

@@ -285,8 +285,9 @@ def _metadata(config: NetworkConfig, seed: int, assignments, approximation: Appr
                              "by W*w_in/tau_syn"),
         "dt_s": t.dt_ms * 1e-3,
         "present_s": t.present_ms * 1e-3,
-        "input": (f"input i is a Poisson spike train of rate pixel_i * {inp.rate_hz_per_unit:g} Hz (pixel 0-255) "
-                  f"for present_s; spikedyn draws it as a Bernoulli process on the dt_s grid"),
+        "input": (f"input i is a Poisson spike train of rate pixel_i * {inp.rate_hz_per_unit:g} Hz (pixel 0-255; "
+                  f"times the image's gain, see input_normalisation) for present_s; spikedyn draws it as a Bernoulli "
+                  f"process on the dt_s grid"),
         "input_rate_hz_per_unit": float(inp.rate_hz_per_unit),
         "input_retry_rate_hz_per_unit": float(inp.retry_rate_hz_per_unit),
         "input_min_spikes": int(inp.min_spikes),
