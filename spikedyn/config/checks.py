@@ -169,38 +169,35 @@ def _check_potentials(config, sections: dict[str, type]) -> None:
 
 
 def _check_input_rates(config) -> None:
-    """Input spike probabilities per step: not vanishing at the base rate, below 1 at the last retry."""
+    """Input spike probabilities per step: not vanishing at the base rate, below 1 at the last retry; with ink
+    normalisation on, at its lowest and highest gain (``1 / input.max_gain``, ``input.max_gain``)."""
     i, dt = config.input, config.timing.dt_ms
-    lowest = i.rate_hz_per_unit * dt * 1e-3
-    if lowest < MIN_SPIKE_PROBABILITY:
-        raise ConfigError(
-            f"input.rate_hz_per_unit={i.rate_hz_per_unit!r} gives a spike probability per step of "
-            f"{lowest:.3g} at intensity 1, below {MIN_SPIKE_PROBABILITY:g}; allowed: input.rate_hz_per_unit "
-            f">= {MIN_SPIKE_PROBABILITY / (dt * 1e-3):.3g} at timing.dt_ms={dt!r}; use a larger rate"
-        )
     if not i.max_gain >= 1.0:
         raise ConfigError(f"input.max_gain={i.max_gain!r} bounds the ink normalisation's gain to "
                           f"[1 / max_gain, max_gain]; allowed: input.max_gain >= 1")
     gain = i.max_gain if i.normalise_mean_pixel > 0 else 1.0
-    low = i.rate_hz_per_unit / gain * dt * 1e-3
-    if i.normalise_mean_pixel > 0 and low < MIN_SPIKE_PROBABILITY:
+    scaled = gain != 1.0  # the messages name input.max_gain only where it bounds the rates
+    lowest = i.rate_hz_per_unit / gain * dt * 1e-3
+    if lowest < MIN_SPIKE_PROBABILITY:
         raise ConfigError(
-            f"input.rate_hz_per_unit={i.rate_hz_per_unit!r} at the lowest gain 1 / input.max_gain="
-            f"{1 / i.max_gain:.6g} gives a spike probability per step of {low:.3g} at intensity 1, below "
-            f"{MIN_SPIKE_PROBABILITY:g}; allowed: rate_hz_per_unit / max_gain >= "
-            f"{MIN_SPIKE_PROBABILITY / (dt * 1e-3):.3g}; use a larger rate or a smaller input.max_gain"
+            f"input.rate_hz_per_unit={i.rate_hz_per_unit!r}"
+            f"{f' at the lowest gain 1 / input.max_gain={1 / i.max_gain:.6g}' if scaled else ''} gives a spike "
+            f"probability per step of {lowest:.3g} at intensity 1, below {MIN_SPIKE_PROBABILITY:g}; allowed: "
+            f"input.rate_hz_per_unit{' / input.max_gain' if scaled else ''} "
+            f">= {MIN_SPIKE_PROBABILITY / (dt * 1e-3):.3g} at timing.dt_ms={dt!r}; use a larger rate"
+            f"{' or a smaller input.max_gain' if scaled else ''}"
         )
     # The highest Poisson probability per step (pixel 255 at the highest gain and the last retry) must stay below 1.
     top_rate_hz = 255 * (gain * i.rate_hz_per_unit + (i.max_presentations - 1) * i.retry_rate_hz_per_unit)
     if top_rate_hz * dt * 1e-3 >= 1.0:
-        scaled = "input.max_gain * " if gain != 1.0 else ""
         raise ConfigError(
             f"input.rate_hz_per_unit={i.rate_hz_per_unit!r}, input.retry_rate_hz_per_unit="
             f"{i.retry_rate_hz_per_unit!r} and input.max_presentations={i.max_presentations}"
             f"{f' with input.max_gain={i.max_gain!r}' if scaled else ''} saturate the "
             f"input: pixel 255 reaches {top_rate_hz:.6g} Hz, which would exceed one spike per timing.dt_ms={dt!r} "
             f"step; allowed: "
-            f"255 * ({scaled}rate_hz_per_unit + (max_presentations - 1) * retry_rate_hz_per_unit) < 1000 / dt_ms = "
+            f"255 * ({'input.max_gain * ' if scaled else ''}rate_hz_per_unit + (max_presentations - 1) * "
+            f"retry_rate_hz_per_unit) < 1000 / dt_ms = "
             f"{1000 / dt:.6g} Hz; lower the rates{', input.max_gain' if scaled else ''} or input.max_presentations"
         )
 

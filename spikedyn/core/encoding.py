@@ -135,18 +135,26 @@ def _poisson_events(image, rate_hz_per_unit, dt_ms, n_steps, seed, step_ptr, pix
 
 
 @numba.njit(cache=True)
+def _gain_of_sum(pixel_sum, n_input, mean_pixel, max_gain):
+    """The ink normalisation's gain of an image of ``n_input`` pixels summing to ``pixel_sum``:
+    ``mean_pixel / mean`` bounded to ``[1 / max_gain, max_gain]``; 1 with ``mean_pixel`` 0 (off) or a
+    blank image (:class:`spikedyn.core.params.InputParams`). The one formula of the gain: the kernels
+    (:func:`_image_gain`) and the cost model's expected input spikes use it."""
+    if mean_pixel <= 0.0 or pixel_sum <= 0:
+        return 1.0
+    return min(max(mean_pixel * n_input / pixel_sum, 1.0 / max_gain), max_gain)
+
+
+@numba.njit(cache=True)
 def _image_gain(image, mean_pixel, max_gain):
-    """The ink normalisation's gain of ``image`` (uint8): ``mean_pixel / mean(image)`` bounded to
-    ``[1 / max_gain, max_gain]``; 1 with ``mean_pixel`` 0 (off) or a blank image
-    (:class:`spikedyn.core.params.InputParams`)."""
-    if mean_pixel <= 0.0:
+    """The ink normalisation's gain of ``image`` (uint8; :func:`_gain_of_sum` of its pixel sum, summed in
+    integers)."""
+    if mean_pixel <= 0.0:  # off: no pixel sum to take
         return 1.0
     total = 0
     for i in range(image.shape[0]):
         total += image[i]
-    if total == 0:
-        return 1.0
-    return min(max(mean_pixel * image.shape[0] / total, 1.0 / max_gain), max_gain)
+    return _gain_of_sum(total, image.shape[0], mean_pixel, max_gain)
 
 
 def image_gain(image, mean_pixel: float, max_gain: float) -> float:

@@ -125,11 +125,11 @@ def expected_input_spikes(config, pixel_sum: float) -> float:
     """Expected input spikes of one presentation, at the base rate, of an image whose pixels sum to
     ``pixel_sum``: ``g * pixel_sum * rate_hz_per_unit * dt_ms / 1000 * present_steps``, with ``g`` the
     ink normalisation's gain of that image (1 when it is off; :class:`spikedyn.core.params.InputParams`)."""
+    from ..core.encoding import _gain_of_sum
+
     i = config.input
-    if i.normalise_mean_pixel > 0 and pixel_sum > 0:
-        gain = min(max(config.n_input * i.normalise_mean_pixel / pixel_sum, 1.0 / i.max_gain), i.max_gain)
-        pixel_sum *= gain
-    return pixel_sum * i.rate_hz_per_unit * config.timing.dt_ms * 1e-3 * config.timing.present_steps
+    gain = _gain_of_sum(float(pixel_sum), config.n_input, float(i.normalise_mean_pixel), float(i.max_gain))
+    return gain * pixel_sum * i.rate_hz_per_unit * config.timing.dt_ms * 1e-3 * config.timing.present_steps
 
 
 def predict_tally(config, activity: Activity, phase: str, *, pixel_sum: float) -> dict[str, float]:
