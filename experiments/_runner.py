@@ -109,6 +109,22 @@ def stored_runs(out_dir: Path) -> list[dict]:
     return [json.loads(p.read_text()) for p in sorted((Path(out_dir) / "runs").glob("*.json"))]
 
 
+def add_table_options(ap: argparse.ArgumentParser) -> None:
+    """``--tables-only`` (write the table from the stored runs) and ``--out``, the runs' directory."""
+    ap.add_argument("--tables-only", action="store_true", help="write the table from the stored runs")
+    ap.add_argument("--out", type=Path, required=True)
+
+
+def write_and_show(ap: argparse.ArgumentParser, results: list[dict], out_dir: Path,
+                   write_table: Callable[[list[dict], Path], None]) -> None:
+    """Write ``OUT/table.md`` from ``results`` with ``write_table`` and print it; a usage error (exit 2) when
+    there is none (``--tables-only`` on a directory without stored runs)."""
+    if not results:
+        ap.error(f"no stored runs in {Path(out_dir) / 'runs'}")
+    write_table(results, Path(out_dir))
+    print((Path(out_dir) / "table.md").read_text(), end="")
+
+
 def blocks_of(n: int, size: int) -> list[tuple[int, int]]:
     """``[(lo, hi), ...]``: consecutive blocks of ``size`` indices covering ``range(n)`` (the last may be short)."""
     return [(lo, min(lo + size, n)) for lo in range(0, n, size)]

@@ -45,7 +45,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _data import split_data  # noqa: E402
-from _runner import int_list, mean_sd, run_tasks, stored_runs  # noqa: E402
+from _runner import add_table_options, int_list, mean_sd, run_tasks, stored_runs, write_and_show  # noqa: E402
 
 from spikedyn.core.readout import UNASSIGNED, assign_labels  # noqa: E402
 from spikedyn.io.files import atomic_write  # noqa: E402
@@ -155,8 +155,7 @@ def main(argv=None) -> None:
     ap.add_argument("--eval-early", type=int, default=None,
                     help="images scored (default: 10,000 validation or 1,000 test images, the protocol's)")
     ap.add_argument("--iterations", type=int, default=100, help="at most this many of Lloyd's iterations")
-    ap.add_argument("--tables-only", action="store_true", help="write the table from the stored runs")
-    ap.add_argument("--out", type=Path, required=True)
+    add_table_options(ap)
     args = ap.parse_args(argv)
     if args.tables_only:
         results = stored_runs(args.out)
@@ -172,10 +171,7 @@ def main(argv=None) -> None:
                   "eval_early": eval_early, "iterations": args.iterations, "split": args.split}
                  for n in args.neurons for s in args.seeds]
         results = run_tasks(run, tasks, args.out, desc="references")
-    if not results:
-        ap.error(f"no stored runs in {args.out / 'runs'}")
-    write_table(results, args.out)
-    print((args.out / "table.md").read_text(), end="")
+    write_and_show(ap, results, args.out, write_table)
 
 
 if __name__ == "__main__":

@@ -796,3 +796,41 @@ def test_paired_runs_pairs_stored_runs_of_one_model_by_seed(tmp_path, capsys) ->
         paired.main(["--runs", f"with={with_}", "--runs", f"none={tmp_path / 'empty'}", "--out", str(tmp_path / "q")])
     assert stop.value.code == 2 and not (tmp_path / "q").exists()
     assert "no run files" in capsys.readouterr().err
+
+
+def test_novelty_signal_auc_counts_pairs_with_ties_half() -> None:
+    """The area under the ROC curve equals the share of (new, learned) pairs where the new score is lower,
+    a tie counting half; separated scores give 1 and 0."""
+    auc = importlib.import_module("novelty_signal").auc_low_is_new
+    rng = np.random.default_rng(5)
+    new, learned = rng.integers(0, 6, 40).astype(float), rng.integers(2, 9, 70).astype(float)
+    pairs = (new[:, None] < learned[None, :]) + 0.5 * (new[:, None] == learned[None, :])
+    assert auc(new, learned) == pytest.approx(pairs.mean())
+    assert auc(np.array([0.0, 1.0]), np.array([2.0, 3.0])) == 1.0
+    assert auc(np.array([5.0]), np.array([2.0, 3.0])) == 0.0
+
+
+def test_novelty_signal_matches_of_an_analytic_case() -> None:
+    """Uniform weights match any image at weight / pixel per input spike ("ink"); a neuron whose weights are the
+    image matches it with cosine 1; centring removes what every image shares."""
+    sig = importlib.import_module("novelty_signal")
+    image = np.array([[0.0, 2.0, 2.0, 0.0]])
+    uniform = np.full((4, 1), 0.25)
+    assert sig.best_matches(uniform, image, "ink", np.zeros(4)) == pytest.approx([0.25])
+    both = np.column_stack([uniform[:, 0], image[0]])
+    assert sig.best_matches(both, image, "cosine", np.zeros(4)) == pytest.approx([1.0])
+    shared = np.array([[1.0, 3.0, 3.0, 1.0]])  # the image plus 1 on every pixel: centring leaves the image's shape
+    assert sig.best_matches(both, shared, "centred", shared[0] - image[0] + image[0].mean()) == pytest.approx([1.0])
+
+
+@pytest.mark.mnist
+def test_novelty_signal_trains_on_validation_without_the_test_split(tmp_path, no_test_split, mnist_dir) -> None:
+    sig = importlib.import_module("novelty_signal")
+    out = tmp_path / "sig"
+    sig.main(["--dataset", f"MNIST={mnist_dir}", "--neurons", "10", "--seeds", "0", "--samples-per-task", "20",
+              "--learned-images", "50", "--test-per-class", "5", "--out", str(out)])
+    assert no_test_split and set(no_test_split) == {"train"}
+    (record,) = importlib.import_module("_runner").stored_runs(out)
+    assert record["source_hash"] and set(record["auc"]) == set(sig.MEASURES)
+    assert all(len(v) == 9 and all(0.0 <= a <= 1.0 for a in v) for v in record["auc"].values())
+    assert "| MNIST | ink | 1 |" in (out / "table.md").read_text()
