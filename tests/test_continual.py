@@ -207,6 +207,21 @@ def test_iid_reference_trains_on_the_same_images_shuffled(monkeypatch) -> None:
     assert every["final_average_accuracy"] == pytest.approx(out["average_accuracy"])
 
 
+def test_iid_every_task_on_a_stage_finished_without_it_is_refused() -> None:
+    """A session whose i.i.d. stage finished without ``every_task`` kept no network to score again: asking for
+    it then is a one-line error, not the stored result without the matrix; the stored result is returned as it
+    was when ``every_task`` is off, or when it has the matrix."""
+    from spikedyn.io.checkpoint import Session
+
+    session = Session(None)
+    session.complete("iid", {"average_accuracy": 0.5})
+    with pytest.raises(ConfigError, match="finished without every_task"):
+        cl.run_iid(_config(), protocol=SMALL, pools=POOLS, session=session, every_task=True)
+    assert cl.run_iid(_config(), protocol=SMALL, pools=POOLS, session=session) == {"average_accuracy": 0.5}
+    session.complete("iid", {"average_accuracy": 0.5, "every_task": {"bwt": 0.0}})
+    assert cl.run_iid(_config(), protocol=SMALL, pools=POOLS, session=session, every_task=True)["every_task"]
+
+
 def test_write_outputs_is_complete_and_atomic(small_run, tmp_path: Path, monkeypatch) -> None:
     import matplotlib
 
