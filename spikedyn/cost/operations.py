@@ -195,8 +195,12 @@ def derive(config: NetworkConfig, tally: Mapping[str, float], phase: str) -> dic
     syn_comp = x_exc * fan["excitatory"] + x_comp * fan["own"]
     dense_syn = steps * n_in * n
     dense_comp = steps * (n * fan["excitatory"] + pop * fan["own"])
+    # a drive accumulated beside the delivery while learning: a second synaptic event (and weight read) per
+    # delivered weight, and the drives compared every step; dense: a second matrix product every step
+    accumulates = learn and bool(profile["drive_accumulates"])
+    drive, dense_drive, compare = (syn_in, dense_syn, steps * n) if accumulates else (0.0, 0.0, 0.0)
     ops = {
-        "synaptic_events_input": (syn_in, syn_in, dense_syn),
+        "synaptic_events_input": (syn_in + drive, syn_in + drive, dense_syn + dense_drive),
         "synaptic_events_competition": (syn_comp, syn_comp, dense_comp),
         "neuron_updates_excitatory": (steps * n,) * 3,
         "neuron_updates_competition": (steps * pop, t["competition_neuron_updates"], steps * pop),
@@ -225,17 +229,12 @@ def derive(config: NetworkConfig, tally: Mapping[str, float], phase: str) -> dic
     scans = pres * n_in * n * (int(profile["scans_weights"]) + int(profile["averages_weights"]))
     decay = t["decay"]
     done = pot_done + dep_done
-    # a drive accumulated beside the delivery: a second synaptic event (and weight read) per delivered weight,
-    # and the drives compared every step; dense: a second matrix product every step
-    accumulates = bool(profile["drive_accumulates"])
-    drive, dense_drive, compare = (syn_in, dense_syn, steps * n) if accumulates else (0.0, 0.0, 0.0)
     # dense: every synapse's STDP terms every step; per-synapse traces and significance every step
     pathways = 2.0 if depresses else 1.0
     dense_learn = steps * n_in * n * pathways
     dense_traces = steps * (n_in + 2 * n) + (steps * n_in * n if profile["per_synapse_traces"] else 0.0)
     dense_sig = steps * n_in * n if profile["significance_per_spike"] else 0.0
     ops.update({
-        "synaptic_events_input": (syn_in + drive, syn_in + drive, dense_syn + dense_drive),
         "threshold_updates": (steps * n + x_exc + pres * n * profile["neuron_state_updates"] + compare,) * 3,
         "trace_updates": (x_in + 2 * x_exc, x_in + x_exc, dense_traces),
         "trace_reads": (dep_reads + x_exc * (n_in + 1), dep_exec + x_exc * (n_in + 1), dense_learn),
