@@ -114,6 +114,26 @@ def test_rerunning_reuses_every_stored_candidate_and_recomputes_a_missing_one(lo
     (out / "candidates" / "lateral-30-w8-seed0.json").unlink()
     third = run_search(SearchSpace(**SMALL), BUDGET, PROTOCOL, out_dir=out, executor="local", jobs=1, progress=False)
     assert third["counts"]["tasks_reused"] == 6 and _comparable(third) == _comparable(first)
+    # a run stored for other images (the dataset by content) is not reused
+    assert first["dataset"] == "mnist"
+    stored = out / "candidates" / "lateral-10-w8-seed0.json"
+    record = json.loads(stored.read_text())
+    assert record["task"]["dataset"] == "mnist"
+    record["task"]["dataset"] = "sha256:0123456789abcdef"
+    stored.write_text(json.dumps(record))
+    fourth = run_search(SearchSpace(**SMALL), BUDGET, PROTOCOL, out_dir=out, executor="local", jobs=1, progress=False)
+    assert fourth["counts"]["tasks_reused"] == 6 and _comparable(fourth) == _comparable(first)
+    assert json.loads(stored.read_text())["task"]["dataset"] == "mnist"
+
+
+@pytest.mark.mnist
+def test_the_candidates_table_names_a_dataset_other_than_mnist(local_search, tmp_path) -> None:
+    from spikedyn.search.driver import _write_markdown
+
+    _, s = local_search
+    for dataset, named in (("mnist", False), ("sha256:0123456789abcdef", True), (None, False)):
+        _write_markdown(tmp_path / "c.md", {**s, "dataset": dataset})
+        assert ("Dataset: sha256:0123456789abcdef." in (tmp_path / "c.md").read_text()) is named
 
 
 @pytest.mark.mnist

@@ -127,6 +127,14 @@ def select(candidates: Sequence[Mapping[str, Any]], budget: Budget) -> Mapping[s
                                     c["infer_energy_uj"] or 0.0, c["id"]))
 
 
+def _dataset_of(data_dir) -> str:
+    """The dataset the search's workers read (:func:`spikedyn.io.datasets.dataset_id` of its training split)."""
+    from ..io.data import load_mnist
+    from ..io.datasets import dataset_id
+
+    return dataset_id(*load_mnist("train", data_dir))
+
+
 def run_search(space: SearchSpace, budget: Budget, protocol: SearchProtocol, *, out_dir, table: str = DEFAULT_TABLE,
                executor: str = "local", jobs: int | None = None, scheduler: str | None = None,
                data_dir=None, progress: bool = True, checkpoint_every_s: float | None = None,
@@ -150,8 +158,10 @@ def run_search(space: SearchSpace, budget: Budget, protocol: SearchProtocol, *, 
     out = Path(out_dir)
     records = price_candidates(space, budget, tb)
     check_some_fit(records, budget)
+    dataset = _dataset_of(data_dir)
+    # the dataset (by content) is part of each task, so a run stored for other images is never reused
     tasks: list[dict] = [{"id": f"{rec['id']}-seed{seed}", "family": rec["family"], "config": rec["config"],
-                          "seed": seed, "protocol": protocol.to_dict(),
+                          "seed": seed, "protocol": protocol.to_dict(), "dataset": dataset,
                           "data_dir": None if data_dir is None else str(data_dir)}
                          for rec in records if not rec["pruned"] for seed in protocol.seeds]
     results, reused = executors.run_tasks(evaluate, tasks, out / "candidates", executor=executor, jobs=jobs,
@@ -193,6 +203,7 @@ def run_search(space: SearchSpace, budget: Budget, protocol: SearchProtocol, *, 
         "budget": asdict(budget),
         "energy_table": tb.name,
         "protocol": {**protocol.to_dict(), "description": protocol.describe()},
+        "dataset": dataset,
         "objectives": [{"name": k, "sense": s} for k, s in OBJECTIVES],
         "candidates": records,
         "front": front_ids,
@@ -237,7 +248,9 @@ def _write_markdown(path: Path, summary: dict) -> None:
         return "-" if x is None else format(x, fmt)
 
     p = summary["protocol"]
-    lines = [f"Protocol: {p['description']}. Energy table: {summary['energy_table']}. Pruned candidates were "
+    data = summary.get("dataset")  # named when not MNIST (summaries written before 0.8.0's end have none)
+    named = "" if data in (None, "mnist") else f" Dataset: {data}."
+    lines = [f"Protocol: {p['description']}.{named} Energy table: {summary['energy_table']}. Pruned candidates were "
              "never trained; their memory is the estimate's.", "",
              "| candidate | family | validation accuracy | memory (KB) | training (uJ/sample) | inference (uJ/sample) | |",
              "|---|---|---:|---:|---:|---:|---|"]
