@@ -16,10 +16,12 @@ import hashlib
 import json
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable
+from typing import IO, Any, Callable, Iterator
 
 from spikedyn.core.stats import mean_sd  # noqa: F401 - the scripts' one mean ± sd (ddof=1), re-exported
+from spikedyn.io.files import atomic_path, atomic_write
 from spikedyn.search import executors
 
 _DATA: dict[str, Any] = {}
@@ -107,6 +109,18 @@ def continual_cost(task: dict, samples_per_task: int, n_tasks: int = 10) -> floa
 def stored_runs(out_dir: Path) -> list[dict]:
     """Every result stored in ``OUT/runs`` (whatever code produced it: each keeps its source hash), by file name."""
     return [json.loads(p.read_text()) for p in sorted((Path(out_dir) / "runs").glob("*.json"))]
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically (:func:`spikedyn.io.files.atomic_write`): a reader never sees half."""
+    atomic_write(path, lambda f: f.write(text.encode()))
+
+
+@contextmanager
+def open_text(path: Path, newline: str | None = None) -> Iterator[IO[str]]:
+    """A text file opened for writing that replaces ``path`` only when the block succeeds (for ``csv.writer``)."""
+    with atomic_path(path) as tmp, open(tmp, "w", newline=newline) as f:
+        yield f
 
 
 def add_table_options(ap: argparse.ArgumentParser) -> None:

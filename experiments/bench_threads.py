@@ -23,6 +23,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _runner import write_text  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "experiments" / "results" / "bench_threads"
 
@@ -39,7 +42,7 @@ def run(out: Path, model: str, neurons: str, samples: int, jobs: int, runs: int)
                         "--json", str(path), "--quiet"], check=True, stdout=subprocess.DEVNULL)
         summary = json.loads(path.read_text())
         summary["machine"]["load_average_start"] = load_before
-        path.write_text(json.dumps(summary, indent=1))
+        write_text(path, json.dumps(summary, indent=1))
 
 
 def stored_runs(out: Path) -> list[dict]:
@@ -93,7 +96,7 @@ def main() -> None:
     if not args.table_only:
         run(args.out, args.model, args.neurons, args.samples, args.jobs, args.runs)
     text = table(args.out)
-    (args.out / "table.md").write_text(text)
+    write_text(args.out / "table.md", text)
     print(text)
 
 

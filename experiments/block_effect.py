@@ -30,7 +30,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _runner import add_executor_options, blocks_of, int_list, mean_sd, mnist, run_tasks, stored_runs  # noqa: E402
+from _runner import (add_executor_options, blocks_of, int_list, mean_sd, mnist, open_text, run_tasks,  # noqa: E402
+                     stored_runs, write_text)
 
 from spikedyn.config import NetworkConfig  # noqa: E402
 from spikedyn.core.stats import paired_margin  # noqa: E402
@@ -113,7 +114,7 @@ def write_state_table(results: list[dict], out: Path) -> None:
         changes = [paired_margin(by_seed[k], by_seed["before"]).format() for k in keys[1:]]
         lines.append(f"| `{model}` | {n} | {last[0]}-{last[1] - 1} | {order} | {len(rs)} | " + " | ".join(cells)
                      + " | " + " | ".join(changes) + " |")
-    (out / "table_state.md").write_text("\n".join(lines) + "\n")
+    write_text(out / "table_state.md", "\n".join(lines) + "\n")
     print((out / "table_state.md").read_text())
 
 
@@ -139,7 +140,7 @@ def write_tables(results: list[dict], out: Path) -> None:
                      "before": before, "before_sd": before_sd, "after": after, "after_sd": after_sd,
                      "change_points": change.format()})
     out.mkdir(parents=True, exist_ok=True)
-    with open(out / "table.csv", "w", newline="") as f:
+    with open_text(out / "table.csv", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
@@ -157,7 +158,7 @@ def write_tables(results: list[dict], out: Path) -> None:
                      f"{r['seeds']} | "
                      f"{r['before']:.4f} ± {r['before_sd']:.4f} | {r['after']:.4f} ± {r['after_sd']:.4f} | "
                      f"{r['change_points']} |")
-    (out / "table.md").write_text("\n".join(lines) + "\n")
+    write_text(out / "table.md", "\n".join(lines) + "\n")
     print((out / "table.md").read_text())
 
 

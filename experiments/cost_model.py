@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _runner import add_executor_options, int_list, mnist, run_tasks  # noqa: E402
+from _runner import add_executor_options, int_list, mnist, run_tasks, write_text  # noqa: E402
 
 from spikedyn import cost, models  # noqa: E402
 from spikedyn.config import NetworkConfig  # noqa: E402
@@ -107,7 +107,7 @@ def check(args) -> int:
     out = Path(args.out)
     lines = ["model,neurons,phase,operation,view,counted,predicted,relative_error"]
     lines += [f"{m},{n},{ph},{op},{v},{c:.6g},{p:.6g},{e:.6g}" for m, n, ph, op, v, c, p, e in rows]
-    (out / "check.csv").write_text("\n".join(lines) + "\n")
+    write_text(out / "check.csv", "\n".join(lines) + "\n")
     worst = {}
     for m, n, ph, op, v, c, p, e in rows:
         if c or p:
@@ -116,7 +116,7 @@ def check(args) -> int:
                 worst[key] = (e, op)
     md = ["| model | neurons | phase | view | worst operation | relative error |", "|---|---:|---|---|---|---:|"]
     md += [f"| {m} | {n} | {ph} | {v} | {op} | {e:+.1%} |" for (m, n, ph, v), (e, op) in sorted(worst.items())]
-    (out / "check.md").write_text("\n".join(md) + "\n")
+    write_text(out / "check.md", "\n".join(md) + "\n")
     print("\n".join(md))
     bad = [(k, v) for k, v in worst.items() if k[3] == "model" and abs(v[0]) > args.tolerance]
     if bad:

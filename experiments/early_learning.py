@@ -48,8 +48,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _data import split_data  # noqa: E402
-from _runner import (add_executor_options, grid_combos, int_list, mean_sd, run_tasks, seeds_group,  # noqa: E402
-                     setting_label, setting_slug, stored_runs)
+from _runner import (add_executor_options, grid_combos, int_list, mean_sd, open_text, run_tasks,  # noqa: E402
+                     seeds_group, setting_label, setting_slug, stored_runs, write_text)
 
 from spikedyn.config import NetworkConfig, parse_set  # noqa: E402
 from spikedyn.core.encoding import STREAM_ASSIGN, STREAM_TEST  # noqa: E402
@@ -202,7 +202,7 @@ def write_tables(results: list[dict], args) -> None:
         row["sources"] = ";".join(sorted({r["source_hash"] for r in rs}))
         rows.append(row)
     args.out.mkdir(parents=True, exist_ok=True)
-    with open(args.out / "table.csv", "w", newline="") as f:
+    with open_text(args.out / "table.csv", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
@@ -225,7 +225,7 @@ def write_tables(results: list[dict], args) -> None:
         lines.append(f"| `{r['model']}` | {r['neurons']} | {marked(r['setting'], r['order'])} | {r['seeds']} | "
                      f"**{r['early_mean']:.4f} ± {r['early_sd']:.4f}** | {r['early'].replace(';', ' ')} | {final} | "
                      f"{r['train_minutes']:.1f} | {r['sources']} |")
-    (args.out / "table.md").write_text("\n".join(lines) + "\n")
+    write_text(args.out / "table.md", "\n".join(lines) + "\n")
     print((args.out / "table.md").read_text())
     if args.final and args.curve:
         write_curves(groups, args.out, "validation" if args.split == "validation" else "test")
@@ -260,7 +260,7 @@ def write_readouts(groups: dict, args, head: str) -> None:
             lines.append(f"| `{model}` | {n} | {marked(setting, order)} | {len(rs)} | {name} | " + " | ".join(cells)
                          + " |")
     if len(lines) > 4:
-        (args.out / "readouts.md").write_text("\n".join(lines) + "\n")
+        write_text(args.out / "readouts.md", "\n".join(lines) + "\n")
         print((args.out / "readouts.md").read_text())
 
 
@@ -285,7 +285,7 @@ def write_margins(groups: dict, args) -> None:
             cells = [m.format() for m in margins] + ["-"] * (2 - len(margins))
             lines.append(f"| `{model}` | {n} | {marked(setting, order)} | {margins[0].n} | " + " | ".join(cells)
                          + " |")
-    (args.out / "margins.md").write_text("\n".join(lines) + "\n")
+    write_text(args.out / "margins.md", "\n".join(lines) + "\n")
     print((args.out / "margins.md").read_text())
 
 

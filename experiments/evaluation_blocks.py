@@ -35,8 +35,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _data import split_data  # noqa: E402
-from _runner import (add_executor_options, blocks_of, int_list, run_tasks, seeds_group, setting_slug,  # noqa: E402
-                     stored_runs, task_config)
+from _runner import (add_executor_options, blocks_of, int_list, open_text, run_tasks, seeds_group,  # noqa: E402
+                     setting_slug, stored_runs, task_config, write_text)
 
 from spikedyn.config import parse_set  # noqa: E402
 from spikedyn.core.encoding import STREAM_TEST  # noqa: E402
@@ -108,7 +108,7 @@ def write_tables(results: list[dict], split: str, out: Path) -> None:
                              "block": f"{blk['lo']}-{blk['hi'] - 1}", "ink": ink[b], "accuracy": mean("accuracy"),
                              "spikes_per_image": mean("spikes_per_image"), "silent": mean("silent")})
     out.mkdir(parents=True, exist_ok=True)
-    with open(out / f"table_{split}.csv", "w", newline="") as f:
+    with open_text(out / f"table_{split}.csv", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
@@ -129,7 +129,7 @@ def write_tables(results: list[dict], split: str, out: Path) -> None:
         lines.append(f"| `{model}` | {n} | {setting} | {seeds} | {stop:,} | {sel[0]['mean_theta_mv']:.1f} | "
                      f"**{sel[0]['all']:.3f}** | " + " | ".join(f"{r['accuracy']:.3f}" for r in sel) + " |")
         lines.append("| spikes/image | | | | | | | " + " | ".join(f"{r['spikes_per_image']:.1f}" for r in sel) + " |")
-    (out / f"table_{split}.md").write_text("\n".join(lines) + "\n")
+    write_text(out / f"table_{split}.md", "\n".join(lines) + "\n")
     print((out / f"table_{split}.md").read_text())
 
 

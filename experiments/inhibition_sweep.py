@@ -29,7 +29,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _runner import add_executor_options, float_list, int_list, mean_sd, mnist, run_tasks  # noqa: E402
+from _runner import (add_executor_options, float_list, int_list, mean_sd, mnist, open_text, run_tasks,  # noqa: E402
+                     write_text)
 
 from spikedyn import models  # noqa: E402
 from spikedyn.config import NetworkConfig  # noqa: E402
@@ -82,7 +83,7 @@ def summarise(results: list[dict], out: Path) -> dict:
         mean, sd = mean_sd(accs)
         rows.append({"model": model, "neurons": n, "strength": strength, "seeds": len(accs),
                      "validation_accuracy_mean": mean, "validation_accuracy_sd": sd})
-    with open(out / "table.csv", "w", newline="") as f:
+    with open_text(out / "table.csv", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
@@ -113,7 +114,7 @@ def summarise(results: list[dict], out: Path) -> dict:
                 cells.append(f"**{text}**" if s == selection[model]["selected"] else text)
             lines.append(f"| `{model}` | {n} | " + " | ".join(cells) + " |")
     table = "\n".join(lines)
-    (out / "table.md").write_text(
+    write_text(out / "table.md",
         "Validation accuracy (training images 50,000-59,999) after one pass over training images 0-49,999, "
         f"mean ± sd over {max(r['seeds'] for r in rows)} seeds; columns: competition strength; "
         "bold: the selected default.\n\n" + table + "\n")

@@ -46,7 +46,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _runner import float_list, mnist  # noqa: E402
+from _runner import float_list, mnist, open_text, write_text  # noqa: E402
 
 import spikedyn  # noqa: E402
 from spikedyn import cli  # noqa: E402
@@ -192,7 +192,7 @@ def write_tables(out: Path, selection: dict, results: dict, args) -> None:
                          f"{v['count_correlation']:.3f} | {v['mean_spikes']:.1f} ({v['mean_spikes_spikedyn']:.1f}) |")
     lines += ["", "count error: sum over images and neurons of |graph - spikedyn| / sum of spikedyn's counts; "
               "winner: the neuron with most spikes (images where both fired).", ""]
-    (out / "results.md").write_text("\n".join(lines))
+    write_text(out / "results.md", "\n".join(lines))
 
 
 def main(argv=None) -> int:
@@ -227,7 +227,7 @@ def main(argv=None) -> int:
         rows = read_tuning(tuning_csv, grid, args.models, args.tune_samples)
     else:
         rows = tune(nets, tune_x, tune_y, grid, args.jobs)
-        with open(tuning_csv, "w", newline="") as f:
+        with open_text(tuning_csv, newline="") as f:
             writer = csv.DictWriter(f, fieldnames=list(rows[0]))
             writer.writeheader()
             writer.writerows(rows)

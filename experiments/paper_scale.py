@@ -48,7 +48,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _data import split_data  # noqa: E402
-from _runner import add_executor_options, int_list, mean_sd, run_tasks, stored_runs  # noqa: E402
+from _runner import add_executor_options, int_list, mean_sd, open_text, run_tasks, stored_runs, write_text  # noqa: E402
 
 from spikedyn.config import NetworkConfig, parse_set  # noqa: E402
 from spikedyn.core.encoding import STREAM_ASSIGN, STREAM_TEST  # noqa: E402
@@ -177,7 +177,7 @@ def summarise(results: list[dict], out: Path, split: str) -> str:
         row["seeds_with_spike_columns"] = len(have)
         row["per_seed"] = " ".join(f"{r['accuracy']:.3f}" for r in sorted(rs, key=lambda r: r["task"]["seed"]))
         rows.append(row)
-    with open(out / "table.csv", "w", newline="") as f:
+    with open_text(out / "table.csv", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
@@ -214,7 +214,7 @@ def summarise(results: list[dict], out: Path, split: str) -> str:
                      f"({r['firing_at_rest_spike_share_mean']:.2f}) | {pm(r, 'accuracy_without_firing_at_rest')} | "
                      f"{paper} | {one(r['train_seconds_mean'] / 60, '.0f')} |")
     text = "\n".join(lines) + "\n"
-    (out / "table.md").write_text(text)
+    write_text(out / "table.md", text)
     return text
 
 

@@ -31,7 +31,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _runner import add_executor_options, int_list, mean_sd, mnist, run_tasks, stored_runs  # noqa: E402
+from _runner import (add_executor_options, int_list, mean_sd, mnist, open_text, run_tasks, stored_runs,  # noqa: E402
+                     write_text)
 
 from spikedyn.config import NetworkConfig, parse_set  # noqa: E402
 from spikedyn.core.encoding import STREAM_TEST  # noqa: E402
@@ -93,7 +94,7 @@ def summarise(results: list[dict], out: Path) -> None:
                      "seeds": len(rs), "test_accuracy_mean": acc_mean, "test_accuracy_sd": acc_sd,
                      "paper": PAPER.get(n), "train_minutes_mean": mean_sd(r["train_seconds"] / 60 for r in rs)[0],
                      "train_samples_per_second_mean": mean_sd(r["train_samples_per_second"] for r in rs)[0]})
-    with open(out / "table.csv", "w", newline="") as f:
+    with open_text(out / "table.csv", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
@@ -104,7 +105,7 @@ def summarise(results: list[dict], out: Path) -> None:
         lines.append(f"| `{r['model']}` | {r['neurons']} | {r['epochs']} | {r['overrides'] or '-'} | "
                      f"**{r['test_accuracy_mean']:.4f} ± {r['test_accuracy_sd']:.4f}** | {r['seeds']} | {paper} | "
                      f"{r['train_minutes_mean']:.1f} |")
-    (out / "table.md").write_text(
+    write_text(out / "table.md",
         "Test accuracy (all 10,000 test images) after training on the MNIST training images in order, neurons "
         "named from the training images learned from (once each, learning off); mean ± sd over seeds. "
         "Training time: wall minutes per network on one simulation thread, with several networks (and other "
@@ -128,7 +129,7 @@ def summarise(results: list[dict], out: Path) -> None:
         m, sd = mean_sd(r["test_accuracy"] for r in with_passes)
         pass_lines.append(f"| `{model}` | {n} | {m:.4f} ± {sd:.4f} | " + " | ".join(cells) + " |")
     if pass_lines:
-        (out / "labelled_pass.md").write_text(
+        write_text(out / "labelled_pass.md",
             "Test accuracy of the same trained networks with the neurons named from different training images "
             "(learning off); mean ± sd over seeds.\n\n" + "\n".join(pass_lines) + "\n")
     # learning curves
@@ -146,7 +147,7 @@ def summarise(results: list[dict], out: Path) -> None:
 def write_curves(rows, out: Path, ylabel: str = "test accuracy (mean ± sd over seeds)") -> None:
     """``curves.csv`` and ``curves.png`` in ``out`` from rows of model, neurons, overrides, train_samples,
     test_accuracy_mean, test_accuracy_sd and seeds (also used by early_learning.py)."""
-    with open(out / "curves.csv", "w", newline="") as f:
+    with open_text(out / "curves.csv", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)

@@ -18,6 +18,8 @@ import re
 import sys
 from pathlib import Path
 
+from spikedyn.io.files import atomic_write
+
 ROOT = Path(__file__).resolve().parents[1]
 BLOCK = re.compile(r"(<!-- generated: (?P<path>[^ ]+) -->\n)(?P<body>.*?)(<!-- end generated -->)", re.S)
 
@@ -37,7 +39,7 @@ def sync(readme: Path = ROOT / "README.md") -> int:
     if missing:
         sys.exit(f"missing generated files: {', '.join(missing)}; run the experiments first")
     new = BLOCK.sub(lambda m: m.group(1) + (ROOT / m.group("path")).read_text() + m.group(4), text)
-    readme.write_text(new)
+    atomic_write(readme, lambda f: f.write(new.encode()))
     return len(blocks(new))
 
 

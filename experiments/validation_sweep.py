@@ -25,7 +25,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _runner import add_executor_options, grid_combos, int_list, mean_sd, mnist, run_tasks  # noqa: E402
+from _runner import (add_executor_options, grid_combos, int_list, mean_sd, mnist, open_text, run_tasks,  # noqa: E402
+                     write_text)
 
 from spikedyn.config import NetworkConfig  # noqa: E402
 from spikedyn.simulation.network import Network  # noqa: E402
@@ -84,7 +85,7 @@ def main(argv=None) -> None:
         for i, c in enumerate(checkpoints):
             row[f"mean_{c}"], row[f"sd_{c}"] = mean_sd(r["curve"][i]["validation_accuracy"] for r in rs)
         rows.append(row)
-    with open(args.out / "table.csv", "w", newline="") as f:
+    with open_text(args.out / "table.csv", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
@@ -93,7 +94,7 @@ def main(argv=None) -> None:
     for r in rows:
         cells = [f"{r[f'mean_{c}']:.4f} ± {r[f'sd_{c}']:.4f}" for c in checkpoints]
         lines.append(f"| `{r['model']}` | {r['neurons']} | {r['setting']} | " + " | ".join(cells) + " |")
-    (args.out / "table.md").write_text(
+    write_text(args.out / "table.md",
         "Validation accuracy (training images 50,000-59,999; neurons named from the images learned so far), "
         f"mean ± sd over {max(r['seeds'] for r in rows)} seeds.\n\n" + "\n".join(lines) + "\n")
     print((args.out / "table.md").read_text())
