@@ -119,7 +119,7 @@ def write_text(path: Path, text: str) -> None:
 @contextmanager
 def open_text(path: Path, newline: str | None = None) -> Iterator[IO[str]]:
     """A text file opened for writing that replaces ``path`` only when the block succeeds (for ``csv.writer``)."""
-    with atomic_path(path) as tmp, open(tmp, "w", newline=newline) as f:
+    with atomic_path(path) as tmp, open(tmp, "w", newline=newline, encoding="utf-8") as f:
         yield f
 
 

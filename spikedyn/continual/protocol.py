@@ -515,8 +515,8 @@ def run_iid(config, *, seed: int = 0, protocol: Protocol | None = None, pools: P
     if stored is not None:
         if every_task and "every_task" not in stored[0]:
             raise ConfigError("this session's i.i.d. reference finished without every_task, and its network was not "
-                              "kept to score it again: run it with every_task in a new session (a new --out), or "
-                              "leave every_task off")
+                              "kept to score it again: run it with every_task in a new session (a new checkpoint "
+                              "directory), or leave every_task off")
         return stored[0]
     protocol = Protocol() if protocol is None else protocol
     pools = load_pools(protocol.split, data_dir, progress=progress) if pools is None else pools
