@@ -2,27 +2,30 @@
 
 A novelty-gated recruitment (``metaplastic``'s mechanism 4; Controlled Forgetting's dopaminergic
 signal) recruits free neurons for an input that the committed neurons match poorly. That can
-only work if the best match of the network's neurons is lower for the images of a class that
+only work if the best match of the committed neurons is lower for the images of a class that
 has not been learned yet than for those of the classes already learned. This script measures it
 on the continual default (:data:`spikedyn.continual.DEFAULT_CONTINUAL_MODEL` with
-:data:`~spikedyn.continual.DEFAULT_CONTINUAL_SET`, plus ``--set``): after each task ``k - 1`` it
-takes the network's weights (``weights_per_task``) and, for the validation images of task ``k``'s
-classes ("new") and of the classes of tasks ``0 .. k-1`` ("learned", up to ``--learned-images``
-drawn by the seed), the best match over the neurons, by three measures:
+:data:`~spikedyn.continual.DEFAULT_CONTINUAL_SET`, plus ``--set``), trained task by task on the
+images ``spikedyn continual --split validation`` learns from (the protocol's plan). After each task
+``k - 1`` it takes the weights and, for the validation images of task ``k``'s classes ("new") and
+of the classes of tasks ``0 .. k-1`` ("learned", up to ``--learned-images`` drawn by the seed), the
+best match over a set of neurons, by three measures:
 
 - ``ink``: ``max_j w_j . x / sum(x)``, the drive per input spike that the novelty gate compares
   (``D_j / S``; a neuron with uniform weights has ``weight_sum / n_input``);
 - ``cosine``: ``max_j w_j . x / (|w_j| |x|)``, a match by direction;
 - ``centred``: the cosine after subtracting the learned images' mean image from ``x`` and each
-  neuron's mean weight from ``w_j``.
+  neuron's mean weight from ``w_j``;
 
-Every neuron is compared (a plastic neuron's near-uniform weights match any image about as a
-uniform neuron does, below the committed ones, so the best is in effect a committed neuron's). The
-score of each task is the area under the ROC curve of "a low match flags a new image": the
-probability that a new image's best match is below a learned image's. 1 means the signal
-separates them perfectly, 0.5 not at all, below 0.5 that new images are matched *better*. The
-network trains on the validation split (training images 0-49,999) and the matches are taken on
-the validation images (50,000-59,999); the test set is never loaded.
+over two sets: the *committed* neurons (``a_j`` at or above the commitment's count,
+:func:`spikedyn.models.metaplastic.commit_count`: the set the gate compares) and *every* neuron.
+The score of each task is the area under the ROC curve of "a low match flags a new image": the
+probability that a new image's best match is below a learned image's (ties count half). 1 means
+the signal separates them perfectly, 0.5 not at all, below 0.5 that new images are matched
+*better*; "-" where no neuron had committed. The table also gives the committed neurons after each
+task. The network learns from training images 0-49,999 and the matches are taken on the validation
+images (50,000-59,999); the test set is never loaded. A stored run is reused only for the same
+images (the dataset by content, :func:`spikedyn.io.datasets.dataset_id`).
 
 Example (what ``docs/continual.md`` quotes)::
 
@@ -35,6 +38,7 @@ Outputs in ``--out``: ``runs/`` (one JSON per dataset and seed, with the source 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -44,13 +48,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _runner import (add_table_options, int_list, mean_sd, run_tasks, stored_runs, task_config,  # noqa: E402
                      write_and_show)
 
+from spikedyn.errors import ConfigError  # noqa: E402
 from spikedyn.io.files import atomic_write  # noqa: E402
 
 MEASURES = ("ink", "cosine", "centred")
+#: The neurons whose best match is taken: the committed ones (the novelty gate's), or every one.
+NEURON_SETS = ("committed", "every")
+#: What the runs of one table must share (``--tables-only`` refuses a mix).
+SHARED = ("neurons", "extra_set", "samples_per_task", "learned_images")
 
 
 def auc_low_is_new(new: np.ndarray, learned: np.ndarray) -> float:
     """P(a new image's score < a learned image's score), ties counted half (the Mann-Whitney U / n m)."""
+    if new.size == 0 or learned.size == 0:
+        raise ValueError("the area under the ROC curve needs at least one new and one learned score")
     scores = np.concatenate([new, learned])
     order = scores.argsort(kind="stable")
     ranks = np.empty(scores.size)
@@ -82,76 +93,107 @@ def best_matches(weights: np.ndarray, images: np.ndarray, measure: str, mean_ima
 
 
 def run(task: dict) -> dict:
-    """Train the continual default on one dataset and seed (validation split); the scores of each task."""
+    """Train the continual default task by task on one dataset and seed (validation split); the scores of
+    each task, for each measure and set of neurons, and the committed neurons after each task."""
     from spikedyn import continual
+    from spikedyn.continual import protocol as cp
+    from spikedyn.models.metaplastic import commit_count
+    from spikedyn.simulation.network import Network
 
     pools = continual.load_pools("validation", task["data_dir"])
+    if pools.dataset != task["dataset_id"]:
+        raise ConfigError(f"the images in {task['data_dir']} are {pools.dataset}, not the run's {task['dataset_id']}")
     protocol = continual.Protocol(split="validation", samples_per_task=task["samples_per_task"],
-                                  assign_per_class=min(continual.DEFAULT_ASSIGN_PER_CLASS, task["samples_per_task"]),
-                                  test_per_class=task["test_per_class"])
-    result = continual.run(task_config(task), seed=task["seed"], protocol=protocol, pools=pools, n_jobs=1)
+                                  assign_per_class=min(continual.DEFAULT_ASSIGN_PER_CLASS, task["samples_per_task"]))
+    config = task_config(task)
+    plan = cp._plan(pools, protocol, task["seed"])
+    net = Network(config, seed=task["seed"])
     x = pools.eval_x.reshape(pools.eval_x.shape[0], -1)
     rng = np.random.default_rng([task["seed"], 29])
-    auc = {m: [] for m in MEASURES}
-    for k in range(1, len(protocol.tasks)):
-        learned_classes = [c for t in protocol.tasks[:k] for c in t]
-        new = np.flatnonzero(np.isin(pools.eval_y, protocol.tasks[k]))
+    auc = {f"{m}/{n}": [] for m in MEASURES for n in NEURON_SETS}
+    committed_after = []
+    for k in range(len(protocol.tasks)):
+        net.train(pools.learn_x[plan.train[k]], progress=False)
+        committed = net._state.plasticity.activity >= commit_count(config.metaplastic)
+        committed_after.append(int(committed.sum()))
+        if k + 1 == len(protocol.tasks):
+            break
+        learned_classes = [c for t in protocol.tasks[:k + 1] for c in t]
+        new = np.flatnonzero(np.isin(pools.eval_y, protocol.tasks[k + 1]))
         learned = np.flatnonzero(np.isin(pools.eval_y, learned_classes))
         learned = rng.choice(learned, min(learned.size, task["learned_images"]), replace=False)
         mean_image = x[learned].astype(np.float64).mean(axis=0)
         for m in MEASURES:
-            weights = result.weights_per_task[k - 1]
-            auc[m].append(auc_low_is_new(best_matches(weights, x[new], m, mean_image),
-                                         best_matches(weights, x[learned], m, mean_image)))
-    return {"auc": auc, "final_average_accuracy": result.summary()["final_average_accuracy"],
-            "dataset_id": pools.dataset}
+            for n, columns in (("committed", committed), ("every", np.ones_like(committed))):
+                weights = net.weights[:, columns]
+                auc[f"{m}/{n}"].append(None if weights.shape[1] == 0 else auc_low_is_new(
+                    best_matches(weights, x[new], m, mean_image), best_matches(weights, x[learned], m, mean_image)))
+    return {"auc": auc, "committed_after_task": committed_after, "dataset_id": pools.dataset}
+
+
+def _cell(values: list) -> str:
+    known = [v for v in values if v is not None]
+    return "-" if len(known) < len(values) or not known else f"{np.mean(known):.2f}"
 
 
 def write_table(results: list[dict], out: Path) -> None:
     t0 = results[0]["task"]
     extra = " ".join(t0["extra_set"]) or "none"
+    n_tasks = len(results[0]["committed_after_task"])
     lines = [f"How well the best match of the continual default's neurons (after task k - 1) flags task k's images as "
              f"new among the classes learned: area under the ROC curve (1: perfectly, 0.5: not at all, below 0.5: new "
-             f"images matched better), per task k and its mean over tasks 1-9; mean over seeds; validation split "
+             f"images matched better), per task k and its mean over the tasks; over the committed neurons (the novelty "
+             f"gate's set) and over every neuron; mean over seeds (\"-\": a seed with no committed neuron then). "
+             f"Last row of each dataset: the committed neurons after task k - 1, mean over seeds. Validation split "
              f"(learned from training images 0-49,999, matched on 50,000-59,999), {t0['neurons']} neurons, "
-             f"overrides beyond the default: {extra}.", "",
-             "| dataset | measure | seeds | mean over tasks | " + " | ".join(f"task {k}" for k in range(1, 10))
-             + " | ACC | source |", "|---|---|---:|---:|" + "---:|" * 9 + "---:|---|"]
-    for name in dict.fromkeys(r["task"]["dataset"] for r in results):
-        rows = [r for r in results if r["task"]["dataset"] == name]
-        acc = "{:.3f} ± {:.3f}".format(*mean_sd([r["final_average_accuracy"] for r in rows]))
+             f"overrides beyond the default: "
+             f"{extra}.", "",
+             "| dataset | measure | neurons | seeds | mean over tasks | "
+             + " | ".join(f"task {k}" for k in range(1, n_tasks)) + " | source |",
+             "|---|---|---|---:|---:|" + "---:|" * (n_tasks - 1) + "---|"]
+    ordered = sorted(results, key=lambda r: (r["task"]["order"], r["task"]["seed"]))
+    for name in dict.fromkeys(r["task"]["dataset"] for r in ordered):
+        rows = [r for r in ordered if r["task"]["dataset"] == name]
+        label = f"{name} ({rows[0]['dataset_id']})"
         hashes = ", ".join(sorted({r["source_hash"] for r in rows}))
         for m in MEASURES:
-            per_seed = np.array([r["auc"][m] for r in rows])
-            means = "{:.2f} ± {:.2f}".format(*mean_sd(per_seed.mean(axis=1).tolist()))
-            cells = " | ".join(f"{v:.2f}" for v in per_seed.mean(axis=0))
-            lines.append(f"| {name} | {m} | {len(rows)} | {means} | {cells} | {acc} | {hashes} |")
+            for n in NEURON_SETS:
+                per_seed = [r["auc"][f"{m}/{n}"] for r in rows]
+                per_task = [[seed[k] for seed in per_seed] for k in range(n_tasks - 1)]
+                means = [None if None in seed else float(np.mean(seed)) for seed in per_seed]
+                overall = ("-" if None in means else "{:.2f} ± {:.2f}".format(*mean_sd(means)))
+                lines.append(f"| {label} | {m} | {n} | {len(rows)} | {overall} | "
+                             + " | ".join(_cell(v) for v in per_task) + f" | {hashes} |")
+        committed = np.mean([r["committed_after_task"] for r in rows], axis=0)
+        lines.append(f"| {label} | committed neurons (the set of column k: after task k - 1) | | {len(rows)} | | "
+                     + " | ".join(f"{c:.0f}" for c in committed[:-1]) + f" | {hashes} |")
     text = "\n".join(lines) + "\n"
     atomic_write(out / "table.md", lambda f: f.write(text.encode()))
 
 
 def _dataset(text: str) -> tuple[str, str]:
     name, sep, path = text.partition("=")
-    if not sep or not name or not Path(path).is_dir():
-        raise argparse.ArgumentTypeError(f"{text!r}: give NAME=DIR with an existing directory, e.g. MNIST=data/mnist")
+    if not sep or not re.fullmatch(r"[A-Za-z0-9._-]+", name) or not Path(path).is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r}: give NAME=DIR, NAME of letters, digits, '.', '_' or '-' and DIR "
+                                         "an existing directory, e.g. MNIST=data/mnist")
     return name, path
 
 
 def main(argv=None) -> None:
     from spikedyn import continual as continual_defaults
     from spikedyn.continual import DEFAULT_CONTINUAL_MODEL, DEFAULT_CONTINUAL_SET
+    from spikedyn.io.data import load_mnist
+    from spikedyn.io.datasets import dataset_id
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dataset", type=_dataset, action="append", default=[],
-                    help="NAME=DIR of an MNIST-format dataset (repeatable)")
+                    help="NAME=DIR of an MNIST-format dataset (repeatable; the table keeps their order)")
     ap.add_argument("--neurons", type=int, default=400)
     ap.add_argument("--seeds", type=int_list, default=[0, 1])
     ap.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
                     help="an override beyond the continual default (repeatable)")
     ap.add_argument("--samples-per-task", type=int, default=continual_defaults.DEFAULT_SAMPLES_PER_TASK,
                     help="training images per task (default: the protocol's)")
-    ap.add_argument("--test-per-class", type=int, default=None,
-                    help="validation images per class that the run's accuracy (ACC) is scored on (default: all)")
     ap.add_argument("--learned-images", type=int, default=4000,
                     help="validation images of the learned classes drawn per task (default 4000)")
     ap.add_argument("--jobs", type=int, default=1)
@@ -159,21 +201,30 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
     if args.tables_only:
         results = stored_runs(args.out)
+        mixed = [k for k in SHARED if len({repr(r["task"][k]) for r in results}) > 1]
+        if mixed:
+            ap.error(f"the runs in {args.out / 'runs'} differ in {', '.join(mixed)}: one table per setting; "
+                     "move the others to another --out")
     else:
         if not args.dataset:
             ap.error("give at least one --dataset NAME=DIR")
-        if args.samples_per_task < 1:
-            ap.error(f"--samples-per-task {args.samples_per_task} must be at least 1")
-        if args.test_per_class is not None and args.test_per_class < 1:
-            ap.error(f"--test-per-class {args.test_per_class} must be at least 1")
-        if args.learned_images < 1:
-            ap.error(f"--learned-images {args.learned_images} must be at least 1")
-        tasks = [{"id": f"{name}-{args.neurons}-seed{s}", "dataset": name, "data_dir": path, "seed": s,
-                  "model": DEFAULT_CONTINUAL_MODEL, "neurons": args.neurons,
+        for name, low in (("--neurons", args.neurons), ("--samples-per-task", args.samples_per_task),
+                          ("--learned-images", args.learned_images)):
+            if low < 1:
+                ap.error(f"{name} {low} must be at least 1")
+        try:
+            config = task_config({"model": DEFAULT_CONTINUAL_MODEL, "neurons": args.neurons,
+                                  "set": [*DEFAULT_CONTINUAL_SET, *args.set]})
+        except (ConfigError, ValueError) as exc:
+            ap.error(str(exc))
+        if config.model != "metaplastic":
+            ap.error(f"--set model={config.model}: the diagnosis reads metaplastic's commitment; keep its model")
+        ids = {name: dataset_id(*load_mnist("train", path)) for name, path in args.dataset}
+        tasks = [{"id": f"{name}-{args.neurons}-seed{s}", "dataset": name, "dataset_id": ids[name], "order": i,
+                  "data_dir": path, "seed": s, "model": DEFAULT_CONTINUAL_MODEL, "neurons": args.neurons,
                   "set": [*DEFAULT_CONTINUAL_SET, *args.set], "extra_set": args.set,
-                  "samples_per_task": args.samples_per_task,
-                  "test_per_class": args.test_per_class, "learned_images": args.learned_images}
-                 for name, path in args.dataset for s in args.seeds]
+                  "samples_per_task": args.samples_per_task, "learned_images": args.learned_images}
+                 for i, (name, path) in enumerate(args.dataset) for s in args.seeds]
         results = run_tasks(run, tasks, args.out, jobs=args.jobs, desc="networks")
     write_and_show(ap, results, args.out, write_table)
 

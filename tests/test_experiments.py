@@ -828,9 +828,29 @@ def test_novelty_signal_trains_on_validation_without_the_test_split(tmp_path, no
     sig = importlib.import_module("novelty_signal")
     out = tmp_path / "sig"
     sig.main(["--dataset", f"MNIST={mnist_dir}", "--neurons", "10", "--seeds", "0", "--samples-per-task", "20",
-              "--learned-images", "50", "--test-per-class", "5", "--out", str(out)])
+              "--learned-images", "50", "--set", "metaplastic.commit_spikes=5", "--out", str(out)])
     assert no_test_split and set(no_test_split) == {"train"}
     (record,) = importlib.import_module("_runner").stored_runs(out)
-    assert record["source_hash"] and set(record["auc"]) == set(sig.MEASURES)
-    assert all(len(v) == 9 and all(0.0 <= a <= 1.0 for a in v) for v in record["auc"].values())
-    assert "| MNIST | ink | 1 |" in (out / "table.md").read_text()
+    assert record["source_hash"] and record["dataset_id"] == record["task"]["dataset_id"] == "mnist"
+    assert set(record["auc"]) == {f"{m}/{n}" for m in sig.MEASURES for n in sig.NEURON_SETS}
+    committed = record["committed_after_task"]
+    assert len(committed) == 10 and committed == sorted(committed) and 0 < committed[-1] <= 10
+    for key, values in record["auc"].items():
+        assert len(values) == 9 and all(a is None or 0.0 <= a <= 1.0 for a in values), key
+        assert key.endswith("/committed") or None not in values, key  # every neuron always has a match
+    table = (out / "table.md").read_text()
+    assert "| MNIST (mnist) | ink | committed | 1 |" in table and "committed neurons (the set of column k" in table
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--dataset", "a/b=."], "NAME of letters"),
+    (["--dataset", "X=/no/such/dir"], "an existing directory"),
+    (["--dataset", "X=.", "--neurons", "0"], "--neurons 0 must be at least 1"),
+    (["--dataset", "X=.", "--set", "stdp.no_such_field=1"], "no_such_field"),
+])
+def test_novelty_signal_refuses_bad_options_with_exit_2(tmp_path, capsys, argv, message) -> None:
+    sig = importlib.import_module("novelty_signal")
+    with pytest.raises(SystemExit) as stop:
+        sig.main(argv + ["--out", str(tmp_path / "none")])
+    assert stop.value.code == 2 and message in capsys.readouterr().err
+    assert not (tmp_path / "none").exists()
