@@ -127,8 +127,10 @@ def test_agrees_when_euler_overshoots_and_the_membrane_is_clipped(learn):
 @pytest.mark.parametrize("learn", [False, True])
 def test_agrees_with_ink_normalisation(learn):
     """Each image's base rate scaled to a target mean pixel (gains 0.25-4 clipped to [0.5, 2] here, a
-    blank image at gain 1): Brian2 is fed the same scaled rasters and agrees spike for spike."""
-    config = exercised("lateral", n_neurons=20).replace(input__normalise_mean_pixel=33.3, input__max_gain=2.0)
+    blank image at gain 1, its retries at the unscaled increment): Brian2 is fed the same scaled rasters and
+    agrees spike for spike. Three presentations at most: the blank image's retries are the test's cost."""
+    config = exercised("lateral", n_neurons=20).replace(input__normalise_mean_pixel=33.3, input__max_gain=2.0,
+                                                        input__max_presentations=3)
     s = validation.validate(config, bright_images(3, [150, 30, 400, 0]), learn=learn, target="numpy",
                             progress=False)
     assert_agree(s, learn=learn)
