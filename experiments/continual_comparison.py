@@ -266,11 +266,10 @@ def main(argv=None) -> int:
     protocol = {"tasks": args.tasks, "samples_per_task": args.samples_per_task,
                 "assign_per_class": args.assign_per_class, "test_per_class": args.test_per_class, "split": args.split}
     from spikedyn.errors import SpikedynError
-    from spikedyn.io.data import load_mnist
-    from spikedyn.io.datasets import dataset_id
+    from spikedyn.io.datasets import dataset_of
 
     try:  # named by content, whatever the data's route: part of every run's identity (MNIST's runs carry no name)
-        data_name = dataset_id(*load_mnist("train", args.data_dir))
+        data_name = dataset_of(args.data_dir)
     except SpikedynError as exc:
         ap.error(f"--data-dir: {exc}" if args.data_dir is not None else str(exc))
     dataset = "MNIST"

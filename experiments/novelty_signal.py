@@ -182,8 +182,7 @@ def _dataset(text: str) -> tuple[str, str]:
 def main(argv=None) -> None:
     from spikedyn import continual as continual_defaults
     from spikedyn.continual import DEFAULT_CONTINUAL_MODEL, DEFAULT_CONTINUAL_SET
-    from spikedyn.io.data import load_mnist
-    from spikedyn.io.datasets import dataset_id
+    from spikedyn.io.datasets import dataset_of
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dataset", type=_dataset, action="append", default=[],
@@ -219,7 +218,7 @@ def main(argv=None) -> None:
             ap.error(str(exc))
         if config.model != "metaplastic":
             ap.error(f"--set model={config.model}: the diagnosis reads metaplastic's commitment; keep its model")
-        ids = {name: dataset_id(*load_mnist("train", path)) for name, path in args.dataset}
+        ids = {name: dataset_of(path) for name, path in args.dataset}
         tasks = [{"id": f"{name}-{args.neurons}-seed{s}", "dataset": name, "dataset_id": ids[name], "order": i,
                   "data_dir": path, "seed": s, "model": DEFAULT_CONTINUAL_MODEL, "neurons": args.neurons,
                   "set": [*DEFAULT_CONTINUAL_SET, *args.set], "extra_set": args.set,

@@ -681,8 +681,8 @@ def test_dataset_id_is_a_hash_of_the_content() -> None:
 
 @pytest.mark.mnist
 def test_dataset_id_of_mnist_is_mnist(mnist_dir: Path) -> None:
-    from spikedyn.io.datasets import dataset_id
+    from spikedyn.io.datasets import dataset_id, dataset_of
 
     images, labels = data.load_mnist("train", mnist_dir)
-    assert dataset_id(images, labels) == "mnist"
+    assert dataset_id(images, labels) == "mnist" == dataset_of(mnist_dir)
     assert dataset_id(images[:-1], labels[:-1]).startswith("sha256:")

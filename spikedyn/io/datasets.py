@@ -25,7 +25,7 @@ import numpy as np
 
 from .files import atomic_write
 
-__all__ = ["MNIST_TRAIN_SHA256", "dataset_id", "idx_bytes", "write_idx"]
+__all__ = ["MNIST_TRAIN_SHA256", "dataset_id", "dataset_of", "idx_bytes", "write_idx"]
 
 #: SHA-256 of MNIST's training images (60,000 x 784 bytes, file order) followed by its labels.
 MNIST_TRAIN_SHA256 = "edc0d1098aa497be14ace79ddd5171e5a3dcf9c4d196c015389203eb3ba1f59b"
@@ -64,3 +64,11 @@ def dataset_id(images: np.ndarray, labels: np.ndarray) -> str:
     if digest.hexdigest() == MNIST_TRAIN_SHA256:
         return "mnist"
     return "sha256:" + digest.hexdigest()[:16]
+
+
+def dataset_of(data_dir: str | os.PathLike[str] | None = None) -> str:
+    """:func:`dataset_id` of the training split found at ``data_dir`` (as :func:`spikedyn.io.data.load_mnist`
+    finds it: ``data_dir``, else ``$SPIKEDYN_DATA_DIR``, else the cache): the name a run records for its data."""
+    from .data import load_mnist
+
+    return dataset_id(*load_mnist("train", data_dir))

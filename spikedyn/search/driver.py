@@ -127,14 +127,6 @@ def select(candidates: Sequence[Mapping[str, Any]], budget: Budget) -> Mapping[s
                                     c["infer_energy_uj"] or 0.0, c["id"]))
 
 
-def _dataset_of(data_dir) -> str:
-    """The dataset the search's workers read (:func:`spikedyn.io.datasets.dataset_id` of its training split)."""
-    from ..io.data import load_mnist
-    from ..io.datasets import dataset_id
-
-    return dataset_id(*load_mnist("train", data_dir))
-
-
 def run_search(space: SearchSpace, budget: Budget, protocol: SearchProtocol, *, out_dir, table: str = DEFAULT_TABLE,
                executor: str = "local", jobs: int | None = None, scheduler: str | None = None,
                data_dir=None, progress: bool = True, checkpoint_every_s: float | None = None,
@@ -147,6 +139,7 @@ def run_search(space: SearchSpace, budget: Budget, protocol: SearchProtocol, *, 
     :data:`~spikedyn.search.executors.DEFAULT_SCHEDULER_TIMEOUT_S`).
     """
     from ..cost.tables import load_energy_table
+    from ..io.datasets import dataset_of
     from ..io.files import write_json
     from . import executors, families
     from .pareto import pareto_front
@@ -158,7 +151,7 @@ def run_search(space: SearchSpace, budget: Budget, protocol: SearchProtocol, *, 
     out = Path(out_dir)
     records = price_candidates(space, budget, tb)
     check_some_fit(records, budget)
-    dataset = _dataset_of(data_dir)
+    dataset = dataset_of(data_dir)  # the data the workers read, named by content
     # the dataset (by content) is part of each task, so a run stored for other images is never reused
     tasks: list[dict] = [{"id": f"{rec['id']}-seed{seed}", "family": rec["family"], "config": rec["config"],
                           "seed": seed, "protocol": protocol.to_dict(), "dataset": dataset,
