@@ -45,7 +45,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _runner import (add_executor_options, continual_cost, continual_warm_up, int_list, run_tasks,  # noqa: E402
-                     seeds_group, task_config)
+                     seeds_group, task_config, write_text)
 
 from spikedyn.config import parse_set  # noqa: E402
 
@@ -169,7 +169,6 @@ def _write_bwt_beyond(keys: list[tuple[str, int]], results: list[dict], path: Pa
     """Per variant and size: the continual runs' BWT, their i.i.d. networks' (what the evaluation alone takes)
     and the seed-paired difference, the BWT beyond the evaluation, with its 95 % t-interval."""
     from spikedyn.core.stats import mean_sd, paired_margin
-    from spikedyn.io.files import atomic_path
 
     groups: dict[tuple[str, int], dict[str, dict[int, float]]] = {}
     for key, result in zip(keys, results):
@@ -188,8 +187,7 @@ def _write_bwt_beyond(keys: list[tuple[str, int]], results: list[dict], path: Pa
         cells = ["{:.3f} ± {:.3f}".format(*mean_sd(list(row[k].values()))) for k in ("run", "iid")]
         lines.append(f"| `{name}` | {n} | {m.n} | {cells[0]} | {cells[1]} | {m.mean:+.3f} [{m.low:+.3f}, "
                      f"{m.high:+.3f}] |")
-    with atomic_path(path) as tmp:
-        tmp.write_text("\n".join(lines) + "\n")
+    write_text(path, "\n".join(lines) + "\n")
 
 
 #: SpikeDyn's published margins over ASP (newest / previous tasks, points), for the margins table.

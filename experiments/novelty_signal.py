@@ -46,10 +46,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _runner import (add_table_options, int_list, mean_sd, run_tasks, stored_runs, task_config,  # noqa: E402
-                     write_and_show)
+                     write_and_show, write_text)
 
 from spikedyn.errors import ConfigError  # noqa: E402
-from spikedyn.io.files import atomic_write  # noqa: E402
 
 MEASURES = ("ink", "cosine", "centred")
 #: The neurons whose best match is taken: the committed ones (the novelty gate's), or every one.
@@ -132,8 +131,7 @@ def run(task: dict) -> dict:
 
 
 def _cell(values: list) -> str:
-    known = [v for v in values if v is not None]
-    return "-" if len(known) < len(values) or not known else f"{np.mean(known):.2f}"
+    return "-" if not values or None in values else f"{np.mean(values):.2f}"
 
 
 def write_table(results: list[dict], out: Path) -> None:
@@ -167,8 +165,7 @@ def write_table(results: list[dict], out: Path) -> None:
         committed = np.mean([r["committed_after_task"] for r in rows], axis=0)
         lines.append(f"| {label} | committed neurons (the set of column k: after task k - 1) | | {len(rows)} | | "
                      + " | ".join(f"{c:.0f}" for c in committed[:-1]) + f" | {hashes} |")
-    text = "\n".join(lines) + "\n"
-    atomic_write(out / "table.md", lambda f: f.write(text.encode()))
+    write_text(out / "table.md", "\n".join(lines) + "\n")
 
 
 def _dataset(text: str) -> tuple[str, str]:
@@ -211,9 +208,9 @@ def main(argv=None) -> None:
                           ("--learned-images", args.learned_images)):
             if low < 1:
                 ap.error(f"{name} {low} must be at least 1")
+        sets = [*DEFAULT_CONTINUAL_SET, *args.set]
         try:
-            config = task_config({"model": DEFAULT_CONTINUAL_MODEL, "neurons": args.neurons,
-                                  "set": [*DEFAULT_CONTINUAL_SET, *args.set]})
+            config = task_config({"model": DEFAULT_CONTINUAL_MODEL, "neurons": args.neurons, "set": sets})
         except (ConfigError, ValueError) as exc:
             ap.error(str(exc))
         if config.model != "metaplastic":
@@ -221,7 +218,7 @@ def main(argv=None) -> None:
         ids = {name: dataset_of(path) for name, path in args.dataset}
         tasks = [{"id": f"{name}-{args.neurons}-seed{s}", "dataset": name, "dataset_id": ids[name], "order": i,
                   "data_dir": path, "seed": s, "model": DEFAULT_CONTINUAL_MODEL, "neurons": args.neurons,
-                  "set": [*DEFAULT_CONTINUAL_SET, *args.set], "extra_set": args.set,
+                  "set": sets, "extra_set": args.set,
                   "samples_per_task": args.samples_per_task, "learned_images": args.learned_images}
                  for i, (name, path) in enumerate(args.dataset) for s in args.seeds]
         results = run_tasks(run, tasks, args.out, jobs=args.jobs, desc="networks")

@@ -45,10 +45,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _data import split_data  # noqa: E402
-from _runner import add_table_options, int_list, mean_sd, run_tasks, stored_runs, write_and_show  # noqa: E402
+from _runner import (add_table_options, int_list, mean_sd, run_tasks, stored_runs, write_and_show,  # noqa: E402
+                     write_text)
 
 from spikedyn.core.readout import UNASSIGNED, assign_labels  # noqa: E402
-from spikedyn.io.files import atomic_write  # noqa: E402
 
 KINDS = ("batch", "online")
 #: Images scored by default: the early-learning protocol's (``experiments/early_learning.py``).
@@ -141,7 +141,7 @@ def write_table(results: list[dict], out: Path) -> None:
         hashes = ", ".join(sorted({r["source_hash"] for r in rows}))
         lines.append(f"| {n} | {len(rows)} | {cells[0]} | {cells[1]} | {cells[2]} | {cells[3]} | {hashes} |")
     text = "\n".join(lines) + "\n"
-    atomic_write(out / "table.md", lambda f: f.write(text.encode()))
+    write_text(out / "table.md", text)
 
 
 def main(argv=None) -> None:
