@@ -35,6 +35,8 @@ from _runner import add_executor_options, int_list, mnist, run_tasks, write_text
 
 from spikedyn import cost, models  # noqa: E402
 from spikedyn.config import NetworkConfig  # noqa: E402
+from spikedyn.core.encoding import centre_surround  # noqa: E402
+from spikedyn.core.params import InputParams  # noqa: E402
 from spikedyn.simulation.network import Network  # noqa: E402
 from spikedyn.cost.operations import OPERATIONS, PHASES  # noqa: E402
 from spikedyn.io.files import write_json  # noqa: E402
@@ -70,7 +72,10 @@ def calibrate(args) -> None:
     results = run_tasks(count, _tasks(args.models, args.neurons, 0, VALIDATION_START, args), args.out,
                         jobs=args.jobs, desc="calibration runs", executor=args.executor, scheduler=args.scheduler)
     x, _ = mnist("train")
+    i = InputParams()  # the centre-surround filter at its defaults (cost.activity.input_pixel_sum)
+    filtered = centre_surround(x, i.centre_sigma_px, i.surround_sigma_px, i.centre_surround_gain)
     stats = {"pixel_sum": _pixel_sum(x),
+             "centre_surround_pixel_sum": {cost.filter_key(NetworkConfig(input=i)): _pixel_sum(filtered)},
              "protocol": (f"seed 0; learning from {args.train_samples} training images from index "
                           f"{VALIDATION_START} (validation split), then responding to the next "
                           f"{args.infer_samples}; pixel_sum: mean over the 60,000 training images"),

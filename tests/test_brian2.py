@@ -136,6 +136,14 @@ def test_agrees_with_ink_normalisation(learn):
     assert_agree(s, learn=learn)
 
 
+def test_agrees_with_the_centre_surround_filter():
+    """``input.centre_surround``: both simulators take their images through the same filter
+    (``simulation.network.input_images``), so Brian2 learns from the filtered images spike for spike."""
+    config = exercised("lateral", n_neurons=20).replace(input__centre_surround=True, input__max_presentations=3)
+    s = validation.validate(config, bright_images(3, [250, 400]), learn=True, target="numpy", progress=False)
+    assert_agree(s, learn=True)
+
+
 @pytest.mark.mnist
 @pytest.mark.parametrize("model", one_model_per_composition())
 def test_numpy_target_agrees_on_mnist_training(model, mnist_dir):

@@ -155,6 +155,12 @@ def test_every_models_default_config_is_valid(model: str) -> None:
                                          "input.max_presentations=20 saturate the input", "< 1000 / dt_ms = 2000 Hz"]),
     ({"input__max_presentations": 100}, ["input.max_presentations=100 saturate the input"]),
     ({"input__rate_hz_per_unit": 1e-300}, ["input.rate_hz_per_unit=1e-300", "allowed: input.rate_hz_per_unit >= 2e-12"]),
+    # the centre-surround filter: a wider surround, square images, positive widths and gain
+    ({"input__centre_surround": True, "input__surround_sigma_px": 1.0},
+     ["input.surround_sigma_px=1.0 must exceed input.centre_sigma_px=1.0"]),
+    ({"input__centre_surround": True, "n_input": 780}, ["n_input=780 is not a square number"]),
+    ({"input__centre_sigma_px": 0.0}, ["input.centre_sigma_px must be > 0"]),
+    ({"input__centre_surround_gain": -1.0}, ["input.centre_surround_gain must be > 0"]),
     # ink normalisation: the gain's bound, and the top rate at the highest gain
     ({"input__max_gain": 0.5}, ["input.max_gain=0.5 bounds the ink normalisation's gain", "input.max_gain >= 1"]),
     ({"input__normalise_mean_pixel": -1.0}, ["input.normalise_mean_pixel"]),

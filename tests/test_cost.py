@@ -187,6 +187,41 @@ def test_expected_input_spikes_with_ink_normalisation() -> None:
     assert cost.expected_input_spikes(config, 0.0) == 0.0
 
 
+def test_the_estimate_with_the_centre_surround_filter() -> None:
+    """``input.centre_surround``: the estimate takes the filtered images' pixel sum from the statistics, so
+    its input spikes scale by their ratio to the raw images'; the filter's multiply-accumulates are priced
+    once per sample in every view; a filter the statistics do not hold, or a malformed entry, is refused."""
+    stats = cost.load_statistics()
+    off = NetworkConfig(model="lateral", n_neurons=100)
+    on = off.replace(input__centre_surround=True)
+    filtered = stats["centre_surround_pixel_sum"]["1,2,3"]
+    assert 0 < filtered < stats["pixel_sum"]
+    a, b = cost.estimate(off), cost.estimate(on)
+    assert b["pixel_sum"] == filtered and a["pixel_sum"] == stats["pixel_sum"]
+    for phase in ("train", "inference"):
+        x_off = a["operations"][phase]["synaptic_events_input"]["model"]
+        x_on = b["operations"][phase]["synaptic_events_input"]["model"]
+        assert x_on == pytest.approx(x_off * filtered / stats["pixel_sum"])
+        assert {b["operations"][phase]["macs"][v] for v in ("model", "executed", "dense")} == {784.0 * 53}
+        assert a["operations"][phase]["macs"]["model"] == 0.0
+    assert b["infer_energy_uj"] > 0
+    with pytest.raises(ConfigError, match=r"no pixel sum for the centre-surround filter 1,3,3 .*they hold: 1,2,3"):
+        cost.estimate(on.replace(input__surround_sigma_px=3.0))
+    bad = {**stats, "centre_surround_pixel_sum": {"1,2,3": -1.0}}
+    with pytest.raises(ConfigError, match="centre_surround_pixel_sum must be an object"):
+        cost.activity._check_statistics_file(bad, "statistics", "fix it")
+
+
+@pytest.mark.mnist
+def test_the_shipped_filtered_pixel_sum_is_that_of_the_training_images(mnist_dir) -> None:
+    from spikedyn.core.encoding import centre_surround
+    from spikedyn.io.data import load_split
+
+    images, _ = load_split("train", mnist_dir, download=False, progress=False)
+    measured = centre_surround(images).reshape(len(images), -1).sum(axis=1, dtype=np.int64).mean()
+    assert cost.load_statistics()["centre_surround_pixel_sum"]["1,2,3"] == pytest.approx(measured, rel=1e-12)
+
+
 @pytest.mark.parametrize("model", ["diehl-cook", "spikedyn", "asp", "lateral-no-depression"])
 def test_activity_round_trips_through_a_predicted_tally(model: str) -> None:
     config = NetworkConfig(model=model, n_neurons=50)

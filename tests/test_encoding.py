@@ -6,6 +6,8 @@ bounds (several standard errors, p-values against 1e-3), so they are determinist
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -15,6 +17,9 @@ from spikedyn.core.encoding import (
     STREAM_TEST,
     STREAM_TRAIN,
     SpikeRaster,
+    centre_surround,
+    centre_surround_macs,
+    gaussian_taps,
     image_gain,
     poisson_raster,
     presentation_seed,
@@ -342,3 +347,75 @@ def test_ink_gain_brings_the_mean_pixel_to_the_target_within_its_bounds() -> Non
             image_gain(image, *bad)
     with pytest.raises(ConfigError, match="uint8"):
         image_gain(image.astype(np.float64), 40.0, 4.0)
+
+
+# ----------------------------------------------------------------------------------------
+# Centre-surround filter (input.centre_surround)
+# ----------------------------------------------------------------------------------------
+def centre_surround_naive(image: np.ndarray, centre: float, surround: float, gain: float) -> np.ndarray:
+    """The filter from its definition, pixel by pixel: each Gaussian a 2-D sum over the truncated
+    window, zero outside the image."""
+    side = image.shape[0]
+
+    def blur(sigma):
+        r = int(np.ceil(4 * sigma))
+        g = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma) ** 2)
+        g /= g.sum()
+        out = np.zeros((side, side))
+        for y in range(side):
+            for x in range(side):
+                for dy in range(-r, r + 1):
+                    for dx in range(-r, r + 1):
+                        if 0 <= y + dy < side and 0 <= x + dx < side:
+                            out[y, x] += g[dy + r] * g[dx + r] * float(image[y + dy, x + dx])
+        return out
+
+    return np.clip(np.rint(gain * np.maximum(blur(centre) - blur(surround), 0.0)), 0, 255).astype(np.uint8)
+
+
+def test_centre_surround_matches_its_definition_pixel_by_pixel() -> None:
+    rng = np.random.default_rng(3)
+    images = rng.integers(0, 256, (3, 12, 12)).astype(np.uint8)
+    images[1] = 0
+    images[1, 3:9, 5:7] = 200  # a bar: responses along it, none far from it
+    got = centre_surround(images, 0.8, 1.7, 2.5)
+    for k in range(3):
+        want = centre_surround_naive(images[k], 0.8, 1.7, 2.5)
+        assert np.abs(got[k].astype(int) - want).max() <= 1  # a rounding at .5 may differ
+        assert np.mean(got[k] != want) < 0.01
+    assert got[1].max() > 0 and got[1, 0, 0] == 0
+
+
+def test_centre_surround_analytic_cases() -> None:
+    """A uniform region far from the border gives 0 (both Gaussians sum to 1); a single bright pixel gives,
+    at its own place, gain * p * (g_c(0)^2 - g_s(0)^2); the filter keeps the shape and takes flat images."""
+    side = 28
+    flat = np.full((1, side, side), 180, np.uint8)
+    out = centre_surround(flat)  # defaults 1, 2, 3: the surround reaches 8 pixels
+    assert np.all(out[0, 8:side - 8, 8:side - 8] == 0)
+    assert out[0, 0, 0] > 0  # at the border the surround sees the zeros outside: an edge
+    delta = np.zeros((1, side, side), np.uint8)
+    delta[0, 14, 14] = 100
+    gc, gs = gaussian_taps(1.0), gaussian_taps(2.0)
+    want = 3.0 * 100 * (gc[gc.size // 2] ** 2 - gs[gs.size // 2] ** 2)
+    assert centre_surround(delta)[0, 14, 14] == int(np.rint(want))
+    np.testing.assert_array_equal(centre_surround(delta.reshape(1, -1)), centre_surround(delta).reshape(1, -1))
+    assert gc.size == 9 and gs.size == 17 and np.isclose(gc.sum(), 1.0)
+    assert centre_surround_macs(784, 1.0, 2.0) == 784 * (2 * (9 + 17) + 1)
+    # an image's result does not depend on its batch
+    rng = np.random.default_rng(0)
+    batch = rng.integers(0, 256, (5, side, side)).astype(np.uint8)
+    np.testing.assert_array_equal(centre_surround(batch)[2], centre_surround(batch[2:3])[0])
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"images": np.zeros((2, 10), np.uint8)}, "shape (n, k, k) or (n, k * k)"),
+    ({"images": np.zeros((2, 4, 4), np.float64)}, "uint8"),
+    ({"centre_sigma_px": 2.0, "surround_sigma_px": 1.0}, "must exceed centre_sigma_px"),
+    ({"gain": 0.0}, "gain must be a positive finite number"),
+    ({"centre_sigma_px": float("nan")}, "centre_sigma_px must be a positive finite number"),
+])
+def test_centre_surround_refuses_bad_input(kwargs, message) -> None:
+    args = {"images": np.zeros((2, 4, 4), np.uint8), **kwargs}
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        centre_surround(**args)

@@ -23,7 +23,7 @@ nir = pytest.importorskip("nir")
 from helpers import one_line  # noqa: E402
 
 from spikedyn import Network, NetworkConfig, models  # noqa: E402
-from spikedyn.core.encoding import STREAM_ASSIGN, poisson_raster, presentation_seed  # noqa: E402
+from spikedyn.core.encoding import STREAM_ASSIGN, centre_surround, poisson_raster, presentation_seed  # noqa: E402
 from spikedyn.errors import ConfigError  # noqa: E402
 from spikedyn.export import export_run  # noqa: E402
 from spikedyn.export import nir as nir_export  # noqa: E402
@@ -313,17 +313,21 @@ def test_simulator_matches_a_naive_loop_on_a_recurrent_graph():
     assert sorted(got) == sorted(expected)
 
 
-@pytest.mark.parametrize("ink", [None, (40.0, 2.0)])
+@pytest.mark.parametrize("ink", [None, (40.0, 2.0), "centre-surround"])
 def test_input_is_spikedyn_raster_and_delays_shift_it(tmp_path, ink):
     """An identity graph (each input drives its own neuron over threshold) returns the raster, one step late;
-    with ink normalisation (``ink``: target mean pixel, max gain) at the rate scaled by the image's gain."""
+    with ink normalisation (``ink``: target mean pixel, max gain) at the rate scaled by the image's gain; with
+    the centre-surround filter recorded in the metadata, the raster of the filtered image."""
     n_in, dt = 784, 5e-4
     run, net = _run_dir(tmp_path, "lateral")
     export_run(run, tmp_path / "net.nir")
     meta = dict(nir.read(tmp_path / "net.nir").metadata)
     assert meta["input_normalise_mean_pixel"] == 0.0  # the run's config: off
     meta["present_s"] = 0.05  # 100 steps
-    if ink is not None:
+    assert meta["input_centre_surround"] == 0
+    if ink == "centre-surround":
+        meta["input_centre_surround"] = 1
+    elif ink is not None:
         meta["input_normalise_mean_pixel"], meta["input_max_gain"] = ink
 
     def identity_graph(delay_steps):
@@ -341,14 +345,17 @@ def test_input_is_spikedyn_raster_and_delays_shift_it(tmp_path, ink):
     rng = np.random.default_rng(1)
     images = rng.integers(0, 256, size=(2, n_in), dtype=np.uint8)
     images[1, 60:] = 0  # mean pixel 10: gain 4, clipped to 2 (the first, mean 127: 0.31, clipped to 0.5)
-    gains = [1.0, 1.0] if ink is None else [float(np.clip(ink[0] / x.mean(), 1 / ink[1], ink[1])) for x in images]
+    gains = [1.0, 1.0] if ink in (None, "centre-surround") else \
+        [float(np.clip(ink[0] / x.mean(), 1 / ink[1], ink[1])) for x in images]
+    seen = centre_surround(images) if ink == "centre-surround" else images
+    assert ink != "centre-surround" or not np.array_equal(seen, images)
     for delay in (0, 3):
         g = identity_graph(delay)
         compiled = simulate.compile_graph(g)
         counts, presentations = simulate.respond(g, images, stream=STREAM_ASSIGN, first_index=5, retry=False,
                                                  n_jobs=1)
         for k in range(2):
-            raster = poisson_raster(images[k], 0.25 * gains[k], dt_ms=0.5, n_steps=100,
+            raster = poisson_raster(seen[k], 0.25 * gains[k], dt_ms=0.5, n_steps=100,
                                     seed=presentation_seed(net.seed, STREAM_ASSIGN, 5 + k, 0))
             dense = raster.dense(n_in)
             out = simulate.run_raster(compiled, raster.step_ptr, raster.pixels, 100)

@@ -489,3 +489,28 @@ def test_models_that_transmit_alike_share_one_inference_kernel() -> None:
     assert type(inference_params(config, kp).plasticity) is type(kp.plasticity) is not StdpRecord
     assert infer_type("metaplastic", precision__weight_bits=8) != lateral  # the storage is the kernel's
     assert len({infer_type(m) for m in models.names()}) < len(models.names())
+
+
+def test_centre_surround_is_the_same_network_on_the_filtered_images() -> None:
+    """``input.centre_surround``: learning and answering from raw images is learning and answering, bit for
+    bit, from the images :func:`~spikedyn.core.encoding.centre_surround` gives, with the filter off; the
+    counted operations differ only by the filter's multiply-accumulates, once per sample."""
+    from spikedyn.core.encoding import centre_surround
+    from spikedyn.cost.operations import input_filter_macs
+
+    images = bright_images(4, [300, 200, 400, 250, 350])
+    off = NetworkConfig(model="lateral", n_neurons=12)
+    on = off.replace(input__centre_surround=True)
+    filtered = centre_surround(images)
+    assert not np.array_equal(filtered, images)
+    a, b = Network(on, seed=5), Network(off, seed=5)
+    a.train(images[:3], progress=False)
+    b.train(filtered[:3], progress=False)
+    assert_states_equal(a._state, b._state)
+    np.testing.assert_array_equal(a.weights, b.weights)
+    np.testing.assert_array_equal(a.respond(images[3:], n_jobs=2, progress=False),
+                                  b.respond(filtered[3:], n_jobs=2, progress=False))
+    for phase in ("train", "inference"):
+        ops_a, ops_b = a.operations(phase)["per_sample"], b.operations(phase)["per_sample"]
+        assert ops_a["macs"]["model"] == input_filter_macs(on) == 784 * 53 and ops_b["macs"]["model"] == 0
+        assert {k: v for k, v in ops_a.items() if k != "macs"} == {k: v for k, v in ops_b.items() if k != "macs"}

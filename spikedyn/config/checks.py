@@ -8,6 +8,7 @@ says how), so a section that a model part declares is checked like the base ones
 from __future__ import annotations
 
 import dataclasses
+import math
 
 from ..core.numerics import FLUSH_BELOW
 from ..core.params import (MAX_STEPS, MAX_SYNAPSES, MAX_TRACE_STEPS, MIN_SPIKE_PROBABILITY, ROUNDINGS, WEIGHT_BITS,
@@ -67,6 +68,7 @@ def validate(config) -> None:
     _check_time_constants(config, sections)
     _check_potentials(config, sections)
     _check_input_rates(config)
+    _check_centre_surround(config)
     _check_durations(config, sections)
     for section in sections:
         rule = getattr(getattr(config, section), "check", None)
@@ -200,6 +202,20 @@ def _check_input_rates(config) -> None:
             f"retry_rate_hz_per_unit) < 1000 / dt_ms = "
             f"{1000 / dt:.6g} Hz; lower the rates{', input.max_gain' if scaled else ''} or input.max_presentations"
         )
+
+
+def _check_centre_surround(config) -> None:
+    """The centre-surround filter: a surround wider than the centre, and square images to filter."""
+    i = config.input
+    if not i.centre_surround:
+        return
+    if not i.surround_sigma_px > i.centre_sigma_px:
+        raise ConfigError(f"input.surround_sigma_px={i.surround_sigma_px!r} must exceed input.centre_sigma_px="
+                          f"{i.centre_sigma_px!r}: an ON-centre cell's surround is the wider Gaussian; widen it")
+    side = math.isqrt(config.n_input)
+    if side * side != config.n_input:
+        raise ConfigError(f"input.centre_surround filters square images, but n_input={config.n_input} is not a "
+                          "square number; set input.centre_surround=false or use square images")
 
 
 def _check_durations(config, sections: dict[str, type]) -> None:

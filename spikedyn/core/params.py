@@ -182,6 +182,25 @@ class InputParams:
     the data.
     The retry's increment is not scaled: it is [DC15]'s rescue of images that drive too few
     spikes, at any gain.
+
+    **Centre-surround filter** (``centre_surround``; off, [DC15]'s input, by default): before it is
+    encoded, each image (square, ``n_input = k * k``) is replaced by the rectified response of
+    ON-centre cells, a difference of two Gaussians of widths ``s_c = centre_sigma_px`` and
+    ``s_s = surround_sigma_px`` scaled by ``c = centre_surround_gain``::
+
+        p'(x, y) = clip(round(c * max((G_sc * p - G_ss * p)(x, y), 0)), 0, 255)
+
+    (``G_s``: a normalised Gaussian truncated at ``ceil(4 s)`` pixels, zero outside the image; the
+    filter is separable, :func:`spikedyn.core.encoding.centre_surround`). A uniform region gives 0,
+    an edge or a stroke narrower than the surround a response: a class of broad, filled shapes
+    (Fashion-MNIST's clothes, half the pixels lit) reaches the layer as outlines, about as sparse as
+    MNIST's strokes, whose drive it keeps. Rationale (``docs/model.md``, "Centre-surround filter"):
+    the drive a learned neuron has over an unlearned one shrinks with the input's lit fraction, and
+    with it what keeps a class on the neurons that learned it. Source: the retina's ON-centre
+    ganglion cells (Kuffler 1953; the difference of Gaussians of Rodieck 1965, Enroth-Cugell &
+    Robson 1966), the input stage of STDP networks for object recognition (Masquelier & Thorpe 2007;
+    Kheradpisheh et al. 2018, whose MNIST widths 1 and 2 px are the defaults). The gain 3 brings the
+    median MNIST training image's strongest response to 255.
     """
 
     rate_hz_per_unit: float = 0.25  # [DC15]: intensity 2 * pixel / 8
@@ -190,8 +209,12 @@ class InputParams:
     max_presentations: int = 20
     normalise_mean_pixel: float = 0.0  # off: [DC15]
     max_gain: float = 4.0
+    centre_surround: bool = False  # off: [DC15]
+    centre_sigma_px: float = 1.0  # Kheradpisheh et al. 2018 (MNIST)
+    surround_sigma_px: float = 2.0  # Kheradpisheh et al. 2018 (MNIST)
+    centre_surround_gain: float = 3.0
 
-    POSITIVE = ("rate_hz_per_unit",)
+    POSITIVE = ("rate_hz_per_unit", "centre_sigma_px", "surround_sigma_px", "centre_surround_gain")
     NON_NEGATIVE = ("retry_rate_hz_per_unit", "min_spikes", "normalise_mean_pixel")
 
 

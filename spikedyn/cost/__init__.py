@@ -18,13 +18,15 @@
 
 from __future__ import annotations
 
-from .activity import ACTIVITY_FILE, Activity, activity_for, expected_input_spikes, load_statistics, predict_tally
+from .activity import (ACTIVITY_FILE, Activity, activity_for, expected_input_spikes, filter_key, input_pixel_sum,
+                       load_statistics, predict_tally)
 from .footprint import footprint_bytes, layered_footprint_bytes
 from .operations import (OPERATIONS, OPTIONAL_OPERATIONS, PHASES, derive, derive_ann, derive_layered, derive_training,
                          predict_layered_tally, training_macs)
 from .pricing import counted, energy, estimate, layered_cost, price, price_layered
 
 __all__ = ["ACTIVITY_FILE", "Activity", "OPERATIONS", "OPTIONAL_OPERATIONS", "PHASES", "activity_for", "counted",
-           "derive", "derive_ann", "derive_layered", "derive_training", "energy", "estimate", "expected_input_spikes",
-           "footprint_bytes", "layered_cost", "layered_footprint_bytes", "load_statistics", "predict_layered_tally", "predict_tally",
-           "price", "price_layered", "training_macs"]
+           "derive", "derive_ann", "derive_layered", "derive_training", "energy", "estimate",
+           "expected_input_spikes", "filter_key", "footprint_bytes", "input_pixel_sum", "layered_cost",
+           "layered_footprint_bytes", "load_statistics", "predict_layered_tally", "predict_tally", "price",
+           "price_layered", "training_macs"]

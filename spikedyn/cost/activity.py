@@ -204,7 +204,30 @@ def _read_statistics(path: Path) -> dict[str, Any]:
     return _check_statistics(data, where)
 
 
-_STATISTICS_KEYS = ("pixel_sum", "models", "protocol")
+_STATISTICS_KEYS = ("pixel_sum", "models", "protocol", "centre_surround_pixel_sum")
+
+
+def filter_key(config) -> str:
+    """The key of ``config``'s centre-surround filter in the statistics' ``centre_surround_pixel_sum``:
+    ``"centre_sigma_px,surround_sigma_px,gain"`` (e.g. ``"1,2,3"``)."""
+    i = config.input
+    return f"{i.centre_sigma_px:g},{i.surround_sigma_px:g},{i.centre_surround_gain:g}"
+
+
+def input_pixel_sum(config, statistics: Mapping[str, Any]) -> float:
+    """The mean pixel sum of the images the input layer sees under ``config``: the statistics'
+    ``pixel_sum``, or with ``input.centre_surround`` that of the filtered images, which the
+    calibration measures for the default filter (``centre_surround_pixel_sum``, keyed by
+    :func:`filter_key`). A filter the statistics do not hold is a ConfigError naming the fix."""
+    if not config.input.centre_surround:
+        return float(statistics["pixel_sum"])
+    key, held = filter_key(config), statistics.get("centre_surround_pixel_sum") or {}
+    if key not in held:
+        raise ConfigError(f"the activity statistics hold no pixel sum for the centre-surround filter {key} "
+                          f"(centre_sigma_px,surround_sigma_px,gain; they hold: {', '.join(held) or 'none'}); "
+                          "rerun experiments/cost_model.py --calibrate with that filter's key, or price a trained "
+                          "network's counted operations (spikedyn.cost.counted)")
+    return float(held[key])
 
 
 def _check_statistics_file(data: Any, where: str, fix: str) -> None:
@@ -235,6 +258,10 @@ def _check_statistics_file(data: Any, where: str, fix: str) -> None:
         fail(f"pixel_sum must be a finite number >= 0 (the mean pixel sum of an image), got {show(data['pixel_sum'])}")
     if "protocol" in data and not isinstance(data["protocol"], str):
         fail(f"protocol must be a text, got {show(data['protocol'])}")
+    held = data.get("centre_surround_pixel_sum", {})
+    if not isinstance(held, Mapping) or not all(isinstance(k, str) and amount(v) for k, v in held.items()):
+        fail(f"centre_surround_pixel_sum must be an object {{\"centre,surround,gain\": pixel sum >= 0}}, "
+             f"got {show(held)}")
     if not isinstance(data["models"], Mapping):
         fail(f"models must be an object {{model: {{size: {{phase: {{...}}}}}}}}, got {show(data['models'])}")
     names = [f.name for f in fields(Activity)]

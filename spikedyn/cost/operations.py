@@ -163,6 +163,8 @@ def derive(config: NetworkConfig, tally: Mapping[str, float], phase: str) -> dic
                                       + input_spikes * N for the drive (learning, ``drive_accumulates``)
                                       (executed: no competition weights, which spikedyn stores once)
         weight_writes               = weight updates done + decayed weights + n N per normalisation
+        macs                        = the centre-surround filter's, per sample (:func:`input_filter_macs`;
+                                      0 without it), in every view
 
     The *dense* view is a clock-driven simulator's (a GPU running the model as matrices):
     every synapse and every neuron, the competition's included, is touched every step of
@@ -209,6 +211,7 @@ def derive(config: NetworkConfig, tally: Mapping[str, float], phase: str) -> dic
     zero = (0.0, 0.0, 0.0)
     for name in OPTIONAL_OPERATIONS:
         ops[name] = zero
+    ops["macs"] = (input_filter_macs(config),) * 3  # once per sample, in every view and phase
     if not learn:
         for name in OPERATIONS[5:]:
             if name in OPTIONAL_OPERATIONS:
@@ -250,6 +253,18 @@ def derive(config: NetworkConfig, tally: Mapping[str, float], phase: str) -> dic
         "weight_writes": (done + decay + norm, done + decay + norm, dense_learn + decay + norm),
     })
     return {k: dict(zip(VIEWS, ops[k])) for k in OPERATIONS}
+
+
+def input_filter_macs(config) -> float:
+    """Multiply-accumulates per sample of the input's centre-surround filter (``input.centre_surround``;
+    0 when it is off): :func:`spikedyn.core.encoding.centre_surround_macs`. The filter runs once per
+    image, whatever the number of presentations; its taps (a few dozen constants) are not weights."""
+    from ..core.encoding import centre_surround_macs
+
+    i = config.input
+    if not i.centre_surround:
+        return 0.0
+    return float(centre_surround_macs(config.n_input, i.centre_sigma_px, i.surround_sigma_px))
 
 
 def sparsity(config, tally: Mapping[str, float], weights: np.ndarray | None = None) -> dict[str, Any]:

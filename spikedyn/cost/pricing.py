@@ -18,7 +18,7 @@ from dataclasses import asdict
 from typing import Any, Mapping
 
 from ..errors import ConfigError
-from .activity import _check_statistics, activity_for, load_statistics, predict_tally
+from .activity import _check_statistics, activity_for, input_pixel_sum, load_statistics, predict_tally
 from .footprint import footprint_bytes, layered_footprint_bytes
 from .operations import OPERATIONS, OPTIONAL_OPERATIONS, PHASES, VIEWS, derive
 from .tables import DEFAULT_TABLE, EnergyTable, builtin_tables, load_energy_table
@@ -89,11 +89,11 @@ def estimate(config, *, table: str | EnergyTable = DEFAULT_TABLE,
     prints and the search prunes with."""
     stats = load_statistics() if statistics is None else _check_statistics(statistics, "activity statistics")
     activities = {phase: activity_for(config, phase, stats) for phase in PHASES}
-    tallies = {phase: predict_tally(config, activities[phase], phase, pixel_sum=float(stats["pixel_sum"]))
-               for phase in PHASES}
+    pixel_sum = input_pixel_sum(config, stats)
+    tallies = {phase: predict_tally(config, activities[phase], phase, pixel_sum=pixel_sum) for phase in PHASES}
     out = price(config, tallies, table=table)
     out["activity"] = {phase: asdict(a) for phase, a in activities.items()}
-    out["pixel_sum"] = float(stats["pixel_sum"])
+    out["pixel_sum"] = pixel_sum
     return out
 
 

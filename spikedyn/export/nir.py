@@ -297,6 +297,15 @@ def _metadata(config: NetworkConfig, seed: int, assignments, approximation: Appr
         "input_normalisation": ("with input_normalise_mean_pixel m > 0, an image's base rate is multiplied by "
                                 "g = clip(m / mean pixel, 1 / input_max_gain, input_max_gain) (1 for a blank "
                                 "image); retries add pixel * input_retry_rate_hz_per_unit Hz unscaled"),
+        "input_centre_surround": int(bool(inp.centre_surround)),
+        "input_centre_sigma_px": float(inp.centre_sigma_px),
+        "input_surround_sigma_px": float(inp.surround_sigma_px),
+        "input_centre_surround_gain": float(inp.centre_surround_gain),
+        "input_filter": ("with input_centre_surround 1, each square image is replaced, before its rates are "
+                         "taken, by clip(round(gain * max(G_c * image - G_s * image, 0)), 0, 255): Gaussians of "
+                         "input_centre_sigma_px and input_surround_sigma_px truncated at ceil(4 sigma) pixels, "
+                         "zero outside the image, gain input_centre_surround_gain "
+                         "(spikedyn.core.encoding.centre_surround)"),
         "input_protocol": ("when the output population fires fewer than input_min_spikes spikes, the image is "
                            "shown again from rest with the rate raised by pixel * input_retry_rate_hz_per_unit "
                            "Hz, at most input_max_presentations times; the last presentation's counts are the "

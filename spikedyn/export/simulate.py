@@ -41,7 +41,7 @@ from typing import Any, NamedTuple
 import numba
 import numpy as np
 
-from ..core.encoding import STREAM_TEST, _image_gain, _poisson_events, _presentation_seed
+from ..core.encoding import STREAM_TEST, _image_gain, _poisson_events, _presentation_seed, centre_surround
 from ..errors import ConfigError
 from ..core.neurons import NEVER
 
@@ -437,6 +437,10 @@ class Protocol(NamedTuple):
     present_steps: int
     normalise_mean_pixel: float = 0.0
     max_gain: float = 1.0
+    centre_surround: bool = False
+    centre_sigma_px: float = 1.0
+    surround_sigma_px: float = 2.0
+    centre_surround_gain: float = 3.0
 
 
 def protocol_of(graph, compiled: Compiled, *, seed: int | None = None, retry: bool = True) -> Protocol:
@@ -454,7 +458,12 @@ def protocol_of(graph, compiled: Compiled, *, seed: int | None = None, retry: bo
                     present_steps=present_steps,
                     # graphs written before ink normalisation have no such keys: off
                     normalise_mean_pixel=_meta_float(meta, "input_normalise_mean_pixel") or 0.0,
-                    max_gain=_meta_float(meta, "input_max_gain") or 1.0)
+                    max_gain=_meta_float(meta, "input_max_gain") or 1.0,
+                    # graphs written before the centre-surround filter have no such keys: off
+                    centre_surround=bool(_meta_float(meta, "input_centre_surround") or 0.0),
+                    centre_sigma_px=_meta_float(meta, "input_centre_sigma_px") or 1.0,
+                    surround_sigma_px=_meta_float(meta, "input_surround_sigma_px") or 2.0,
+                    centre_surround_gain=_meta_float(meta, "input_centre_surround_gain") or 3.0)
 
 
 def respond(graph, images, *, stream: int = STREAM_TEST, first_index: int = 0, refractory: bool = False,
@@ -488,6 +497,8 @@ def respond(graph, images, *, stream: int = STREAM_TEST, first_index: int = 0, r
     compiled = compile_graph(graph, refractory=refractory)
     proto = protocol_of(graph, compiled, seed=seed, retry=retry)
     images = _check_images(images, compiled.n_input)
+    if proto.centre_surround:
+        images = centre_surround(images, proto.centre_sigma_px, proto.surround_sigma_px, proto.centre_surround_gain)
     n = images.shape[0]
     out = np.zeros((n, compiled.program.out_hi - compiled.program.out_lo), np.int32)
     presentations = np.zeros(n, np.int32)

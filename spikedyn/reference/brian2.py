@@ -610,9 +610,9 @@ class Brian2Network:
                               seed=presentation_seed(self.seed, stream, index, attempt))
 
     def _check(self, images) -> np.ndarray:
-        from ..simulation.network import _check_images
+        from ..simulation.network import input_images
 
-        return _check_images(images, self.config.n_input)
+        return input_images(images, self.config)
 
     def _run(self, images, *, learn: bool, stream: int, first_index: int, progress: bool, desc: str):
         from tqdm.auto import tqdm

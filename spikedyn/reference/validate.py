@@ -49,9 +49,9 @@ def run_spikedyn_recorded(network, images, *, learn: bool, stream: int = STREAM_
         Spike counts of each sample's last presentation (as ``train``/``respond``).
     record : spikedyn.network.SpikeRecord
     """
-    from ..simulation.network import _check_images
+    from ..simulation.network import input_images
 
-    images = _check_images(images, network.config.n_input)
+    images = input_images(images, network.config)
     if learn:
         if first_index is not None and first_index != network.samples_seen:
             raise ConfigError(f"training continues at sample {network.samples_seen}, not {first_index}")

@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 from .. import models
 from ..config import NetworkConfig
 from ..core.barrier import MAX_THREADS, new_words, one_thread
-from ..core.encoding import STREAM_ASSIGN, STREAM_TEST, STREAM_TRAIN
+from ..core.encoding import STREAM_ASSIGN, STREAM_TEST, STREAM_TRAIN, centre_surround
 from ..core.params import check_seed
 from ..core.quantise import FLOAT64, SITE_INITIAL, _quantise_all
 from ..core.readout import PAPER_READOUT, READOUTS, accuracy, assign_labels, fit_readout, predict
@@ -71,6 +71,18 @@ def _check_images(images, n_input: int) -> np.ndarray:
             f"got {images.shape}"
         )
     return np.ascontiguousarray(images)
+
+
+def input_images(images, config) -> np.ndarray:
+    """``images`` checked (:func:`_check_images`) and as the input layer sees them: through the
+    centre-surround filter when ``config.input.centre_surround`` is on
+    (:func:`spikedyn.core.encoding.centre_surround`), unchanged otherwise. Every simulator (these
+    kernels, the Brian2 reference) takes its images from here, once per call."""
+    images = _check_images(images, config.n_input)
+    i = config.input
+    if i.centre_surround:
+        images = centre_surround(images, i.centre_sigma_px, i.surround_sigma_px, i.centre_surround_gain)
+    return images
 
 
 def _check_batch_size(batch_size: int) -> None:
@@ -284,7 +296,7 @@ class Network:
             On SIGINT/SIGTERM inside :func:`spikedyn.io.interrupt.stoppable`, after the
             current sample: the samples done are learned and counted, the rest not.
         """
-        images = _check_images(images, self.config.n_input)
+        images = input_images(images, self.config)
         _check_batch_size(batch_size)
         threads = training_threads(self.config, n_jobs)
         n = images.shape[0]
@@ -468,7 +480,7 @@ class Network:
             The spike counts of each sample's last presentation; with ``record``, a
             :class:`Response` holding them and the recordings.
         """
-        images = _check_images(images, self.config.n_input)
+        images = input_images(images, self.config)
         _check_batch_size(batch_size)
         stream = _check_index("stream", stream)
         first_index = _check_index("first_index", first_index)
