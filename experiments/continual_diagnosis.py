@@ -57,7 +57,7 @@ from spikedyn.core.readout import assign_labels, predict
 from spikedyn.io.data import load_mnist
 from spikedyn.io.files import atomic_write
 from spikedyn.models.metaplastic import commit_count
-from spikedyn.simulation.network import Network
+from spikedyn.simulation.network import Network, input_images
 
 
 def readouts(a_counts, a_labels, t_counts, n_classes: int = 10) -> dict[str, np.ndarray]:
@@ -174,6 +174,7 @@ def main(argv=None) -> int:
         matches = {}
         for c in seen:
             imgs = pools.eval_x[plan.test[[k for k, t in enumerate(protocol.tasks) if c in t][0]]][:200]
+            imgs = input_images(imgs, config)  # as the layer sees them (the centre-surround filter)
             m = match(imgs, net.weights, config.stdp.weight_sum)
             own, other = assignments == c, (assignments >= 0) & (assignments != c)
             matches[str(c)] = {"own_best": float(m[:, own].max(axis=1).mean()) if own.any() else None,

@@ -514,3 +514,9 @@ def test_centre_surround_is_the_same_network_on_the_filtered_images() -> None:
         ops_a, ops_b = a.operations(phase)["per_sample"], b.operations(phase)["per_sample"]
         assert ops_a["macs"]["model"] == input_filter_macs(on) == 784 * 53 and ops_b["macs"]["model"] == 0
         assert {k: v for k, v in ops_a.items() if k != "macs"} == {k: v for k, v in ops_b.items() if k != "macs"}
+
+
+def test_centre_surround_refuses_images_that_are_not_square() -> None:
+    config = NetworkConfig(model="lateral", n_neurons=4).replace(input__centre_surround=True)
+    with pytest.raises(ConfigError, match=r"filters square images, got images of shape \(2, 14, 56\)"):
+        Network(config, seed=0).respond(np.zeros((2, 14, 56), np.uint8), progress=False)

@@ -193,7 +193,7 @@ class InputParams:
     (``G_s``: a normalised Gaussian truncated at ``ceil(4 s)`` pixels, zero outside the image; the
     filter is separable, :func:`spikedyn.core.encoding.centre_surround`). A uniform region gives 0,
     an edge or a stroke narrower than the surround a response: a class of broad, filled shapes
-    (Fashion-MNIST's clothes, half the pixels lit) reaches the layer as outlines, about as sparse as
+    (Fashion-MNIST's clothes, 45 % of the pixels above 25) reaches the layer as outlines, about as sparse as
     MNIST's strokes, whose drive it keeps. Rationale (``docs/model.md``, "Centre-surround filter"):
     the drive a learned neuron has over an unlearned one shrinks with the input's lit fraction, and
     with it what keeps a class on the neurons that learned it. Source: the retina's ON-centre

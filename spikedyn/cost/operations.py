@@ -88,15 +88,15 @@ OPERATIONS = (
     "normalisation_entries",
     "weight_reads",
     "weight_writes",
-    # the layered networks' own operations (:func:`derive_layered`, :func:`derive_ann`); a table's
-    # [costs] may leave them out (:data:`OPTIONAL_OPERATIONS`)
+    # the layered networks' own operations (:func:`derive_layered`, :func:`derive_ann`), and macs also the
+    # STDP networks' input filter (:func:`input_filter_macs`); a table's [costs] may leave them out
     "neuron_updates_if",
     "neuron_updates_lif",
     "macs",
     "train_macs",
 )
-#: Operations only the layered networks do: an energy table written before they existed may lack
-#: them, and is then refused only when it is asked to price a non-zero count of one.
+#: Operations of the layered networks (``macs`` also of an STDP network's centre-surround filter): an energy
+#: table written before they existed may lack them, and is then refused only when asked to price a non-zero count.
 OPTIONAL_OPERATIONS = ("neuron_updates_if", "neuron_updates_lif", "macs", "train_macs")
 PHASES = ("train", "inference")
 

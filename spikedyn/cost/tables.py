@@ -36,10 +36,10 @@ File format::
     trace_updates = "unsupported"           # the chip cannot do it
 
 ``[costs]`` names every operation of :data:`spikedyn.cost.operations.OPERATIONS` (those of
-:data:`~spikedyn.cost.operations.OPTIONAL_OPERATIONS`, which only the layered networks do, may
-be left out: such a table prices every STDP network and refuses, in one line, a count of
-an operation it lacks), as a sum of rows with multiplicities, ``{}`` (included in another row's price, said in a
-comment), or ``"unsupported"`` (the chip cannot run that phase: its energy is
+:data:`~spikedyn.cost.operations.OPTIONAL_OPERATIONS`, which the layered networks do, and ``macs``
+an STDP network's centre-surround filter, may be left out: such a table prices every other STDP
+network and refuses, in one line, a count of an operation it lacks), as a sum of rows with
+multiplicities, ``{}`` (included in another row's price, said in a comment), or ``"unsupported"`` (the chip cannot run that phase: its energy is
 reported as unavailable, with the reason). Two symbolic rows adapt the price to the
 network: ``memory`` is one access to the memory that holds the model, chosen from its
 footprint (:func:`memory_level`: SRAM of 8 KB, 32 KB or 1 MB, else DRAM) and scaled
