@@ -174,6 +174,14 @@ def image_gain(image, mean_pixel: float, max_gain: float) -> float:
     return float(_image_gain(np.ascontiguousarray(image.reshape(-1)), float(mean_pixel), float(max_gain)))
 
 
+def _check_positive(**named) -> None:
+    """Each named argument a positive finite real number (not a bool), else a ConfigError naming it."""
+    for name, value in named.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+                or not math.isfinite(value) or value <= 0:
+            raise ConfigError(f"{name} must be a positive finite number, got {value!r}")
+
+
 #: Images the centre-surround filter takes at once (bounds its float64 scratch to about 50 MB).
 _FILTER_CHUNK = 4096
 
@@ -221,11 +229,7 @@ def centre_surround(images, centre_sigma_px: float = 1.0, surround_sigma_px: flo
     images = np.asarray(images)
     if images.dtype != np.uint8:
         raise ConfigError(f"images must be uint8 (0-255), got dtype {images.dtype}; convert with .astype(np.uint8)")
-    for name, value in (("centre_sigma_px", centre_sigma_px), ("surround_sigma_px", surround_sigma_px),
-                        ("gain", gain)):
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-                or not math.isfinite(value) or value <= 0:
-            raise ConfigError(f"{name} must be a positive finite number, got {value!r}")
+    _check_positive(centre_sigma_px=centre_sigma_px, surround_sigma_px=surround_sigma_px, gain=gain)
     if not surround_sigma_px > centre_sigma_px:
         raise ConfigError(f"surround_sigma_px={surround_sigma_px!r} must exceed centre_sigma_px={centre_sigma_px!r}")
     shape = images.shape
@@ -234,14 +238,15 @@ def centre_surround(images, centre_sigma_px: float = 1.0, surround_sigma_px: flo
     elif images.ndim == 2 and math.isqrt(shape[1]) ** 2 == shape[1]:
         side = math.isqrt(shape[1])
     else:
-        raise ConfigError(f"images must have shape (n, k, k) or (n, k * k) to be filtered, got {shape}")
+        raise ConfigError(f"the centre-surround filter filters square images, got images of shape {shape}; they "
+                          "must have shape (n, k, k) or (n, k * k)")
     from scipy.ndimage import correlate1d
 
-    flat = images.reshape(shape[0], side, side)
-    out = np.empty(flat.shape, np.uint8)
+    square = images.reshape(shape[0], side, side)
+    out = np.empty(square.shape, np.uint8)
     centre, surround = gaussian_taps(float(centre_sigma_px)), gaussian_taps(float(surround_sigma_px))
     for lo in range(0, shape[0], _FILTER_CHUNK):
-        x = flat[lo:lo + _FILTER_CHUNK].astype(np.float64)
+        x = square[lo:lo + _FILTER_CHUNK].astype(np.float64)
         blurred = []
         for taps in (centre, surround):
             y = correlate1d(x, taps, axis=1, mode="constant", cval=0.0)
@@ -316,10 +321,7 @@ def poisson_raster(image, rate_hz_per_unit: float, *, dt_ms: float, n_steps: int
     image = np.ascontiguousarray(image.reshape(-1))
     if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or not 1 <= n_steps < 2**31:
         raise ConfigError(f"n_steps must be an integer in [1, 2**31), got {n_steps!r}")
-    for name, value in (("rate_hz_per_unit", rate_hz_per_unit), ("dt_ms", dt_ms)):
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-                or not math.isfinite(value) or value <= 0:
-            raise ConfigError(f"{name} must be a positive finite number, got {value!r}")
+    _check_positive(rate_hz_per_unit=rate_hz_per_unit, dt_ms=dt_ms)
     seed = check_seed(seed, "seed", bits=64)
     p_unit = rate_hz_per_unit * dt_ms * 1e-3
     if p_unit < MIN_SPIKE_PROBABILITY:

@@ -39,10 +39,10 @@ File format::
 :data:`~spikedyn.cost.operations.OPTIONAL_OPERATIONS`, which the layered networks do, and ``macs``
 an STDP network's centre-surround filter, may be left out: such a table prices every other STDP
 network and refuses, in one line, a count of an operation it lacks), as a sum of rows with
-multiplicities, ``{}`` (included in another row's price, said in a comment), or ``"unsupported"`` (the chip cannot run that phase: its energy is
-reported as unavailable, with the reason). Two symbolic rows adapt the price to the
-network: ``memory`` is one access to the memory that holds the model, chosen from its
-footprint (:func:`memory_level`: SRAM of 8 KB, 32 KB or 1 MB, else DRAM) and scaled
+multiplicities, ``{}`` (included in another row's price, said in a comment), or ``"unsupported"``
+(the chip cannot run that phase: its energy is reported as unavailable, with the reason). Two
+symbolic rows adapt the price to the network: ``memory`` is one access to the memory that holds the
+model, chosen from its footprint (:func:`memory_level`: SRAM of 8 KB, 32 KB or 1 MB, else DRAM) and scaled
 from the table's 64-bit access to the weight width (``weight_bits / 64``); ``add_w``
 is an addition at the weight precision (``add_fp32`` for floats, ``add_int32`` for
 16-bit and ``add_int8`` for 8- and 4-bit fixed point: Horowitz has no 16-bit integer

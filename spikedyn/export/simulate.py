@@ -44,6 +44,7 @@ import numpy as np
 from ..core.encoding import STREAM_TEST, _image_gain, _poisson_events, _presentation_seed, centre_surround
 from ..errors import ConfigError
 from ..core.neurons import NEVER
+from ..core.params import InputParams
 
 #: NIR node types the simulator runs, by role.
 NEURONS = ("CubaLIF", "LIF")
@@ -438,9 +439,9 @@ class Protocol(NamedTuple):
     normalise_mean_pixel: float = 0.0
     max_gain: float = 1.0
     centre_surround: bool = False
-    centre_sigma_px: float = 1.0
-    surround_sigma_px: float = 2.0
-    centre_surround_gain: float = 3.0
+    centre_sigma_px: float = InputParams.centre_sigma_px
+    surround_sigma_px: float = InputParams.surround_sigma_px
+    centre_surround_gain: float = InputParams.centre_surround_gain
 
 
 def protocol_of(graph, compiled: Compiled, *, seed: int | None = None, retry: bool = True) -> Protocol:
@@ -461,9 +462,10 @@ def protocol_of(graph, compiled: Compiled, *, seed: int | None = None, retry: bo
                     max_gain=_meta_float(meta, "input_max_gain") or 1.0,
                     # graphs written before the centre-surround filter have no such keys: off
                     centre_surround=bool(_meta_float(meta, "input_centre_surround") or 0.0),
-                    centre_sigma_px=_meta_float(meta, "input_centre_sigma_px") or 1.0,
-                    surround_sigma_px=_meta_float(meta, "input_surround_sigma_px") or 2.0,
-                    centre_surround_gain=_meta_float(meta, "input_centre_surround_gain") or 3.0)
+                    centre_sigma_px=_meta_float(meta, "input_centre_sigma_px") or InputParams.centre_sigma_px,
+                    surround_sigma_px=_meta_float(meta, "input_surround_sigma_px") or InputParams.surround_sigma_px,
+                    centre_surround_gain=(_meta_float(meta, "input_centre_surround_gain")
+                                          or InputParams.centre_surround_gain))
 
 
 def respond(graph, images, *, stream: int = STREAM_TEST, first_index: int = 0, refractory: bool = False,

@@ -78,14 +78,12 @@ def input_images(images, config) -> np.ndarray:
     centre-surround filter when ``config.input.centre_surround`` is on
     (:func:`spikedyn.core.encoding.centre_surround`), unchanged otherwise. Every simulator (these
     kernels, the Brian2 reference) takes its images from here, once per call."""
+    given = np.asarray(images)
+    images = _check_images(given, config.n_input)
     i = config.input
-    shape = np.shape(images)
-    if i.centre_surround and len(shape) == 3 and shape[1] != shape[2]:
-        raise ConfigError(f"input.centre_surround filters square images, got images of shape {shape}; "
-                          "give them as (n, k, k) or (n, k * k)")
-    images = _check_images(images, config.n_input)
-    if i.centre_surround:
-        images = centre_surround(images, i.centre_sigma_px, i.surround_sigma_px, i.centre_surround_gain)
+    if i.centre_surround:  # filtered in the shape given: the filter refuses images that are not square
+        images = centre_surround(given, i.centre_sigma_px, i.surround_sigma_px,
+                                 i.centre_surround_gain).reshape(images.shape)
     return images
 
 
